@@ -1,0 +1,1 @@
+"""The published baselines: DeepSTARR, MPRAnn and ChromBPNet (BPNet tower, official .h5 import)."""

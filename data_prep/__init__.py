@@ -1,0 +1,1 @@
+"""Data preparation: FASTA, bigWig, peaks, one-hot, folds, windows, filters, tf.data pipelines."""

@@ -1,0 +1,1 @@
+"""The DREAM backbones (Prix Fixe): DREAM-CNN and DREAM-RNN."""

@@ -1,0 +1,63 @@
+"""The ``dream-keras`` command line: one entry point, one module per subcommand.
+
+Each module listed in ``COMMAND_MODULES`` defines ``add_parser(subparsers)``, which adds its
+subcommand and sets ``func`` (called with the parsed arguments; returns the exit status).
+Heavy imports (TensorFlow) happen inside ``func`` so that ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMAND_MODULES = [
+    "prep",
+    "bias",
+    "train",
+    "evaluate",
+    "predict",
+    "export",
+    "import_chrombpnet",
+    "interpret",
+    "quickstart",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from dream_keras import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="dream-keras",
+        description="Train, evaluate, interpret and export sequence-to-function models "
+                    "(DREAM-CNN, DREAM-RNN, DeepSTARR, MPRAnn, ChromBPNet).")
+    parser.add_argument("--version", action="version", version=f"dream-keras {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"dream_keras.cli.{name}")
+        except ModuleNotFoundError as err:
+            if err.name == f"dream_keras.cli.{name}":
+                continue  # subcommand not built yet
+            raise
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from data_prep.errors import InputError
+    from dream_keras.registry import IncompatibleHeadError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        status = args.func(args)
+    except (InputError, IncompatibleHeadError, FileNotFoundError, FileExistsError) as err:
+        # Mistakes in the user's inputs: one clear message, no traceback.
+        print(f"dream-keras {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    return int(status or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The heads: profile_count, soft_bins, regression (the baselines add deepstarr and mprann)."""
