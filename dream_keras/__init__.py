@@ -2,6 +2,11 @@
 
 __version__ = "0.1.0"
 
+import os as _os
+
+# TensorFlow's C++ start-up chatter hides our own messages; users can still set their own level.
+_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
 from dream_keras.registry import (  # noqa: E402
     IncompatibleHeadError,
     list_backbones,
