@@ -134,7 +134,8 @@ def _dataset(generator, n_batches: int, input_length: int, output_length: int):
 
 
 def training_dataset(peaks: Windows | None, nonpeaks: Windows | None, *, input_length: int, output_length: int,
-                     max_jitter: int, negative_ratio: float = 0.1, batch_size: int = 64, seed: int = 0):
+                     max_jitter: int, negative_ratio: float = 0.1, batch_size: int = 64, seed: int = 0,
+                     first_epoch: int = 0):
     """The ChromBPNet training stream as a ``tf.data.Dataset``.
 
     Every full iteration is one epoch with a new plan (:func:`sample_epoch` with epoch 0, 1, 2, ...):
@@ -149,9 +150,11 @@ def training_dataset(peaks: Windows | None, nonpeaks: Windows | None, *, input_l
         ``output_length + 2J`` counts), or ``None`` (bias stage: all nonpeaks every epoch).
     nonpeaks : windows held at ``input_length``/``output_length`` (or with any margin: centre-cropped),
         or ``None``.
+    first_epoch : the epoch the first iteration plays (a resumed run continues the same epochs).
     """
     epochs = TrainingEpochs(peaks, nonpeaks, input_length=input_length, output_length=output_length,
                             max_jitter=max_jitter, negative_ratio=negative_ratio, batch_size=batch_size, seed=seed)
+    epochs.next_epoch = int(first_epoch)
     return _dataset(epochs, epochs.n_batches, input_length, output_length)
 
 

@@ -1,0 +1,1 @@
+"""Training: run folders, resumable fitting, the ATAC fold pipeline and the sequence-table recipes."""

@@ -1,0 +1,160 @@
+"""Keras ``fit`` with early stopping that survives an interruption.
+
+After every epoch the checkpoint folder holds the model's weights with the optimizer's state, the
+best weights so far and the early-stopping state (``state.json``), each written under a temporary name
+and renamed. A run killed mid-training resumes from its last finished epoch with the same
+optimizer state, the same early-stopping counters and (through ``first_epoch``) the same data
+epochs, so it ends where the uninterrupted run would have, up to the randomness of dropout.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import pathlib
+import warnings
+from typing import Callable
+
+import keras
+import numpy as np
+
+from data_prep.atomic import atomic_path
+from data_prep.errors import InputError
+
+
+@dataclasses.dataclass
+class FitResult:
+    """What a finished fit reports.
+
+    history: one dict per epoch (the CSV rows). best_epoch: 0-based epoch whose weights the model
+    now holds. best_value: the monitored value there. stopped_early: whether patience ran out.
+    resumed_from: the first epoch this call trained (0 for a fresh run).
+    """
+
+    history: list[dict]
+    best_epoch: int
+    best_value: float
+    stopped_early: bool
+    resumed_from: int
+
+
+class CheckpointState(keras.callbacks.Callback):
+    """Early stopping on ``monitor`` with best-weight restore, checkpointed after every epoch.
+
+    Callbacks that add the monitored value to the epoch logs (e.g. a validation Pearson r) must run
+    before this one.
+    """
+
+    def __init__(self, folder: pathlib.Path, *, monitor: str, mode: str, patience: int, state: dict | None = None):
+        super().__init__()
+        if mode not in ("min", "max"):
+            raise ValueError(f"mode must be 'min' or 'max', not {mode!r}")
+        self.folder, self.monitor, self.mode, self.patience = folder, monitor, mode, patience
+        self.state = state or {"epoch": -1, "best_value": None, "best_epoch": -1, "wait": 0, "stopped_early": False,
+                               "history": [], "finished": False}
+
+    def _improved(self, value: float) -> bool:
+        best = self.state["best_value"]
+        if best is None:
+            return not math.isnan(value)
+        return value < best if self.mode == "min" else value > best
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = dict(logs or {})
+        if self.monitor not in logs:
+            raise KeyError(f"the monitored quantity {self.monitor!r} is not in the epoch logs "
+                           f"({', '.join(sorted(logs))})")
+        value = float(logs[self.monitor])
+        row = {"epoch": epoch, **{k: float(v) for k, v in logs.items() if np.isscalar(v) or np.ndim(v) == 0}}
+        self.state["history"].append(row)
+        if self._improved(value):
+            self.state.update(best_value=value, best_epoch=epoch, wait=0)
+            with atomic_path(self.folder / "best.weights.h5") as tmp:
+                self.model.save_weights(tmp)
+        else:
+            self.state["wait"] += 1
+        self.state["epoch"] = epoch
+        if self.state["wait"] >= self.patience:
+            self.state["stopped_early"] = True
+            self.model.stop_training = True
+        save_training_state(self.model, self.folder)
+        _write_state(self.folder, self.state)
+
+    def on_train_end(self, logs=None):
+        if (self.folder / "best.weights.h5").exists():
+            self.model.load_weights(self.folder / "best.weights.h5")
+        self.state["finished"] = True
+        _write_state(self.folder, self.state)
+
+
+def _write_state(folder: pathlib.Path, state: dict) -> None:
+    with atomic_path(folder / "state.json") as tmp:
+        tmp.write_text(json.dumps(state, indent=1))
+
+
+def save_training_state(model: keras.Model, folder: pathlib.Path) -> None:
+    """The model's weights with its optimizer's variables (Keras keeps both in ``last.weights.h5``)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with atomic_path(folder / "last.weights.h5") as tmp:
+        model.save_weights(tmp)
+
+
+def load_training_state(model: keras.Model, folder: pathlib.Path) -> None:
+    """Restore what :func:`save_training_state` wrote into a compiled ``model``."""
+    if not model.optimizer.built:
+        # An unbuilt optimizer has no slots to load the saved moments into.
+        model.optimizer.build(model.trainable_variables)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*Skipping variable loading.*")
+        try:
+            model.load_weights(folder / "last.weights.h5")
+        except (ValueError, UserWarning) as err:
+            raise InputError(f"the checkpoint in {folder} does not fit this model ({err}); it belongs to a "
+                             "different run: start without --resume") from None
+
+
+def fit_resumable(model: keras.Model, train_data, valid_data, *, epochs: int, patience: int,
+                  checkpoint_dir: str | os.PathLike, log_csv: str | os.PathLike | None = None,
+                  monitor: str = "val_loss", mode: str = "min", resume: bool = False,
+                  callbacks: list | None = None, verbose: int | str = "auto") -> FitResult:
+    """Train a compiled ``model`` with early stopping, restoring the best weights at the end.
+
+    Parameters
+    ----------
+    train_data : a dataset, or a callable ``first_epoch -> dataset`` so that a resumed run draws the
+        same data epochs as an uninterrupted one (e.g. ``data_prep.training_dataset(..., first_epoch=)``).
+    valid_data : validation dataset (the same batches every epoch).
+    epochs, patience : at most ``epochs`` epochs; stop after ``patience`` epochs without improvement.
+    checkpoint_dir : where the per-epoch checkpoint lives (``state.json``, weights, optimizer).
+    log_csv : per-epoch CSV (appended to on resume).
+    monitor, mode : the early-stopping quantity (``val_loss``/``min``; ``val_pearson_r``/``max`` ...).
+    resume : continue the interrupted run in ``checkpoint_dir``.
+    callbacks : further callbacks; they run before the checkpoint (so they may add ``monitor``).
+    """
+    folder = pathlib.Path(checkpoint_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    state, first_epoch = None, 0
+    if resume:
+        state_path = folder / "state.json"
+        if not state_path.exists():
+            raise InputError(f"nothing to resume: {state_path} is missing; start the run without --resume")
+        state = json.loads(state_path.read_text())
+        load_training_state(model, folder)
+        first_epoch = state["epoch"] + 1
+        if state.get("finished") or state.get("stopped_early") or first_epoch >= epochs:
+            model.load_weights(folder / "best.weights.h5")
+            return FitResult(state["history"], state["best_epoch"], state["best_value"], state["stopped_early"],
+                             first_epoch)
+    checkpoint = CheckpointState(folder, monitor=monitor, mode=mode, patience=patience, state=state)
+    all_callbacks = list(callbacks or [])
+    if log_csv is not None:
+        all_callbacks.append(keras.callbacks.CSVLogger(str(log_csv), append=resume))
+    all_callbacks.append(checkpoint)
+    train = train_data(first_epoch) if isinstance(train_data, Callable) and not hasattr(train_data, "element_spec") \
+        else train_data
+    model.fit(train, validation_data=valid_data, epochs=epochs, initial_epoch=first_epoch, callbacks=all_callbacks,
+              verbose=verbose, shuffle=False)  # the datasets shuffle themselves, reproducibly
+    s = checkpoint.state
+    return FitResult(s["history"], s["best_epoch"], s["best_value"], s["stopped_early"], first_epoch)

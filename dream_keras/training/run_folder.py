@@ -1,0 +1,128 @@
+"""Run folders: ``models/``, ``logs/`` (``run.json``, per-epoch CSV, checkpoints), ``evaluation/``.
+
+A run folder is created empty; an existing non-empty folder is refused unless the caller resumes an
+interrupted run in it or overwrites it. ``logs/run.json`` holds every resolved parameter, the
+package version and the size and SHA-256 of every input file, so ``--config run.json`` repeats it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import os
+import pathlib
+import shutil
+
+from data_prep.atomic import atomic_path, write_text_atomic
+from data_prep.errors import InputError
+
+SUBFOLDERS = ("models", "logs", "evaluation")
+
+
+def file_fingerprint(path: str | os.PathLike) -> dict:
+    """``{"path": absolute path, "size": bytes, "sha256": hex}`` of one input file."""
+    path = pathlib.Path(path).resolve()
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return {"path": str(path), "size": path.stat().st_size, "sha256": digest.hexdigest()}
+
+
+def write_json_atomic(path: str | os.PathLike, obj) -> pathlib.Path:
+    """Write ``obj`` as indented JSON through a temporary file."""
+    return write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=False, default=_json_default) + "\n")
+
+
+def _json_default(value):
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    if isinstance(value, pathlib.Path):
+        return str(value)
+    raise TypeError(f"cannot write {type(value).__name__} to JSON")
+
+
+class RunFolder:
+    """One run's output folder.
+
+    Use :meth:`prepare` to create or reuse it; ``models``, ``logs``, ``evaluation`` and
+    ``checkpoints`` (``logs/checkpoint``) are paths.
+    """
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = pathlib.Path(root)
+        self.models = self.root / "models"
+        self.logs = self.root / "logs"
+        self.evaluation = self.root / "evaluation"
+        self.checkpoints = self.logs / "checkpoint"
+
+    @classmethod
+    def prepare(cls, root: str | os.PathLike, *, resume: bool = False, overwrite: bool = False) -> "RunFolder":
+        """Create the folder, or check that it may be reused.
+
+        An existing non-empty folder is refused unless ``resume`` (it must hold an interrupted run's
+        checkpoint) or ``overwrite`` (its run subfolders are deleted; a folder holding anything else
+        is refused, so a mistyped ``--out`` never deletes a user's files).
+        """
+        if resume and overwrite:
+            raise InputError("--resume and --overwrite exclude each other: resume continues the run in the "
+                             "folder, overwrite deletes it")
+        run = cls(root)
+        if run.root.exists() and not run.root.is_dir():
+            raise InputError(f"output folder {run.root} is a file; choose another --out")
+        existing = sorted(p.name for p in run.root.iterdir()) if run.root.is_dir() else []
+        if resume:
+            if not (run.checkpoints / "state.json").exists():
+                raise InputError(f"nothing to resume in {run.root}: it holds no checkpoint "
+                                 f"({run.checkpoints / 'state.json'} is missing); start the run without --resume")
+        elif existing:
+            if not overwrite:
+                raise InputError(f"output folder {run.root} is not empty (it holds {', '.join(existing[:5])}"
+                                 f"{', ...' if len(existing) > 5 else ''}); pass --overwrite to replace it, "
+                                 "--resume to continue an interrupted run, or choose another --out")
+            foreign = [name for name in existing if name not in SUBFOLDERS and not name.startswith("fold_")
+                       and name not in ("summary.tsv", "summary.json")]
+            if foreign:
+                raise InputError(f"--overwrite refused: {run.root} holds files that no run wrote "
+                                 f"({', '.join(foreign[:5])}); remove them yourself or choose another --out")
+            for name in existing:
+                target = run.root / name
+                shutil.rmtree(target) if target.is_dir() else target.unlink()
+        for folder in (run.models, run.logs, run.evaluation):
+            folder.mkdir(parents=True, exist_ok=True)
+        return run
+
+    def write_run_json(self, command: str, parameters: dict, inputs: dict[str, str | os.PathLike | None]) -> pathlib.Path:
+        """Write ``logs/run.json``: the command, every resolved parameter, version, input fingerprints."""
+        from dream_keras import __version__
+
+        record = {
+            "command": command,
+            "dream_keras_version": __version__,
+            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "parameters": parameters,
+            "inputs": {name: file_fingerprint(path) for name, path in inputs.items() if path is not None},
+        }
+        return write_json_atomic(self.logs / "run.json", record)
+
+    def read_run_json(self) -> dict:
+        return read_run_json(self.logs / "run.json")
+
+
+def read_run_json(path: str | os.PathLike) -> dict:
+    """Read a ``run.json`` written by :meth:`RunFolder.write_run_json`; errors name the file."""
+    path = pathlib.Path(path)
+    try:
+        record = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise InputError(f"config file {path} does not exist; pass the run.json of an earlier run") from None
+    except json.JSONDecodeError as err:
+        raise InputError(f"config file {path} is not valid JSON ({err}); pass the run.json of an earlier run") \
+            from None
+    if not isinstance(record, dict) or "parameters" not in record:
+        raise InputError(f"config file {path} has no 'parameters'; pass the logs/run.json of an earlier run")
+    return record
+
+
+__all__ = ["RunFolder", "atomic_path", "file_fingerprint", "read_run_json", "write_json_atomic"]

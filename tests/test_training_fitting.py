@@ -1,0 +1,120 @@
+"""Resumable fitting: a run interrupted after an epoch and resumed ends where the uninterrupted run ends."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+import data_prep
+from dream_keras import build_model
+from dream_keras.losses import chrombpnet_loss
+from dream_keras.training.fitting import fit_resumable
+from dream_keras.training.run_folder import RunFolder
+
+INPUT, OUTPUT, JITTER = 256, 64, 16
+
+
+@pytest.fixture(scope="module")
+def windows(data_dir):
+    atac = data_dir / "atac_mm10"
+    peaks = data_prep.read_narrowpeak(atac / "peaks.narrowPeak")
+    w = data_prep.extract_windows(peaks, atac / "genome.fa", atac / "tn5_insertions.bw", input_length=INPUT,
+                                  output_length=OUTPUT, max_jitter=JITTER, progress=False)
+    return w
+
+
+def _model():
+    keras.utils.set_random_seed(3)
+    model = build_model("bpnet", filters=4, n_dil_layers=2, input_length=INPUT, output_length=OUTPUT)
+    loss, weights = chrombpnet_loss(2.0)
+    model.compile(keras.optimizers.Adam(1e-3), loss=loss, loss_weights=weights)
+    return model
+
+
+class _Interrupt(keras.callbacks.Callback):
+    def __init__(self, after_epoch):
+        super().__init__()
+        self.after_epoch = after_epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == self.after_epoch:
+            raise KeyboardInterrupt
+
+
+def _data(windows):
+    def train(first_epoch):
+        return data_prep.training_dataset(windows, None, input_length=INPUT, output_length=OUTPUT,
+                                          max_jitter=JITTER, batch_size=16, seed=5, first_epoch=first_epoch)
+    valid = data_prep.validation_dataset(windows, None, input_length=INPUT, output_length=OUTPUT,
+                                         max_jitter=JITTER, batch_size=16)
+    return train, valid
+
+
+def test_resumed_run_matches_uninterrupted_run(tmp_path, windows):
+    train, valid = _data(windows)
+    full = _model()
+    result = fit_resumable(full, train, valid, epochs=4, patience=10, checkpoint_dir=tmp_path / "a", verbose=0)
+    assert [row["epoch"] for row in result.history] == [0, 1, 2, 3]
+    assert result.best_epoch == int(np.argmin([row["val_loss"] for row in result.history]))
+
+    cut = _model()
+    with pytest.raises(KeyboardInterrupt):
+        fit_resumable(cut, train, valid, epochs=4, patience=10, checkpoint_dir=tmp_path / "b",
+                      callbacks=[_Interrupt(1)], verbose=0)
+    # The interrupt hit after epoch 1's end callbacks ran in order: our callback first, so the
+    # checkpoint still holds epoch 0 only.
+    state = json.loads((tmp_path / "b" / "state.json").read_text())
+    assert state["epoch"] == 0 and not state["finished"]
+
+    resumed = _model()
+    result_b = fit_resumable(resumed, train, valid, epochs=4, patience=10, checkpoint_dir=tmp_path / "b",
+                             resume=True, verbose=0)
+    assert result_b.resumed_from == 1
+    assert [row["epoch"] for row in result_b.history] == [0, 1, 2, 3]
+    np.testing.assert_allclose([r["val_loss"] for r in result_b.history], [r["val_loss"] for r in result.history],
+                               rtol=1e-4)
+    for a, b in zip(full.get_weights(), resumed.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_early_stopping_restores_best_weights(tmp_path, windows):
+    train, valid = _data(windows)
+    model = _model()
+    model.optimizer.learning_rate.assign(0.5)  # diverges after a while: val loss stops improving
+    result = fit_resumable(model, train, valid, epochs=8, patience=1, checkpoint_dir=tmp_path / "c", verbose=0)
+    losses = [row["val_loss"] for row in result.history]
+    best = int(np.nanargmin(losses))
+    assert result.best_epoch == best
+    if result.stopped_early:
+        assert len(losses) == best + 2  # patience 1: one epoch without improvement
+    got = model.evaluate(valid, verbose=0, return_dict=True)["loss"]
+    assert got == pytest.approx(losses[best], rel=1e-4)
+
+
+def test_run_folder_refuses_and_accepts(tmp_path):
+    out = tmp_path / "run"
+    run = RunFolder.prepare(out)
+    assert all((out / name).is_dir() for name in ("models", "logs", "evaluation"))
+    (run.models / "model.keras").write_text("x")
+    with pytest.raises(data_prep.InputError, match="not empty.*--overwrite"):
+        RunFolder.prepare(out)
+    with pytest.raises(data_prep.InputError, match="nothing to resume"):
+        RunFolder.prepare(out, resume=True)
+    RunFolder.prepare(out, overwrite=True)
+    assert not (out / "models" / "model.keras").exists()
+    (out / "my_thesis.tex").write_text("precious")
+    with pytest.raises(data_prep.InputError, match="my_thesis.tex"):
+        RunFolder.prepare(out, overwrite=True)
+    assert (out / "my_thesis.tex").read_text() == "precious"
+
+
+def test_run_json_records_inputs(tmp_path, data_dir):
+    run = RunFolder.prepare(tmp_path / "r")
+    peaks = data_dir / "atac_mm10" / "peaks.narrowPeak"
+    run.write_run_json("train", {"epochs": 3}, {"peaks": peaks})
+    record = run.read_run_json()
+    assert record["parameters"] == {"epochs": 3}
+    assert record["inputs"]["peaks"]["size"] == peaks.stat().st_size
+    import hashlib
+    assert record["inputs"]["peaks"]["sha256"] == hashlib.sha256(peaks.read_bytes()).hexdigest()
