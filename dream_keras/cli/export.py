@@ -1,0 +1,35 @@
+"""``dream-keras export``: one .keras model, or the average of fold models, as a TF Serving SavedModel."""
+
+from __future__ import annotations
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "export", help="write a SavedModel for TF Serving (BASE_DIR/NAME/VERSION/)",
+        description="Export one .keras model, or several fold models averaged into one servable, in TF "
+                    "Serving's layout BASE_DIR/NAME/VERSION/ with the signatures serving_default (one-hot "
+                    "'sequence'), predict_dna (DNA strings 'dna'), predict_rc_average and "
+                    "predict_dna_rc_average (forward and reverse-complement predictions averaged).")
+    p.add_argument("models", nargs="+", metavar="MODEL.keras",
+                   help="model file(s); several fold models are averaged into one servable")
+    p.add_argument("--base-dir", required=True, help="TF Serving's model base path")
+    p.add_argument("--name", required=True, help="the servable's name (served as /v1/models/NAME)")
+    p.add_argument("--version", type=int, default=None,
+                   help="version number (default: one more than the highest present; never overwrites)")
+    p.add_argument("--signatures", nargs="+", default=None, metavar="SIGNATURE",
+                   help="signatures to write besides serving_default, which is always written (default: "
+                        "all of predict_dna, predict_rc_average, predict_dna_rc_average)")
+    p.add_argument("--rc-span", nargs=2, type=int, default=None, metavar=("START", "STOP"),
+                   help="reverse-complement only positions START..STOP-1 in the RC-average signatures "
+                        "(lentiMPRA: 15 215, the element between its adaptors); default: the whole input")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from dream_keras.export import DEFAULT_SIGNATURES, export_saved_model
+
+    written = export_saved_model(args.models, args.base_dir, args.name, version=args.version,
+                                 signatures=args.signatures or DEFAULT_SIGNATURES, rc_span=args.rc_span)
+    what = f"average of {len(args.models)} models" if len(args.models) > 1 else args.models[0]
+    print(f"dream-keras export: wrote {written} ({what})")
+    return 0

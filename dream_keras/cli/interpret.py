@@ -1,0 +1,318 @@
+"""``dream-keras contribs | footprints | variants | ism``: interpreting trained models.
+
+- ``contribs``: contribution scores of genome windows -> bigWig tracks and ChromBPNet-layout HDF5.
+- ``footprints``: marginal footprints of named motifs on background windows -> TSV, HDF5, PNGs.
+- ``variants``: SNV / indel effects from a VCF or table -> TSV.
+- ``ism``: in-silico mutagenesis of a sequence table (DREAM yeast, STARR-seq, lentiMPRA) -> HDF5.
+
+Outputs are written under a temporary name and renamed when complete.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import pathlib
+
+CONTRIB_OUTPUTS = {"counts": ["logcounts"], "profile": ["profile"], "both": ["logcounts", "profile"]}
+# ChromBPNet's file names for the two targets.
+CONTRIB_FILE_STEMS = {"logcounts": "counts", "profile": "profile"}
+
+
+def add_parser(sub) -> None:
+    _add_contribs(sub)
+    _add_footprints(sub)
+    _add_variants(sub)
+    _add_ism(sub)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive integer")
+    return value
+
+
+def _add_contribs(sub) -> None:
+    p = sub.add_parser("contribs", help="contribution scores of regions -> bigWig + HDF5",
+                       description="Contribution scores (gradient x input or integrated gradients) of windows "
+                                   "centred on each region's summit (narrowPeak column 10, else the midpoint), "
+                                   "averaged over the models given. Writes PREFIX.<counts|profile>_scores.bw "
+                                   "(score of the base present; overlapping windows: nearest summit wins) and "
+                                   "PREFIX.<counts|profile>_scores.h5 (raw/seq, shap/seq, projected_shap/seq, "
+                                   "coords/*).")
+    p.add_argument("--model", nargs="+", required=True, metavar="M", help=".keras model file(s); scores averaged")
+    p.add_argument("--genome", required=True, help="reference FASTA (chromosome sizes are taken from it)")
+    p.add_argument("--regions", required=True, help="narrowPeak or BED file of regions")
+    p.add_argument("--out", required=True, metavar="PREFIX", help="output prefix (folders are created)")
+    p.add_argument("--output", default="both",
+                   help="counts, profile, both (default), or the name of a scalar output (e.g. expression)")
+    p.add_argument("--method", default="gradient_x_input", choices=["gradient_x_input", "integrated_gradients"])
+    p.add_argument("--n-baselines", type=_positive, default=20, help="shuffled references (integrated gradients)")
+    p.add_argument("--steps", type=_positive, default=32, help="path points per reference (integrated gradients)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the dinucleotide shuffles")
+    p.add_argument("--batch-size", type=_positive, default=64)
+    p.set_defaults(func=run_contribs)
+
+
+def _add_footprints(sub) -> None:
+    p = sub.add_parser("footprints", help="marginal footprints of motifs -> TSV + PNG",
+                       description="Insert each motif at the centre of the windows around the regions and "
+                                   "average the predicted profiles (forward and reverse complement). Writes "
+                                   "DIR/footprints.tsv, DIR/footprints.h5 and DIR/<motif>.footprint.png.")
+    p.add_argument("--model", required=True, help=".keras model with profile and logcounts outputs")
+    p.add_argument("--genome", required=True, help="reference FASTA")
+    p.add_argument("--regions", required=True, help="narrowPeak or BED file of background regions")
+    p.add_argument("--motifs", nargs="+", required=True, metavar="NAME|FILE",
+                   help="bundled motif names (CTCF, tn5_1, dnase_2, TN5_1, ...), groups 'tn5' / 'dnase', or "
+                        "files (MEME, or name<TAB>sequence lines)")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder (created)")
+    p.add_argument("--max-regions", type=_positive, default=None, help="use only the first N windows")
+    p.add_argument("--batch-size", type=_positive, default=64)
+    p.add_argument("--no-plots", action="store_true", help="skip the PNG plots (matplotlib not needed)")
+    p.set_defaults(func=run_footprints)
+
+
+def _add_variants(sub) -> None:
+    p = sub.add_parser("variants", help="variant effects from a VCF -> TSV",
+                       description="Score SNVs and short indels: windows centred on the variant with each "
+                                   "allele, reverse-complement and model averaged; logfc (log2), jsd, and "
+                                   "<output>_ref/_alt/_diff for every scalar output.")
+    p.add_argument("--model", nargs="+", required=True, metavar="M", help=".keras model file(s); averaged")
+    p.add_argument("--genome", required=True, help="reference FASTA (reference alleles are checked against it)")
+    p.add_argument("--vcf", required=True,
+                   help="VCF (CHROM POS ID REF ALT) or a tab-separated table with header chrom pos ref alt [id]")
+    p.add_argument("--out", required=True, metavar="TSV", help="output table")
+    p.add_argument("--batch-size", type=_positive, default=64)
+    p.set_defaults(func=run_variants)
+
+
+def _add_ism(sub) -> None:
+    p = sub.add_parser("ism", help="in-silico mutagenesis of a sequence table -> HDF5",
+                       description="Every single-base substitution of every sequence of a table, encoded as "
+                                   "its task does. Writes onehot (n, L, C) and, per output, scores "
+                                   "(n, L, 4), position_scores (n, L) and reference (n,).")
+    p.add_argument("--model", required=True, help=".keras model file")
+    p.add_argument("--data", required=True, metavar="TABLE", help="sequence table of the task")
+    p.add_argument("--task", required=True, help="the table's task (dream_yeast, starrseq, lentimpra)")
+    p.add_argument("--out", required=True, metavar="H5", help="output HDF5 file")
+    p.add_argument("--output", nargs="+", default=None,
+                   help="outputs to score (default: every scalar output of the model)")
+    p.add_argument("--max-sequences", type=_positive, default=None, help="score only the first N sequences")
+    p.add_argument("--batch-size", type=_positive, default=256, help="mutants per model call")
+    p.set_defaults(func=run_ism)
+
+
+def load_models(paths: list[str]) -> list:
+    """Load ``.keras`` files (the packages that register custom classes are imported first).
+
+    Raises:
+        InputError: a file that does not exist or that Keras cannot load.
+    """
+    import keras
+
+    from data_prep.errors import InputError
+
+    for package in ("baselines", "bias_models"):
+        try:
+            importlib.import_module(package)
+        except ModuleNotFoundError as error:
+            if error.name != package:
+                raise
+    models = []
+    for path in paths:
+        if not pathlib.Path(path).is_file():
+            raise InputError(f"model file {path} does not exist; give a .keras file saved by dream-keras")
+        try:
+            models.append(keras.saving.load_model(path, compile=False))
+        except Exception as error:  # Keras raises many types for unreadable files
+            raise InputError(f"{path}: cannot load it as a Keras model ({type(error).__name__}: {error}); "
+                             f"give a .keras file saved by dream-keras") from None
+    return models
+
+
+def _windows(regions_path: str, genome: str, input_length: int, alphabet: str):
+    """Windows around the regions' summits; regions running off a chromosome are reported and skipped."""
+    from data_prep.errors import InputError
+    from data_prep.windows import extract_windows, window_starts
+
+    windows = extract_windows(regions_path, genome, None, input_length=input_length, output_length=1,
+                              alphabet=alphabet, progress=True)
+    if len(windows.dropped):
+        print(f"skipped {len(windows.dropped)} region(s) whose {input_length} bp window leaves the chromosome "
+              f"(first: {windows.dropped['reason'].iloc[0]})")
+    if not len(windows.regions):
+        raise InputError(f"no region of {regions_path} has a whole {input_length} bp window inside its chromosome")
+    summits = windows.regions["summit"].to_numpy()
+    return windows, windows.regions["chrom"].to_numpy(), window_starts(summits, input_length), summits
+
+
+def _model_geometry(models, label: str) -> tuple[int, str]:
+    from data_prep.errors import InputError
+    from dream_keras.interpret.predict import model_input_shape
+
+    shapes = {model_input_shape(model) for model in models}
+    alphabets = {getattr(model, "alphabet", "ACGT") for model in models}
+    if len(shapes) != 1 or len(alphabets) != 1:
+        raise InputError(f"{label}: the models take different inputs ({sorted(map(str, shapes))}, alphabets "
+                         f"{sorted(alphabets)}); give models of one kind")
+    length, channels = shapes.pop()
+    if length is None or channels != 4:
+        raise InputError(f"{label}: genome windows need a model with a fixed input length and 4 channels; this "
+                         f"one takes (length={length}, channels={channels})")
+    return int(length), alphabets.pop()
+
+
+def run_contribs(args) -> int:
+    import numpy as np
+
+    from data_prep.genome import genome_sizes, opened_genome
+    from dream_keras.interpret import contributions
+    from dream_keras.interpret.targets import resolve_output
+    from dream_keras.interpret.tracks import write_contribution_bigwig, write_contribution_hdf5
+
+    models = load_models(args.model)
+    input_length, alphabet = _model_geometry(models, "contribs")
+    targets = [resolve_output(models[0], name) for name in CONTRIB_OUTPUTS.get(args.output, [args.output])]
+    windows, chroms, starts, summits = _windows(args.regions, args.genome, input_length, alphabet)
+    with opened_genome(args.genome) as fasta:
+        sizes = genome_sizes(fasta)
+    onehot = windows.sequences
+    prefix = pathlib.Path(args.out)
+    for target in targets:
+        total = np.zeros((*onehot.shape[:2], 4), dtype=np.float32)
+        for model in models:
+            total += contributions(model, onehot, args.method, target, n_baselines=args.n_baselines,
+                                   steps=args.steps, seed=args.seed, batch_size=args.batch_size,
+                                   hypothetical=True, progress=True)
+        hypothetical = total / len(models)
+        stem = f"{prefix.name}.{CONTRIB_FILE_STEMS.get(target, target)}_scores"
+        h5_path, bw_path = prefix.with_name(stem + ".h5"), prefix.with_name(stem + ".bw")
+        write_contribution_hdf5(h5_path, onehot, hypothetical, chroms, starts, summits, alphabet,
+                                {"method": args.method, "output": target, "models": [str(m) for m in args.model]})
+        per_base = (hypothetical * onehot[..., :4]).sum(axis=2)
+        write_contribution_bigwig(bw_path, chroms, starts, summits, per_base, sizes)
+        print(f"wrote {bw_path} and {h5_path} ({len(onehot)} windows of {input_length} bp)")
+    return 0
+
+
+def run_footprints(args) -> int:
+    import h5py
+    import numpy as np
+    import pandas as pd
+
+    from data_prep.atomic import atomic_path
+    from dream_keras.interpret import marginal_footprints
+    from dream_keras.interpret.motif_sequences import resolve_motifs
+
+    motifs = resolve_motifs(args.motifs)
+    (model,) = load_models([args.model])
+    input_length, alphabet = _model_geometry([model], "footprints")
+    windows, *_ = _windows(args.regions, args.genome, input_length, alphabet)
+    background = windows.sequences[:args.max_regions] if args.max_regions else windows.sequences
+    footprints = marginal_footprints(model, background, motifs, batch_size=args.batch_size, alphabet=alphabet,
+                                     progress=True)
+    out = pathlib.Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    first = next(iter(footprints.values()))
+    table = pd.DataFrame([{
+        "motif": name, "sequence": fp.motif, "max": fp.max, "normalized_max": fp.normalized_max,
+        "counts": fp.counts, "baseline_max": float(np.max(fp.baseline_profile)),
+        "baseline_normalized_max": float(np.max(fp.baseline_normalized_profile)),
+        "baseline_counts": fp.baseline_counts, "n_sequences": fp.n_sequences} for name, fp in footprints.items()])
+    with atomic_path(out / "footprints.tsv") as temporary:
+        table.to_csv(temporary, sep="\t", index=False, float_format="%.6g")
+    with atomic_path(out / "footprints.h5") as temporary:
+        with h5py.File(temporary, "w") as handle:
+            handle.create_dataset("baseline/profile", data=first.baseline_profile)
+            handle.create_dataset("baseline/normalized_profile", data=first.baseline_normalized_profile)
+            for name, fp in footprints.items():
+                handle.create_dataset(f"motifs/{name}/profile", data=fp.profile)
+                handle.create_dataset(f"motifs/{name}/normalized_profile", data=fp.normalized_profile)
+                handle[f"motifs/{name}"].attrs["sequence"] = fp.motif
+    if not args.no_plots:
+        _plot_footprints(footprints, out)
+    print(table.to_string(index=False))
+    print(f"wrote {out / 'footprints.tsv'}, {out / 'footprints.h5'}"
+          + ("" if args.no_plots else f" and {len(footprints)} PNG plot(s)"))
+    return 0
+
+
+def _safe_file_name(name: str) -> str:
+    return "".join(letter if letter.isalnum() or letter in "-_." else "_" for letter in name)
+
+
+def _plot_footprints(footprints: dict, out: pathlib.Path) -> None:
+    """One PNG per motif: the central 200 bp of the normalised footprint, with the baseline."""
+    from data_prep.atomic import atomic_path
+    from data_prep.errors import InputError
+
+    try:
+        import matplotlib
+    except ModuleNotFoundError:
+        raise InputError("plots need matplotlib: pip install 'dream-keras[plots]', or pass --no-plots") from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    for name, fp in footprints.items():
+        profile, baseline = np.asarray(fp.normalized_profile), np.asarray(fp.baseline_normalized_profile)
+        if profile.ndim > 1:  # multi-task heads: the first task's track
+            profile, baseline = profile[:, 0], baseline[:, 0]
+        centre, half = len(profile) // 2, min(100, len(profile) // 2)
+        offsets = np.arange(-half, half)
+        figure, axis = plt.subplots(figsize=(5, 3))
+        axis.plot(offsets, baseline[centre - half:centre + half], color="grey", label="no motif")
+        axis.plot(offsets, profile[centre - half:centre + half], color="C0", label=f"{name} ({fp.motif})")
+        axis.set_xlabel("position from the motif (bp)")
+        axis.set_ylabel("probability")
+        axis.set_title(f"{name}: max {fp.normalized_max:.4f}")
+        axis.legend(fontsize=8)
+        figure.tight_layout()
+        with atomic_path(out / f"{_safe_file_name(name)}.footprint.png") as temporary:
+            figure.savefig(temporary, format="png", dpi=100)
+        plt.close(figure)
+
+
+def run_variants(args) -> int:
+    from data_prep.atomic import atomic_path
+    from dream_keras.interpret import score_variants
+
+    models = load_models(args.model)
+    scores = score_variants(models, args.genome, args.vcf, batch_size=args.batch_size, progress=True)
+    with atomic_path(args.out) as temporary:
+        scores.to_csv(temporary, sep="\t", index=False, float_format="%.6g")
+    print(f"wrote {args.out} ({len(scores)} variant(s), {len(models)} model(s))")
+    return 0
+
+
+def run_ism(args) -> int:
+    import h5py
+    import numpy as np
+
+    from data_prep.atomic import atomic_path
+    from data_prep.errors import InputError
+    from data_prep.tables import TASKS
+    from dream_keras.interpret.ism import ism_outputs
+    from dream_keras.interpret.targets import scalar_output_names
+
+    if args.task not in TASKS:
+        raise InputError(f"unknown task {args.task!r}; the sequence-table tasks are {sorted(TASKS)}")
+    spec = TASKS[args.task]
+    table = spec.load(args.data, require_targets=False, dtype=np.uint8)
+    sequences = table.sequences[:args.max_sequences] if args.max_sequences else table.sequences
+    (model,) = load_models([args.model])
+    outputs = args.output or scalar_output_names(model)
+    results = ism_outputs(model, sequences, outputs, batch_size=args.batch_size, progress=True)
+    with atomic_path(args.out) as temporary:
+        with h5py.File(temporary, "w") as handle:
+            handle.create_dataset("onehot", data=np.asarray(sequences, dtype=np.uint8), compression="gzip")
+            for name, result in results.items():
+                handle.create_dataset(f"{name}/scores", data=result.scores, compression="gzip")
+                handle.create_dataset(f"{name}/position_scores", data=result.position_scores, compression="gzip")
+                handle.create_dataset(f"{name}/reference", data=result.reference)
+            handle.attrs.update({"task": args.task, "alphabet": spec.alphabet, "model": os.fspath(args.model),
+                                 "data": os.fspath(args.data), "channel_names": list(table.channel_names)})
+    print(f"wrote {args.out}: ISM of {len(sequences)} sequence(s), output(s) {', '.join(results)}")
+    return 0
