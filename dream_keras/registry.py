@@ -141,6 +141,15 @@ def get_head(name: str) -> HeadSpec:
     return _HEADS[name]
 
 
+def load_plugins() -> None:
+    """Import every plug-in: the backbones, heads and model classes other packages register through the
+    ``dream_keras.backbones``, ``dream_keras.heads`` and ``dream_keras.models`` entry points (so that a
+    ``.keras`` file naming their classes loads)."""
+    list_backbones()
+    list_heads()
+    _load_entry_points("dream_keras.models", {}, lambda n, f: None)
+
+
 def list_backbones() -> list[str]:
     """Names of every registered backbone (built-in and from entry points), sorted."""
     _load_builtin()

@@ -425,7 +425,7 @@ def test_cli_exports_keras_files(tmp_path, capsys):
     assert main(argv + ["--version", "1"]) == 2
     assert "already exists" in capsys.readouterr().err
     assert main(["export", str(tmp_path / "missing.keras"), "--base-dir", str(base), "--name", "x"]) == 2
-    assert "missing.keras: no such file" in capsys.readouterr().err
+    assert "missing.keras does not exist" in capsys.readouterr().err
     assert _folder_names(base / "mpra") == ["1"]
 
 

@@ -11,7 +11,6 @@ Outputs are written under a temporary name and renamed when complete.
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import pathlib
 
@@ -105,31 +104,10 @@ def _add_ism(sub) -> None:
 
 
 def load_models(paths: list[str]) -> list:
-    """Load ``.keras`` files (the packages that register custom classes are imported first).
+    """Load ``.keras`` files; a missing or unreadable file raises InputError naming it."""
+    from dream_keras.saving import load_model
 
-    Raises:
-        InputError: a file that does not exist or that Keras cannot load.
-    """
-    import keras
-
-    from data_prep.errors import InputError
-
-    for package in ("baselines", "bias_models"):
-        try:
-            importlib.import_module(package)
-        except ModuleNotFoundError as error:
-            if error.name != package:
-                raise
-    models = []
-    for path in paths:
-        if not pathlib.Path(path).is_file():
-            raise InputError(f"model file {path} does not exist; give a .keras file saved by dream-keras")
-        try:
-            models.append(keras.saving.load_model(path, compile=False))
-        except Exception as error:  # Keras raises many types for unreadable files
-            raise InputError(f"{path}: cannot load it as a Keras model ({type(error).__name__}: {error}); "
-                             f"give a .keras file saved by dream-keras") from None
-    return models
+    return [load_model(path) for path in paths]
 
 
 def _windows(regions_path: str, genome: str, input_length: int, alphabet: str):

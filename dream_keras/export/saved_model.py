@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 import pathlib
 
@@ -16,6 +15,7 @@ from dream_keras.export.graph_ops import non_builtin_ops, xla_compiled_functions
 from dream_keras.export.layout import check_model_name, check_new_version, next_version, staged_version
 from dream_keras.export.portable_graph import portable_tracing
 from dream_keras.export.serving_spec import ServingSpec, common_spec
+from dream_keras.saving import load_model
 
 SEQUENCE_INPUT = "sequence"
 DNA_INPUT = "dna"
@@ -29,35 +29,16 @@ SIGNATURES = {
 DEFAULT_SIGNATURES = tuple(SIGNATURES)
 
 
-def _register_model_classes() -> None:
-    """Import the packages whose model classes ``.keras`` files may name (the bias-factorised model)."""
-    for package in ("baselines", "bias_models"):
-        try:
-            importlib.import_module(package)
-        except ModuleNotFoundError as error:
-            if error.name != package:
-                raise
-
-
 def _load(model_or_models) -> tuple[list, list[str]]:
     """Keras models and the labels errors use, from models or ``.keras`` paths (one or a list)."""
     items = list(model_or_models) if isinstance(model_or_models, (list, tuple)) else [model_or_models]
     if not items:
         raise InputError("no model to export; give at least one .keras file or Keras model")
-    if any(isinstance(item, (str, os.PathLike)) for item in items):
-        _register_model_classes()
     models, labels = [], []
     for index, item in enumerate(items):
         if isinstance(item, (str, os.PathLike)):
-            path = pathlib.Path(item)
-            if not path.is_file():
-                raise InputError(f"{path}: no such file; give the .keras file a training run wrote")
-            try:
-                models.append(keras.saving.load_model(path, compile=False))
-            except Exception as error:  # Keras raises several types for files it cannot read
-                raise InputError(f"{path}: cannot load it as a Keras model ({type(error).__name__}: {error}); "
-                                 "give a .keras file saved by this package") from None
-            labels.append(str(path))
+            models.append(load_model(item, what="model to export", fix="give the .keras file a training run wrote"))
+            labels.append(str(item))
         else:
             models.append(item)
             labels.append(f"model {index} ({getattr(item, 'name', type(item).__name__)})")
