@@ -16,6 +16,9 @@ def import_backend_quietly() -> None:
     """
     if "TF_CPP_MIN_LOG_LEVEL" in os.environ or "keras" in sys.modules:
         return
+    # Later INFO lines (e.g. tf.data's memory notice) honour the level once logging is set up;
+    # warnings and errors still show.
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "1"
     try:
         sys.stderr.flush()
         saved = os.dup(2)

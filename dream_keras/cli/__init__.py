@@ -11,8 +11,6 @@ import argparse
 import importlib
 import sys
 
-from dream_keras.startup import import_backend_quietly
-
 COMMAND_MODULES = [
     "prep",
     "bias",
@@ -52,7 +50,6 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
-    import_backend_quietly()
     try:
         status = args.func(args)
     except (InputError, IncompatibleHeadError, FileNotFoundError, FileExistsError) as err:
