@@ -115,6 +115,16 @@ def load_training_state(model: keras.Model, folder: pathlib.Path) -> None:
                              "different run: start without --resume") from None
 
 
+def _write_history_csv(path: str | os.PathLike, history: list[dict]) -> None:
+    """Write epoch rows as Keras's ``CSVLogger`` does: ``epoch`` first, then the other keys sorted."""
+    keys = sorted({key for row in history for key in row if key != "epoch"})
+    lines = [",".join(["epoch", *keys])]
+    lines += [",".join([str(int(row["epoch"]))] + [repr(float(row[key])) if key in row else "" for key in keys])
+              for row in history]
+    with atomic_path(pathlib.Path(path)) as tmp:
+        tmp.write_text("\n".join(lines) + "\n")
+
+
 def fit_resumable(model: keras.Model, train_data, valid_data, *, epochs: int, patience: int,
                   checkpoint_dir: str | os.PathLike, log_csv: str | os.PathLike | None = None,
                   monitor: str = "val_loss", mode: str = "min", resume: bool = False,
@@ -142,6 +152,10 @@ def fit_resumable(model: keras.Model, train_data, valid_data, *, epochs: int, pa
             raise InputError(f"nothing to resume: {state_path} is missing; start the run without --resume")
         state = json.loads(state_path.read_text())
         load_training_state(model, folder)
+        if log_csv is not None:
+            # A run killed between writing the CSV row and the checkpoint of an epoch would log that
+            # epoch twice: the log restarts from the checkpoint's history.
+            _write_history_csv(log_csv, state["history"])
         first_epoch = state["epoch"] + 1
         if state.get("finished") or state.get("stopped_early") or first_epoch >= epochs:
             model.load_weights(folder / "best.weights.h5")

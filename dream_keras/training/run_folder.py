@@ -58,12 +58,11 @@ class RunFolder:
         self.checkpoints = self.logs / "checkpoint"
 
     @classmethod
-    def prepare(cls, root: str | os.PathLike, *, resume: bool = False, overwrite: bool = False) -> "RunFolder":
-        """Create the folder, or check that it may be reused.
+    def check(cls, root: str | os.PathLike, *, resume: bool = False, overwrite: bool = False) -> list[str]:
+        """Raise :class:`InputError` when :meth:`prepare` would refuse ``root``; change nothing.
 
-        An existing non-empty folder is refused unless ``resume`` (it must hold an interrupted run's
-        checkpoint) or ``overwrite`` (its run subfolders are deleted; a folder holding anything else
-        is refused, so a mistyped ``--out`` never deletes a user's files).
+        Returns the names of what the folder holds now (``[]`` when it is new or empty), so a
+        command can refuse a folder before it spends time reading its inputs.
         """
         if resume and overwrite:
             raise InputError("--resume and --overwrite exclude each other: resume continues the run in the "
@@ -73,9 +72,10 @@ class RunFolder:
             raise InputError(f"output folder {run.root} is a file; choose another --out")
         existing = sorted(p.name for p in run.root.iterdir()) if run.root.is_dir() else []
         if resume:
-            if not (run.checkpoints / "state.json").exists():
+            if not (run.checkpoints / "state.json").exists() and not (run.logs / "run.json").exists():
                 raise InputError(f"nothing to resume in {run.root}: it holds no checkpoint "
-                                 f"({run.checkpoints / 'state.json'} is missing); start the run without --resume")
+                                 f"({run.checkpoints / 'state.json'} is missing) and no logs/run.json; "
+                                 "start the run without --resume")
         elif existing:
             if not overwrite:
                 raise InputError(f"output folder {run.root} is not empty (it holds {', '.join(existing[:5])}"
@@ -86,15 +86,33 @@ class RunFolder:
             if foreign:
                 raise InputError(f"--overwrite refused: {run.root} holds files that no run wrote "
                                  f"({', '.join(foreign[:5])}); remove them yourself or choose another --out")
+        return existing
+
+    @classmethod
+    def prepare(cls, root: str | os.PathLike, *, resume: bool = False, overwrite: bool = False,
+                subfolders: tuple[str, ...] = SUBFOLDERS) -> "RunFolder":
+        """Create the folder, or check that it may be reused.
+
+        An existing non-empty folder is refused unless ``resume`` (it must hold an interrupted run:
+        its checkpoint, or at least the ``logs/run.json`` a run writes before it trains) or
+        ``overwrite`` (its run subfolders are deleted; a folder holding anything else is refused, so
+        a mistyped ``--out`` never deletes a user's files). ``subfolders`` are created (a run over
+        several folds keeps only ``logs`` at its top and one run folder per fold).
+        """
+        existing = cls.check(root, resume=resume, overwrite=overwrite)
+        run = cls(root)
+        if not resume:
             for name in existing:
                 target = run.root / name
                 shutil.rmtree(target) if target.is_dir() else target.unlink()
-        for folder in (run.models, run.logs, run.evaluation):
-            folder.mkdir(parents=True, exist_ok=True)
+        for name in subfolders:
+            (run.root / name).mkdir(parents=True, exist_ok=True)
         return run
 
-    def write_run_json(self, command: str, parameters: dict, inputs: dict[str, str | os.PathLike | None]) -> pathlib.Path:
-        """Write ``logs/run.json``: the command, every resolved parameter, version, input fingerprints."""
+    def write_run_json(self, command: str, parameters: dict, inputs: dict[str, str | os.PathLike | None],
+                       extra: dict | None = None) -> pathlib.Path:
+        """Write ``logs/run.json``: the command, every resolved parameter, version, input fingerprints,
+        and ``extra`` sections (e.g. ``{"data": {...}}``: values derived from the inputs)."""
         from dream_keras import __version__
 
         record = {
@@ -103,6 +121,7 @@ class RunFolder:
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "parameters": parameters,
             "inputs": {name: file_fingerprint(path) for name, path in inputs.items() if path is not None},
+            **(extra or {}),
         }
         return write_json_atomic(self.logs / "run.json", record)
 

@@ -1,0 +1,85 @@
+"""``dream-keras bias train``: train the bias model of one fold (the official ChromBPNet bias stage)."""
+
+from __future__ import annotations
+
+import argparse
+
+from dream_keras.cli.run_arguments import (Explicit, absolute, add_model_options, add_run_options,
+                                           collect_model_options, help_text, resolve_recorded_parameters, resolved)
+
+EXAMPLE = """example:
+  dream-keras bias train --genome hg38.fa --bigwig insertions.bw --peaks peaks.narrowPeak \\
+      --nonpeaks nonpeaks.narrowPeak --fold 0 --out bias_run
+  -> bias_run/models/bias.keras, for `dream-keras train --bias-model bias_run/models/bias.keras ...`
+"""
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("bias", help="the bias-model stage (bias train)")
+    bias_sub = p.add_subparsers(dest="bias_command", required=True, metavar="BIAS_COMMAND")
+    t = bias_sub.add_parser("train", help="train the bias model on low-signal background regions",
+                            description=help_text(__doc__), epilog=EXAMPLE,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    t.add_argument("--genome", action=Explicit, help="reference FASTA")
+    t.add_argument("--bigwig", action=Explicit, help="per-base Tn5 insertion counts (bigWig)")
+    t.add_argument("--peaks", action=Explicit, help="peaks (narrowPeak)")
+    t.add_argument("--nonpeaks", action=Explicit, help="background regions (`dream-keras prep nonpeaks`)")
+    t.add_argument("--fold", action=Explicit, help="fold number (fold_N.json in --fold-dir) or a fold JSON file")
+    t.add_argument("--fold-dir", action=Explicit, help="folder of fold_N.json files (default: bundled hg38 folds)")
+    add_run_options(t)
+    t.add_argument("--backbone", action=Explicit, help="bias backbone (default: bpnet, as the official bias model)")
+    add_model_options(t, filters_help="filters (default 128)", layers_help="dilated layers (default 4)")
+    t.add_argument("--bias-threshold-factor", type=float, action=Explicit,
+                   help="nonpeaks must have totals below 0.01-quantile(peak totals) x this (ATAC 0.5, DNase 0.8)")
+    t.add_argument("--input-length", type=int, action=Explicit, help="input window (bp, default 2114)")
+    t.add_argument("--output-length", type=int, action=Explicit, help="profile window (bp, default 1000)")
+    t.add_argument("--outlier-quantile", type=float, action=Explicit, help="outlier filter quantile (default 0.9999)")
+    t.add_argument("--counts-loss-weight", type=float, action=Explicit,
+                   help="weight of the log-count loss (default: median kept total / 10, at least 1)")
+    t.add_argument("--epochs", type=int, action=Explicit, help="most epochs (default 50)")
+    t.add_argument("--patience", type=int, action=Explicit, help="early-stopping patience (default 5)")
+    t.add_argument("--lr", type=float, action=Explicit, help="Adam learning rate (default 0.001)")
+    t.add_argument("--batch-size", type=int, action=Explicit, help="batch size (default 64)")
+    t.add_argument("--seed", type=int, default=0, action=Explicit, help="random seed (default 0)")
+    t.set_defaults(func=run_train)
+
+
+def bias_parameters(args):
+    """The resolved :class:`~dream_keras.training.bias_stage.BiasTrainParameters` of parsed arguments."""
+    from data_prep.errors import InputError
+    from dream_keras.training.bias_stage import BIAS_DEFAULTS, BiasTrainParameters
+
+    missing = [f"--{name.replace('_', '-')}" for name in ("genome", "bigwig", "peaks", "nonpeaks", "fold")
+               if getattr(args, name, None) is None]
+    if missing:
+        raise InputError(f"bias train needs {', '.join(missing)} (or --config RUN/logs/run.json of an earlier run)")
+    d = BIAS_DEFAULTS
+    return BiasTrainParameters(
+        genome=absolute(args.genome), bigwig=absolute(args.bigwig), peaks=absolute(args.peaks),
+        nonpeaks=absolute(args.nonpeaks), fold=str(args.fold), fold_dir=absolute(args.fold_dir),
+        backbone=resolved(args.backbone, d["backbone"]), model_options=dict(args.model_options),
+        input_length=resolved(args.input_length, d["input_length"]),
+        output_length=resolved(args.output_length, d["output_length"]),
+        bias_threshold_factor=resolved(args.bias_threshold_factor, d["bias_threshold_factor"]),
+        outlier_quantile=resolved(args.outlier_quantile, d["outlier_quantile"]),
+        counts_loss_weight=args.counts_loss_weight, epochs=resolved(args.epochs, d["epochs"]),
+        patience=resolved(args.patience, d["patience"]), lr=resolved(args.lr, d["lr"]),
+        batch_size=resolved(args.batch_size, d["batch_size"]), seed=resolved(args.seed, d["seed"]))
+
+
+def run_train(args) -> int:
+    from data_prep.errors import InputError
+    from dream_keras.training.atac_inputs import resolve_folds
+    from dream_keras.training.bias_stage import format_bias_summary, train_bias
+
+    resolve_recorded_parameters(args, "bias train")
+    collect_model_options(args)
+    params = bias_parameters(args)
+    folds = resolve_folds(params.fold, params.fold_dir)
+    if len(folds) != 1:
+        raise InputError("bias train trains one fold at a time; pass --fold N or a fold JSON file (the bias model "
+                         "of one fold serves every fold's main model when they share the data)")
+    result = train_bias(params, folds[0], args.out, resume=args.resume, overwrite=args.overwrite)
+    print()
+    print(format_bias_summary(result))
+    return 0

@@ -1,0 +1,90 @@
+"""``dream-keras evaluate``: score a profile/count model on a fold's test chromosomes.
+
+The test peaks and nonpeaks (centred windows, edge-filtered at the model's input length) give
+``metrics.json`` in the official ChromBPNet schema (peaks, nonpeaks, peaks_and_nonpeaks) and
+figures. ``--run DIR`` re-evaluates a training run with the inputs of its run.json and writes into
+``DIR/evaluation``; otherwise give the model, the data and ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import pathlib
+
+from dream_keras.cli.run_arguments import help_text
+
+EXAMPLES = """examples:
+  dream-keras evaluate --run run_fold0
+  dream-keras evaluate --model run_fold0/models/model.keras --genome hg38.fa --bigwig insertions.bw \\
+      --peaks peaks.narrowPeak --nonpeaks nonpeaks.narrowPeak --fold 0 --out eval_fold0
+"""
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("evaluate", help="metrics.json and figures of a model on a fold's test chromosomes",
+                       description=help_text(__doc__),
+                       epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--run", help="a run folder of train or bias train: its model and its run.json inputs")
+    p.add_argument("--model", help="model .keras (default with --run: RUN/models/model.keras, or bias.keras)")
+    p.add_argument("--genome", help="reference FASTA")
+    p.add_argument("--bigwig", help="per-base insertion counts (bigWig)")
+    p.add_argument("--peaks", help="peaks (narrowPeak)")
+    p.add_argument("--nonpeaks", help="background regions (optional: without them only peaks are scored)")
+    p.add_argument("--fold", help="fold number (fold_N.json in --fold-dir) or a fold JSON file")
+    p.add_argument("--fold-dir", help="folder of fold_N.json files (default: bundled hg38 folds)")
+    p.add_argument("--out", help="output folder (default with --run: RUN/evaluation)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    p.add_argument("--batch-size", type=int, default=64, help="prediction batch size (default 64)")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from data_prep.errors import InputError
+    from dream_keras.evaluation import evaluate_model, format_metrics, write_evaluation
+    from dream_keras.prediction import load_profile_count_model, model_lengths
+    from dream_keras.training.atac_inputs import check_atac_inputs, extract_split, resolve_folds
+    from dream_keras.training.profile_count_fit import read_training_log
+    from dream_keras.training.run_folder import RunFolder, read_run_json
+
+    history = None
+    if args.run:
+        run_folder = RunFolder(args.run)
+        recorded = read_run_json(run_folder.logs / "run.json")["parameters"]
+        for key in ("genome", "bigwig", "peaks", "nonpeaks", "fold", "fold_dir"):
+            if getattr(args, key) is None:
+                setattr(args, key, recorded.get(key))
+        if args.model is None:  # a training run's model, or a bias run's
+            trained = run_folder.models / "model.keras"
+            args.model = str(trained if trained.is_file() or not (run_folder.models / "bias.keras").is_file()
+                             else run_folder.models / "bias.keras")
+        out = pathlib.Path(args.out) if args.out else run_folder.evaluation
+        history = read_training_log(run_folder)
+    else:
+        missing = [f"--{k.replace('_', '-')}" for k in ("model", "genome", "bigwig", "peaks", "fold", "out")
+                   if getattr(args, k) is None]
+        if missing:
+            raise InputError(f"evaluate needs {', '.join(missing)} (or --run RUN_FOLDER)")
+        out = pathlib.Path(args.out)
+        existing = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
+        if existing and not args.overwrite:
+            raise InputError(f"output folder {out} is not empty (it holds {', '.join(existing[:5])}); pass "
+                             "--overwrite or choose another --out")
+    folds = resolve_folds(args.fold, args.fold_dir)
+    if len(folds) != 1:
+        raise InputError("evaluate scores one fold; pass --fold N or a fold JSON file")
+    model = load_profile_count_model(args.model)
+    input_length, output_length = model_lengths(model)
+    inputs = check_atac_inputs(genome=args.genome, bigwig=args.bigwig, peaks=args.peaks, nonpeaks=args.nonpeaks,
+                               fold=folds[0], need_splits=("test",))
+    peaks, dropped = extract_split(inputs, "peaks", ("test",), input_length=input_length, output_length=output_length)
+    nonpeaks = None
+    if inputs.nonpeaks is not None:
+        nonpeaks, _ = extract_split(inputs, "nonpeaks", ("test",), input_length=input_length,
+                                    output_length=output_length)
+    evaluation = evaluate_model(model, peaks, nonpeaks, batch_size=args.batch_size)
+    written = write_evaluation(evaluation, out, history=history, title=pathlib.Path(args.model).stem)
+    print(f"{folds[0].label}: {len(peaks.sequences)} test peaks ({dropped} dropped near chromosome ends), "
+          f"{len(nonpeaks.sequences) if nonpeaks is not None else 0} test nonpeaks")
+    print(format_metrics(evaluation.summary()))
+    print("wrote " + ", ".join(str(path) for path in written.values()))
+    return 0

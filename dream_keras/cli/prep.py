@@ -1,0 +1,115 @@
+"""``dream-keras prep``: data preparation for the ATAC task.
+
+``prep splits`` writes a fold JSON (test and validation chromosomes given, every other chromosome
+trains); ``prep nonpeaks`` writes GC-matched background regions for a fold as narrowPeak.
+"""
+
+from __future__ import annotations
+
+import argparse
+import pathlib
+
+from dream_keras.cli.run_arguments import help_text
+
+EXAMPLES = """examples:
+  dream-keras prep splits --chrom-sizes hg38.chrom.sizes --test chr1 chr3 chr6 --valid chr8 chr20 \\
+      --exclude chrM chrY --out folds/fold_0.json
+  dream-keras prep nonpeaks --genome hg38.fa --peaks peaks.narrowPeak --fold folds/fold_0.json \\
+      --out nonpeaks.narrowPeak
+"""
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("prep", help="prepare folds (prep splits) and background regions (prep nonpeaks)",
+                       description=help_text(__doc__),
+                       epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    prep_sub = p.add_subparsers(dest="prep_command", required=True, metavar="PREP_COMMAND")
+
+    s = prep_sub.add_parser("splits", help="write a fold JSON from chromosome sizes and test/valid chromosomes")
+    sizes = s.add_mutually_exclusive_group(required=True)
+    sizes.add_argument("--chrom-sizes", help="chrom.sizes file (name<TAB>length)")
+    sizes.add_argument("--genome", help="FASTA whose chromosomes to split (instead of --chrom-sizes)")
+    s.add_argument("--test", nargs="+", required=True, metavar="CHROM", help="test chromosomes")
+    s.add_argument("--valid", nargs="+", required=True, metavar="CHROM", help="validation chromosomes")
+    s.add_argument("--exclude", nargs="+", default=[], metavar="CHROM",
+                   help="chromosomes in no split (e.g. chrM chrY); all others train")
+    s.add_argument("--out", required=True, help="fold JSON to write (e.g. folds/fold_0.json)")
+    s.add_argument("--overwrite", action="store_true", help="replace an existing file")
+    s.set_defaults(func=run_splits)
+
+    n = prep_sub.add_parser("nonpeaks", help="GC-matched background regions for a fold (narrowPeak)")
+    n.add_argument("--genome", required=True, help="reference FASTA")
+    n.add_argument("--peaks", required=True, help="peaks (narrowPeak or BED); background avoids them")
+    n.add_argument("--fold", required=True, help="fold number (fold_N.json in --fold-dir) or a fold JSON file")
+    n.add_argument("--fold-dir", help="folder of fold_N.json files (default: bundled hg38 folds)")
+    n.add_argument("--chrom-sizes", help="chrom.sizes (default: the FASTA's lengths)")
+    n.add_argument("--blacklist", help="BED of regions to avoid")
+    n.add_argument("--out", required=True, help="narrowPeak file to write")
+    n.add_argument("--input-length", type=int, default=2114, help="window width (bp, default 2114)")
+    n.add_argument("--stride", type=int, default=1000, help="candidate bins every this many bp (default 1000)")
+    n.add_argument("--ratio", type=int, default=2, help="nonpeaks per train/valid peak (default 2)")
+    n.add_argument("--ratio-test", type=int, default=1, help="nonpeaks per test peak (default 1)")
+    n.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    n.add_argument("--overwrite", action="store_true", help="replace an existing file")
+    n.set_defaults(func=run_nonpeaks)
+
+
+def _refuse_existing(path: pathlib.Path, overwrite: bool) -> None:
+    from data_prep.errors import InputError
+
+    if path.exists() and not overwrite:
+        raise InputError(f"{path} exists; pass --overwrite to replace it or choose another --out")
+
+
+def run_splits(args) -> int:
+    from data_prep import make_splits, write_fold
+    from data_prep.errors import InputError
+    from data_prep.genome import genome_sizes, opened_genome
+
+    out = pathlib.Path(args.out)
+    _refuse_existing(out, args.overwrite)
+    if args.genome:
+        with opened_genome(args.genome) as fasta:
+            sizes = genome_sizes(fasta)
+    else:
+        from data_prep import read_chrom_sizes
+
+        sizes = read_chrom_sizes(args.chrom_sizes)
+    source = args.genome or args.chrom_sizes
+    unknown = [c for c in args.exclude if c not in sizes]
+    if unknown:
+        raise InputError(f"--exclude names {', '.join(unknown)}, which {source} does not have")
+    clash = sorted(set(args.exclude) & (set(args.test) | set(args.valid)))
+    if clash:
+        raise InputError(f"{', '.join(clash)} are both excluded and in --test/--valid; name each chromosome once")
+    fold = make_splits({c: n for c, n in sizes.items() if c not in args.exclude}, args.test, args.valid)
+    write_fold(out, fold)
+    print(f"wrote {out}: train {len(fold['train'])}, valid {len(fold['valid'])}, test {len(fold['test'])} "
+          f"chromosomes{f' ({len(args.exclude)} excluded)' if args.exclude else ''}")
+    return 0
+
+
+def run_nonpeaks(args) -> int:
+    import warnings
+
+    from data_prep import make_nonpeaks, write_narrowpeak
+    from dream_keras.training.atac_inputs import resolve_folds
+    from data_prep.errors import InputError
+
+    out = pathlib.Path(args.out)
+    _refuse_existing(out, args.overwrite)
+    folds = resolve_folds(args.fold, args.fold_dir)
+    if len(folds) != 1:
+        raise InputError("prep nonpeaks makes the background of one fold; pass --fold N or a fold JSON file")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        nonpeaks = make_nonpeaks(args.genome, args.peaks, args.chrom_sizes, folds[0].splits,
+                                 input_length=args.input_length, stride=args.stride, blacklist=args.blacklist,
+                                 ratio_trainvalid=args.ratio, ratio_test=args.ratio_test, seed=args.seed)
+    for warning in caught:
+        print(f"warning: {warning.message}")
+    write_narrowpeak(nonpeaks, out)
+    counts = nonpeaks["split"].value_counts()
+    print(f"wrote {out}: {len(nonpeaks)} GC-matched nonpeaks (train {counts.get('train', 0)}, valid "
+          f"{counts.get('valid', 0)}, test {counts.get('test', 0)}), {args.input_length} bp each")
+    return 0

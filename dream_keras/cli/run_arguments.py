@@ -1,0 +1,127 @@
+"""Command-line options of training runs: explicit flags, ``--config run.json`` and ``--model-option``.
+
+``--config RUN/logs/run.json`` repeats a run: the recorded ``parameters`` become the defaults and
+the flags given on the command line still win. To know which flags were given, every parameter
+option uses :class:`Explicit` (or :class:`ModelOption`), which records its destination in
+``args.explicit_options``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+
+from data_prep.errors import InputError
+
+
+def _remember(namespace, dest: str) -> None:
+    explicit = set(getattr(namespace, "explicit_options", set()) or set())
+    explicit.add(dest)
+    namespace.explicit_options = explicit
+
+
+class Explicit(argparse.Action):
+    """Store the value (like ``store``) and remember that the user gave it."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, values)
+        _remember(namespace, self.dest)
+
+
+class ModelOption(argparse.Action):
+    """``--model-option KEY=VALUE`` (repeatable) into the dict ``args.model_options``; VALUE is read as
+    JSON when it parses (``4``, ``0.5``, ``[32, 64]``, ``true``), else kept as text."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        key, sep, text = values.partition("=")
+        if not sep or not key.strip():
+            parser.error(f"{option_string} expects KEY=VALUE (e.g. lstm_units=8), got {values!r}")
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            value = text
+        options = dict(getattr(namespace, self.dest, None) or {})
+        options[key.strip()] = value
+        setattr(namespace, self.dest, options)
+        _remember(namespace, self.dest)
+
+
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """``--out``, ``--overwrite``, ``--resume``, ``--config`` (every training command has them)."""
+    parser.add_argument("--out", required=True, help="output run folder (refused when not empty, unless "
+                                                      "--overwrite or --resume)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the interrupted run in --out from its last checkpoint (its run.json gives "
+                             "the parameters not given as flags)")
+    parser.add_argument("--config", metavar="RUN_JSON",
+                        help="repeat a run: the 'parameters' of its logs/run.json become the defaults; flags given "
+                             "here still win")
+
+
+def add_model_options(parser: argparse.ArgumentParser, *, filters_help: str, layers_help: str) -> None:
+    """``--filters``, ``--n-dil-layers`` and the repeatable ``--model-option KEY=VALUE``."""
+    parser.add_argument("--filters", type=int, action=Explicit, help=filters_help)
+    parser.add_argument("--n-dil-layers", type=int, action=Explicit, help=layers_help)
+    parser.add_argument("--model-option", dest="model_options", action=ModelOption, default={}, metavar="KEY=VALUE",
+                        help="any option of the backbone or head, repeatable, VALUE read as JSON "
+                             "(e.g. --model-option lstm_units=64 --model-option first_filters=32)")
+
+
+def apply_recorded_parameters(args: argparse.Namespace, parameters: dict) -> None:
+    """Fill every option the user did not give from ``parameters`` (a run.json's); ``model_options``
+    are merged key by key (recorded first, given ones on top)."""
+    explicit = getattr(args, "explicit_options", set()) or set()
+    for key, value in parameters.items():
+        if key == "model_options":
+            given = dict(args.model_options or {}) if "model_options" in explicit else {}
+            args.model_options = {**dict(value or {}), **given}
+        elif key not in explicit and hasattr(args, key) and key not in ("out", "config", "resume", "overwrite"):
+            setattr(args, key, value)
+
+
+def resolve_recorded_parameters(args: argparse.Namespace, command: str) -> None:
+    """Apply ``--config`` (or, with ``--resume``, the run folder's own run.json) to ``args``."""
+    from dream_keras.training.run_folder import read_run_json
+
+    record = None
+    if getattr(args, "config", None):
+        record = read_run_json(args.config)
+        if record.get("command") not in (None, command):
+            raise InputError(f"config file {args.config} records a `dream-keras {record.get('command')}` run, not "
+                             f"`dream-keras {command}`; pass the run.json of a {command} run")
+    elif getattr(args, "resume", False):
+        own = pathlib.Path(args.out) / "logs" / "run.json"
+        if own.is_file():
+            record = read_run_json(own)
+    if record is not None:
+        apply_recorded_parameters(args, record["parameters"])
+
+
+def collect_model_options(args: argparse.Namespace) -> dict:
+    """``args.model_options`` with ``--filters`` and ``--n-dil-layers`` added when given."""
+    options = dict(getattr(args, "model_options", None) or {})
+    for key in ("filters", "n_dil_layers"):
+        value = getattr(args, key, None)
+        if value is not None:
+            options[key] = value
+            setattr(args, key, None)  # now part of model_options (run.json records it there)
+    args.model_options = options
+    return options
+
+
+def absolute(path) -> str | None:
+    """Absolute path text for run.json (``None`` stays ``None``), so a config works from any folder."""
+    return None if path is None else str(pathlib.Path(os.fspath(path)).expanduser().resolve())
+
+
+def resolved(value, default):
+    """``value`` unless it is ``None``."""
+    return default if value is None else value
+
+
+def help_text(docstring: str) -> str:
+    """A module docstring as ``--help`` text (reStructuredText literals shown plainly)."""
+    return docstring.replace("``", "")

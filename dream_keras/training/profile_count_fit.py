@@ -1,0 +1,113 @@
+"""The steps every profile/count training run shares (bias model and main model alike).
+
+Seeding (repeatable runs on CPU), compiling with ChromBPNet's losses, the resumable fit with its
+per-epoch CSV, atomic ``.keras`` saves, and the model's evaluation on test regions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import pathlib
+import sys
+
+from data_prep.atomic import atomic_path
+from data_prep.errors import InputError
+
+#: Name of the per-epoch training log in ``logs/``.
+TRAINING_LOG = "training_log.csv"
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, numpy and the backend, and ask TensorFlow for deterministic kernels, so that a
+    run with the same seed and inputs repeats exactly on CPU."""
+    import keras
+
+    keras.utils.set_random_seed(int(seed))
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
+
+
+def fit_verbosity() -> int:
+    """Keras progress bars on a terminal; one line per epoch when the output goes to a file."""
+    return 1 if sys.stdout.isatty() else 2
+
+
+def compile_profile_count(model, *, counts_loss_weight: float, learning_rate: float) -> None:
+    """Compile with Adam and ChromBPNet's losses (multinomial NLL + weighted log-count MSE)."""
+    import keras
+
+    from dream_keras.losses import chrombpnet_loss
+
+    loss, loss_weights = chrombpnet_loss(counts_loss_weight)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=float(learning_rate)), loss=loss,
+                  loss_weights=loss_weights)
+
+
+def save_model(model, path: str | os.PathLike) -> pathlib.Path:
+    """``model.save`` through a temporary name, renamed when complete."""
+    path = pathlib.Path(path)
+    with atomic_path(path) as tmp:
+        model.save(tmp)
+    return path
+
+
+def load_model_file(path: str | os.PathLike, what: str, fix: str):
+    """Load a ``.keras`` file; an unreadable or missing file raises :class:`InputError` naming it."""
+    import keras
+
+    import bias_models  # noqa: F401  (registers the bias-factorised model class)
+    import dream_keras.losses  # noqa: F401
+
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise InputError(f"{what} {path} does not exist; {fix}")
+    try:
+        return keras.saving.load_model(path, compile=False)
+    except Exception as error:  # Keras raises many types for a file it cannot read
+        raise InputError(f"{what} {path} cannot be loaded ({type(error).__name__}: {error}); {fix}") from None
+
+
+def model_lengths(model) -> tuple[int, int]:
+    """``(input_length, output_length)`` of a model with a ``profile`` output."""
+    return int(model.inputs[0].shape[1]), int(model.output["profile"].shape[1])
+
+
+def fit_profile_count(model, train_data, valid_data, *, epochs: int, patience: int, run, resume: bool):
+    """:func:`dream_keras.training.fitting.fit_resumable` into a run folder (checkpoint in
+    ``logs/checkpoint``, per-epoch CSV ``logs/training_log.csv``); early stopping on ``val_loss``.
+
+    ``resume`` continues from the checkpoint when there is one (a run killed before its first
+    epoch ended starts again from epoch 0)."""
+    from dream_keras.training.fitting import fit_resumable
+
+    has_checkpoint = (run.checkpoints / "state.json").exists()
+    return fit_resumable(model, train_data, valid_data, epochs=int(epochs), patience=int(patience),
+                         checkpoint_dir=run.checkpoints, log_csv=run.logs / TRAINING_LOG,
+                         resume=bool(resume and has_checkpoint), verbose=fit_verbosity())
+
+
+def read_training_log(run) -> list[dict]:
+    """The per-epoch rows of ``run``'s ``logs/training_log.csv`` (``[]`` when there is none)."""
+    import pandas as pd
+
+    path = run.logs / TRAINING_LOG
+    if not path.is_file() or path.stat().st_size == 0:
+        return []
+    return pd.read_csv(path).to_dict(orient="records")
+
+
+@contextlib.contextmanager
+def quiet_retracing_warnings():
+    """Silence TensorFlow's Python warnings (e.g. "triggered tf.function retracing") for a block:
+    the QC predictions call models on batches of several sizes, which is expected and harmless."""
+    logger = logging.getLogger("tensorflow")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)

@@ -1,0 +1,245 @@
+"""Batches of encoded tables for Keras, and prediction with test-time reverse-complement averaging.
+
+``dream-keras predict --task NAME --model A.keras [B.keras ...] --data TABLE --out PRED.tsv`` writes
+the input table (with a header line, also for the header-less DREAM yeast format, whose columns are
+named ``sequence``, ``expression`` and ``fold``) with one column ``pred_<output>`` added per model
+output other than ``bins``: ``pred_expression`` for a soft-bin or yeast model, ``pred_Dev`` and
+``pred_Hk`` for STARR-seq, ``pred_activity`` for lentiMPRA. Each value is the mean over the models
+and over both orientations given by the task's ``test_time_inputs`` (the forward sequence and its
+reverse complement; for lentiMPRA the element only, the adaptors kept).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import pathlib
+from typing import Sequence
+
+import keras
+import numpy as np
+import pandas as pd
+
+from data_prep.atomic import atomic_path
+from data_prep.errors import InputError
+from data_prep.tables import TASKS, lentimpra, starrseq
+from data_prep.tables.sequence_table import REVERSE_COMPLEMENT_COPY
+
+SEQUENCE_COLUMNS = {"dream_yeast": "sequence", "starrseq": starrseq.SEQUENCE_COLUMN,
+                    "lentimpra": lentimpra.SEQUENCE_COLUMN}
+"""The column of each task's table that holds the sequences."""
+
+DERIVED_COLUMNS = ("is_singleton", REVERSE_COMPLEMENT_COPY)
+"""Columns the loaders add to the table; prediction output leaves them out."""
+
+
+class ArrayBatches(keras.utils.PyDataset):
+    """Batches of ``(inputs, targets)`` (or inputs alone) from in-memory arrays, inputs cast to float32.
+
+    Shuffled (training) batches draw a fresh permutation each epoch from ``(seed, epoch)``, so a run
+    resumed at epoch e sees the same batches as an uninterrupted one, and every batch is full: the
+    ``n % batch_size`` rows left over (different ones each epoch) wait for the next epoch. A short
+    batch would be traced as a second training graph, and a batch of one row breaks BatchNorm.
+
+    Args:
+        inputs: ``(n, L, C)`` (any dtype; uint8 keeps large tables small).
+        targets: output name -> ``(n, ...)`` array, or None for prediction (then a short last batch is
+            zero-padded to ``batch_size`` rows: keep the first n predictions).
+        batch_size: examples per batch (the last batch may be smaller).
+        shuffle: permute the rows every epoch and give full batches only (training).
+        seed: seed of the permutations.
+        first_epoch: the epoch the first pass is (for resumed runs).
+    """
+
+    def __init__(self, inputs: np.ndarray, targets: dict | None = None, *, batch_size: int, shuffle: bool = False,
+                 seed: int = 0, first_epoch: int = 0):
+        super().__init__()
+        self.inputs, self.targets, self.batch_size = inputs, targets, int(batch_size)
+        self.shuffle, self.seed, self.epoch = shuffle, int(seed), int(first_epoch)
+        self._order = self._permutation()
+
+    def _permutation(self) -> np.ndarray:
+        n = len(self.inputs)
+        if not self.shuffle:
+            return np.arange(n)
+        return np.random.default_rng([self.seed, self.epoch]).permutation(n)
+
+    def __len__(self) -> int:
+        if self.shuffle:
+            return max(1, len(self.inputs) // self.batch_size)
+        return math.ceil(len(self.inputs) / self.batch_size)
+
+    def __getitem__(self, index: int):
+        rows = np.sort(self._order[index * self.batch_size:(index + 1) * self.batch_size])
+        x = self.inputs[rows].astype(np.float32, copy=False)
+        if self.targets is None:
+            # Prediction: a short last batch is padded with zeros to the full size, so the prediction
+            # function is traced for one shape only; callers keep the first n rows of the output.
+            if len(rows) < self.batch_size and len(self.inputs) > self.batch_size:
+                x = np.concatenate([x, np.zeros((self.batch_size - len(rows),) + x.shape[1:], x.dtype)])
+            return x
+        return x, {name: values[rows] for name, values in self.targets.items()}
+
+    def on_epoch_end(self):
+        self.epoch += 1
+        self._order = self._permutation()
+
+
+def prediction_outputs(model: keras.Model) -> list[str]:
+    """The outputs that become prediction columns: every output except the soft-bin probabilities."""
+    return [name for name in model.output if name != "bins"]
+
+
+def predict_outputs(model: keras.Model, inputs: np.ndarray, batch_size: int = 1024, verbose=0) -> dict:
+    """``{output: (n,) float64}`` for the outputs of :func:`prediction_outputs`."""
+    raw = model.predict(ArrayBatches(inputs, batch_size=batch_size), verbose=verbose)
+    return {name: np.asarray(raw[name][:len(inputs)], dtype=np.float64).reshape(len(inputs), -1)[:, 0]
+            for name in prediction_outputs(model)}
+
+
+def predict_with_reverse_complement(models: Sequence[keras.Model], forward: np.ndarray, reverse: np.ndarray,
+                                    batch_size: int = 1024, verbose=0) -> dict:
+    """Mean prediction over the models and both orientations.
+
+    Args:
+        models: one or more models with the same prediction outputs.
+        forward, reverse: ``(n, L, C)`` encodings of the sequences and of their reverse complements.
+
+    Returns:
+        ``{output: (n,) float64}``: ``mean over models m of (m(forward) + m(reverse)) / 2``.
+    """
+    total = None
+    for model in models:
+        pair = [predict_outputs(model, x, batch_size, verbose) for x in (forward, reverse)]
+        summed = {name: pair[0][name] + pair[1][name] for name in pair[0]}
+        total = summed if total is None else {name: total[name] + summed[name] for name in total}
+    return {name: values / (2 * len(models)) for name, values in total.items()}
+
+
+def test_time_encodings(task: str, sequences: Sequence[str], channels: int) -> tuple[np.ndarray, np.ndarray]:
+    """The task's ``(forward, reverse)`` encodings for a model taking ``channels`` input channels.
+
+    STARR-seq and lentiMPRA models with one channel more than the bases take the ``is_reverse`` flag
+    (0 forward, 1 reverse complement).
+    """
+    spec = TASKS[task]
+    if task != "dream_yeast" and channels == spec.channels + 1:
+        return spec.test_time_inputs(list(sequences), reverse_channel=True)
+    return spec.test_time_inputs(list(sequences))
+
+
+test_time_encodings.__test__ = False  # a library function, not a pytest test
+
+
+def _check_model_input(model: keras.Model, source: str, task: str) -> int:
+    spec = TASKS[task]
+    _, length, channels = model.inputs[0].shape
+    allowed = (spec.channels,) if task == "dream_yeast" else (spec.channels, spec.channels + 1)
+    if length not in (None, spec.input_length) or channels not in allowed:
+        raise InputError(f"model {source} takes inputs of shape ({length}, {channels}), but task {task!r} encodes "
+                         f"({spec.input_length}, {' or '.join(map(str, allowed))}). Fix: give a model trained for "
+                         f"--task {task}.")
+    return int(channels)
+
+
+def load_models(paths: Sequence[str | os.PathLike], task: str) -> list[keras.Model]:
+    """Loads ``.keras`` models for ``task``, checking their inputs and that their outputs agree.
+
+    Raises:
+        InputError: a file is missing or unreadable, takes the wrong input shape, or the models'
+            prediction outputs differ.
+    """
+    if not paths:
+        raise InputError("no model given. Fix: pass --model MODEL.keras (one or more).")
+    models = []
+    for path in paths:
+        path = pathlib.Path(path)
+        if not path.is_file():
+            raise InputError(f"model file {path} does not exist. Fix: pass the models/model.keras of a run folder.")
+        try:
+            model = keras.saving.load_model(path, compile=False)
+        except Exception as error:  # noqa: BLE001 (Keras raises many kinds for a bad file)
+            raise InputError(f"cannot load model {path} ({type(error).__name__}: {error}). Fix: pass a .keras file "
+                             "written by dream-keras train.") from None
+        _check_model_input(model, str(path), task)
+        if models and prediction_outputs(model) != prediction_outputs(models[0]):
+            raise InputError(f"model {path} predicts {prediction_outputs(model)}, but {paths[0]} predicts "
+                             f"{prediction_outputs(models[0])}. Fix: average only models of the same task and head.")
+        models.append(model)
+    return models
+
+
+def predict_table(task: str, models: Sequence[keras.Model], frame: pd.DataFrame, batch_size: int = 1024,
+                  verbose=0) -> pd.DataFrame:
+    """The rows of ``frame`` with ``pred_<output>`` columns (RC-averaged mean over the models).
+
+    Args:
+        frame: a table with the task's sequence column (``SEQUENCE_COLUMNS[task]``).
+
+    Returns:
+        a copy of ``frame`` without the loaders' derived columns, plus the prediction columns.
+    """
+    channels = _check_model_input(models[0], models[0].name, task)
+    sequences = frame[SEQUENCE_COLUMNS[task]].astype(str).tolist()
+    forward, reverse = test_time_encodings(task, sequences, channels)
+    predicted = predict_with_reverse_complement(models, forward, reverse, batch_size, verbose)
+    out = frame.drop(columns=[c for c in DERIVED_COLUMNS if c in frame.columns]).copy()
+    for name, values in predicted.items():
+        out[f"pred_{name}"] = values
+    return out
+
+
+def write_tsv_atomic(frame: pd.DataFrame, path: str | os.PathLike) -> pathlib.Path:
+    """Writes ``frame`` as a tab-separated table with a header, through a temporary file."""
+    path = pathlib.Path(path)
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, sep="\t", index=False, float_format="%.6g")
+    return path
+
+
+def predict_table_task(task: str, models: Sequence[str | os.PathLike | keras.Model], data: str | os.PathLike,
+                       out: str | os.PathLike | None = None, *, batch_size: int = 1024, verbose=0) -> pd.DataFrame:
+    """Predicts every row of a task table with one or more models (see the module docstring).
+
+    Args:
+        task: ``dream_yeast``, ``starrseq`` or ``lentimpra``.
+        models: ``.keras`` paths or loaded models (averaged).
+        data: the table, in the task's format (measurement columns optional).
+        out: where to write the TSV (atomically); None writes nothing.
+
+    Returns:
+        the input rows with the ``pred_<output>`` columns.
+
+    Raises:
+        InputError: unknown task, a bad table (file and line named) or a model that does not fit the task.
+    """
+    if task not in TASKS:
+        raise InputError(f"unknown task {task!r}. Fix: use one of {sorted(TASKS)}.")
+    if all(isinstance(model, keras.Model) for model in models) and models:
+        loaded = list(models)
+    else:
+        loaded = load_models([os.fspath(model) for model in models], task)
+    table = TASKS[task].load(data, require_targets=False)  # checks every row, naming file and line
+    predicted = predict_table(task, loaded, table.table, batch_size, verbose)
+    if out is not None:
+        write_tsv_atomic(predicted, out)
+    return predicted
+
+
+def predict_from_args(args) -> int:
+    """``dream-keras predict --task NAME --model M.keras [...] --data TABLE --out PRED.tsv [--batch-size N]``."""
+    if getattr(args, "out", None) is None or getattr(args, "data", None) is None:
+        raise InputError(f"predict --task {args.task} needs --data TABLE and --out PRED.tsv.")
+    out = pathlib.Path(args.out)
+    if out.suffix.lower() not in (".tsv", ".txt"):
+        raise InputError(f"--out {out}: predictions are written as a tab-separated table. Fix: name a .tsv file.")
+    batch_size = getattr(args, "batch_size", None) or 1024
+    frame = predict_table_task(args.task, args.model, args.data, out, batch_size=batch_size, verbose="auto")
+    columns = [c for c in frame.columns if c.startswith("pred_")]
+    print(f"wrote {len(frame)} rows with {', '.join(columns)} to {out}")
+    return 0
+
+
+__all__ = ["ArrayBatches", "SEQUENCE_COLUMNS", "load_models", "predict_from_args", "predict_outputs", "predict_table",
+           "predict_table_task", "predict_with_reverse_complement", "prediction_outputs", "test_time_encodings",
+           "write_tsv_atomic"]

@@ -1,0 +1,462 @@
+"""Training any backbone x head on a sequence table (DREAM yeast, STARR-seq, lentiMPRA) with a recipe.
+
+``dream-keras train --task dream_yeast|starrseq|lentimpra --data TABLE [--valid TABLE] [--backbone NAME]
+[--head NAME] [--recipe dream|deepstarr|mprann] [--fold k|all] --out DIR`` calls :func:`train_from_args`;
+the Python API is :func:`train_table_task`. A run folder holds::
+
+    DIR/models/model.keras          the best epoch's model
+    DIR/logs/run.json               every resolved parameter and the inputs' sizes and SHA-256
+    DIR/logs/epochs.csv             one row per epoch (loss, val_pearson_r, val_<task>_pearson_r, ...)
+    DIR/logs/checkpoint/            the resumable checkpoint (``--resume``)
+    DIR/evaluation/metrics.json     Pearson r, Spearman rho and MSE per task per held-out set
+                                    (with test-time reverse-complement averaging; DREAM score for yeast)
+    DIR/evaluation/predictions_<set>.tsv, scatter_<set>.png
+
+``--fold all`` (lentiMPRA) writes ``DIR/fold_<k>/`` run folders, ``DIR/logs/run.json`` and
+``DIR/summary.tsv`` (one row per fold); ``--resume`` skips the folds already evaluated.
+
+Data per task (validation = the rows that pick the best epoch; evaluation = valid and test rows):
+
+- ``dream_yeast``: validation = ``--valid`` or a random ``valid_fraction`` (10 %) of ``--data``.
+  Training and validation rows are doubled with reverse complements (``is_reverse`` = 1), as Prix
+  Fixe does; targets are the 18 soft bins for a ``soft_bins`` head, the expression otherwise.
+- ``starrseq``: validation = ``--valid``, else the ``set`` column's Val rows (with its Test rows as
+  test), else ``valid_chromosomes`` / ``test_chromosomes`` of the ``seqnames`` column.
+- ``lentimpra``: ``--fold k`` = round k of the 10-fold cross-validation (test fold k, validation the
+  next fold, the rest training; reverse-complement pairs share a fold); or ``--valid``.
+- The STARR-seq and lentiMPRA tables already hold both orientations of each element as rows, so
+  they are not doubled unless ``augment=True`` (each task's own reverse complement: lentiMPRA's keeps
+  the adaptors). ``reverse_channel=True`` adds the ``is_reverse`` input channel (the DREAM benchmark's
+  fifth channel).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import pathlib
+from typing import Sequence
+
+import keras
+import numpy as np
+import pandas as pd
+
+from data_prep.atomic import atomic_path
+from data_prep.errors import InputError
+from data_prep.tables import TASKS, SequenceTable, SplitIndices, with_reverse_complements
+from data_prep.tables import starrseq as starrseq_module
+from dream_keras.model import build_model
+from dream_keras.registry import IncompatibleHeadError, get_backbone, get_head
+from dream_keras.training.fitting import FitResult, fit_resumable
+from dream_keras.training.recipes import RECIPES, Recipe, ValidationMetrics, recipe_for, table_losses
+from dream_keras.training.run_folder import RunFolder, write_json_atomic
+from dream_keras.training.table_evaluation import evaluation_record, scatter_plot
+from dream_keras.training.table_prediction import (ArrayBatches, predict_from_args, predict_table,
+                                                   predict_table_task, write_tsv_atomic)
+
+EPOCH_LOG = "epochs.csv"
+
+
+@dataclasses.dataclass
+class TableData:
+    """One run's rows.
+
+    Attributes:
+        train: training rows (reverse-complement copies appended when augmenting).
+        valid: validation rows for choosing the best epoch (augmented like ``train``).
+        evaluation: ``"valid"`` and (when not empty) ``"test"`` rows as read, for the final scores.
+        split: how the rows were split, for ``run.json``.
+    """
+
+    train: SequenceTable
+    valid: SequenceTable
+    evaluation: dict
+    split: dict
+
+
+@dataclasses.dataclass
+class TableRun:
+    """A finished run: its folder, best model, fit history and ``metrics.json`` contents."""
+
+    folder: RunFolder
+    model: keras.Model
+    fit: FitResult
+    metrics: dict
+    parameters: dict
+
+
+@dataclasses.dataclass
+class FoldRuns:
+    """``--fold all``: one run per fold and the summary table (also written to ``summary.tsv``)."""
+
+    root: pathlib.Path
+    runs: dict
+    summary: pd.DataFrame
+
+
+def _load(task: str, path, reverse_channel: bool) -> SequenceTable:
+    if task == "dream_yeast":
+        if reverse_channel:
+            raise InputError("dream_yeast already has its is_reverse channel; drop reverse_channel.")
+        return TASKS[task].load(path, dtype=np.uint8)
+    return TASKS[task].load(path, dtype=np.uint8, reverse_channel=reverse_channel)
+
+
+def _absolute(path) -> str | None:
+    return None if path is None else str(pathlib.Path(os.fspath(path)).expanduser().resolve())
+
+
+def _parse_fold(task: str, fold) -> int | str | None:
+    if fold is None:
+        return None
+    if task != "lentimpra":
+        raise InputError(f"--fold is for lentimpra's cross-validation folds, not task {task!r}. Fix: drop --fold "
+                         "and give --valid.")
+    if str(fold) == "all":
+        return "all"
+    try:
+        return int(fold)
+    except ValueError:
+        raise InputError(f"--fold {fold!r}: give a fold label (e.g. 0) or 'all'.") from None
+
+
+def _split_rows(task: str, table: SequenceTable, *, fold, valid_fraction: float, valid_chromosomes,
+                test_chromosomes, seed: int, fold_labels=None) -> tuple[SplitIndices, dict]:
+    """Held-out rows of ``table`` when no validation table is given."""
+    if task == "dream_yeast":
+        split = TASKS[task].split(table, valid_fraction=valid_fraction, test_fraction=0.0, seed=seed)
+        return split, {"method": "random", "valid_fraction": valid_fraction, "seed": seed}
+    if task == "lentimpra":
+        if fold is None:
+            raise InputError(f"{table.source}: lentimpra needs --fold k (cross-validation on the fold column), "
+                             "--fold all, or --valid TABLE.")
+        split = TASKS[task].split(table, fold, folds=fold_labels)
+        valid_fold = int(table.table["fold"].iloc[split.valid[0]]) if len(split.valid) else None
+        return split, {"method": "cross_validation", "test_fold": fold, "valid_fold": valid_fold}
+    if valid_chromosomes:
+        split = starrseq_module.split_by_chromosome(table, valid_chromosomes, test_chromosomes or [])
+        return split, {"method": "chromosomes", "valid_chromosomes": list(valid_chromosomes),
+                       "test_chromosomes": list(test_chromosomes or [])}
+    if starrseq_module.SET_COLUMN in table.table.columns:
+        split = starrseq_module.split_by_set_column(table)
+        if len(split.valid):
+            return split, {"method": "set_column"}
+    raise InputError(f"{table.source}: no validation rows for starrseq. Fix: give --valid TABLE, a 'set' column "
+                     "with Val rows, or valid_chromosomes.")
+
+
+def prepare_table_data(task: str, data, *, valid=None, fold=None, valid_fraction: float = 0.1,
+                       valid_chromosomes: Sequence[str] | None = None, test_chromosomes: Sequence[str] | None = None,
+                       seed: int = 0, augment: bool | None = None, reverse_channel: bool = False,
+                       table: SequenceTable | None = None, fold_labels=None) -> TableData:
+    """Loads and splits one run's rows (see the module docstring for each task's rules).
+
+    Args:
+        data, valid: table paths (``valid`` None: split ``data``).
+        fold: lentiMPRA test fold label.
+        augment: append reverse-complement copies to training and validation rows; None = the task's
+            default (yes for DREAM yeast only).
+        table: ``data`` already loaded (``--fold all`` reads it once).
+
+    Raises:
+        InputError: a bad table (file and line named), no validation rows, or options that do not fit.
+    """
+    if task not in TASKS:
+        raise InputError(f"unknown task {task!r}. Fix: use one of {sorted(TASKS)}.")
+    table = table if table is not None else _load(task, data, reverse_channel)
+    if not table.targets:
+        raise InputError(f"{data}: no measurements to train on. Fix: give a table with the task's target columns.")
+    if valid is not None:
+        if fold is not None:
+            raise InputError("--valid and --fold both choose validation rows. Fix: give one of them.")
+        train, valid_rows, test = table, _load(task, valid, reverse_channel), None
+        split = {"method": "valid_table"}
+    else:
+        indices, split = _split_rows(task, table, fold=fold, valid_fraction=valid_fraction,
+                                     valid_chromosomes=valid_chromosomes, test_chromosomes=test_chromosomes,
+                                     seed=seed, fold_labels=fold_labels)
+        train, valid_rows = table.subset(indices.train), table.subset(indices.valid)
+        test = table.subset(indices.test) if len(indices.test) else None
+    if len(train) == 0 or len(valid_rows) == 0:
+        raise InputError(f"{data}: {len(train)} training and {len(valid_rows)} validation rows; both need rows. "
+                         "Fix: give more rows or another split.")
+    if not valid_rows.targets:
+        raise InputError(f"{valid}: no measurements to validate on. Fix: give a table with the target columns.")
+    augment = task == "dream_yeast" if augment is None else bool(augment)
+    evaluation = {"valid": valid_rows, **({"test": test} if test is not None else {})}
+    split.update(augmented_with_reverse_complements=augment, n_train_rows=len(train), n_valid_rows=len(valid_rows),
+                 n_test_rows=0 if test is None else len(test))
+    if augment:
+        train, valid_rows = with_reverse_complements(train), with_reverse_complements(valid_rows)
+    return TableData(train, valid_rows, evaluation, split)
+
+
+def resolve_head(task: str, backbone: str, head: str | None) -> str:
+    """The head to use: ``head``, else the task's baseline head for its baseline backbone, the task's DREAM
+    head (``soft_bins`` for yeast, ``regression`` otherwise) for DREAM backbones, else the backbone's own."""
+    spec = TASKS[task]
+    try:
+        bspec = get_backbone(backbone)
+        if head is not None:
+            get_head(head)
+    except KeyError as error:
+        raise InputError(f"{error.args[0]}. Fix: choose a registered name.") from None
+    if head is not None:
+        chosen = head
+    elif backbone == spec.baseline_backbone:
+        chosen = spec.baseline_head
+    elif bspec.default_head in (None, "soft_bins"):
+        chosen = spec.default_head
+    else:
+        chosen = bspec.default_head
+    if chosen == "soft_bins" and not spec.soft_bins:
+        raise InputError(f"head 'soft_bins' predicts DREAM yeast expression bins; task {task!r} has no bin targets. "
+                         "Fix: use --head regression (or the baseline's head).")
+    return chosen
+
+
+def build_table_model(task: str, backbone: str, head: str, channels: int, model_options: dict | None = None):
+    """``build_model`` for the task's input (length, channels, alphabet) and task names.
+
+    Raises:
+        InputError: ``model_options`` asks for another input length or channel count than the data has,
+            or holds an option neither part takes (or a value it refuses).
+        IncompatibleHeadError: the head cannot follow the backbone at the task's input length.
+    """
+    spec = TASKS[task]
+    options = {"input_length": spec.input_length, "channels": int(channels), "alphabet": spec.alphabet}
+    if "task_names" in get_head(head).options:
+        options["task_names"] = list(spec.task_names)
+    for key in ("input_length", "channels"):
+        given = (model_options or {}).get(key)
+        if given is not None and int(given) != options[key]:
+            raise InputError(f"model option {key}={given}, but task {task!r} gives {options[key]}. Fix: drop it.")
+    options.update(model_options or {})
+    try:
+        return build_model(backbone, head, **options)
+    except IncompatibleHeadError:
+        raise
+    except (TypeError, ValueError) as error:  # an unknown or impossible --model-option
+        raise InputError(f"backbone {backbone!r} with head {head!r}: {error}. Fix: check the model options "
+                         f"{sorted((model_options or {}).items())}.") from None
+
+
+def _fit_targets(table: SequenceTable, task_names, soft_bins: bool) -> dict:
+    if soft_bins:
+        return {"bins": table.targets["bins"]}
+    return {task: table.targets[task] for task in task_names}
+
+
+def _fit(model, data: TableData, recipe: Recipe, run: RunFolder, *, task: str, soft_bins: bool, seed: int,
+         resume: bool, verbose) -> FitResult:
+    spec = TASKS[task]
+    steps_per_epoch = max(1, len(data.train) // recipe.batch_size)  # full batches only (ArrayBatches)
+    model.compile(optimizer=recipe.make_optimizer(steps_per_epoch),
+                  loss=table_losses(list(model.output), spec.task_names, soft_bins))
+    train_targets = _fit_targets(data.train, spec.task_names, soft_bins)
+    # One prediction pass gives the validation loss and correlations (no second pass by Keras).
+    validation = ValidationMetrics(ArrayBatches(data.valid.sequences, batch_size=recipe.batch_size),
+                                   {task_name: data.valid.targets[task_name] for task_name in spec.task_names},
+                                   loss_targets=_fit_targets(data.valid, spec.task_names, soft_bins))
+
+    def training_batches(first_epoch: int) -> ArrayBatches:
+        return ArrayBatches(data.train.sequences, train_targets, batch_size=recipe.batch_size, shuffle=True,
+                            seed=seed, first_epoch=first_epoch)
+
+    return fit_resumable(model, training_batches, None, epochs=recipe.epochs,
+                         patience=recipe.effective_patience(), checkpoint_dir=run.checkpoints,
+                         log_csv=run.logs / EPOCH_LOG, monitor=recipe.monitor, mode=recipe.mode, resume=resume,
+                         callbacks=[validation], verbose=verbose)
+
+
+def evaluate_table_model(task: str, model, evaluation: dict, run: RunFolder, batch_size: int) -> dict:
+    """Scores ``model`` on each held-out set with test-time reverse-complement averaging.
+
+    Writes ``evaluation/predictions_<set>.tsv`` and ``scatter_<set>.png``.
+
+    Returns:
+        set name -> :func:`~dream_keras.training.table_evaluation.evaluation_record`.
+    """
+    spec = TASKS[task]
+    records = {}
+    for name, table in evaluation.items():
+        predicted = predict_table(task, [model], table.table, batch_size=batch_size)
+        measured = {task_name: table.targets[task_name] for task_name in spec.task_names}
+        guesses = {task_name: predicted[f"pred_{task_name}"].to_numpy() for task_name in spec.task_names}
+        records[name] = evaluation_record(task, measured, guesses)
+        write_tsv_atomic(predicted, run.evaluation / f"predictions_{name}.tsv")
+        scatter_plot(run.evaluation / f"scatter_{name}.png", measured, guesses,
+                     f"{task} {model.name}: {name} set (reverse-complement averaged)")
+    return records
+
+
+def _run_one(task: str, data: TableData, run: RunFolder, *, backbone: str, head: str, recipe: Recipe,
+             model_options: dict | None, seed: int, resume: bool, verbose, parameters: dict,
+             inputs: dict) -> TableRun:
+    keras.utils.set_random_seed(seed)
+    model = build_table_model(task, backbone, head, data.train.sequences.shape[-1], model_options)
+    parameters = {**parameters, "resolved_model_options": dict(model.model_options), "split": data.split}
+    run.write_run_json("train", parameters, inputs)
+    # A run stopped before its first checkpoint has nothing to resume from: it starts again.
+    resume = resume and (run.checkpoints / "state.json").is_file()
+    fit = _fit(model, data, recipe, run, task=task, soft_bins=head == "soft_bins", seed=seed, resume=resume,
+               verbose=verbose)
+    with atomic_path(run.models / "model.keras") as tmp:
+        model.save(tmp)
+    sets = evaluate_table_model(task, model, data.evaluation, run, batch_size=recipe.batch_size)
+    metrics = {"task": task, "backbone": backbone, "head": head, "recipe": recipe.name,
+               "test_time_reverse_complement": True, "monitor": recipe.monitor, "best_epoch": fit.best_epoch,
+               "best_value": fit.best_value, "epochs_trained": len(fit.history), "stopped_early": fit.stopped_early,
+               "primary_set": "test" if "test" in sets else "valid", "split": data.split, "sets": sets}
+    write_json_atomic(run.evaluation / "metrics.json", metrics)
+    return TableRun(run, model, fit, metrics, parameters)
+
+
+def train_table_task(task: str, data, *, out, valid=None, backbone: str | None = None, head: str | None = None,
+                     fold=None, folds: Sequence[int] | None = None, recipe: str | None = None,
+                     epochs: int | None = None, patience: int | None = None, learning_rate: float | None = None,
+                     batch_size: int | None = None, seed: int = 0, model_options: dict | None = None,
+                     overwrite: bool = False, resume: bool = False, valid_fraction: float = 0.1,
+                     valid_chromosomes: Sequence[str] | None = None, test_chromosomes: Sequence[str] | None = None,
+                     reverse_channel: bool = False, augment: bool | None = None, verbose="auto"):
+    """Trains ``backbone`` + ``head`` on a task table with a recipe and writes a run folder.
+
+    Args:
+        task: ``dream_yeast``, ``starrseq`` or ``lentimpra``.
+        data: the training table; valid: a validation table (else a split of ``data``).
+        out: the run folder (refused when not empty, unless ``overwrite`` or ``resume``).
+        backbone: registered backbone; None = the task's default (``dream_rnn``).
+        head: registered head; None = see :func:`resolve_head`.
+        fold: lentiMPRA test fold label (int or ``"k"``), or ``"all"`` for every fold.
+        folds: with ``fold="all"``, the test folds to run (default every label in the table).
+        recipe: ``dream``, ``deepstarr``, ``mprann``; None = the model's own (:func:`recipe_for`).
+        epochs, patience, learning_rate, batch_size: override the recipe's values (learning_rate is the
+            one-cycle peak for ``dream``).
+        seed: weight initialisation, shuffling and the yeast random split.
+        model_options: backbone/head options, e.g. ``{"first_filters": 16, "lstm_units": 8}``.
+        valid_fraction: DREAM yeast's held-out share without ``valid``.
+        valid_chromosomes, test_chromosomes: STARR-seq chromosome split without ``valid``.
+        reverse_channel: STARR-seq / lentiMPRA ``is_reverse`` input channel.
+        augment: reverse-complement doubling (None: the task's default, yes for DREAM yeast only).
+        verbose: Keras progress output.
+
+    Returns:
+        :class:`TableRun`, or :class:`FoldRuns` for ``fold="all"``.
+    """
+    if task not in TASKS:
+        raise InputError(f"unknown task {task!r}. Fix: use one of {sorted(TASKS)}.")
+    fold = _parse_fold(task, fold)
+    if fold is not None and valid is not None:
+        raise InputError("--valid and --fold both choose validation rows. Fix: give one of them.")
+    backbone = backbone or TASKS[task].default_backbone
+    head = resolve_head(task, backbone, head)
+    if recipe is not None and recipe not in RECIPES:
+        raise InputError(f"unknown recipe {recipe!r}. Fix: use one of {sorted(RECIPES)}.")
+    chosen = recipe_for(backbone, recipe).resolved(learning_rate=learning_rate, batch_size=batch_size,
+                                                   epochs=epochs, patience=patience)
+    # Keys named as the command's options, so that `dream-keras train --config run.json` repeats the run.
+    parameters = {"task": task, "data": _absolute(data), "valid": _absolute(valid), "fold": fold,
+                  "backbone": backbone, "head": head, "recipe": chosen.name, "epochs": chosen.epochs,
+                  "patience": chosen.patience, "lr": chosen.learning_rate, "batch_size": chosen.batch_size,
+                  "seed": seed, "model_options": dict(model_options or {}), "valid_fraction": valid_fraction,
+                  "valid_chromosomes": valid_chromosomes, "test_chromosomes": test_chromosomes,
+                  "reverse_channel": reverse_channel, "augment": augment, "recipe_settings": chosen.to_dict()}
+    inputs = {"data": data, "valid": valid}
+    common = dict(backbone=backbone, head=head, recipe=chosen, model_options=model_options, seed=seed,
+                  verbose=verbose, inputs=inputs)
+    split_options = dict(valid_fraction=valid_fraction, valid_chromosomes=valid_chromosomes,
+                         test_chromosomes=test_chromosomes, seed=seed, augment=augment,
+                         reverse_channel=reverse_channel)
+    RunFolder.check(out, resume=resume, overwrite=overwrite)  # refuse --out before reading the tables
+    if fold == "all":
+        return _train_all_folds(task, data, out, folds=folds, overwrite=overwrite, resume=resume,
+                                parameters=parameters, split_options=split_options, **common)
+    table_data = prepare_table_data(task, data, valid=valid, fold=fold, **split_options)
+    run = RunFolder.prepare(out, resume=resume, overwrite=overwrite)
+    return _run_one(task, table_data, run, resume=resume, parameters=parameters, **common)
+
+
+def _summary_row(fold: int, run: TableRun | dict) -> dict:
+    metrics = run.metrics if isinstance(run, TableRun) else run
+    split = metrics.get("split", {})
+    row = {"fold": fold, "n_train": split.get("n_train_rows"), "n_valid": split.get("n_valid_rows"),
+           "n_test": split.get("n_test_rows"), "best_epoch": metrics["best_epoch"],
+           "epochs_trained": metrics["epochs_trained"]}
+    for set_name in ("test", "valid"):
+        for task_name, scores in metrics["sets"].get(set_name, {}).get("tasks", {}).items():
+            row[f"{set_name}_{task_name}_pearson_r"] = scores["pearson_r"]
+            row[f"{set_name}_{task_name}_spearman_r"] = scores["spearman_r"]
+    return row
+
+
+def _train_all_folds(task, data, out, *, folds, overwrite, resume, parameters, split_options, backbone, head,
+                     recipe, model_options, seed, verbose, inputs) -> FoldRuns:
+    table = _load(task, data, split_options["reverse_channel"])
+    if "fold" not in table.table.columns:
+        raise InputError(f"{data}: no 'fold' column, needed for --fold all. Fix: give the lentiMPRA table with folds.")
+    labels = sorted(set(table.table["fold"].astype(int).tolist()))
+    chosen = labels if folds is None else [int(f) for f in folds]
+    unknown = [f for f in chosen if f not in labels]
+    if unknown:
+        raise InputError(f"folds {unknown} are not fold labels of {data} ({labels}). Fix: choose among them.")
+    root = pathlib.Path(out)
+    root_run = RunFolder.prepare(root, resume=resume, overwrite=overwrite, subfolders=("logs",))
+    root_run.write_run_json("train", {**parameters, "folds": chosen}, inputs)
+    runs, rows = {}, []
+    for fold in chosen:
+        folder = root / f"fold_{fold}"
+        metrics_path = folder / "evaluation" / "metrics.json"
+        if resume and metrics_path.is_file():
+            finished = json.loads(metrics_path.read_text())
+            rows.append(_summary_row(fold, finished))
+            continue
+        fold_resume = resume and (folder / "logs" / "run.json").is_file()
+        table_data = prepare_table_data(task, data, fold=fold, table=table, fold_labels=labels, **split_options)
+        run = RunFolder.prepare(folder, resume=fold_resume, overwrite=not fold_resume)
+        result = _run_one(task, table_data, run, backbone=backbone, head=head, recipe=recipe,
+                          model_options=model_options, seed=seed, resume=fold_resume, verbose=verbose,
+                          parameters={**parameters, "fold": fold}, inputs=inputs)
+        runs[fold] = result
+        rows.append(_summary_row(fold, result))
+    summary = pd.DataFrame(rows)
+    write_tsv_atomic(summary, root / "summary.tsv")
+    return FoldRuns(root, runs, summary)
+
+
+def _print_result(result) -> None:
+    if isinstance(result, FoldRuns):
+        print(result.summary.to_string(index=False))
+        print(f"wrote {result.root / 'summary.tsv'} and {len(result.summary)} fold folders under {result.root}")
+        return
+    primary = result.metrics["sets"][result.metrics["primary_set"]]
+    scores = ", ".join(f"{name} Pearson r {s['pearson_r']:.4f} Spearman {s['spearman_r']:.4f}"
+                       for name, s in primary["tasks"].items())
+    print(f"best epoch {result.fit.best_epoch + 1} of {len(result.fit.history)}; "
+          f"{result.metrics['primary_set']} set (n={primary['n']}): {scores}")
+    print(f"wrote {result.folder.models / 'model.keras'} and {result.folder.evaluation / 'metrics.json'}")
+
+
+def train_from_args(args) -> int:
+    """``dream-keras train --task NAME ...``: reads the parsed arguments and calls :func:`train_table_task`.
+
+    Uses ``task, data, valid, backbone, head, out, fold, epochs, patience, lr, batch_size, seed,
+    overwrite, resume, model_options, recipe``; ``valid_fraction``, ``reverse_channel`` and
+    ``augment`` when present. Returns the exit status (0).
+    """
+    result = train_table_task(
+        args.task, args.data, out=args.out, valid=getattr(args, "valid", None),
+        backbone=getattr(args, "backbone", None), head=getattr(args, "head", None), fold=getattr(args, "fold", None),
+        folds=getattr(args, "folds", None),
+        recipe=getattr(args, "recipe", None), epochs=getattr(args, "epochs", None),
+        patience=getattr(args, "patience", None), learning_rate=getattr(args, "lr", None),
+        batch_size=getattr(args, "batch_size", None), seed=getattr(args, "seed", 0) or 0,
+        model_options=getattr(args, "model_options", None) or {}, overwrite=bool(getattr(args, "overwrite", False)),
+        resume=bool(getattr(args, "resume", False)), valid_fraction=getattr(args, "valid_fraction", None) or 0.1,
+        reverse_channel=bool(getattr(args, "reverse_channel", False)), augment=getattr(args, "augment", None))
+    _print_result(result)
+    return 0
+
+
+__all__ = ["FoldRuns", "TableData", "TableRun", "build_table_model", "evaluate_table_model", "predict_from_args",
+           "predict_table_task", "prepare_table_data", "resolve_head", "train_from_args", "train_table_task"]
