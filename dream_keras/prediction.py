@@ -38,21 +38,11 @@ def load_profile_count_model(path: str | os.PathLike, *, no_bias: bool = False):
     part is returned as it is). Raises :class:`InputError` for a missing file, a file Keras cannot
     read, or a model without the two outputs.
     """
-    import keras
-
-    import bias_models.factorised  # noqa: F401  (registers the bias-factorised model class)
-    import dream_keras.losses  # noqa: F401  (registers the losses of compiled models)
+    from dream_keras.saving import load_model
 
     path = pathlib.Path(path)
-    if not path.is_file():
-        raise InputError(f"model file {path} does not exist; give a .keras file written by `dream-keras train` "
-                         "(e.g. RUN/models/model.keras) or `dream-keras import-chrombpnet`")
-    try:
-        model = keras.saving.load_model(path, compile=False)
-    except Exception as error:  # Keras raises many types for a file it cannot read
-        raise InputError(f"{path} cannot be loaded as a Keras model ({type(error).__name__}: {error}); give a "
-                         ".keras file (official ChromBPNet .h5 files: convert with `dream-keras import-chrombpnet`)"
-                         ) from None
+    model = load_model(path, fix="give a .keras file written by `dream-keras train` (e.g. RUN/models/model.keras) "
+                                 "or converted by `dream-keras import-chrombpnet`")
     outputs = model.output if isinstance(model.output, dict) else {}
     if not {"profile", "logcounts"} <= set(outputs):
         raise InputError(f"model {path} has outputs {sorted(outputs) or 'that are not named'}, not 'profile' and "

@@ -13,7 +13,6 @@ import pathlib
 import sys
 
 from data_prep.atomic import atomic_path
-from data_prep.errors import InputError
 
 #: Name of the per-epoch training log in ``logs/``.
 TRAINING_LOG = "training_log.csv"
@@ -56,19 +55,11 @@ def save_model(model, path: str | os.PathLike) -> pathlib.Path:
 
 
 def load_model_file(path: str | os.PathLike, what: str, fix: str):
-    """Load a ``.keras`` file; an unreadable or missing file raises :class:`InputError` naming it."""
-    import keras
+    """Load a ``.keras`` file (:func:`dream_keras.saving.load_model`); a missing or unreadable file
+    raises :class:`InputError` naming it, ``what`` it is and the ``fix``."""
+    from dream_keras.saving import load_model
 
-    import bias_models  # noqa: F401  (registers the bias-factorised model class)
-    import dream_keras.losses  # noqa: F401
-
-    path = pathlib.Path(path)
-    if not path.is_file():
-        raise InputError(f"{what} {path} does not exist; {fix}")
-    try:
-        return keras.saving.load_model(path, compile=False)
-    except Exception as error:  # Keras raises many types for a file it cannot read
-        raise InputError(f"{what} {path} cannot be loaded ({type(error).__name__}: {error}); {fix}") from None
+    return load_model(path, what=what, fix=fix)
 
 
 def model_lengths(model) -> tuple[int, int]:

@@ -24,6 +24,7 @@ from data_prep.atomic import atomic_path
 from data_prep.errors import InputError
 from data_prep.tables import TASKS, lentimpra, starrseq
 from data_prep.tables.sequence_table import REVERSE_COMPLEMENT_COPY
+from dream_keras.saving import load_model
 
 SEQUENCE_COLUMNS = {"dream_yeast": "sequence", "starrseq": starrseq.SEQUENCE_COLUMN,
                     "lentimpra": lentimpra.SEQUENCE_COLUMN}
@@ -154,13 +155,7 @@ def load_models(paths: Sequence[str | os.PathLike], task: str) -> list[keras.Mod
     models = []
     for path in paths:
         path = pathlib.Path(path)
-        if not path.is_file():
-            raise InputError(f"model file {path} does not exist. Fix: pass the models/model.keras of a run folder.")
-        try:
-            model = keras.saving.load_model(path, compile=False)
-        except Exception as error:  # noqa: BLE001 (Keras raises many kinds for a bad file)
-            raise InputError(f"cannot load model {path} ({type(error).__name__}: {error}). Fix: pass a .keras file "
-                             "written by dream-keras train.") from None
+        model = load_model(path, fix="pass the models/model.keras of a run folder written by dream-keras train")
         _check_model_input(model, str(path), task)
         if models and prediction_outputs(model) != prediction_outputs(models[0]):
             raise InputError(f"model {path} predicts {prediction_outputs(model)}, but {paths[0]} predicts "
