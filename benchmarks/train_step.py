@@ -20,9 +20,21 @@ The machine may be shared: the load average before and after is printed with the
     python benchmarks/train_step.py                       # all three models, 3 timed steps each
     python benchmarks/train_step.py --models bpnet --steps 5
 
-Precision: everything runs under the Keras dtype policy chosen in :func:`set_precision`
-(``float32`` here); a ``--precision`` option only needs to add names to :data:`PRECISIONS`, and the
-microbenchmark takes the same compute dtype.
+Precision and XLA: ``--precision float32,mixed_bfloat16`` measures each model under each Keras dtype
+policy (``dream_keras.training.performance.set_precision``; the heads and losses stay float32), and
+``--jit off,on`` with and without XLA (``model.compile(jit_compile=...)``). The conv and matmul
+microbenchmarks run in float32 AND bfloat16 (and float16 when asked for), so every row is set
+against the throughput of its own compute dtype, and the bf16/f32 speed-up is printed per model.
+
+Input pipeline (``--pipeline``): ``model.fit`` over ``data_prep.training_dataset`` (the real
+``from_generator`` pipeline on synthetic in-memory windows) for ``--pipeline-steps`` steps, against
+the same model's ``train_on_batch`` on one batch already in memory; the fraction of the fit's step
+time not spent computing is the time spent waiting for data. The generator's own batches/s is
+printed too. Run it on the bias-sized ``bpnet`` (128 filters, 4 layers), the fastest model, where
+starving is likeliest.
+
+    python benchmarks/train_step.py --models bpnet --precision float32,mixed_bfloat16 --jit off,on --steps 1
+    python benchmarks/train_step.py --models none --pipeline
 """
 
 from __future__ import annotations
@@ -41,29 +53,33 @@ MODELS = {
     "dream_rnn": {"backbone": "dream_rnn"},
 }
 #: Keras dtype policies the benchmark knows, with the compute dtype of the conv microbenchmark.
-PRECISIONS = {"float32": "float32"}
+PRECISIONS = {"float32": "float32", "mixed_bfloat16": "bfloat16", "mixed_float16": "float16"}
 
 
 def set_precision(name: str) -> str:
     """Set the global Keras dtype policy; return the compute dtype for the microbenchmark."""
-    import keras
+    from dream_keras.training.performance import set_precision as set_policy
 
-    keras.config.set_dtype_policy(name)
+    set_policy(name)
     return PRECISIONS[name]
 
 
-def build(name: str):
-    """The model ``name`` with the profile_count head, compiled with ChromBPNet's loss and Adam."""
+def build(name: str, jit_compile: bool = False, options: dict | None = None):
+    """The model ``name`` with the profile_count head, compiled with ChromBPNet's loss and Adam,
+    with (``jit_compile=True``) or without XLA, under the current dtype policy."""
     import keras
 
+    import baselines  # noqa: F401  (registers bpnet where the package's entry points are not installed)
     from dream_keras import build_model
     from dream_keras.losses import chrombpnet_loss
+    from dream_keras.training.performance import apply_jit_compile
 
-    options = dict(MODELS[name])
+    options = dict(options or MODELS[name])
     model = build_model(options.pop("backbone"), "profile_count", input_length=INPUT_LENGTH,
                         output_length=OUTPUT_LENGTH, **options)
     loss, weights = chrombpnet_loss(10.0)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=loss, loss_weights=weights)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=loss, loss_weights=weights, jit_compile=False)
+    apply_jit_compile(model, jit_compile)
     return model
 
 
@@ -124,11 +140,11 @@ def _timed(function, steps: int) -> float:
     return (time.perf_counter() - started) / steps
 
 
-def measure_model(name: str, batch_size: int, steps: int) -> dict:
+def measure_model(name: str, batch_size: int, steps: int, jit_compile: bool = False) -> dict:
     """One row: examples/s for training and prediction, FLOPs per example, achieved GFLOP/s."""
     import keras
 
-    model = build(name)
+    model = build(name, jit_compile)
     x, y = _batch(batch_size)
     train_seconds = _timed(lambda: model.train_on_batch(x, y), steps)
     predict_seconds = _timed(lambda: model.predict_on_batch(x), steps)
@@ -137,13 +153,49 @@ def measure_model(name: str, batch_size: int, steps: int) -> dict:
     keras.backend.clear_session()  # free the model's graphs and buffers before the next one
     gc.collect()
     train_rate, predict_rate = batch_size / train_seconds, batch_size / predict_seconds
-    return {"model": name, "parameters": parameters, "forward_gflop": flops / 1e9,
+    return {"model": name, "jit": jit_compile, "parameters": parameters, "forward_gflop": flops / 1e9,
             "train_examples_per_s": train_rate, "predict_examples_per_s": predict_rate,
             "train_gflops": 3 * flops * train_rate / 1e9, "predict_gflops": flops * predict_rate / 1e9}
 
 
+def _measure_machine_jax(dtype: str, repeats: int) -> dict:
+    """:func:`measure_machine` with JAX (XLA) kernels, for a run under ``KERAS_BACKEND=jax``."""
+    import jax
+    import jax.numpy as jnp
+
+    keys = jax.random.split(jax.random.PRNGKey(0), 3)
+    x = jax.random.normal(keys[0], (64, 2048, 256), dtype=dtype)
+    kernel = jax.random.normal(keys[1], (3, 256, 256), dtype=dtype)
+    # Arrays are arguments, not constants: XLA would fold a convolution of constants at compile time.
+    conv = jax.jit(lambda x, k: jnp.sum(jax.lax.conv_general_dilated(x, k, (1,), "VALID",
+                                                                     dimension_numbers=("NWC", "WIO", "NWC"))))
+    a = jax.random.normal(keys[2], (8192, 8192), dtype=dtype)
+    matmul = jax.jit(lambda a: jnp.sum(a @ a))
+    conv_flops = 2 * 64 * (2048 - 2) * 3 * 256 * 256
+    matmul_flops = 2 * 8192 ** 3  # large enough to fill an accelerator
+    return {"conv1d_gflops": conv_flops / _timed(lambda: conv(x, kernel).block_until_ready(), repeats) / 1e9,
+            "matmul_gflops": matmul_flops / _timed(lambda: matmul(a).block_until_ready(), repeats) / 1e9}
+
+
+def _devices() -> str:
+    import keras
+
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return "JAX " + ", ".join(d.device_kind for d in jax.devices())
+    import tensorflow as tf
+
+    return f"TF {tf.__version__} " + ", ".join(d.device_type for d in tf.config.list_physical_devices())
+
+
 def measure_machine(dtype: str, repeats: int = 3) -> dict:
-    """Measured GFLOP/s of a large Conv1D and of a 2,048^3 matmul in ``dtype`` (TensorFlow kernels)."""
+    """Measured GFLOP/s of a large Conv1D and of a 2,048^3 matmul in ``dtype`` (TensorFlow kernels, or
+    JAX's under ``KERAS_BACKEND=jax``)."""
+    import keras
+
+    if keras.backend.backend() == "jax":
+        return _measure_machine_jax(dtype, repeats)
     import tensorflow as tf
 
     x = tf.random.normal((64, 2048, 256), dtype=dtype)
@@ -157,40 +209,144 @@ def measure_machine(dtype: str, repeats: int = 3) -> dict:
             "matmul_gflops": matmul_flops / _timed(lambda: matmul().numpy(), repeats) / 1e9}
 
 
+def _synthetic_windows(n: int, margin: int, seed: int):
+    """``n`` in-memory windows (uint8 one-hot sequences, float32 Poisson counts) with ``margin`` bp each side."""
+    import numpy as np
+
+    from data_prep.windows import Windows
+
+    rng = np.random.default_rng(seed)
+    codes = rng.integers(0, 4, size=(n, INPUT_LENGTH + 2 * margin))
+    sequences = np.eye(4, dtype=np.uint8)[codes]
+    counts = rng.poisson(0.05, size=(n, OUTPUT_LENGTH + 2 * margin)).astype(np.float32)
+    return Windows(sequences, counts, None, None)
+
+
+def measure_pipeline(batch_size: int, steps: int, options: dict, jit_compile: bool) -> dict:
+    """Fraction of the training step time spent waiting for ``data_prep.training_dataset``.
+
+    The model trains on the dataset's batches for ``steps`` steps (after one warm-up step that
+    traces the graph) through the dataset's own iterator, as ``model.fit`` does: the time blocked
+    in ``next(iterator)`` (prefetching runs meanwhile) over the whole step time is the wait
+    fraction. ``model.fit`` over ``steps`` batches is timed too, and the generator alone (batches/s
+    with no model).
+    """
+    import keras
+
+    import data_prep
+
+    jitter = 500
+    peaks = _synthetic_windows(batch_size * (steps + 2), jitter, seed=1)
+    nonpeaks = _synthetic_windows(batch_size, 0, seed=2)
+
+    def dataset():
+        return data_prep.training_dataset(peaks, nonpeaks, input_length=INPUT_LENGTH, output_length=OUTPUT_LENGTH,
+                                          max_jitter=jitter, negative_ratio=0.1, batch_size=batch_size, seed=0)
+
+    started = time.perf_counter()
+    produced = sum(1 for _ in zip(range(steps), dataset()))
+    generator_seconds = (time.perf_counter() - started) / produced
+
+    model = build("pipeline", jit_compile, options)
+    iterator = iter(dataset().repeat())
+    model.train_on_batch(*next(iterator))  # warm-up: traces the train function
+    waiting = total = 0.0
+    for _ in range(steps):
+        started = time.perf_counter()
+        x, y = next(iterator)
+        fetched = time.perf_counter()
+        model.train_on_batch(x, y)
+        waiting += fetched - started
+        total += time.perf_counter() - started
+    started = time.perf_counter()
+    model.fit(dataset().repeat(), steps_per_epoch=steps, epochs=1, verbose=0)
+    fit_seconds = (time.perf_counter() - started) / steps
+    del model, iterator
+    keras.backend.clear_session()
+    gc.collect()
+    return {"step_s": total / steps, "fit_step_s": fit_seconds, "generator_batch_s": generator_seconds,
+            "wait_fraction": waiting / total}
+
+
+def _print_machine(machines: dict) -> None:
+    for dtype, machine in machines.items():
+        print(f"measured {dtype:8s}: Conv1D {machine['conv1d_gflops']:7.1f} GFLOP/s, matmul "
+              f"{machine['matmul_gflops']:7.1f} GFLOP/s")
+    if "bfloat16" in machines:
+        print(f"bfloat16 / float32: Conv1D {machines['bfloat16']['conv1d_gflops'] / machines['float32']['conv1d_gflops']:.2f}x, "
+              f"matmul {machines['bfloat16']['matmul_gflops'] / machines['float32']['matmul_gflops']:.2f}x", flush=True)
+
+
+def _print_row(row: dict, precision: str, conv_gflops: float) -> None:
+    print(f"{row['model']:10s} {precision:15s} {'on' if row['jit'] else 'off':>4s} {row['parameters']:>11,d} "
+          f"{row['forward_gflop']:>9.2f} {row['train_examples_per_s']:>11.2f} {row['train_gflops']:>10.1f} "
+          f"{row['train_gflops'] / conv_gflops:>8.0%} {row['predict_examples_per_s']:>12.2f} "
+          f"{row['predict_gflops']:>10.1f} {row['predict_gflops'] / conv_gflops:>8.0%}", flush=True)
+
+
+def _choices(text: str, allowed, what: str, parser) -> list[str]:
+    values = [value.strip() for value in text.split(",") if value.strip()]
+    unknown = sorted(set(values) - set(allowed))
+    if unknown:
+        parser.error(f"unknown {what} {unknown}; choose from {list(allowed)}")
+    return values
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--models", default=",".join(MODELS), help=f"comma-separated subset of {','.join(MODELS)}")
+    parser.add_argument("--models", default=",".join(MODELS),
+                        help=f"comma-separated subset of {','.join(MODELS)} ('none' for the pipeline only)")
     parser.add_argument("--steps", type=int, default=3, help="timed steps per measurement (after 1 warm-up)")
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--precision", default="float32",
+                        help=f"comma-separated Keras dtype policies, of {','.join(PRECISIONS)}")
+    parser.add_argument("--jit", default="off,on", help="XLA off, on or both (comma-separated)")
+    parser.add_argument("--pipeline", action="store_true",
+                        help="also measure the input pipeline's wait fraction (bias-sized bpnet)")
+    parser.add_argument("--pipeline-steps", type=int, default=10)
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    names = [name.strip() for name in args.models.split(",") if name.strip()]
-    unknown = sorted(set(names) - set(MODELS))
-    if unknown:
-        parser.error(f"unknown model(s) {unknown}; choose from {list(MODELS)}")
-    precision = "float32"
-    dtype = set_precision(precision)
-
-    import tensorflow as tf
+    names = [] if args.models == "none" else _choices(args.models, MODELS, "model(s)", parser)
+    precisions = _choices(args.precision, PRECISIONS, "precision(s)", parser)
+    jits = [value == "on" for value in _choices(args.jit, ("off", "on"), "--jit value(s)", parser)]
 
     load_before = os.getloadavg()
-    machine = measure_machine(dtype)
-    devices = ", ".join(d.device_type for d in tf.config.list_physical_devices())
-    print(f"device(s): {devices}; {os.cpu_count()} CPU cores; TF {tf.__version__}; precision {precision}; "
-          f"batch {args.batch_size}; {INPUT_LENGTH} -> {OUTPUT_LENGTH} bp; {args.steps} timed steps")
-    print(f"measured {dtype}: Conv1D {machine['conv1d_gflops']:.1f} GFLOP/s, matmul {machine['matmul_gflops']:.1f} "
-          "GFLOP/s")
-    print(f"{'model':10s} {'params':>11s} {'fwd GFLOP/ex':>13s} {'train ex/s':>11s} {'train GFLOP/s':>14s} "
-          f"{'of conv':>8s} {'predict ex/s':>13s} {'pred GFLOP/s':>13s} {'of conv':>8s}", flush=True)
+    dtypes = sorted({"float32", "bfloat16", *(PRECISIONS[p] for p in precisions)},
+                    key=["float32", "bfloat16", "float16"].index)
+    machines = {dtype: measure_machine(dtype) for dtype in dtypes}
+    print(f"device(s): {_devices()}; {os.cpu_count()} CPU cores; batch {args.batch_size}; "
+          f"{INPUT_LENGTH} -> {OUTPUT_LENGTH} bp; {args.steps} timed steps; load average (1 min) {load_before[0]:.2f}")
+    _print_machine(machines)
+    print("'of conv': achieved GFLOP/s over the measured Conv1D GFLOP/s of the row's compute dtype")
+    print(f"{'model':10s} {'precision':15s} {'XLA':>4s} {'params':>11s} {'fwd GFLOP':>9s} {'train ex/s':>11s} "
+          f"{'train GF/s':>10s} {'of conv':>8s} {'predict ex/s':>12s} {'pred GF/s':>10s} {'of conv':>8s}", flush=True)
+    rates = {}
     for name in names:
-        row = measure_model(name, args.batch_size, args.steps)
-        print(f"{row['model']:10s} {row['parameters']:>11,d} {row['forward_gflop']:>13.2f} "
-              f"{row['train_examples_per_s']:>11.2f} {row['train_gflops']:>14.1f} "
-              f"{row['train_gflops'] / machine['conv1d_gflops']:>8.0%} {row['predict_examples_per_s']:>13.2f} "
-              f"{row['predict_gflops']:>13.1f} {row['predict_gflops'] / machine['conv1d_gflops']:>8.0%}", flush=True)
+        for precision in precisions:
+            dtype = set_precision(precision)
+            for jit in jits:
+                row = measure_model(name, args.batch_size, args.steps, jit)
+                rates[name, precision, jit] = row
+                _print_row(row, precision, machines[dtype]["conv1d_gflops"])
+            set_precision("float32")
+    for (name, precision, jit), row in rates.items():
+        base = rates.get((name, "float32", jit))
+        if precision != "float32" and base:
+            print(f"{name} {precision} / float32 (XLA {'on' if jit else 'off'}): training "
+                  f"{row['train_examples_per_s'] / base['train_examples_per_s']:.2f}x, prediction "
+                  f"{row['predict_examples_per_s'] / base['predict_examples_per_s']:.2f}x")
+    if args.pipeline:
+        options = {"backbone": "bpnet", "filters": 128, "n_dil_layers": 4}
+        for jit in jits:
+            result = measure_pipeline(args.batch_size, args.pipeline_steps, options, jit)
+            print(f"input pipeline (bpnet 128/4, float32, XLA {'on' if jit else 'off'}): step "
+                  f"{result['step_s'] * 1e3:.0f} ms (model.fit {result['fit_step_s'] * 1e3:.0f} ms), generator alone "
+                  f"{result['generator_batch_s'] * 1e3:.0f} ms/batch -> waiting for data {result['wait_fraction']:.2%} "
+                  "of the step", flush=True)
     load_after = os.getloadavg()
     print(f"load average (1 min) before {load_before[0]:.2f}, after {load_after[0]:.2f} (other work on the machine "
           "slows every number)")
+
 
 if __name__ == "__main__":
     main()

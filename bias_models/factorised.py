@@ -127,8 +127,10 @@ class BiasFactorizedModel(keras.Model):
         input_length, channels = model.inputs[0].shape[1:]
         sequence = keras.Input((input_length, channels), name="sequence")
         unbiased, bias = model(sequence), bias_model(sequence)
-        profile = keras.layers.Add(name="logits_profile_predictions")([unbiased["profile"], bias["profile"]])
-        logcounts = LogSumExp(name="logcount_predictions")([unbiased["logcounts"], bias["logcounts"]])
+        # float32 like the parts' outputs, also under a mixed precision policy (the losses need it).
+        profile = keras.layers.Add(dtype="float32", name="logits_profile_predictions")(
+            [unbiased["profile"], bias["profile"]])
+        logcounts = LogSumExp(dtype="float32", name="logcount_predictions")([unbiased["logcounts"], bias["logcounts"]])
         super().__init__(inputs=sequence, outputs={"profile": profile, "logcounts": logcounts},
                          name=name or "chrombpnet", **kwargs)
 

@@ -55,7 +55,7 @@ def logcount_offset(bias_model, sequences, totals, *, batch_size: int = 64, prog
     if np.any(totals < 0) or not np.all(np.isfinite(totals)):
         raise InputError("totals must be finite and non-negative (per-region sums of counts)")
     predicted = predict_outputs(bias_model, sequences, batch_size=batch_size, progress=progress,
-                                desc="bias log-counts")["logcounts"].reshape(len(totals), -1)
+                                desc="bias log-counts", outputs=("logcounts",))["logcounts"].reshape(len(totals), -1)
     if predicted.shape[1] != 1:
         raise InputError(f"the bias model predicts {predicted.shape[1]} log-counts per region; rescaling needs one")
     return float(np.mean(np.log1p(totals) - predicted[:, 0].astype(np.float64)))

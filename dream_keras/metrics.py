@@ -147,9 +147,14 @@ def _summarise(true_logcounts, pred_logcounts, jsd, norm_jsd):
     }
 
 
+#: Regions scored at a time: every per-region number depends on its own row only, and the float64
+#: temporaries of the Jensen-Shannon distance (several arrays the size of the profiles) stay small.
+_ROWS_PER_CHUNK = 4096
+
+
 def _profile_count_arrays(true_counts, profile_logits, pred_logcounts):
-    true_counts = np.asarray(true_counts, dtype=np.float64)
-    profile_logits = np.asarray(profile_logits, dtype=np.float64)
+    true_counts = np.asarray(true_counts)
+    profile_logits = np.asarray(profile_logits)
     pred_logcounts = np.asarray(pred_logcounts, dtype=np.float64).reshape(-1)
     if true_counts.ndim != 2 or profile_logits.shape != true_counts.shape:
         raise ValueError(
@@ -160,8 +165,13 @@ def _profile_count_arrays(true_counts, profile_logits, pred_logcounts):
         raise ValueError(
             f"pred_logcounts has {pred_logcounts.shape[0]} values for {true_counts.shape[0]} regions."
         )
-    true_logcounts = np.log1p(np.nansum(true_counts, axis=1))
-    jsd, norm_jsd = profile_jsd(true_counts, _softmax(profile_logits))
+    n = true_counts.shape[0]
+    true_logcounts, jsd, norm_jsd = (np.empty(n, dtype=np.float64) for _ in range(3))
+    for start in range(0, n, _ROWS_PER_CHUNK):
+        part = slice(start, start + _ROWS_PER_CHUNK)
+        counts = np.asarray(true_counts[part], dtype=np.float64)
+        true_logcounts[part] = np.log1p(np.nansum(counts, axis=1))
+        jsd[part], norm_jsd[part] = profile_jsd(counts, _softmax(profile_logits[part]))
     return true_logcounts, pred_logcounts, jsd, norm_jsd
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 
 from dream_keras.cli.run_arguments import (Explicit, absolute, add_model_options, add_run_options,
-                                           collect_model_options, help_text, resolve_recorded_parameters, resolved)
+                                           add_speed_options, add_strategy_option, collect_model_options, help_text,
+                                           resolve_recorded_parameters, resolved)
 
 EXAMPLE = """example:
   dream-keras bias train --genome hg38.fa --bigwig insertions.bw --peaks peaks.narrowPeak \\
@@ -39,7 +40,11 @@ def add_parser(sub) -> None:
     t.add_argument("--epochs", type=int, action=Explicit, help="most epochs (default 50)")
     t.add_argument("--patience", type=int, action=Explicit, help="early-stopping patience (default 5)")
     t.add_argument("--lr", type=float, action=Explicit, help="Adam learning rate (default 0.001)")
-    t.add_argument("--batch-size", type=int, action=Explicit, help="batch size (default 64)")
+    t.add_argument("--batch-size", type=int, action=Explicit,
+                   help="batch size per replica (default 64; with --strategy a step's global batch is this x "
+                        "replicas)")
+    add_strategy_option(t)
+    add_speed_options(t)
     t.add_argument("--seed", type=int, default=0, action=Explicit, help="random seed (default 0)")
     t.set_defaults(func=run_train)
 
@@ -64,7 +69,10 @@ def bias_parameters(args):
         outlier_quantile=resolved(args.outlier_quantile, d["outlier_quantile"]),
         counts_loss_weight=args.counts_loss_weight, epochs=resolved(args.epochs, d["epochs"]),
         patience=resolved(args.patience, d["patience"]), lr=resolved(args.lr, d["lr"]),
-        batch_size=resolved(args.batch_size, d["batch_size"]), seed=resolved(args.seed, d["seed"]))
+        batch_size=resolved(args.batch_size, d["batch_size"]), seed=resolved(args.seed, d["seed"]),
+        strategy=resolved(getattr(args, "strategy", None), "default"),
+        precision=resolved(getattr(args, "precision", None), "float32"),
+        jit_compile=resolved(getattr(args, "jit_compile", None), "auto"))
 
 
 def run_train(args) -> int:

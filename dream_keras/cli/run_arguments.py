@@ -30,6 +30,18 @@ class Explicit(argparse.Action):
         _remember(namespace, self.dest)
 
 
+class ExplicitFlag(argparse.Action):
+    """A switch (no value; stores ``True``) that remembers that the user gave it, so that a flag
+    left out can still be filled from ``--config``."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, True)
+        _remember(namespace, self.dest)
+
+
 class ModelOption(argparse.Action):
     """``--model-option KEY=VALUE`` (repeatable) into the dict ``args.model_options``; VALUE is read as
     JSON when it parses (``4``, ``0.5``, ``[32, 64]``, ``true``), else kept as text."""
@@ -59,6 +71,26 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", metavar="RUN_JSON",
                         help="repeat a run: the 'parameters' of its logs/run.json become the defaults; flags given "
                              "here still win")
+
+
+def add_strategy_option(parser: argparse.ArgumentParser) -> None:
+    """``--strategy default|mirrored|multiworker`` (``dream_keras.training.distribution``)."""
+    from dream_keras.training.distribution import STRATEGIES, STRATEGY_HELP
+
+    parser.add_argument("--strategy", choices=STRATEGIES, action=Explicit, help=STRATEGY_HELP + " (default: default)")
+
+
+def add_speed_options(parser: argparse.ArgumentParser) -> None:
+    """``--precision float32|mixed_bfloat16|mixed_float16`` and ``--jit-compile auto|on|off``
+    (``dream_keras.training.performance``)."""
+    from dream_keras.training.performance import JIT_CHOICES, PRECISIONS
+
+    parser.add_argument("--precision", choices=PRECISIONS, action=Explicit,
+                        help="Keras dtype policy: mixed_bfloat16/mixed_float16 compute in 16 bits with float32 "
+                             "weights, outputs and losses (default: float32)")
+    parser.add_argument("--jit-compile", choices=JIT_CHOICES, action=Explicit,
+                        help="XLA-compiled train and predict steps; auto takes what was measured faster for the "
+                             "backbone on CPU (XLA for dream_cnn), Keras's choice elsewhere (default: auto)")
 
 
 def add_model_options(parser: argparse.ArgumentParser, *, filters_help: str, layers_help: str) -> None:

@@ -10,8 +10,9 @@ from __future__ import annotations
 import argparse
 import importlib
 
-from dream_keras.cli.run_arguments import (Explicit, absolute, add_model_options, add_run_options,
-                                           collect_model_options, help_text, resolve_recorded_parameters, resolved)
+from dream_keras.cli.run_arguments import (Explicit, ExplicitFlag, absolute, add_model_options, add_run_options,
+                                           add_speed_options, add_strategy_option, collect_model_options, help_text,
+                                           resolve_recorded_parameters, resolved)
 
 TASKS = ("atac", "dream_yeast", "starrseq", "lentimpra")
 
@@ -38,7 +39,10 @@ def add_parser(sub) -> None:
     p.add_argument("--patience", type=int, action=Explicit,
                    help="early-stopping patience in epochs, on the validation loss (atac: 5)")
     p.add_argument("--lr", type=float, action=Explicit, help="learning rate (atac: Adam 0.001)")
-    p.add_argument("--batch-size", type=int, action=Explicit, help="batch size (atac: 64)")
+    p.add_argument("--batch-size", type=int, action=Explicit,
+                   help="batch size per replica (atac: 64; with --strategy the step's global batch is this x replicas)")
+    add_strategy_option(p)
+    add_speed_options(p)
     p.add_argument("--seed", type=int, default=0, action=Explicit, help="random seed (default: 0)")
     add_model_options(p, filters_help="backbone filters (bpnet: 512)",
                       layers_help="dilated layers (bpnet: 8)")
@@ -58,6 +62,9 @@ def add_parser(sub) -> None:
                       help="nonpeaks per peak each epoch (default 0.1)")
     atac.add_argument("--outlier-quantile", type=float, action=Explicit,
                       help="outlier filter quantile (default 0.9999)")
+    atac.add_argument("--stream", action=ExplicitFlag,
+                      help="read training and validation windows from the FASTA and bigWig batch by batch, in "
+                           "parallel, instead of loading them all (bounded memory for large peak sets; same batches)")
     atac.add_argument("--counts-loss-weight", type=float, action=Explicit,
                       help="weight of the log-count loss (default: median peak total / 10, at least 1)")
 
@@ -107,7 +114,11 @@ def atac_parameters(args):
         outlier_quantile=resolved(args.outlier_quantile, defaults["outlier_quantile"]),
         counts_loss_weight=args.counts_loss_weight, epochs=resolved(args.epochs, defaults["epochs"]),
         patience=resolved(args.patience, defaults["patience"]), lr=resolved(args.lr, defaults["lr"]),
-        batch_size=resolved(args.batch_size, defaults["batch_size"]), seed=resolved(args.seed, defaults["seed"]))
+        batch_size=resolved(args.batch_size, defaults["batch_size"]), seed=resolved(args.seed, defaults["seed"]),
+        stream=bool(resolved(getattr(args, "stream", None), defaults["stream"])),
+        strategy=resolved(getattr(args, "strategy", None), "default"),
+        precision=resolved(getattr(args, "precision", None), "float32"),
+        jit_compile=resolved(getattr(args, "jit_compile", None), "auto"))
 
 
 def run(args) -> int:

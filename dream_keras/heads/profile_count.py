@@ -79,12 +79,14 @@ def profile_count(features, output_length: int = 1000, num_tasks: int = 1, layer
             f"(its profile convolution is {PROFILE_KERNEL_SIZE} wide, valid padding); pass a longer input_length "
             f"or a smaller output_length", min_feature_length=needed)
 
-    profile = keras.layers.Conv1D(num_tasks, PROFILE_KERNEL_SIZE, padding="valid",
+    # The output layers compute in float32 under a mixed precision policy (their inputs are cast up):
+    # softmax over 1,000 logits and exp(logcounts) lose too much in 16 bits.
+    profile = keras.layers.Conv1D(num_tasks, PROFILE_KERNEL_SIZE, padding="valid", dtype="float32",
                                   name=names["profile_conv"])(features)
-    profile = keras.layers.Cropping1D(centre_crop_widths(profile.shape[1], output_length),
+    profile = keras.layers.Cropping1D(centre_crop_widths(profile.shape[1], output_length), dtype="float32",
                                       name=names["crop"])(profile)
-    profile = keras.layers.Flatten(name=names["profile"])(profile)
+    profile = keras.layers.Flatten(dtype="float32", name=names["profile"])(profile)
 
-    pooled = keras.layers.GlobalAveragePooling1D(name=names["gap"])(features)
-    logcounts = keras.layers.Dense(num_tasks, name=names["logcounts"])(pooled)
+    pooled = keras.layers.GlobalAveragePooling1D(dtype="float32", name=names["gap"])(features)
+    logcounts = keras.layers.Dense(num_tasks, dtype="float32", name=names["logcounts"])(pooled)
     return {"profile": profile, "logcounts": logcounts}

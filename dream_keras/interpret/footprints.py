@@ -100,18 +100,36 @@ def _expected_counts(outputs: dict) -> tuple[np.ndarray, np.ndarray]:
     return probabilities * totals[:, None, :], totals
 
 
-def _response(model, sequences: np.ndarray, batch_size: int, alphabet: str, progress: bool) -> _Response:
-    forward, forward_totals = _expected_counts(
-        predict_outputs(model, sequences, batch_size=batch_size, progress=progress, desc="footprint (+)"))
-    reverse, reverse_totals = _expected_counts(
-        predict_outputs(model, sequences, batch_size=batch_size, progress=progress, desc="footprint (-)",
-                        transform=lambda batch: reverse_complement(batch, alphabet)))
-    reverse = reverse[:, ::-1]  # back onto forward coordinates
-    both = forward + reverse
-    normalized = both / both.sum(axis=1, keepdims=True)
-    squeeze = (lambda a: a[..., 0]) if both.shape[-1] == 1 else (lambda a: a)
-    return _Response(profile=squeeze(both.mean(axis=0) / 2), normalized_profile=squeeze(normalized.mean(axis=0)),
-                     counts=float((forward_totals + reverse_totals).mean() / 2))
+#: Sequences whose predictions are held at a time: the float64 profiles of all test nonpeaks at
+#: once would take several times the memory of their one-hot sequences.
+_SEQUENCES_PER_CHUNK = 4096
+
+
+def _response(model, sequences: np.ndarray, batch_size: int, alphabet: str, progress: bool,
+              motif: str | None = None) -> _Response:
+    """Mean responses of ``sequences`` (with ``motif`` written over their centres when given),
+    predicted and averaged chunk by chunk."""
+    profile_sum = normalized_sum = None
+    totals_sum = 0.0
+    for start in range(0, len(sequences), _SEQUENCES_PER_CHUNK):
+        chunk = sequences[start:start + _SEQUENCES_PER_CHUNK]
+        if motif is not None:
+            chunk = insert_motif(chunk, motif, alphabet)
+        forward, forward_totals = _expected_counts(
+            predict_outputs(model, chunk, batch_size=batch_size, progress=progress, desc="footprint (+)"))
+        reverse, reverse_totals = _expected_counts(
+            predict_outputs(model, chunk, batch_size=batch_size, progress=progress, desc="footprint (-)",
+                            transform=lambda batch: reverse_complement(batch, alphabet)))
+        reverse = reverse[:, ::-1]  # back onto forward coordinates
+        both = forward + reverse
+        normalized = both / both.sum(axis=1, keepdims=True)
+        profile_sum = both.sum(axis=0) if profile_sum is None else profile_sum + both.sum(axis=0)
+        normalized_sum = normalized.sum(axis=0) if normalized_sum is None else normalized_sum + normalized.sum(axis=0)
+        totals_sum += float((forward_totals + reverse_totals).sum())
+    n = len(sequences)
+    squeeze = (lambda a: a[..., 0]) if profile_sum.shape[-1] == 1 else (lambda a: a)
+    return _Response(profile=squeeze(profile_sum / n / 2), normalized_profile=squeeze(normalized_sum / n),
+                     counts=totals_sum / n / 2)
 
 
 def insert_motif(background_sequences: np.ndarray, motif: str | Motif, alphabet: str = "ACGT") -> np.ndarray:
@@ -164,8 +182,7 @@ def marginal_footprints(model, background_sequences: np.ndarray, motifs: dict, *
     footprints = {}
     for name, motif in tqdm(list(motifs.items()), desc="footprints", unit="motif", disable=not progress):
         consensus = motif_consensus(motif)
-        response = _response(model, insert_motif(background, consensus, alphabet), batch_size, alphabet,
-                             progress=False)
+        response = _response(model, background, batch_size, alphabet, progress=False, motif=consensus)
         footprints[name] = _footprint(str(name), consensus, response, baseline, len(background))
     return footprints
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -23,8 +23,8 @@ def output_dict(model, batch_outputs) -> dict[str, np.ndarray]:
 
 
 def predict_outputs(model, sequences: np.ndarray, *, batch_size: int = 64, progress: bool = False,
-                    desc: str = "predict", transform: Callable[[np.ndarray], np.ndarray] | None = None
-                    ) -> dict[str, np.ndarray]:
+                    desc: str = "predict", transform: Callable[[np.ndarray], np.ndarray] | None = None,
+                    outputs: Sequence[str] | None = None) -> dict[str, np.ndarray]:
     """Predict ``sequences`` in batches (inference mode: dropout off, batch-norm statistics frozen).
 
     Args:
@@ -34,6 +34,8 @@ def predict_outputs(model, sequences: np.ndarray, *, batch_size: int = 64, progr
         batch_size: sequences per model call.
         progress: show a tqdm bar.
         transform: applied to each float32 batch before the model (e.g. reverse complement).
+        outputs: names of the outputs to keep (default: all); the others are dropped batch by batch,
+            so that e.g. log-counts of many regions do not hold their profiles too.
 
     Returns:
         ``{output name: (n, ...) float array}``.
@@ -50,7 +52,8 @@ def predict_outputs(model, sequences: np.ndarray, *, batch_size: int = 64, progr
         if transform is not None:
             batch = np.ascontiguousarray(transform(batch))
         for name, value in output_dict(model, model.predict_on_batch(batch)).items():
-            chunks.setdefault(name, []).append(value)
+            if outputs is None or name in outputs:
+                chunks.setdefault(name, []).append(value)
     return {name: np.concatenate(values, axis=0) for name, values in chunks.items()}
 
 

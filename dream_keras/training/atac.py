@@ -18,6 +18,7 @@ each subset and metric, the value of every fold with their mean and standard dev
 from __future__ import annotations
 
 import dataclasses
+import gc
 import json
 import math
 import pathlib
@@ -31,12 +32,13 @@ from dream_keras.training.atac_inputs import ALL_FOLDS, FoldSpec, check_atac_inp
 from dream_keras.training.profile_count_fit import (TRAINING_LOG, compile_profile_count, fit_profile_count,
                                                      load_model_file, model_lengths, quiet_retracing_warnings,
                                                      read_training_log, save_model, seed_everything)
+from dream_keras.training.performance import precision, resolve_jit_compile, set_precision
 from dream_keras.training.run_folder import RunFolder, write_json_atomic
 
 #: ChromBPNet's training defaults (the official ``chrombpnet pipeline``).
 ATAC_DEFAULTS = {"backbone": "bpnet", "head": "profile_count", "input_length": 2114, "output_length": 1000,
                  "max_jitter": 500, "negative_ratio": 0.1, "outlier_quantile": 0.9999, "counts_loss_weight": None,
-                 "epochs": 50, "patience": 5, "lr": 1e-3, "batch_size": 64, "seed": 0}
+                 "epochs": 50, "patience": 5, "lr": 1e-3, "batch_size": 64, "seed": 0, "stream": False}
 ATAC_HEAD = "profile_count"
 
 
@@ -71,6 +73,13 @@ class AtacTrainParameters:
     lr: float = 1e-3
     batch_size: int = 64
     seed: int = 0
+    #: read training and validation windows from the FASTA and bigWig batch by batch (bounded memory)
+    stream: bool = False
+    #: default, mirrored or multiworker (dream_keras.training.distribution); batch_size is per replica
+    strategy: str = "default"
+    #: Keras dtype policy and XLA choice (dream_keras.training.performance)
+    precision: str = "float32"
+    jit_compile: str = "auto"
 
     def as_dict(self) -> dict:
         return {"task": "atac", **dataclasses.asdict(self)}
@@ -159,26 +168,49 @@ def _bias_qc(scaled_bias, nobias, data, params, progress) -> dict:
 
 
 def train_fold(params: AtacTrainParameters, fold: FoldSpec, out, *, resume: bool = False, overwrite: bool = False,
-               progress: bool | None = None, plots: bool = True) -> FoldResult:
-    """Train, save and evaluate one fold into the run folder ``out`` (see the module docstring)."""
+               progress: bool | None = None, plots: bool = True, plan=None) -> FoldResult:
+    """Train, save and evaluate one fold into the run folder ``out`` (see the module docstring).
+
+    ``plan``: the :class:`~dream_keras.training.distribution.DistributionPlan` of a caller that
+    chose the output folder already (:func:`train_atac`); ``None`` makes the plan of
+    ``params.strategy`` here, and on a multi-worker cluster only the chief writes ``out``.
+    """
+    from dream_keras.training.distribution import make_strategy, output_folder
+
+    if plan is None:
+        plan = make_strategy(params.strategy)
+        with plan.scope(), output_folder(out, plan) as own_out:
+            return _train_fold_in_scope(params, fold, own_out, resume=resume, overwrite=overwrite,
+                                        progress=progress, plots=plots, plan=plan)
+    with plan.scope():
+        return _train_fold_in_scope(params, fold, out, resume=resume, overwrite=overwrite, progress=progress,
+                                    plots=plots, plan=plan)
+
+
+def _train_fold_in_scope(params: AtacTrainParameters, fold: FoldSpec, out, *, resume: bool, overwrite: bool,
+                         progress: bool | None, plots: bool, plan) -> FoldResult:
+    """:func:`train_fold` inside ``plan.scope()`` (models are built, loaded and compiled there)."""
     import data_prep
     from bias_models import scale_bias_logcounts, with_bias, without_bias
     from dream_keras.evaluation import evaluate_model, write_evaluation
     from dream_keras.training.atac_data import load_main_model_data
-    from dream_keras.training.atac_inputs import window_totals
+    from dream_keras.training.atac_streams import load_main_model_streams, streamed_datasets
 
     started = time.time()
     RunFolder.check(out, resume=resume, overwrite=overwrite)
     _say(f"[{fold.label}] checking inputs")
     inputs = check_atac_inputs(genome=params.genome, bigwig=params.bigwig, peaks=params.peaks,
                                nonpeaks=params.nonpeaks, fold=fold)
-    bias_model = load_bias_model(params.bias_model, params.input_length, params.output_length)
+    bias_model = plan.prepare_model(load_bias_model(params.bias_model, params.input_length, params.output_length))
     seed_everything(params.seed)
+    set_precision(params.precision)  # before any model is built or loaded: layers take the policy then
     model = build_main_model(params)
     _say(f"[{fold.label}] reading windows (peaks: {params.input_length} + 2 x {params.max_jitter} bp)")
-    data = load_main_model_data(inputs, input_length=params.input_length, output_length=params.output_length,
-                                max_jitter=params.max_jitter, negative_ratio=params.negative_ratio,
-                                outlier_quantile=params.outlier_quantile, seed=params.seed, progress=progress)
+    # --stream holds no window in memory: batches are read from the FASTA and bigWig
+    load = load_main_model_streams if params.stream else load_main_model_data
+    data = load(inputs, input_length=params.input_length, output_length=params.output_length,
+                max_jitter=params.max_jitter, negative_ratio=params.negative_ratio,
+                outlier_quantile=params.outlier_quantile, seed=params.seed, progress=progress)
     weight = params.counts_loss_weight if params.counts_loss_weight is not None else data.counts_loss_weight
     resolved = dataclasses.replace(params, counts_loss_weight=float(weight))
 
@@ -186,7 +218,9 @@ def train_fold(params: AtacTrainParameters, fold: FoldSpec, out, *, resume: bool
     run.write_run_json("train", {**resolved.as_dict(), "fold": fold.argument},
                        _input_files(params, fold),
                        extra={"model": {"config": model.get_config(), "parameters": int(model.count_params())},
-                              "data": data.report})
+                              "data": data.report, "distribution": plan.record(params.batch_size)})
+    # --batch-size is per replica: every step reads the global batch, which the strategy splits.
+    data_params = dataclasses.replace(params, batch_size=plan.global_batch_size(params.batch_size))
 
     scaled_path = run.models / "bias_scaled.keras"
     if resume and scaled_path.is_file():
@@ -194,30 +228,43 @@ def train_fold(params: AtacTrainParameters, fold: FoldSpec, out, *, resume: bool
     else:
         _say(f"[{fold.label}] rescaling the bias model on {len(data.scaling_nonpeaks.sequences)} train+valid nonpeaks")
         scaled = scale_bias_logcounts(bias_model, data.scaling_nonpeaks.sequences,
-                                      window_totals(data.scaling_nonpeaks, params.output_length),
+                                      data.scaling_totals,
                                       batch_size=params.batch_size)
         save_model(scaled, scaled_path)
-    combined = with_bias(model, scaled)
-    compile_profile_count(combined, counts_loss_weight=weight, learning_rate=params.lr)
+    scaled = plan.prepare_model(scaled)
+    combined = plan.prepare_model(with_bias(model, scaled))
+    compile_profile_count(combined, counts_loss_weight=weight, learning_rate=params.lr,
+                          jit_compile=resolve_jit_compile(params.jit_compile, params.backbone))
 
-    def train_data(first_epoch):
+    def in_memory_train_data(first_epoch):
         return data_prep.training_dataset(data.train_peaks, data.train_nonpeaks, input_length=params.input_length,
                                           output_length=params.output_length, max_jitter=params.max_jitter,
-                                          negative_ratio=params.negative_ratio, batch_size=params.batch_size,
+                                          negative_ratio=params.negative_ratio, batch_size=data_params.batch_size,
                                           seed=params.seed, first_epoch=first_epoch)
 
-    valid_data = data_prep.validation_dataset(data.valid_peaks, data.valid_nonpeaks, input_length=params.input_length,
-                                              output_length=params.output_length, max_jitter=params.max_jitter,
-                                              negative_ratio=params.negative_ratio, batch_size=params.batch_size,
-                                              seed=params.seed)
+    if params.stream:
+        train_data, valid_data = streamed_datasets(data, data_params)
+    else:
+        train_data = in_memory_train_data
+        valid_data = data_prep.validation_dataset(data.valid_peaks, data.valid_nonpeaks,
+                                                  input_length=params.input_length,
+                                                  output_length=params.output_length, max_jitter=params.max_jitter,
+                                                  negative_ratio=params.negative_ratio,
+                                                  batch_size=data_params.batch_size, seed=params.seed)
+    train_data = _sharded(train_data, plan)
+    valid_data = plan.prepare_dataset(valid_data)
     _say(f"[{fold.label}] training {params.backbone} (bias-factorised, {model.count_params():,} trainable-part "
          f"parameters) on {len(data.train_peaks.sequences)} peaks + "
          f"{int(params.negative_ratio * len(data.train_peaks.sequences))} nonpeaks per epoch, counts loss weight "
          f"{weight:.3g}")
     fit = fit_profile_count(combined, train_data, valid_data, epochs=params.epochs, patience=params.patience, run=run,
                             resume=resume)
+    # The training windows are done with: free them before the test regions are predicted and scored.
+    del train_data, valid_data
+    data.train_peaks = data.valid_peaks = data.train_nonpeaks = data.valid_nonpeaks = None
+    gc.collect()
     save_model(combined, run.models / "model.keras")
-    nobias = without_bias(combined)
+    nobias = plan.prepare_model(without_bias(combined))
     save_model(nobias, run.models / "model_nobias.keras")
 
     _say(f"[{fold.label}] evaluating on the test chromosomes ({', '.join(fold.splits['test'])})")
@@ -231,6 +278,13 @@ def train_fold(params: AtacTrainParameters, fold: FoldSpec, out, *, resume: bool
                         fit.stopped_early, float(weight), data.report, bias_qc, time.time() - started)
     write_json_atomic(run.logs / "result.json", _result_record(result))
     return result
+
+
+def _sharded(train_data, plan):
+    """``train_data`` (a dataset or ``first_epoch -> dataset``) through ``plan.prepare_dataset``."""
+    if hasattr(train_data, "element_spec"):
+        return plan.prepare_dataset(train_data)
+    return lambda first_epoch: plan.prepare_dataset(train_data(first_epoch))
 
 
 def _result_record(result: FoldResult) -> dict:
@@ -266,12 +320,21 @@ def write_summary(table: pd.DataFrame, out) -> tuple[pathlib.Path, pathlib.Path]
 
 
 def train_folds(params: AtacTrainParameters, out, *, resume: bool = False, overwrite: bool = False,
-                progress: bool | None = None, plots: bool = True) -> tuple[list[FoldResult], pd.DataFrame]:
+                progress: bool | None = None, plots: bool = True,
+                plan=None) -> tuple[list[FoldResult], pd.DataFrame]:
     """Train every fold of ``params.fold_dir`` into ``OUT/fold_N`` and write the summary table.
 
     Inputs are checked against every fold before the first trains. With ``resume`` a finished fold
     (``logs/result.json`` present) is read back, an interrupted one resumed, a missing one started.
+    ``plan`` as in :func:`train_fold`.
     """
+    if plan is None:
+        from dream_keras.training.distribution import make_strategy, output_folder
+
+        plan = make_strategy(params.strategy)
+        with output_folder(out, plan) as own_out:
+            return train_folds(params, own_out, resume=resume, overwrite=overwrite, progress=progress, plots=plots,
+                               plan=plan)
     folds = resolve_folds(ALL_FOLDS, params.fold_dir)
     RunFolder.check(out, resume=resume, overwrite=overwrite)
     for fold in folds:
@@ -294,7 +357,7 @@ def train_folds(params: AtacTrainParameters, out, *, resume: bool = False, overw
         fold_resume = resume and (folder / "logs" / "run.json").is_file()
         fold_params = dataclasses.replace(params, fold=str(fold.number))
         results.append(train_fold(fold_params, fold, folder, resume=fold_resume, overwrite=False, progress=progress,
-                                  plots=plots))
+                                  plots=plots, plan=plan))
     table = summary_table(results)
     write_summary(table, out)
     return results, table
@@ -357,11 +420,21 @@ def format_folds_summary(table: pd.DataFrame, out) -> str:
 
 def train_atac(params: AtacTrainParameters, out, *, resume: bool = False, overwrite: bool = False,
                progress: bool | None = None, plots: bool = True) -> str:
-    """Train the fold(s) ``params.fold`` names into ``out``; return the one-screen summary."""
-    if str(params.fold).strip() == ALL_FOLDS:
-        results, table = train_folds(params, out, resume=resume, overwrite=overwrite, progress=progress, plots=plots)
-        return "\n\n".join([*(format_fold_summary(r) for r in results), format_folds_summary(table, out)])
-    (fold,) = resolve_folds(params.fold, params.fold_dir)
-    return format_fold_summary(train_fold(params, fold, out, resume=resume, overwrite=overwrite, progress=progress,
-                                          plots=plots))
+    """Train the fold(s) ``params.fold`` names into ``out``; return the one-screen summary.
+
+    With ``params.strategy`` ``multiworker`` every worker runs this; only the chief writes ``out``
+    (the others write a temporary folder, deleted at the end).
+    """
+    from dream_keras.training.distribution import make_strategy, output_folder
+
+    plan = make_strategy(params.strategy)
+    # the dtype policy of --precision holds for this run only (the previous one comes back after)
+    with output_folder(out, plan) as out, precision(params.precision):
+        if str(params.fold).strip() == ALL_FOLDS:
+            results, table = train_folds(params, out, resume=resume, overwrite=overwrite, progress=progress,
+                                         plots=plots, plan=plan)
+            return "\n\n".join([*(format_fold_summary(r) for r in results), format_folds_summary(table, out)])
+        (fold,) = resolve_folds(params.fold, params.fold_dir)
+        return format_fold_summary(train_fold(params, fold, out, resume=resume, overwrite=overwrite,
+                                              progress=progress, plots=plots, plan=plan))
 

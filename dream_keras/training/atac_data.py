@@ -25,10 +25,11 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pandas as pd
 
-from data_prep import Windows, counts_loss_weight, outlier_filter
-from data_prep.epochs import n_nonpeaks_per_epoch
+from data_prep import Windows, extract_windows
 from data_prep.errors import InputError
+from data_prep.streaming import StreamedWindows
 from dream_keras.training.atac_inputs import AtacInputs, check_signal, extract_split, window_totals
 
 TRAIN_VALID = ("train", "valid")
@@ -53,8 +54,10 @@ class MainModelData:
 
     train_peaks, valid_peaks : windows with a ``max_jitter`` margin (sequence ``input_length + 2J``).
     train_nonpeaks, valid_nonpeaks : kept, subsampled nonpeaks (``input_length``).
-    scaling_nonpeaks : every kept train+valid nonpeak (before subsampling): the bias model is
-        rescaled on them.
+    scaling_nonpeaks : every kept train+valid nonpeak (before subsampling), in file order: the bias
+        model is rescaled on them (``scaling_totals``: their totals). Their sequences are read from
+        the FASTA batch by batch (:class:`data_prep.streaming.StreamedWindows`): with the usual two
+        nonpeaks per peak, holding them all would double the nonpeak memory for one prediction pass.
     test_peaks, test_nonpeaks : the evaluation regions (edge-filtered only), ``input_length``.
     counts_loss_weight : computed from the data (see the module docstring).
     report : counts of regions loaded, dropped and kept, thresholds (for run.json and the summary).
@@ -64,24 +67,13 @@ class MainModelData:
     valid_peaks: Windows
     train_nonpeaks: Windows
     valid_nonpeaks: Windows
-    scaling_nonpeaks: Windows
+    scaling_nonpeaks: "StreamedWindows | Windows"
     test_peaks: Windows
     test_nonpeaks: Windows
     counts_loss_weight: float
     report: dict
-
-
-def _split_counts(windows: Windows) -> dict:
-    return {split: int((windows.regions["split"] == split).sum()) for split in ("train", "valid", "test")
-            if (windows.regions["split"] == split).any()}
-
-
-def _check_enough_nonpeaks(n_peaks: int, n_nonpeaks: int, negative_ratio: float, split: str, inputs: AtacInputs):
-    needed = n_nonpeaks_per_epoch(n_peaks, negative_ratio)
-    if needed > n_nonpeaks:
-        raise InputError(f"--negative-ratio {negative_ratio:g} x {n_peaks} {split} peaks needs {needed} {split} "
-                         f"nonpeaks, but only {n_nonpeaks} of {inputs.nonpeaks_path} are left after the filters; "
-                         "make more nonpeaks (`dream-keras prep nonpeaks --ratio ...`) or lower --negative-ratio")
+    #: float64 totals of ``scaling_nonpeaks`` over the centred ``output_length``.
+    scaling_totals: np.ndarray | None = None
 
 
 def load_main_model_data(inputs: AtacInputs, *, input_length: int, output_length: int, max_jitter: int,
@@ -89,67 +81,41 @@ def load_main_model_data(inputs: AtacInputs, *, input_length: int, output_length
                          progress: bool | None = None) -> MainModelData:
     """Read and filter one fold's windows for the main model (see the module docstring).
 
+    The regions are chosen first from bigWig totals
+    (:func:`~dream_keras.training.atac_regions.select_main_model_regions`), then only the kept
+    windows are extracted, each kind into one array (train rows, then valid rows) that the splits
+    are views of: memory holds each needed window once (the nonpeaks the bias model is rescaled
+    on, a superset of the training ones, are read from the FASTA when predicted).
+
     Raises :class:`InputError` for peaks all too close to chromosome ends, a bigWig without signal
     over the peaks, too few nonpeaks for the negative ratio, or a split left empty by the filters.
     """
-    rng = np.random.default_rng([int(seed), 1])
-    peaks, peaks_dropped = extract_split(inputs, "peaks", TRAIN_VALID, input_length=input_length,
-                                         output_length=output_length, margin=max_jitter, progress=progress)
-    nonpeaks, nonpeaks_dropped = extract_split(inputs, "nonpeaks", TRAIN_VALID, input_length=input_length,
-                                               output_length=output_length, progress=progress)
-    peak_totals, nonpeak_totals = window_totals(peaks, output_length), window_totals(nonpeaks, output_length)
-    check_signal(peak_totals, inputs, "train+valid peaks")
+    from dream_keras.training.atac_regions import select_main_model_regions
 
-    n_sampled = n_nonpeaks_per_epoch(len(peak_totals), negative_ratio)
-    if n_sampled > len(nonpeak_totals):
-        raise InputError(f"the outlier thresholds sample {n_sampled} nonpeaks (--negative-ratio {negative_ratio:g} x "
-                         f"{len(peak_totals)} peaks), but {inputs.nonpeaks_path} has only {len(nonpeak_totals)} on the "
-                         "train+valid chromosomes; make more nonpeaks or lower --negative-ratio")
-    reference = np.concatenate([peak_totals, rng.choice(nonpeak_totals, size=n_sampled, replace=False)])
-    peak_filter = outlier_filter(peak_totals, outlier_quantile, reference=reference)
-    nonpeak_filter = outlier_filter(nonpeak_totals, outlier_quantile, reference=reference)
-    lower, upper = peak_filter.lower, peak_filter.upper
-    # The official weight takes the sampled totals within the thresholds, bounds included.
-    weight = counts_loss_weight(reference[(reference >= lower) & (reference <= upper)])
+    regions = select_main_model_regions(inputs, input_length=input_length, output_length=output_length,
+                                        max_jitter=max_jitter, negative_ratio=negative_ratio,
+                                        outlier_quantile=outlier_quantile, seed=seed, progress=progress)
+    lengths = dict(input_length=input_length, output_length=output_length, progress=progress)
+    peaks = extract_windows(pd.concat([regions.train_peaks, regions.valid_peaks], ignore_index=True), inputs.genome,
+                            inputs.bigwig, max_jitter=max_jitter, **lengths)
+    n_train_peaks = len(regions.train_peaks)
+    nonpeaks = extract_windows(pd.concat([regions.train_nonpeaks, regions.valid_nonpeaks], ignore_index=True),
+                               inputs.genome, inputs.bigwig, **lengths)
+    n_train_nonpeaks = len(regions.train_nonpeaks)
+    scaling = StreamedWindows(regions.scaling_nonpeaks, inputs.genome, inputs.bigwig, input_length=input_length)
+    test_peaks = extract_windows(regions.test_peaks, inputs.genome, inputs.bigwig, **lengths)
+    test_nonpeaks = extract_windows(regions.test_nonpeaks, inputs.genome, inputs.bigwig, **lengths)
+    return MainModelData(window_rows(peaks, 0, n_train_peaks), window_rows(peaks, n_train_peaks, len(peaks.sequences)),
+                         window_rows(nonpeaks, 0, n_train_nonpeaks),
+                         window_rows(nonpeaks, n_train_nonpeaks, len(nonpeaks.sequences)), scaling, test_peaks,
+                         test_nonpeaks, regions.counts_loss_weight, regions.report, regions.scaling_totals)
 
-    kept_peaks = select_windows(peaks, peak_filter.keep)
-    kept_nonpeaks = select_windows(nonpeaks, nonpeak_filter.keep)
-    for split in TRAIN_VALID:
-        if not (kept_peaks.regions["split"] == split).any():
-            raise InputError(f"no {split} peak of {inputs.peaks_path} is left after the outlier filter (totals "
-                             f"strictly between {lower:g} and {upper:g}); lower --outlier-quantile or add peaks")
-    # The official pipeline keeps at most as many train+valid nonpeaks as peaks.
-    n_kept_peaks = len(kept_peaks.sequences)
-    if len(kept_nonpeaks.sequences) > n_kept_peaks:
-        chosen = np.sort(rng.choice(len(kept_nonpeaks.sequences), size=n_kept_peaks, replace=False))
-        training_nonpeaks = select_windows(kept_nonpeaks, chosen)
-    else:
-        training_nonpeaks = kept_nonpeaks
 
-    train_peaks, valid_peaks = split_windows(kept_peaks, "train"), split_windows(kept_peaks, "valid")
-    train_nonpeaks = split_windows(training_nonpeaks, "train")
-    valid_nonpeaks = split_windows(training_nonpeaks, "valid")
-    _check_enough_nonpeaks(len(train_peaks.sequences), len(train_nonpeaks.sequences), negative_ratio, "train", inputs)
-    _check_enough_nonpeaks(len(valid_peaks.sequences), len(valid_nonpeaks.sequences), negative_ratio, "valid", inputs)
-
-    test_peaks, test_peaks_dropped = extract_split(inputs, "peaks", ("test",), input_length=input_length,
-                                                   output_length=output_length, progress=progress)
-    test_nonpeaks, test_nonpeaks_dropped = extract_split(inputs, "nonpeaks", ("test",), input_length=input_length,
-                                                         output_length=output_length, progress=progress)
-    report = {
-        "peaks": {"on_fold": _count(inputs.peaks), "dropped_near_chromosome_ends": {
-                      "train+valid": peaks_dropped, "test": test_peaks_dropped},
-                  "kept": {**_split_counts(kept_peaks), "test": len(test_peaks.sequences)}},
-        "nonpeaks": {"on_fold": _count(inputs.nonpeaks), "dropped_near_chromosome_ends": {
-                         "train+valid": nonpeaks_dropped, "test": test_nonpeaks_dropped},
-                     "kept_after_outlier_filter": len(kept_nonpeaks.sequences),
-                     "kept": {**_split_counts(training_nonpeaks), "test": len(test_nonpeaks.sequences)}},
-        "outlier_thresholds": {"lower": lower, "upper": upper, "quantile": outlier_quantile,
-                               "n_reference_totals": int(reference.size)},
-        "counts_loss_weight_from_data": weight,
-    }
-    return MainModelData(train_peaks, valid_peaks, train_nonpeaks, valid_nonpeaks, kept_nonpeaks,
-                         test_peaks, test_nonpeaks, weight, report)
+def window_rows(windows: Windows, first: int, stop: int) -> Windows:
+    """Rows ``first:stop`` of ``windows`` as views of its arrays (no copy), regions index reset."""
+    counts = windows.counts[first:stop] if windows.counts is not None else None
+    return Windows(windows.sequences[first:stop], counts, windows.regions.iloc[first:stop].reset_index(drop=True),
+                   windows.dropped)
 
 
 def _count(frame) -> dict:

@@ -18,6 +18,7 @@ from data_prep.errors import InputError
 from dream_keras.training.atac_inputs import FoldSpec, check_atac_inputs, window_totals
 from dream_keras.training.profile_count_fit import (TRAINING_LOG, compile_profile_count, fit_profile_count,
                                                      read_training_log, save_model, seed_everything)
+from dream_keras.training.performance import precision, resolve_jit_compile, set_precision
 from dream_keras.training.run_folder import RunFolder, write_json_atomic
 
 #: The official bias model and its training (``chrombpnet bias pipeline`` defaults).
@@ -52,6 +53,11 @@ class BiasTrainParameters:
     lr: float = 1e-3
     batch_size: int = 64
     seed: int = 0
+    #: default, mirrored or multiworker (dream_keras.training.distribution); batch_size is per replica
+    strategy: str = "default"
+    #: Keras dtype policy and XLA choice (dream_keras.training.performance)
+    precision: str = "float32"
+    jit_compile: str = "auto"
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -93,7 +99,22 @@ def build_bias(params: BiasTrainParameters):
 
 def train_bias(params: BiasTrainParameters, fold: FoldSpec, out, *, resume: bool = False, overwrite: bool = False,
                progress: bool | None = None, plots: bool = True) -> BiasResult:
-    """Train, save and evaluate the bias model of one fold into the run folder ``out``."""
+    """Train, save and evaluate the bias model of one fold into the run folder ``out``.
+
+    Under ``params.strategy`` (``dream_keras.training.distribution``) the model is built and
+    compiled in the strategy's scope; on a multi-worker cluster only the chief writes ``out``.
+    """
+    from dream_keras.training.distribution import make_strategy, output_folder
+
+    plan = make_strategy(params.strategy)
+    with plan.scope(), output_folder(out, plan) as own_out, precision(params.precision):
+        return _train_bias_in_scope(params, fold, own_out, resume=resume, overwrite=overwrite, progress=progress,
+                                    plots=plots, plan=plan)
+
+
+def _train_bias_in_scope(params: BiasTrainParameters, fold: FoldSpec, out, *, resume: bool, overwrite: bool,
+                         progress: bool | None, plots: bool, plan) -> BiasResult:
+    """:func:`train_bias` inside ``plan.scope()``."""
     import data_prep
     from bias_models import count_qc
     from dream_keras.evaluation import evaluate_model, write_evaluation
@@ -105,7 +126,8 @@ def train_bias(params: BiasTrainParameters, fold: FoldSpec, out, *, resume: bool
     inputs = check_atac_inputs(genome=params.genome, bigwig=params.bigwig, peaks=params.peaks,
                                nonpeaks=params.nonpeaks, fold=fold)
     seed_everything(params.seed)
-    model = build_bias(params)
+    set_precision(params.precision)  # before the model is built: its layers take the policy then
+    model = plan.prepare_model(build_bias(params))
     data = load_bias_model_data(inputs, input_length=params.input_length, output_length=params.output_length,
                                 bias_threshold_factor=params.bias_threshold_factor,
                                 outlier_quantile=params.outlier_quantile, progress=progress)
@@ -116,17 +138,20 @@ def train_bias(params: BiasTrainParameters, fold: FoldSpec, out, *, resume: bool
                        {"genome": params.genome, "bigwig": params.bigwig, "peaks": params.peaks,
                         "nonpeaks": params.nonpeaks, "fold": fold.path},
                        extra={"model": {"config": model.get_config(), "parameters": int(model.count_params())},
-                              "data": data.report})
-    compile_profile_count(model, counts_loss_weight=weight, learning_rate=params.lr)
+                              "data": data.report, "distribution": plan.record(params.batch_size)})
+    compile_profile_count(model, counts_loss_weight=weight, learning_rate=params.lr,
+                          jit_compile=resolve_jit_compile(params.jit_compile, params.backbone))
 
+    # --batch-size is per replica: every step reads the global batch, which the strategy splits.
     def train_data(first_epoch):
-        return data_prep.training_dataset(None, data.train_nonpeaks, input_length=params.input_length,
-                                          output_length=params.output_length, max_jitter=0,
-                                          batch_size=params.batch_size, seed=params.seed, first_epoch=first_epoch)
+        return plan.prepare_dataset(data_prep.training_dataset(
+            None, data.train_nonpeaks, input_length=params.input_length, output_length=params.output_length,
+            max_jitter=0, batch_size=plan.global_batch_size(params.batch_size), seed=params.seed,
+            first_epoch=first_epoch))
 
-    valid_data = data_prep.validation_dataset(None, data.valid_nonpeaks, input_length=params.input_length,
-                                              output_length=params.output_length, batch_size=params.batch_size,
-                                              seed=params.seed)
+    valid_data = plan.prepare_dataset(data_prep.validation_dataset(
+        None, data.valid_nonpeaks, input_length=params.input_length, output_length=params.output_length,
+        batch_size=plan.global_batch_size(params.batch_size), seed=params.seed))
     print(f"[bias {fold.label}] training {params.backbone} ({model.count_params():,} parameters) on "
           f"{len(data.train_nonpeaks.sequences)} nonpeaks below {data.report['bias_threshold']:.3g} counts "
           f"(validation: {len(data.valid_nonpeaks.sequences)}), counts loss weight {weight:.3g}", flush=True)

@@ -35,15 +35,23 @@ def fit_verbosity() -> int:
     return 1 if sys.stdout.isatty() else 2
 
 
-def compile_profile_count(model, *, counts_loss_weight: float, learning_rate: float) -> None:
-    """Compile with Adam and ChromBPNet's losses (multinomial NLL + weighted log-count MSE)."""
+def compile_profile_count(model, *, counts_loss_weight: float, learning_rate: float,
+                          jit_compile: bool | str = "auto") -> None:
+    """Compile with Adam and ChromBPNet's losses (multinomial NLL + weighted log-count MSE).
+
+    ``jit_compile``: ``True``/``False``/``"auto"``, as
+    :func:`dream_keras.training.performance.resolve_jit_compile` gives it (``True`` holds even with
+    op determinism on). Under the ``mixed_float16`` policy Keras wraps Adam in a ``LossScaleOptimizer``.
+    """
     import keras
 
     from dream_keras.losses import chrombpnet_loss
+    from dream_keras.training.performance import apply_jit_compile
 
     loss, loss_weights = chrombpnet_loss(counts_loss_weight)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=float(learning_rate)), loss=loss,
-                  loss_weights=loss_weights)
+                  loss_weights=loss_weights, jit_compile=False)
+    apply_jit_compile(model, jit_compile)
 
 
 def save_model(model, path: str | os.PathLike) -> pathlib.Path:

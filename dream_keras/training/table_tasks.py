@@ -48,6 +48,8 @@ from data_prep.tables import TASKS, SequenceTable, SplitIndices, with_reverse_co
 from data_prep.tables import starrseq as starrseq_module
 from dream_keras.model import build_model
 from dream_keras.registry import IncompatibleHeadError, get_backbone, get_head
+from dream_keras.training import performance
+from dream_keras.training.distribution import prepare_model_for_active_strategy
 from dream_keras.training.fitting import FitResult, fit_resumable
 from dream_keras.training.recipes import RECIPES, Recipe, ValidationMetrics, recipe_for, table_losses
 from dream_keras.training.run_folder import RunFolder, write_json_atomic
@@ -249,11 +251,13 @@ def _fit_targets(table: SequenceTable, task_names, soft_bins: bool) -> dict:
 
 
 def _fit(model, data: TableData, recipe: Recipe, run: RunFolder, *, task: str, soft_bins: bool, seed: int,
-         resume: bool, verbose) -> FitResult:
+         resume: bool, verbose, jit_compile: str = "auto") -> FitResult:
     spec = TASKS[task]
     steps_per_epoch = max(1, len(data.train) // recipe.batch_size)  # full batches only (ArrayBatches)
+    xla = performance.resolve_jit_compile(jit_compile, model.backbone_name)
     model.compile(optimizer=recipe.make_optimizer(steps_per_epoch),
-                  loss=table_losses(list(model.output), spec.task_names, soft_bins))
+                  loss=table_losses(list(model.output), spec.task_names, soft_bins), jit_compile=False)
+    performance.apply_jit_compile(model, xla)
     train_targets = _fit_targets(data.train, spec.task_names, soft_bins)
     # One prediction pass gives the validation loss and correlations (no second pass by Keras).
     validation = ValidationMetrics(ArrayBatches(data.valid.sequences, batch_size=recipe.batch_size),
@@ -293,15 +297,16 @@ def evaluate_table_model(task: str, model, evaluation: dict, run: RunFolder, bat
 
 def _run_one(task: str, data: TableData, run: RunFolder, *, backbone: str, head: str, recipe: Recipe,
              model_options: dict | None, seed: int, resume: bool, verbose, parameters: dict,
-             inputs: dict) -> TableRun:
+             inputs: dict, jit_compile: str = "auto") -> TableRun:
     keras.utils.set_random_seed(seed)
     model = build_table_model(task, backbone, head, data.train.sequences.shape[-1], model_options)
+    model = prepare_model_for_active_strategy(model)  # --strategy: see dream_keras.training.distribution
     parameters = {**parameters, "resolved_model_options": dict(model.model_options), "split": data.split}
     run.write_run_json("train", parameters, inputs)
     # A run stopped before its first checkpoint has nothing to resume from: it starts again.
     resume = resume and (run.checkpoints / "state.json").is_file()
     fit = _fit(model, data, recipe, run, task=task, soft_bins=head == "soft_bins", seed=seed, resume=resume,
-               verbose=verbose)
+               verbose=verbose, jit_compile=jit_compile)
     with atomic_path(run.models / "model.keras") as tmp:
         model.save(tmp)
     sets = evaluate_table_model(task, model, data.evaluation, run, batch_size=recipe.batch_size)
@@ -319,7 +324,8 @@ def train_table_task(task: str, data, *, out, valid=None, backbone: str | None =
                      batch_size: int | None = None, seed: int = 0, model_options: dict | None = None,
                      overwrite: bool = False, resume: bool = False, valid_fraction: float = 0.1,
                      valid_chromosomes: Sequence[str] | None = None, test_chromosomes: Sequence[str] | None = None,
-                     reverse_channel: bool = False, augment: bool | None = None, verbose="auto"):
+                     reverse_channel: bool = False, augment: bool | None = None, verbose="auto",
+                     precision: str = "float32", jit_compile: str = "auto", strategy: str = "default"):
     """Trains ``backbone`` + ``head`` on a task table with a recipe and writes a run folder.
 
     Args:
@@ -340,6 +346,11 @@ def train_table_task(task: str, data, *, out, valid=None, backbone: str | None =
         reverse_channel: STARR-seq / lentiMPRA ``is_reverse`` input channel.
         augment: reverse-complement doubling (None: the task's default, yes for DREAM yeast only).
         verbose: Keras progress output.
+        precision: Keras dtype policy for the run (``dream_keras.training.performance.PRECISIONS``).
+        jit_compile: ``auto``, ``on`` or ``off`` (XLA; see ``performance.resolve_jit_compile``).
+        strategy: ``default``, ``mirrored`` or ``multiworker`` (``dream_keras.training.distribution``);
+            ``batch_size`` is per replica, each step trains on ``batch_size`` x replicas rows, and the
+            learning rate is not scaled. On a multi-worker cluster only the chief writes ``out``.
 
     Returns:
         :class:`TableRun`, or :class:`FoldRuns` for ``fold="all"``.
@@ -361,20 +372,30 @@ def train_table_task(task: str, data, *, out, valid=None, backbone: str | None =
                   "patience": chosen.patience, "lr": chosen.learning_rate, "batch_size": chosen.batch_size,
                   "seed": seed, "model_options": dict(model_options or {}), "valid_fraction": valid_fraction,
                   "valid_chromosomes": valid_chromosomes, "test_chromosomes": test_chromosomes,
-                  "reverse_channel": reverse_channel, "augment": augment, "recipe_settings": chosen.to_dict()}
+                  "reverse_channel": reverse_channel, "augment": augment, "recipe_settings": chosen.to_dict(),
+                  "precision": performance.check_precision(precision), "jit_compile": jit_compile}
+    from dream_keras.training.distribution import make_strategy, output_folder
+
+    plan = make_strategy(strategy)
+    parameters.update(strategy=strategy, distribution=plan.record(chosen.batch_size))
     inputs = {"data": data, "valid": valid}
-    common = dict(backbone=backbone, head=head, recipe=chosen, model_options=model_options, seed=seed,
-                  verbose=verbose, inputs=inputs)
+    # --batch-size is per replica: every step reads the global batch, which the strategy splits.
+    global_recipe = dataclasses.replace(chosen, batch_size=plan.global_batch_size(chosen.batch_size))
+    common = dict(backbone=backbone, head=head, recipe=global_recipe, model_options=model_options, seed=seed,
+                  verbose=verbose, inputs=inputs, jit_compile=jit_compile)
     split_options = dict(valid_fraction=valid_fraction, valid_chromosomes=valid_chromosomes,
                          test_chromosomes=test_chromosomes, seed=seed, augment=augment,
                          reverse_channel=reverse_channel)
     RunFolder.check(out, resume=resume, overwrite=overwrite)  # refuse --out before reading the tables
-    if fold == "all":
-        return _train_all_folds(task, data, out, folds=folds, overwrite=overwrite, resume=resume,
-                                parameters=parameters, split_options=split_options, **common)
-    table_data = prepare_table_data(task, data, valid=valid, fold=fold, **split_options)
-    run = RunFolder.prepare(out, resume=resume, overwrite=overwrite)
-    return _run_one(task, table_data, run, resume=resume, parameters=parameters, **common)
+    with performance.precision(precision), plan.scope(), output_folder(out, plan) as out:
+        # (the run's dtype policy, restored after; models built in the strategy's scope; on a
+        # multi-worker cluster the workers other than the chief write a temporary folder)
+        if fold == "all":
+            return _train_all_folds(task, data, out, folds=folds, overwrite=overwrite, resume=resume,
+                                    parameters=parameters, split_options=split_options, **common)
+        table_data = prepare_table_data(task, data, valid=valid, fold=fold, **split_options)
+        run = RunFolder.prepare(out, resume=resume, overwrite=overwrite)
+        return _run_one(task, table_data, run, resume=resume, parameters=parameters, **common)
 
 
 def _summary_row(fold: int, run: TableRun | dict) -> dict:
@@ -391,7 +412,7 @@ def _summary_row(fold: int, run: TableRun | dict) -> dict:
 
 
 def _train_all_folds(task, data, out, *, folds, overwrite, resume, parameters, split_options, backbone, head,
-                     recipe, model_options, seed, verbose, inputs) -> FoldRuns:
+                     recipe, model_options, seed, verbose, inputs, jit_compile="auto") -> FoldRuns:
     table = _load(task, data, split_options["reverse_channel"])
     if "fold" not in table.table.columns:
         raise InputError(f"{data}: no 'fold' column, needed for --fold all. Fix: give the lentiMPRA table with folds.")
@@ -416,7 +437,7 @@ def _train_all_folds(task, data, out, *, folds, overwrite, resume, parameters, s
         run = RunFolder.prepare(folder, resume=fold_resume, overwrite=not fold_resume)
         result = _run_one(task, table_data, run, backbone=backbone, head=head, recipe=recipe,
                           model_options=model_options, seed=seed, resume=fold_resume, verbose=verbose,
-                          parameters={**parameters, "fold": fold}, inputs=inputs)
+                          parameters={**parameters, "fold": fold}, inputs=inputs, jit_compile=jit_compile)
         runs[fold] = result
         rows.append(_summary_row(fold, result))
     summary = pd.DataFrame(rows)
@@ -453,7 +474,9 @@ def train_from_args(args) -> int:
         batch_size=getattr(args, "batch_size", None), seed=getattr(args, "seed", 0) or 0,
         model_options=getattr(args, "model_options", None) or {}, overwrite=bool(getattr(args, "overwrite", False)),
         resume=bool(getattr(args, "resume", False)), valid_fraction=getattr(args, "valid_fraction", None) or 0.1,
-        reverse_channel=bool(getattr(args, "reverse_channel", False)), augment=getattr(args, "augment", None))
+        reverse_channel=bool(getattr(args, "reverse_channel", False)), augment=getattr(args, "augment", None),
+        precision=getattr(args, "precision", None) or "float32",
+        jit_compile=getattr(args, "jit_compile", None) or "auto", strategy=getattr(args, "strategy", None) or "default")
     _print_result(result)
     return 0
 

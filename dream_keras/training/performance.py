@@ -1,0 +1,165 @@
+"""Speed settings of a training run: the Keras dtype policy (``--precision``) and XLA (``--jit-compile``).
+
+Precision
+    ``float32`` (default), ``mixed_bfloat16`` or ``mixed_float16``: the global Keras dtype policy
+    (:func:`set_precision`, or the :func:`precision` context). Under a mixed policy the layers
+    compute in 16 bits and keep float32 variables; the ``profile_count`` head's last layers are
+    float32 and the losses compute in float32 (see :mod:`dream_keras.heads.profile_count`), and
+    under ``mixed_float16`` ``model.compile`` wraps the optimizer in a ``LossScaleOptimizer``
+    (Keras's ``auto_scale_loss``). The policy must be set before the model is built.
+
+XLA
+    ``--jit-compile auto|on|off``: ``on`` and ``off`` are explicit; ``auto`` takes, on TensorFlow
+    without a GPU, the faster of the two as measured on CPU for the backbone
+    (:data:`XLA_FASTER_ON_CPU`), and otherwise leaves the choice to Keras (XLA where it supports it;
+    the JAX backend always compiles). Keras refuses XLA while TensorFlow's op determinism is on
+    (which seeded runs switch on), so :func:`apply_jit_compile` sets the choice on the compiled model
+    itself; XLA on CPU repeats exactly from the same seed (tests/test_performance.py checks it).
+
+Measured (``benchmarks/train_step.py``, ``profile_count`` head, 2,114 -> 1,000 bp, batch 64, float32;
+training / prediction examples per second without and with XLA) on this project's 2-core Xeon
+(Cascade Lake, AVX-512, no bf16 instructions; TF 2.21; the machine shared, 1-minute load 6 to 24):
+
+===========  ======================  ======================  ==============================================
+backbone     without XLA             with XLA                default on CPU (``auto``)
+===========  ======================  ======================  ==============================================
+bpnet 512/8  0.44 / 1.48             0.48 / 2.12             no XLA: +9 % training is within the noise
+dream_cnn    0.048 (grouped conv)    8 (grouped conv)        XLA (grouped Conv1D has no fast TF CPU kernel)
+dream_rnn    not measured yet        not measured yet        no XLA (Keras's choice) until measured
+===========  ======================  ======================  ==============================================
+
+Mixed precision pays only on hardware with 16-bit matrix units. On this CPU bfloat16 Conv1D and
+matmul run at 0.19x to 0.23x of float32 (oneDNN emulates bf16 without AVX512_BF16/AMX), so
+``mixed_bfloat16`` is slower here. On one H100 (Keras on JAX, XLA, batch 64) bpnet 512/8 trains at
+883.7 examples/s in float32 (53 % of the measured float32 Conv1D) and 2,108.4 in ``mixed_bfloat16``
+(2.39x; 85 % of bf16 Conv1D); dream_cnn 1,009.4 -> 1,380.2; dream_rnn 487.2 in float32, while
+``mixed_bfloat16`` fails in JAX's cuDNN LSTM ("Unknown output type bfloat16"). Two epochs on the
+mouse fixture (``benchmarks/precision.py``) reach validation losses 473.42 (float32) and 471.42
+(``mixed_bfloat16``, -0.42 %).
+
+XLA is the CPU default only where it trains at least :data:`MIN_XLA_GAIN` times faster: the figures
+come from a shared machine (the load changed 4-fold during the bpnet rows), and an XLA model
+compiles again for every new batch shape (the last, shorter batch of an epoch; evaluation), which
+costs seconds per shape on small runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+#: Keras dtype policies a run may use (``--precision``).
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+#: ``--jit-compile`` choices.
+JIT_CHOICES = ("auto", "on", "off")
+
+#: Training examples/s on CPU (TF 2.21, 2 shared cores, batch 64, 2,114 -> 1,000 bp, float32) without
+#: and with XLA, from ``benchmarks/train_step.py --jit off,on``; ``None``: not measured or did not finish.
+XLA_CPU_MEASUREMENTS = {
+    "bpnet": {"without_xla": 0.44, "with_xla": 0.48},
+    # Not at the benchmark's size: forward+backward of DREAM-CNN's grouped Conv1D alone (512 channels,
+    # length 150, batch 8) took 167 s without XLA and ~1 s with it (batch 64 did not finish in 10 min).
+    "dream_cnn": {"without_xla": 8 / 167, "with_xla": 8 / 1.0},
+    "dream_rnn": {"without_xla": None, "with_xla": None},
+}
+#: XLA is used by ``auto`` on CPU when it trains at least this many times faster (see above).
+MIN_XLA_GAIN = 1.25
+
+
+def _xla_is_faster(measured: dict) -> bool:
+    without, with_xla = measured["without_xla"], measured["with_xla"]
+    if with_xla is None:
+        return False
+    return without is None or with_xla >= MIN_XLA_GAIN * without
+
+
+#: Backbone -> whether XLA trains it faster on a CPU-only TensorFlow (read by :func:`resolve_jit_compile`).
+XLA_FASTER_ON_CPU = {name: _xla_is_faster(measured) for name, measured in XLA_CPU_MEASUREMENTS.items()}
+
+
+def check_precision(name: str) -> str:
+    """``name`` if it is one of :data:`PRECISIONS`, else ``ValueError`` naming the choices."""
+    if name not in PRECISIONS:
+        raise ValueError(f"precision {name!r} is not one of {', '.join(PRECISIONS)}")
+    return name
+
+
+def set_precision(name: str) -> str:
+    """Set the global Keras dtype policy to ``name`` (one of :data:`PRECISIONS`).
+
+    Returns the compute dtype (``float32``, ``bfloat16`` or ``float16``). Models built afterwards
+    take the policy; models built before keep theirs.
+    """
+    import keras
+
+    keras.config.set_dtype_policy(check_precision(name))
+    return keras.config.dtype_policy().compute_dtype
+
+
+@contextlib.contextmanager
+def precision(name: str):
+    """Context: the global dtype policy is ``name`` inside, the previous one again after.
+
+    Yields the compute dtype (see :func:`set_precision`).
+    """
+    import keras
+
+    previous = keras.config.dtype_policy()
+    try:
+        yield set_precision(name)
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def _has_gpu() -> bool:
+    import tensorflow as tf
+
+    return bool(tf.config.list_physical_devices("GPU"))
+
+
+def resolve_jit_compile(choice: str, backbone: str | None) -> bool | str:
+    """The ``jit_compile`` for ``model.compile`` of a model with ``backbone``.
+
+    Parameters
+    ----------
+    choice
+        ``"on"`` (True), ``"off"`` (False) or ``"auto"``.
+    backbone
+        Registered backbone name; for ``"auto"`` on a CPU-only TensorFlow, XLA is used when
+        :data:`XLA_FASTER_ON_CPU` says it is faster for this backbone (unknown backbones: no XLA,
+        as Keras decides on CPU).
+
+    Returns
+    -------
+    ``True``, ``False`` or ``"auto"`` (let Keras decide: GPUs, and other backends).
+    """
+    import keras
+
+    if choice not in JIT_CHOICES:
+        raise ValueError(f"jit_compile {choice!r} is not one of {', '.join(JIT_CHOICES)}")
+    if choice != "auto":
+        return choice == "on"
+    if keras.backend.backend() != "tensorflow" or _has_gpu():
+        return "auto"
+    return XLA_FASTER_ON_CPU.get(backbone, False)
+
+
+def apply_jit_compile(model, jit_compile: bool | str) -> bool:
+    """Set XLA compilation on a compiled ``model``; returns whether its steps will use XLA.
+
+    Compile with ``jit_compile=False`` and call this after: ``True`` is kept even while
+    TensorFlow's op determinism is enabled. Keras's ``jit_compile`` setter refuses XLA then, with a
+    warning (not every op has a deterministic XLA kernel on GPU), but the zoo's models repeat
+    exactly under XLA on CPU, and without XLA DREAM-CNN's grouped convolutions are too slow to
+    train; so the attribute that Keras's train/test/predict functions read is set directly.
+    ``"auto"`` restores Keras's own lazy choice.
+    """
+    model._jit_compile = None if jit_compile == "auto" else bool(jit_compile)
+    # the step functions are built on first use; drop any built with the previous setting
+    model.train_function = model.test_function = model.predict_function = None
+    return bool(model.jit_compile)
+
+
+def describe(precision_name: str, jit_compile: bool | str) -> str:
+    """A short text for progress lines, e.g. ``"mixed_bfloat16, XLA"``."""
+    xla = {True: "XLA", False: "no XLA"}.get(jit_compile, "XLA auto")
+    return f"{precision_name}, {xla}"

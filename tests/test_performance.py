@@ -1,0 +1,192 @@
+"""Mixed precision and XLA: dtypes under a mixed policy, XLA on = off, and the command-line plumbing."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from bias_models import with_bias
+from dream_keras import build_model
+from dream_keras.cli import main
+from dream_keras.losses import chrombpnet_loss
+from dream_keras.training.performance import (XLA_FASTER_ON_CPU, apply_jit_compile, precision, resolve_jit_compile,
+                                              set_precision)
+from dream_keras.training.profile_count_fit import compile_profile_count, seed_everything
+
+INPUT, OUTPUT = 256, 128
+
+
+def _tiny_bpnet(**options):
+    return build_model("bpnet", "profile_count", input_length=INPUT, output_length=OUTPUT, filters=8, n_dil_layers=1,
+                       **options)
+
+
+def _tiny_dream_cnn():
+    return build_model("dream_cnn", "profile_count", input_length=INPUT, output_length=OUTPUT, first_filters=8,
+                       core_channels=[8])
+
+
+def _batch(size=4, seed=0):
+    rng = np.random.default_rng(seed)
+    x = np.eye(4, dtype=np.float32)[rng.integers(0, 4, size=(size, INPUT))]
+    profile = rng.poisson(0.5, size=(size, OUTPUT)).astype(np.float32)
+    return x, {"profile": profile, "logcounts": np.log1p(profile.sum(axis=1, keepdims=True))}
+
+
+@pytest.fixture(autouse=True)
+def float32_after():
+    yield
+    set_precision("float32")
+
+
+def test_mixed_bfloat16_computes_in_bf16_with_float32_weights_outputs_and_loss():
+    with precision("mixed_bfloat16") as compute_dtype:
+        assert compute_dtype == "bfloat16"
+        model = _tiny_bpnet()
+        bias = _tiny_bpnet(layer_prefix="")
+        combined = with_bias(model, bias)
+    assert keras.config.dtype_policy().name == "float32"  # the context put the old policy back
+    convs = [layer for layer in model._flatten_layers() if isinstance(layer, keras.layers.Conv1D)]
+    body = [layer for layer in convs if layer.name != "wo_bias_bpnet_prof_out_precrop"]
+    assert body and {layer.compute_dtype for layer in body} == {"bfloat16"}
+    assert {v.dtype for v in combined.weights} == {"float32"}
+    x, y = _batch()
+    for network in (model, combined):
+        outputs = network(x)
+        assert {name: keras.backend.standardize_dtype(t.dtype) for name, t in outputs.items()} == {"profile": "float32",
+                                                                        "logcounts": "float32"}
+    # An intermediate feature map really is bfloat16 (the policy took effect before the head).
+    features = keras.Model(model.inputs, model.get_layer("wo_bias_bpnet_prof_out_precrop").input)(x)
+    assert keras.backend.standardize_dtype(features.dtype) == "bfloat16"
+    loss, weights = chrombpnet_loss(2.0)
+    outputs = combined(x)
+    values = {name: loss[name](y[name], outputs[name]) for name in loss}
+    assert {keras.backend.standardize_dtype(v.dtype) for v in values.values()} == {"float32"}
+    # The loss of the bf16 model is near the float32 model's with the same weights (within bf16 precision).
+    reference = with_bias(_tiny_bpnet(), _tiny_bpnet(layer_prefix=""))
+    reference.set_weights(combined.get_weights())
+    expected = {name: float(loss[name](y[name], reference(x)[name])) for name in loss}
+    for name in loss:
+        assert float(values[name]) == pytest.approx(expected[name], rel=2e-2)
+        assert float(values[name]) != expected[name]  # it did compute in bfloat16
+
+
+def test_mixed_float16_compiles_with_loss_scaling():
+    with precision("mixed_float16"):
+        model = _tiny_bpnet()
+        compile_profile_count(model, counts_loss_weight=2.0, learning_rate=1e-3)
+    assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
+    losses = model.train_on_batch(*_batch())
+    assert np.all(np.isfinite(losses))
+
+
+def test_unknown_precision_and_jit_choice_are_refused():
+    with pytest.raises(ValueError, match="mixed_bfloat16"):
+        set_precision("bfloat16")
+    with pytest.raises(ValueError, match="auto, on, off"):
+        resolve_jit_compile("yes", "bpnet")
+
+
+def test_auto_jit_takes_the_measured_choice_on_cpu():
+    assert resolve_jit_compile("on", "bpnet") is True
+    assert resolve_jit_compile("off", "dream_cnn") is False
+    # This machine has no GPU: "auto" is the measured table (XLA for DREAM-CNN's grouped convolutions).
+    assert resolve_jit_compile("auto", "dream_cnn") is True is XLA_FASTER_ON_CPU["dream_cnn"]
+    assert resolve_jit_compile("auto", "some_plugin_backbone") is False
+
+
+def test_xla_on_and_off_predict_the_same_for_dream_cnn():
+    x, _ = _batch(8)
+    seed_everything(0)  # switches op determinism on: Keras alone would refuse XLA
+    model = _tiny_dream_cnn()
+    predictions = {}
+    for jit in (True, False):
+        compile_profile_count(model, counts_loss_weight=2.0, learning_rate=1e-3, jit_compile=jit)
+        assert model.jit_compile is jit
+        predictions[jit] = model.predict_on_batch(x)["profile"]
+    np.testing.assert_allclose(predictions[True], predictions[False], rtol=1e-5, atol=1e-5)
+    assert np.std(predictions[True]) > 0  # not a constant output that would match trivially
+
+
+def test_seeded_xla_training_repeats_exactly():
+    x, y = _batch(8)
+    seed_everything(0)
+    model = _tiny_bpnet()
+    initial = model.get_weights()
+    compile_profile_count(model, counts_loss_weight=2.0, learning_rate=1e-2, jit_compile=True)
+    if not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
+    optimizer_state = [variable.numpy() for variable in model.optimizer.variables]
+    weights = []
+    for _ in range(2):  # the same compiled XLA step twice from the same state (one compilation)
+        model.set_weights(initial)
+        for variable, value in zip(model.optimizer.variables, optimizer_state):
+            variable.assign(value)
+        model.train_on_batch(x, y)
+        weights.append(model.get_weights())
+    moved = max(float(np.abs(a - b).max()) for a, b in zip(weights[0], initial))
+    assert moved > 1e-4  # training changed the weights
+    for a, b in zip(*weights):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_apply_jit_compile_sets_xla_under_determinism_and_auto_gives_keras_choice(recwarn):
+    seed_everything(0)  # op determinism on: Keras's own setter would refuse True (with a warning)
+    model = _tiny_bpnet()
+    model.compile(optimizer="adam", loss="mse", jit_compile=False)
+    assert apply_jit_compile(model, True) is True and model.jit_compile is True
+    assert apply_jit_compile(model, False) is False
+    assert apply_jit_compile(model, "auto") is False  # Keras's choice on a CPU-only TensorFlow
+    assert not [w for w in recwarn if "jit_compile" in str(w.message)]
+
+
+@pytest.fixture(scope="module")
+def nonpeaks(data_dir, tmp_path_factory):
+    atac = data_dir / "atac_mm10"
+    out = tmp_path_factory.mktemp("perf") / "nonpeaks.narrowPeak"
+    assert main(["prep", "nonpeaks", "--genome", str(atac / "genome.fa"), "--peaks", str(atac / "peaks.narrowPeak"),
+                 "--fold", "0", "--fold-dir", str(atac / "folds"), "--out", str(out), "--input-length", "512",
+                 "--stride", "256", "--ratio", "2"]) == 0
+    return out
+
+
+def test_bias_train_cli_records_and_uses_precision_and_xla(data_dir, nonpeaks, tmp_path):
+    atac = data_dir / "atac_mm10"
+    out = tmp_path / "bias_bf16"
+    assert main(["bias", "train", "--genome", str(atac / "genome.fa"), "--bigwig", str(atac / "tn5_insertions.bw"),
+                 "--peaks", str(atac / "peaks.narrowPeak"), "--nonpeaks", str(nonpeaks), "--fold", "0",
+                 "--fold-dir", str(atac / "folds"), "--out", str(out), "--input-length", "512", "--output-length",
+                 "256", "--filters", "4", "--n-dil-layers", "1", "--epochs", "1", "--precision", "mixed_bfloat16",
+                 "--jit-compile", "off"]) == 0
+    assert keras.config.dtype_policy().name == "float32"  # the run's policy did not leak
+    parameters = json.loads((out / "logs" / "run.json").read_text())["parameters"]
+    assert (parameters["precision"], parameters["jit_compile"]) == ("mixed_bfloat16", "off")
+    # The saved model holds float32 weights: it loads and predicts in float32 as well as in bfloat16.
+    x = np.eye(4, dtype=np.float32)[np.random.default_rng(0).integers(0, 4, size=(4, 512))]
+    loaded = {}
+    for name in ("float32", "mixed_bfloat16"):
+        with precision(name):
+            model = keras.saving.load_model(out / "models" / "bias.keras", compile=False)
+        assert model.get_layer("bpnet_1st_conv").compute_dtype == name.removeprefix("mixed_")
+        loaded[name] = model.predict_on_batch(x)["logcounts"]
+    assert np.all(np.isfinite(loaded["float32"]))
+    np.testing.assert_allclose(loaded["mixed_bfloat16"], loaded["float32"], rtol=5e-2, atol=5e-2)
+
+
+def test_train_parser_defaults_are_float32_and_auto():
+    import argparse
+
+    from dream_keras.cli import train as train_command
+
+    parser = argparse.ArgumentParser()
+    train_command.add_parser(parser.add_subparsers())
+    args = parser.parse_args(["train", "--out", "x", "--precision", "mixed_bfloat16"])
+    assert (args.precision, args.jit_compile) == ("mixed_bfloat16", None)
+    args.model_options, args.genome, args.bigwig, args.peaks, args.nonpeaks = {}, "g", "b", "p", "n"
+    args.bias_model, args.fold = "m", "0"
+    resolved = train_command.atac_parameters(args)
+    assert (resolved.precision, resolved.jit_compile) == ("mixed_bfloat16", "auto")
+    assert resolved.as_dict()["precision"] == "mixed_bfloat16"
+    with pytest.raises(SystemExit):
+        parser.parse_args(["train", "--out", "x", "--precision", "bfloat16"])
