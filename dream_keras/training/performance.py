@@ -18,14 +18,14 @@ XLA
 
 Measured (``benchmarks/train_step.py``, ``profile_count`` head, 2,114 -> 1,000 bp, batch 64, float32;
 training / prediction examples per second without and with XLA) on this project's 2-core Xeon
-(Cascade Lake, AVX-512, no bf16 instructions; TF 2.21; the machine shared, 1-minute load 6 to 24):
+(Cascade Lake, AVX-512, no bf16 instructions; TF 2.21; "quiet": 1-minute load about 2, nothing else running):
 
 ===========  ======================  ======================  ==============================================
 backbone     without XLA             with XLA                default on CPU (``auto``)
 ===========  ======================  ======================  ==============================================
-bpnet 512/8  0.44 / 1.48             0.48 / 2.12             no XLA: +9 % training is within the noise
+bpnet 512/8  1.10 / 3.96 (quiet)     1.30 / 4.75 (quiet)     no XLA: +18 %, below the 1.25x bar (see below)
 dream_cnn    0.048 (grouped conv)    8 (grouped conv)        XLA (grouped Conv1D has no fast TF CPU kernel)
-dream_rnn    not measured yet        not measured yet        no XLA (Keras's choice) until measured
+dream_rnn    0.86 / 3.15 (quiet)     not measured            no XLA (Keras's choice) until measured
 ===========  ======================  ======================  ==============================================
 
 Mixed precision pays only on hardware with 16-bit matrix units. On this CPU bfloat16 Conv1D and
@@ -55,11 +55,11 @@ JIT_CHOICES = ("auto", "on", "off")
 #: Training examples/s on CPU (TF 2.21, 2 shared cores, batch 64, 2,114 -> 1,000 bp, float32) without
 #: and with XLA, from ``benchmarks/train_step.py --jit off,on``; ``None``: not measured or did not finish.
 XLA_CPU_MEASUREMENTS = {
-    "bpnet": {"without_xla": 0.44, "with_xla": 0.48},
+    "bpnet": {"without_xla": 1.10, "with_xla": 1.30},  # 1-minute load 2.1; under load 24: 0.44 / 0.48
     # Not at the benchmark's size: forward+backward of DREAM-CNN's grouped Conv1D alone (512 channels,
     # length 150, batch 8) took 167 s without XLA and ~1 s with it (batch 64 did not finish in 10 min).
     "dream_cnn": {"without_xla": 8 / 167, "with_xla": 8 / 1.0},
-    "dream_rnn": {"without_xla": None, "with_xla": None},
+    "dream_rnn": {"without_xla": 0.86, "with_xla": None},  # with XLA: not measured yet
 }
 #: XLA is used by ``auto`` on CPU when it trains at least this many times faster (see above).
 MIN_XLA_GAIN = 1.25
