@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 
 from dream_keras.cli.run_arguments import (Explicit, absolute, add_model_options, add_run_options,
-                                           add_speed_options, add_strategy_option, collect_model_options, help_text,
-                                           resolve_recorded_parameters, resolved)
+                                           add_speed_options, add_strategy_option, collect_model_options, device_options,
+                                           help_text, require_options, resolve_recorded_parameters, resolved)
 
 EXAMPLE = """example:
   dream-keras bias train --genome hg38.fa --bigwig insertions.bw --peaks peaks.narrowPeak \\
@@ -51,13 +51,9 @@ def add_parser(sub) -> None:
 
 def bias_parameters(args):
     """The resolved :class:`~dream_keras.training.bias_stage.BiasTrainParameters` of parsed arguments."""
-    from data_prep.errors import InputError
     from dream_keras.training.bias_stage import BIAS_DEFAULTS, BiasTrainParameters
 
-    missing = [f"--{name.replace('_', '-')}" for name in ("genome", "bigwig", "peaks", "nonpeaks", "fold")
-               if getattr(args, name, None) is None]
-    if missing:
-        raise InputError(f"bias train needs {', '.join(missing)} (or --config RUN/logs/run.json of an earlier run)")
+    require_options(args, ("genome", "bigwig", "peaks", "nonpeaks", "fold"), "bias train")
     d = BIAS_DEFAULTS
     return BiasTrainParameters(
         genome=absolute(args.genome), bigwig=absolute(args.bigwig), peaks=absolute(args.peaks),
@@ -70,9 +66,7 @@ def bias_parameters(args):
         counts_loss_weight=args.counts_loss_weight, epochs=resolved(args.epochs, d["epochs"]),
         patience=resolved(args.patience, d["patience"]), lr=resolved(args.lr, d["lr"]),
         batch_size=resolved(args.batch_size, d["batch_size"]), seed=resolved(args.seed, d["seed"]),
-        strategy=resolved(getattr(args, "strategy", None), "default"),
-        precision=resolved(getattr(args, "precision", None), "float32"),
-        jit_compile=resolved(getattr(args, "jit_compile", None), "auto"))
+        **device_options(args))
 
 
 def run_train(args) -> int:

@@ -154,6 +154,20 @@ def resolved(value, default):
     return default if value is None else value
 
 
+def require_options(args: argparse.Namespace, names, command: str) -> None:
+    """Refuse a run missing any of the options ``names`` (attribute names), naming them as flags."""
+    missing = [f"--{name.replace('_', '-')}" for name in names if getattr(args, name, None) is None]
+    if missing:
+        raise InputError(f"{command} needs {', '.join(missing)} (or --config RUN/logs/run.json of an earlier run)")
+
+
+def device_options(args: argparse.Namespace) -> dict:
+    """``strategy``, ``precision`` and ``jit_compile`` of parsed arguments, with their defaults."""
+    return {"strategy": resolved(getattr(args, "strategy", None), "default"),
+            "precision": resolved(getattr(args, "precision", None), "float32"),
+            "jit_compile": resolved(getattr(args, "jit_compile", None), "auto")}
+
+
 def help_text(docstring: str) -> str:
     """A module docstring as ``--help`` text (reStructuredText literals shown plainly)."""
     return docstring.replace("``", "")

@@ -11,8 +11,8 @@ import argparse
 import importlib
 
 from dream_keras.cli.run_arguments import (Explicit, ExplicitFlag, absolute, add_model_options, add_run_options,
-                                           add_speed_options, add_strategy_option, collect_model_options, help_text,
-                                           resolve_recorded_parameters, resolved)
+                                           add_speed_options, add_strategy_option, collect_model_options, device_options,
+                                           help_text, require_options, resolve_recorded_parameters, resolved)
 
 TASKS = ("atac", "dream_yeast", "starrseq", "lentimpra")
 
@@ -94,13 +94,9 @@ def dispatch_to_table_tasks(args, function: str) -> int:
 
 def atac_parameters(args):
     """The resolved :class:`~dream_keras.training.atac.AtacTrainParameters` of parsed arguments."""
-    from data_prep.errors import InputError
     from dream_keras.training.atac import ATAC_DEFAULTS, AtacTrainParameters
 
-    missing = [f"--{name.replace('_', '-')}" for name in ("genome", "bigwig", "peaks", "nonpeaks", "bias_model",
-                                                           "fold") if getattr(args, name, None) is None]
-    if missing:
-        raise InputError(f"the atac task needs {', '.join(missing)} (or --config RUN/logs/run.json of an earlier run)")
+    require_options(args, ("genome", "bigwig", "peaks", "nonpeaks", "bias_model", "fold"), "the atac task")
     defaults = ATAC_DEFAULTS
     return AtacTrainParameters(
         genome=absolute(args.genome), bigwig=absolute(args.bigwig), peaks=absolute(args.peaks),
@@ -115,10 +111,7 @@ def atac_parameters(args):
         counts_loss_weight=args.counts_loss_weight, epochs=resolved(args.epochs, defaults["epochs"]),
         patience=resolved(args.patience, defaults["patience"]), lr=resolved(args.lr, defaults["lr"]),
         batch_size=resolved(args.batch_size, defaults["batch_size"]), seed=resolved(args.seed, defaults["seed"]),
-        stream=bool(resolved(getattr(args, "stream", None), defaults["stream"])),
-        strategy=resolved(getattr(args, "strategy", None), "default"),
-        precision=resolved(getattr(args, "precision", None), "float32"),
-        jit_compile=resolved(getattr(args, "jit_compile", None), "auto"))
+        stream=bool(resolved(getattr(args, "stream", None), defaults["stream"])), **device_options(args))
 
 
 def run(args) -> int:

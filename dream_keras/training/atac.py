@@ -32,7 +32,7 @@ from dream_keras.training.atac_inputs import ALL_FOLDS, FoldSpec, check_atac_inp
 from dream_keras.training.profile_count_fit import (TRAINING_LOG, compile_profile_count, fit_profile_count,
                                                      load_model_file, model_lengths, quiet_retracing_warnings,
                                                      read_training_log, save_model, seed_everything)
-from dream_keras.training.performance import precision, resolve_jit_compile, set_precision
+from dream_keras.training.performance import precision, resolve_jit_compile
 from dream_keras.training.run_folder import RunFolder, write_json_atomic
 
 #: ChromBPNet's training defaults (the official ``chrombpnet pipeline``).
@@ -177,12 +177,14 @@ def train_fold(params: AtacTrainParameters, fold: FoldSpec, out, *, resume: bool
     """
     from dream_keras.training.distribution import make_strategy, output_folder
 
+    # the dtype policy of --precision holds for this fold only (the previous one comes back after);
+    # it is set before any model is built or loaded, as layers take the policy when they are made
     if plan is None:
         plan = make_strategy(params.strategy)
-        with plan.scope(), output_folder(out, plan) as own_out:
+        with plan.scope(), output_folder(out, plan) as own_out, precision(params.precision):
             return _train_fold_in_scope(params, fold, own_out, resume=resume, overwrite=overwrite,
                                         progress=progress, plots=plots, plan=plan)
-    with plan.scope():
+    with plan.scope(), precision(params.precision):
         return _train_fold_in_scope(params, fold, out, resume=resume, overwrite=overwrite, progress=progress,
                                     plots=plots, plan=plan)
 
@@ -203,7 +205,6 @@ def _train_fold_in_scope(params: AtacTrainParameters, fold: FoldSpec, out, *, re
                                nonpeaks=params.nonpeaks, fold=fold)
     bias_model = plan.prepare_model(load_bias_model(params.bias_model, params.input_length, params.output_length))
     seed_everything(params.seed)
-    set_precision(params.precision)  # before any model is built or loaded: layers take the policy then
     model = build_main_model(params)
     _say(f"[{fold.label}] reading windows (peaks: {params.input_length} + 2 x {params.max_jitter} bp)")
     # --stream holds no window in memory: batches are read from the FASTA and bigWig
@@ -428,8 +429,7 @@ def train_atac(params: AtacTrainParameters, out, *, resume: bool = False, overwr
     from dream_keras.training.distribution import make_strategy, output_folder
 
     plan = make_strategy(params.strategy)
-    # the dtype policy of --precision holds for this run only (the previous one comes back after)
-    with output_folder(out, plan) as out, precision(params.precision):
+    with output_folder(out, plan) as out:
         if str(params.fold).strip() == ALL_FOLDS:
             results, table = train_folds(params, out, resume=resume, overwrite=overwrite, progress=progress,
                                          plots=plots, plan=plan)

@@ -18,7 +18,7 @@ from data_prep.errors import InputError
 from dream_keras.training.atac_inputs import FoldSpec, check_atac_inputs, window_totals
 from dream_keras.training.profile_count_fit import (TRAINING_LOG, compile_profile_count, fit_profile_count,
                                                      read_training_log, save_model, seed_everything)
-from dream_keras.training.performance import precision, resolve_jit_compile, set_precision
+from dream_keras.training.performance import precision, resolve_jit_compile
 from dream_keras.training.run_folder import RunFolder, write_json_atomic
 
 #: The official bias model and its training (``chrombpnet bias pipeline`` defaults).
@@ -103,6 +103,7 @@ def train_bias(params: BiasTrainParameters, fold: FoldSpec, out, *, resume: bool
 
     Under ``params.strategy`` (``dream_keras.training.distribution``) the model is built and
     compiled in the strategy's scope; on a multi-worker cluster only the chief writes ``out``.
+    The dtype policy of ``params.precision`` holds from before the model is built to the end.
     """
     from dream_keras.training.distribution import make_strategy, output_folder
 
@@ -126,7 +127,6 @@ def _train_bias_in_scope(params: BiasTrainParameters, fold: FoldSpec, out, *, re
     inputs = check_atac_inputs(genome=params.genome, bigwig=params.bigwig, peaks=params.peaks,
                                nonpeaks=params.nonpeaks, fold=fold)
     seed_everything(params.seed)
-    set_precision(params.precision)  # before the model is built: its layers take the policy then
     model = plan.prepare_model(build_bias(params))
     data = load_bias_model_data(inputs, input_length=params.input_length, output_length=params.output_length,
                                 bias_threshold_factor=params.bias_threshold_factor,
