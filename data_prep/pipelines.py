@@ -8,6 +8,7 @@ full copies) by a Python generator; ``prefetch`` overlaps that with training. Ea
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import numpy as np
@@ -123,8 +124,59 @@ class TrainingEpochs:
             yield self.examples.batch(source[part], rows[part], offsets[part], flip[part])
 
 
+#: the source lists of the open :func:`releasing_windows` blocks, innermost last
+_RELEASE_SCOPES: list[list["_Source"]] = []
+
+
+class _Source:
+    """The Python generator behind a dataset, with a way to let go of the windows it reads.
+
+    TensorFlow keeps the generator of every ``from_generator`` dataset alive for the rest of the
+    process (its Python-function registry outlives the dataset), and with it every array the
+    generator refers to. :meth:`release` drops that reference; the dataset then fails if used again.
+    """
+
+    def __init__(self, generator):
+        self._generator = generator
+
+    def __call__(self):
+        if self._generator is None:
+            raise RuntimeError("this dataset's windows were released at the end of its releasing_windows() block; "
+                               "build a new dataset to read them again")
+        return self._generator()
+
+    def release(self) -> None:
+        self._generator = None
+
+
+@contextlib.contextmanager
+def releasing_windows():
+    """Datasets built by :func:`training_dataset` and :func:`validation_dataset` inside this block
+    let go of their windows when it ends, so that the arrays can be freed once the caller drops them.
+
+    Without it the windows stay in memory until the process exits, however the datasets are
+    deleted (see :class:`_Source`)::
+
+        with data_prep.releasing_windows():
+            model.fit(data_prep.training_dataset(peaks, nonpeaks, ...), ...)
+        del peaks, nonpeaks  # now really freed
+    """
+    sources: list[_Source] = []
+    _RELEASE_SCOPES.append(sources)
+    try:
+        yield
+    finally:
+        _RELEASE_SCOPES.remove(sources)
+        for source in sources:
+            source.release()
+
+
 def _dataset(generator, n_batches: int, input_length: int, output_length: int):
     import tensorflow as tf  # imported here so that data_prep itself does not need TensorFlow
+
+    generator = _Source(generator)
+    for scope in _RELEASE_SCOPES:
+        scope.append(generator)
 
     signature = (tf.TensorSpec((None, input_length, 4), tf.float32),
                  {"profile": tf.TensorSpec((None, output_length), tf.float32),

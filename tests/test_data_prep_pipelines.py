@@ -1,13 +1,15 @@
 """The ATAC tf.data pipelines: epoch plans, jitter, reverse complement, negative ratio, determinism."""
 
+import contextlib
+
 import numpy as np
 import pandas as pd
 import pyBigWig
 import pyfaidx
 import pytest
 
-from data_prep import (InputError, crop_windows, extract_windows, one_hot_encode, read_narrowpeak, sample_epoch,
-                       training_dataset, validation_dataset)
+from data_prep import (InputError, Windows, crop_windows, extract_windows, one_hot_encode, read_narrowpeak,
+                       releasing_windows, sample_epoch, training_dataset, validation_dataset)
 from data_prep.pipelines import validation_nonpeaks
 
 IN, OUT, J = 2114, 1000, 500
@@ -166,3 +168,30 @@ def test_windows_without_counts_are_refused(atac, peaks):
     sequence_only = extract_windows(peaks.regions, atac / "genome.fa", None, IN, OUT, J)
     with pytest.raises(InputError, match="peaks were extracted without a bigWig"):
         training_dataset(sequence_only, None, input_length=IN, output_length=OUT, max_jitter=J)
+
+
+def _own_copy(windows):
+    return Windows(windows.sequences.copy(), windows.counts.copy(), windows.regions, windows.dropped)
+
+
+@pytest.mark.parametrize("released", [True, False])
+def test_releasing_windows_frees_the_arrays_tf_data_would_keep(peaks, nonpeaks, released):
+    import gc
+    import weakref
+
+    own_peaks, own_nonpeaks = _own_copy(peaks), _own_copy(nonpeaks)
+    alive = [weakref.ref(own_peaks.sequences), weakref.ref(own_nonpeaks.counts)]
+    options = dict(input_length=IN, output_length=OUT, max_jitter=J, batch_size=32)
+    scope = releasing_windows() if released else contextlib.nullcontext()
+    with scope:
+        train = training_dataset(own_peaks, own_nonpeaks, **options)
+        valid = validation_dataset(own_peaks, own_nonpeaks, **options)
+        n_train, n_valid = len(collect(train)[0]), len(collect(valid)[0])
+    assert (n_train, n_valid) == (82 + 8, 82 + 8)
+    if released:
+        with pytest.raises(Exception, match="windows were released"):
+            collect(train)
+    del train, valid, own_peaks, own_nonpeaks
+    gc.collect()
+    # without the block TensorFlow's registry of generators keeps the windows for the life of the process
+    assert [ref() is None for ref in alive] == [released, released]

@@ -243,23 +243,25 @@ def _train_fold_in_scope(params: AtacTrainParameters, fold: FoldSpec, out, *, re
                                           negative_ratio=params.negative_ratio, batch_size=data_params.batch_size,
                                           seed=params.seed, first_epoch=first_epoch)
 
-    if params.stream:
-        train_data, valid_data = streamed_datasets(data, data_params)
-    else:
-        train_data = in_memory_train_data
-        valid_data = data_prep.validation_dataset(data.valid_peaks, data.valid_nonpeaks,
-                                                  input_length=params.input_length,
-                                                  output_length=params.output_length, max_jitter=params.max_jitter,
-                                                  negative_ratio=params.negative_ratio,
-                                                  batch_size=data_params.batch_size, seed=params.seed)
-    train_data = _sharded(train_data, plan)
-    valid_data = plan.prepare_dataset(valid_data)
-    _say(f"[{fold.label}] training {params.backbone} (bias-factorised, {model.count_params():,} trainable-part "
-         f"parameters) on {len(data.train_peaks.sequences)} peaks + "
-         f"{int(params.negative_ratio * len(data.train_peaks.sequences))} nonpeaks per epoch, counts loss weight "
-         f"{weight:.3g}")
-    fit = fit_profile_count(combined, train_data, valid_data, epochs=params.epochs, patience=params.patience, run=run,
-                            resume=resume)
+    # the datasets let go of the training windows when the block ends (tf.data would keep them alive)
+    with data_prep.releasing_windows():
+        if params.stream:
+            train_data, valid_data = streamed_datasets(data, data_params)
+        else:
+            train_data = in_memory_train_data
+            valid_data = data_prep.validation_dataset(data.valid_peaks, data.valid_nonpeaks,
+                                                      input_length=params.input_length,
+                                                      output_length=params.output_length, max_jitter=params.max_jitter,
+                                                      negative_ratio=params.negative_ratio,
+                                                      batch_size=data_params.batch_size, seed=params.seed)
+        train_data = _sharded(train_data, plan)
+        valid_data = plan.prepare_dataset(valid_data)
+        _say(f"[{fold.label}] training {params.backbone} (bias-factorised, {model.count_params():,} trainable-part "
+             f"parameters) on {len(data.train_peaks.sequences)} peaks + "
+             f"{int(params.negative_ratio * len(data.train_peaks.sequences))} nonpeaks per epoch, counts loss weight "
+             f"{weight:.3g}")
+        fit = fit_profile_count(combined, train_data, valid_data, epochs=params.epochs, patience=params.patience,
+                                run=run, resume=resume)
     # The training windows are done with: free them before the test regions are predicted and scored.
     del train_data, valid_data
     data.train_peaks = data.valid_peaks = data.train_nonpeaks = data.valid_nonpeaks = None

@@ -149,14 +149,18 @@ def _train_bias_in_scope(params: BiasTrainParameters, fold: FoldSpec, out, *, re
             max_jitter=0, batch_size=plan.global_batch_size(params.batch_size), seed=params.seed,
             first_epoch=first_epoch))
 
-    valid_data = plan.prepare_dataset(data_prep.validation_dataset(
-        None, data.valid_nonpeaks, input_length=params.input_length, output_length=params.output_length,
-        batch_size=plan.global_batch_size(params.batch_size), seed=params.seed))
-    print(f"[bias {fold.label}] training {params.backbone} ({model.count_params():,} parameters) on "
-          f"{len(data.train_nonpeaks.sequences)} nonpeaks below {data.report['bias_threshold']:.3g} counts "
-          f"(validation: {len(data.valid_nonpeaks.sequences)}), counts loss weight {weight:.3g}", flush=True)
-    fit = fit_profile_count(model, train_data, valid_data, epochs=params.epochs, patience=params.patience, run=run,
-                            resume=resume)
+    # the datasets let go of the training windows when the block ends (tf.data would keep them alive)
+    with data_prep.releasing_windows():
+        valid_data = plan.prepare_dataset(data_prep.validation_dataset(
+            None, data.valid_nonpeaks, input_length=params.input_length, output_length=params.output_length,
+            batch_size=plan.global_batch_size(params.batch_size), seed=params.seed))
+        print(f"[bias {fold.label}] training {params.backbone} ({model.count_params():,} parameters) on "
+              f"{len(data.train_nonpeaks.sequences)} nonpeaks below {data.report['bias_threshold']:.3g} counts "
+              f"(validation: {len(data.valid_nonpeaks.sequences)}), counts loss weight {weight:.3g}", flush=True)
+        fit = fit_profile_count(model, train_data, valid_data, epochs=params.epochs, patience=params.patience, run=run,
+                                resume=resume)
+    del train_data, valid_data
+    data.train_nonpeaks = data.valid_nonpeaks = None
     model_path = save_model(model, run.models / "bias.keras")
 
     print(f"[bias {fold.label}] evaluating on the test chromosomes ({', '.join(fold.splits['test'])})", flush=True)
