@@ -81,6 +81,22 @@ def test_mixed_float16_compiles_with_loss_scaling():
     assert np.all(np.isfinite(losses))
 
 
+def test_dream_rnn_lstm_stays_float32_under_mixed_bfloat16():
+    def tiny():
+        return build_model("dream_rnn", "profile_count", input_length=INPUT, output_length=OUTPUT, first_filters=8,
+                           lstm_units=4, core_filters=8)
+
+    with precision("mixed_bfloat16"):
+        model = tiny()
+        compile_profile_count(model, counts_loss_weight=2.0, learning_rate=1e-3)
+    lstm = model.get_layer("core_bilstm")
+    assert {lstm.compute_dtype, lstm.forward_layer.compute_dtype, lstm.backward_layer.compute_dtype} == {"float32"}
+    assert model.get_layer("core_conv_k9").compute_dtype == "bfloat16"
+    assert np.all(np.isfinite(model.train_on_batch(*_batch())))
+    # under float32 nothing is pinned: the layer follows the policy like every other layer
+    assert tiny().get_layer("core_bilstm").forward_layer.dtype_policy.name == "float32"
+
+
 def test_unknown_precision_and_jit_choice_are_refused():
     with pytest.raises(ValueError, match="mixed_bfloat16"):
         set_precision("bfloat16")

@@ -25,17 +25,24 @@ backbone     without XLA             with XLA                default on CPU (``a
 ===========  ======================  ======================  ==============================================
 bpnet 512/8  1.10 / 3.96 (quiet)     1.30 / 4.75 (quiet)     no XLA: +18 %, below the 1.25x bar (see below)
 dream_cnn    0.048 (grouped conv)    8 (grouped conv)        XLA (grouped Conv1D has no fast TF CPU kernel)
-dream_rnn    0.86 / 3.15 (quiet)     not measured            no XLA (Keras's choice) until measured
+dream_rnn    0.86 / 3.15 (quiet)     Bi-LSTM 2.3x slower     no XLA (the LSTM loop is slower under XLA)
 ===========  ======================  ======================  ==============================================
 
 Mixed precision pays only on hardware with 16-bit matrix units. On this CPU bfloat16 Conv1D and
 matmul run at 0.19x to 0.23x of float32 (oneDNN emulates bf16 without AVX512_BF16/AMX), so
 ``mixed_bfloat16`` is slower here. On one H100 (Keras on JAX, XLA, batch 64) bpnet 512/8 trains at
 883.7 examples/s in float32 (53 % of the measured float32 Conv1D) and 2,108.4 in ``mixed_bfloat16``
-(2.39x; 85 % of bf16 Conv1D); dream_cnn 1,009.4 -> 1,380.2; dream_rnn 487.2 in float32, while
-``mixed_bfloat16`` fails in JAX's cuDNN LSTM ("Unknown output type bfloat16"). Two epochs on the
-mouse fixture (``benchmarks/precision.py``) reach validation losses 473.42 (float32) and 471.42
-(``mixed_bfloat16``, -0.42 %).
+(2.39x; 85 % of bf16 Conv1D); dream_cnn 1,009.4 -> 1,380.2; dream_rnn 381.9 -> 434.3 (1.14x: its
+Bi-LSTM stays float32 under a mixed policy, see :mod:`dream_keras.backbones.dream_rnn`; JAX's cuDNN
+LSTM has no bfloat16 kernel). Two epochs on the mouse fixture (``benchmarks/precision.py``) reach
+validation losses 473.42 (float32) and 471.42 (``mixed_bfloat16``, -0.42 %).
+
+Known slow case: on the H100 (JAX 0.11, XLA), bpnet's dilated convolutions of dilation 16 and more
+take about 0.42 s each for a forward pass alone in bfloat16 (batch 64), against about 1 ms for the
+whole float32 layer, so bf16 *prediction* of bpnet 512/8 runs at 36 examples/s; the same
+convolutions inside a gradient step are fast (0.026 s for the whole forward and backward pass). A
+model saved after mixed-precision training loads and predicts in float32 (the dtype policy is
+not stored in the model's config), so ``dream-keras predict`` does not meet this case.
 
 XLA is the CPU default only where it trains at least :data:`MIN_XLA_GAIN` times faster: the figures
 come from a shared machine (the load changed 4-fold during the bpnet rows), and an XLA model
@@ -59,7 +66,9 @@ XLA_CPU_MEASUREMENTS = {
     # Not at the benchmark's size: forward+backward of DREAM-CNN's grouped Conv1D alone (512 channels,
     # length 150, batch 8) took 167 s without XLA and ~1 s with it (batch 64 did not finish in 10 min).
     "dream_cnn": {"without_xla": 8 / 167, "with_xla": 8 / 1.0},
-    "dream_rnn": {"without_xla": 0.86, "with_xla": None},  # with XLA: not measured yet
+    # Not at the benchmark's size: fwd+bwd of the Bi-LSTM alone (320 units, 128 steps, batch 64,
+    # under load) took 1.53 s per step without XLA and 3.47 s with it.
+    "dream_rnn": {"without_xla": 0.86, "with_xla": 0.86 * 1.53 / 3.47},
 }
 #: XLA is used by ``auto`` on CPU when it trains at least this many times faster (see above).
 MIN_XLA_GAIN = 1.25
