@@ -273,8 +273,9 @@ def _print_machine(machines: dict) -> None:
         print(f"measured {dtype:8s}: Conv1D {machine['conv1d_gflops']:7.1f} GFLOP/s, matmul "
               f"{machine['matmul_gflops']:7.1f} GFLOP/s")
     if "bfloat16" in machines:
-        print(f"bfloat16 / float32: Conv1D {machines['bfloat16']['conv1d_gflops'] / machines['float32']['conv1d_gflops']:.2f}x, "
-              f"matmul {machines['bfloat16']['matmul_gflops'] / machines['float32']['matmul_gflops']:.2f}x", flush=True)
+        bf16, f32 = machines["bfloat16"], machines["float32"]
+        print(f"bfloat16 / float32: Conv1D {bf16['conv1d_gflops'] / f32['conv1d_gflops']:.2f}x, "
+              f"matmul {bf16['matmul_gflops'] / f32['matmul_gflops']:.2f}x", flush=True)
 
 
 def _print_row(row: dict, precision: str, conv_gflops: float) -> None:

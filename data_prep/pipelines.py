@@ -63,35 +63,47 @@ def _check_lengths(input_length, output_length, max_jitter, batch_size):
                          f"({batch_size}) must be positive, max_jitter ({max_jitter}) at least 0")
 
 
-class TrainingEpochs:
-    """Generator factory: every call starts the next epoch (a new :class:`EpochPlan`).
+def training_sources(peaks, nonpeaks, max_jitter: int, negative_ratio: float):
+    """``(peaks, nonpeaks, max_jitter, negative_ratio)`` as a training epoch uses them: ``peaks=None``
+    trains on every nonpeak without jitter (the bias-model stage), ``nonpeaks=None`` on peaks only."""
+    if peaks is None:
+        if nonpeaks is None:
+            raise InputError("training needs peaks, nonpeaks or both")
+        return nonpeaks, None, 0, 0.0
+    return peaks, nonpeaks, max_jitter, negative_ratio if nonpeaks is not None else 0.0
 
-    Peaks are cropped at ``margin - max_jitter + plan.jitter`` (``margin``: bases held on each side);
-    nonpeaks are centre-cropped. ``peaks=None`` trains on every nonpeak each epoch without jitter
-    (the bias-model stage); ``nonpeaks=None`` trains on peaks only.
+
+def validation_sources(peaks, nonpeaks):
+    """``(peaks, nonpeaks)`` for validation: ``peaks=None`` validates on all nonpeaks (bias stage)."""
+    if peaks is None:
+        if nonpeaks is None:
+            raise InputError("validation needs peaks, nonpeaks or both")
+        return nonpeaks, None
+    return peaks, nonpeaks
+
+
+def validation_examples(n_peaks: int, n_nonpeaks: int | None, negative_ratio: float, seed: int):
+    """``(source, rows)`` of the validation examples: every peak (source 0), then the fixed nonpeak
+    sample of :func:`validation_nonpeaks` (source 1; none when ``n_nonpeaks`` is ``None``)."""
+    drawn = validation_nonpeaks(n_peaks, n_nonpeaks, negative_ratio, seed) if n_nonpeaks is not None \
+        else np.zeros(0, dtype=np.int64)
+    source = np.concatenate([np.zeros(n_peaks, np.int64), np.ones(len(drawn), np.int64)])
+    return source, np.concatenate([np.arange(n_peaks), drawn])
+
+
+class EpochSchedule:
+    """What every training epoch reads, whatever holds the windows (memory or files): its plan
+    (:func:`sample_epoch` with epoch 0, 1, 2, ...) turned into per-example arrays.
+
+    ``next_epoch`` is the epoch the next iteration plays (a resumed run sets it).
     """
 
-    def __init__(self, peaks, nonpeaks, *, input_length, output_length, max_jitter, negative_ratio, batch_size,
-                 seed):
-        _check_lengths(input_length, output_length, max_jitter, batch_size)
-        if peaks is None:
-            if nonpeaks is None:
-                raise InputError("training needs peaks, nonpeaks or both")
-            peaks, nonpeaks, max_jitter, negative_ratio = nonpeaks, None, 0, 0.0
-        if nonpeaks is None:
-            negative_ratio = 0.0
-        self.peak_margin = _margin(peaks, input_length, output_length, "peaks")
-        if self.peak_margin < max_jitter:
-            raise InputError(f"peaks were extracted with a margin of {self.peak_margin} bp, less than max_jitter "
-                             f"{max_jitter}; extract them with max_jitter={max_jitter}")
-        self.nonpeak_margin = _margin(nonpeaks, input_length, output_length, "nonpeaks") if nonpeaks is not None else 0
-        self.examples = _Examples(peaks, nonpeaks, input_length, output_length)
-        self.n_peaks = len(peaks.sequences)
-        self.n_nonpeaks = len(nonpeaks.sequences) if nonpeaks is not None else 0
+    def __init__(self, n_peaks: int, n_nonpeaks: int, *, max_jitter: int, negative_ratio: float, batch_size: int,
+                 seed: int):
+        self.n_peaks, self.n_nonpeaks = n_peaks, n_nonpeaks
         self.max_jitter, self.negative_ratio = max_jitter, negative_ratio
         self.batch_size, self.seed = batch_size, seed
         self.next_epoch = 0
-        self.plan(0)  # fail now, not inside tf.data, if there are too few nonpeaks
 
     @property
     def n_examples(self) -> int:
@@ -105,21 +117,52 @@ class TrainingEpochs:
         return sample_epoch(self.n_peaks, self.n_nonpeaks, max_jitter=self.max_jitter,
                             negative_ratio=self.negative_ratio, epoch=epoch, seed=self.seed)
 
-    def __call__(self):
+    def start_epoch(self) -> int:
+        """The epoch a new iteration plays; the one after it comes next."""
         epoch, self.next_epoch = self.next_epoch, self.next_epoch + 1
-        return self.batches(self.plan(epoch))
+        return epoch
+
+    def example_arrays(self, plan: EpochPlan):
+        """``(source, rows, shifts, flip)`` of every example in ``plan.order``: source 0 peaks, 1
+        nonpeaks; ``shifts`` moves the window from its centred position (peaks ``jitter - max_jitter``,
+        nonpeaks 0); ``flip``: reverse complement."""
+        is_nonpeak = plan.order >= self.n_peaks
+        rows = plan.order.copy()
+        rows[is_nonpeak] = plan.nonpeak_indices[plan.order[is_nonpeak] - self.n_peaks]
+        shifts = np.zeros(len(rows), dtype=np.int64)
+        shifts[~is_nonpeak] = plan.jitter[plan.order[~is_nonpeak]] - self.max_jitter
+        return is_nonpeak.astype(np.int64), rows, shifts, plan.reverse_complement[plan.order]
+
+
+class TrainingEpochs(EpochSchedule):
+    """Generator factory over windows held in memory: every call starts the next epoch.
+
+    Peaks are cropped at ``margin - max_jitter + plan.jitter`` (``margin``: bases held on each side);
+    nonpeaks are centre-cropped. Sources as :func:`training_sources`.
+    """
+
+    def __init__(self, peaks, nonpeaks, *, input_length, output_length, max_jitter, negative_ratio, batch_size,
+                 seed):
+        _check_lengths(input_length, output_length, max_jitter, batch_size)
+        peaks, nonpeaks, max_jitter, negative_ratio = training_sources(peaks, nonpeaks, max_jitter, negative_ratio)
+        self.peak_margin = _margin(peaks, input_length, output_length, "peaks")
+        if self.peak_margin < max_jitter:
+            raise InputError(f"peaks were extracted with a margin of {self.peak_margin} bp, less than max_jitter "
+                             f"{max_jitter}; extract them with max_jitter={max_jitter}")
+        self.nonpeak_margin = _margin(nonpeaks, input_length, output_length, "nonpeaks") if nonpeaks is not None else 0
+        self.examples = _Examples(peaks, nonpeaks, input_length, output_length)
+        super().__init__(len(peaks.sequences), len(nonpeaks.sequences) if nonpeaks is not None else 0,
+                         max_jitter=max_jitter, negative_ratio=negative_ratio, batch_size=batch_size, seed=seed)
+        self.plan(0)  # fail now, not inside tf.data, if there are too few nonpeaks
+
+    def __call__(self):
+        return self.batches(self.plan(self.start_epoch()))
 
     def batches(self, plan: EpochPlan):
         """Yield the batches of one epoch in ``plan.order``."""
-        is_nonpeak = plan.order >= self.n_peaks
-        source = is_nonpeak.astype(np.int64)
-        rows = plan.order.copy()
-        rows[is_nonpeak] = plan.nonpeak_indices[plan.order[is_nonpeak] - self.n_peaks]
-        offsets = np.full(len(rows), self.nonpeak_margin, dtype=np.int64)
-        peak_rows = plan.order[~is_nonpeak]
-        offsets[~is_nonpeak] = self.peak_margin - self.max_jitter + plan.jitter[peak_rows]
-        flip = plan.reverse_complement[plan.order]
-        for first in range(0, len(plan.order), self.batch_size):
+        source, rows, shifts, flip = self.example_arrays(plan)
+        offsets = shifts + np.where(source == 0, self.peak_margin, self.nonpeak_margin)
+        for first in range(0, len(rows), self.batch_size):
             part = slice(first, first + self.batch_size)
             yield self.examples.batch(source[part], rows[part], offsets[part], flip[part])
 
@@ -227,22 +270,16 @@ def validation_dataset(peaks: Windows | None, nonpeaks: Windows | None, *, input
     ``peaks=None`` validates on all nonpeaks (bias stage).
     """
     _check_lengths(input_length, output_length, max_jitter, batch_size)
-    if peaks is None:
-        if nonpeaks is None:
-            raise InputError("validation needs peaks, nonpeaks or both")
-        peaks, nonpeaks = nonpeaks, None
+    peaks, nonpeaks = validation_sources(peaks, nonpeaks)
     peak_margin = _margin(peaks, input_length, output_length, "peaks")
     if peak_margin != max_jitter:
         raise InputError(f"peaks hold a {peak_margin} bp margin but max_jitter is {max_jitter}; pass the "
                          "max_jitter the peaks were extracted with")
-    n_peaks = len(peaks.sequences)
-    drawn = validation_nonpeaks(n_peaks, len(nonpeaks.sequences), negative_ratio, seed) if nonpeaks is not None \
-        else np.zeros(0, dtype=np.int64)
     nonpeak_margin = _margin(nonpeaks, input_length, output_length, "nonpeaks") if nonpeaks is not None else 0
+    source, rows = validation_examples(len(peaks.sequences), len(nonpeaks.sequences) if nonpeaks is not None else None,
+                                       negative_ratio, seed)
     examples = _Examples(peaks, nonpeaks, input_length, output_length)
-    source = np.concatenate([np.zeros(n_peaks, np.int64), np.ones(len(drawn), np.int64)])
-    rows = np.concatenate([np.arange(n_peaks), drawn])
-    offsets = np.concatenate([np.full(n_peaks, peak_margin), np.full(len(drawn), nonpeak_margin)])
+    offsets = np.where(source == 0, peak_margin, nonpeak_margin)
     flip = np.zeros(len(rows), dtype=bool)
 
     def batches():

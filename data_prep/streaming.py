@@ -20,10 +20,11 @@ import threading
 import numpy as np
 import pandas as pd
 
-from data_prep.epochs import n_nonpeaks_per_epoch, sample_epoch
 from data_prep.errors import InputError
 from data_prep.genome import open_genome
 from data_prep.onehot import lookup_table
+from data_prep.pipelines import (EpochSchedule, _check_lengths, training_sources, validation_examples,
+                                 validation_sources)
 from data_prep.signal import open_signal, read_signal
 from data_prep.windows import window_starts
 
@@ -183,59 +184,31 @@ def _parallel_batches(examples: _StreamedExamples, first_batches, batch_index, n
     return batches.apply(tf.data.experimental.assert_cardinality(n_batches)).prefetch(PREFETCH_BATCHES)
 
 
-def _check(input_length, output_length, max_jitter, batch_size):
-    if min(input_length, output_length, batch_size) <= 0 or max_jitter < 0:
-        raise InputError(f"input_length ({input_length}), output_length ({output_length}) and batch_size "
-                         f"({batch_size}) must be positive, max_jitter ({max_jitter}) at least 0")
+class StreamedEpochs(EpochSchedule):
+    """The epochs of :class:`data_prep.pipelines.TrainingEpochs` (the same plans) over region readers.
 
-
-class StreamedEpochs:
-    """The plans of the training epochs and which regions each batch reads (the streaming
-    counterpart of :class:`data_prep.pipelines.TrainingEpochs`, with the same plans).
-
-    Every call (a new iteration of the dataset) yields the next epoch number; plans are drawn on
-    demand and the last two are cached (the map threads of one epoch share them).
+    Every call of :meth:`epoch_keys` (a new iteration of the dataset) yields the next epoch number;
+    the examples of an epoch are drawn on demand and the last two are cached (the map threads of one
+    epoch share them).
     """
 
     def __init__(self, peaks: RegionReader | None, nonpeaks: RegionReader | None, *, input_length, output_length,
                  max_jitter, negative_ratio, batch_size, seed):
-        _check(input_length, output_length, max_jitter, batch_size)
-        if peaks is None:
-            if nonpeaks is None:
-                raise InputError("training needs peaks, nonpeaks or both")
-            peaks, nonpeaks, max_jitter, negative_ratio = nonpeaks, None, 0, 0.0
-        if nonpeaks is None:
-            negative_ratio = 0.0
+        _check_lengths(input_length, output_length, max_jitter, batch_size)
+        peaks, nonpeaks, max_jitter, negative_ratio = training_sources(peaks, nonpeaks, max_jitter, negative_ratio)
         self.examples = _StreamedExamples([peaks] + ([nonpeaks] if nonpeaks is not None else []), input_length,
                                           output_length)
-        self.n_peaks, self.n_nonpeaks = len(peaks), len(nonpeaks) if nonpeaks is not None else 0
-        self.max_jitter, self.negative_ratio = max_jitter, negative_ratio
-        self.batch_size, self.seed = batch_size, seed
-        self.next_epoch = 0
+        super().__init__(len(peaks), len(nonpeaks) if nonpeaks is not None else 0, max_jitter=max_jitter,
+                         negative_ratio=negative_ratio, batch_size=batch_size, seed=seed)
         self._plans: dict = {}
         self._lock = threading.Lock()
         self._arrays(0)  # fail now, not inside tf.data, if there are too few nonpeaks
-
-    @property
-    def n_examples(self) -> int:
-        return self.n_peaks + n_nonpeaks_per_epoch(self.n_peaks, self.negative_ratio)
-
-    @property
-    def n_batches(self) -> int:
-        return math.ceil(self.n_examples / self.batch_size)
 
     def _arrays(self, epoch: int):
         """(source, rows, shifts, flip) of every example of ``epoch``, in plan order."""
         with self._lock:
             if epoch not in self._plans:
-                plan = sample_epoch(self.n_peaks, self.n_nonpeaks, max_jitter=self.max_jitter,
-                                    negative_ratio=self.negative_ratio, epoch=epoch, seed=self.seed)
-                is_nonpeak = plan.order >= self.n_peaks
-                rows = plan.order.copy()
-                rows[is_nonpeak] = plan.nonpeak_indices[plan.order[is_nonpeak] - self.n_peaks]
-                shifts = np.zeros(len(rows), dtype=np.int64)
-                shifts[~is_nonpeak] = plan.jitter[plan.order[~is_nonpeak]] - self.max_jitter
-                self._plans[epoch] = (is_nonpeak.astype(np.int64), rows, shifts, plan.reverse_complement[plan.order])
+                self._plans[epoch] = self.example_arrays(self.plan(epoch))
                 for old in [e for e in self._plans if e < epoch - 1]:
                     del self._plans[old]
             return self._plans[epoch]
@@ -246,8 +219,7 @@ class StreamedEpochs:
 
     def epoch_keys(self):
         """Generator of one epoch number per dataset iteration."""
-        epoch, self.next_epoch = self.next_epoch, self.next_epoch + 1
-        yield np.int64(epoch)
+        yield np.int64(self.start_epoch())
 
 
 def streaming_training_dataset(peaks: pd.DataFrame | None, nonpeaks: pd.DataFrame | None, *, genome, bigwig,
@@ -278,22 +250,12 @@ def streaming_validation_dataset(peaks: pd.DataFrame | None, nonpeaks: pd.DataFr
     seeded sample of ``int(negative_ratio * n_peaks)`` nonpeaks; no jitter, no reverse complement."""
     import tensorflow as tf
 
-    from data_prep.pipelines import validation_nonpeaks
-
-    _check(input_length, output_length, 0, batch_size)
-    if peaks is None:
-        if nonpeaks is None:
-            raise InputError("validation needs peaks, nonpeaks or both")
-        peaks, nonpeaks = nonpeaks, None
-    sources = [RegionReader(peaks, genome, bigwig, alphabet=alphabet)]
-    n_peaks = len(sources[0])
-    drawn = np.zeros(0, dtype=np.int64)
-    if nonpeaks is not None:
-        sources.append(RegionReader(nonpeaks, genome, bigwig, alphabet=alphabet))
-        drawn = validation_nonpeaks(n_peaks, len(sources[1]), negative_ratio, seed)
+    _check_lengths(input_length, output_length, 0, batch_size)
+    peaks, nonpeaks = validation_sources(peaks, nonpeaks)
+    sources = [RegionReader(r, genome, bigwig, alphabet=alphabet) for r in (peaks, nonpeaks) if r is not None]
+    source, rows = validation_examples(len(sources[0]), len(sources[1]) if nonpeaks is not None else None,
+                                       negative_ratio, seed)
     examples = _StreamedExamples(sources, input_length, output_length)
-    source = np.concatenate([np.zeros(n_peaks, np.int64), np.ones(len(drawn), np.int64)])
-    rows = np.concatenate([np.arange(n_peaks), drawn])
     shifts = np.zeros(len(rows), dtype=np.int64)
     flip = np.zeros(len(rows), dtype=bool)
 

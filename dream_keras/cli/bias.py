@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 
 from dream_keras.cli.run_arguments import (Explicit, absolute, add_model_options, add_run_options,
-                                           add_speed_options, add_strategy_option, collect_model_options, device_options,
-                                           help_text, require_options, resolve_recorded_parameters, resolved)
+                                           add_speed_options, add_strategy_option, collect_model_options,
+                                           device_options, help_text, require_options, resolve_recorded_parameters,
+                                           resolved)
 
 EXAMPLE = """example:
   dream-keras bias train --genome hg38.fa --bigwig insertions.bw --peaks peaks.narrowPeak \\

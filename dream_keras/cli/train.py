@@ -11,8 +11,9 @@ import argparse
 import importlib
 
 from dream_keras.cli.run_arguments import (Explicit, ExplicitFlag, absolute, add_model_options, add_run_options,
-                                           add_speed_options, add_strategy_option, collect_model_options, device_options,
-                                           help_text, require_options, resolve_recorded_parameters, resolved)
+                                           add_speed_options, add_strategy_option, collect_model_options,
+                                           device_options, help_text, require_options, resolve_recorded_parameters,
+                                           resolved)
 
 TASKS = ("atac", "dream_yeast", "starrseq", "lentimpra")
 

@@ -31,8 +31,7 @@ from data_prep import Windows, extract_windows
 from data_prep.errors import InputError
 from data_prep.streaming import StreamedWindows
 from dream_keras.training.atac_inputs import AtacInputs, check_signal, extract_split, window_totals
-
-TRAIN_VALID = ("train", "valid")
+from dream_keras.training.atac_regions import TRAIN_VALID, count_by_split, select_main_model_regions
 
 
 def select_windows(windows: Windows, keep) -> Windows:
@@ -90,8 +89,6 @@ def load_main_model_data(inputs: AtacInputs, *, input_length: int, output_length
     Raises :class:`InputError` for peaks all too close to chromosome ends, a bigWig without signal
     over the peaks, too few nonpeaks for the negative ratio, or a split left empty by the filters.
     """
-    from dream_keras.training.atac_regions import select_main_model_regions
-
     regions = select_main_model_regions(inputs, input_length=input_length, output_length=output_length,
                                         max_jitter=max_jitter, negative_ratio=negative_ratio,
                                         outlier_quantile=outlier_quantile, seed=seed, progress=progress)
@@ -117,9 +114,6 @@ def window_rows(windows: Windows, first: int, stop: int) -> Windows:
     return Windows(windows.sequences[first:stop], counts, windows.regions.iloc[first:stop].reset_index(drop=True),
                    windows.dropped)
 
-
-def _count(frame) -> dict:
-    return {split: int((frame["split"] == split).sum()) for split in ("train", "valid", "test")}
 
 
 @dataclasses.dataclass
@@ -168,9 +162,9 @@ def load_bias_model_data(inputs: AtacInputs, *, input_length: int, output_length
     test_nonpeaks, test_nonpeaks_dropped = extract_split(inputs, "nonpeaks", ("test",), input_length=input_length,
                                                          output_length=output_length, progress=progress)
     report = {
-        "peaks": {"on_fold": _count(inputs.peaks),
+        "peaks": {"on_fold": count_by_split(inputs.peaks),
                   "dropped_near_chromosome_ends": {"train+valid": peaks_dropped, "test": test_peaks_dropped}},
-        "nonpeaks": {"on_fold": _count(inputs.nonpeaks),
+        "nonpeaks": {"on_fold": count_by_split(inputs.nonpeaks),
                      "dropped_near_chromosome_ends": {"train+valid": nonpeaks_dropped, "test": test_nonpeaks_dropped},
                      "below_threshold": selection.n_below_threshold,
                      "kept": {"train": len(train_nonpeaks.sequences), "valid": len(valid_nonpeaks.sequences),

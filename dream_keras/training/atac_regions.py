@@ -51,8 +51,9 @@ class MainModelRegions:
 def fitting_regions(inputs: AtacInputs, kind: str, splits, *, input_length: int, output_length: int,
                     margin: int = 0) -> tuple[pd.DataFrame, int]:
     """The ``kind`` regions of ``splits`` whose windows (``margin`` bp extra each side) fit their
-    chromosome (columns ``chrom, start, end, name, summit, split``), and how many were dropped. Raises :class:`InputError` when a split loses them all
-    (the check of :func:`~dream_keras.training.atac_inputs.extract_split`)."""
+    chromosome (columns ``chrom, start, end, name, summit, split``), and how many were dropped.
+    Raises :class:`InputError` when a split loses them all (the check of
+    :func:`~dream_keras.training.atac_inputs.extract_split`)."""
     regions = inputs.regions(kind, splits)
     lengths = regions["chrom"].map(inputs.chrom_sizes).to_numpy(dtype=np.int64)
     fits = windows_fit(regions["summit"].to_numpy(), lengths, input_length + 2 * margin, output_length + 2 * margin)
@@ -75,7 +76,8 @@ def _split_counts(frame: pd.DataFrame) -> dict:
             if (frame["split"] == split).any()}
 
 
-def _count(frame) -> dict:
+def count_by_split(frame) -> dict:
+    """Rows of ``frame`` in each of train, valid and test (zeros included)."""
     return {split: int((frame["split"] == split).sum()) for split in ("train", "valid", "test")}
 
 
@@ -139,10 +141,10 @@ def select_main_model_regions(inputs: AtacInputs, *, input_length: int, output_l
     _check_enough_nonpeaks(len(train_peaks), len(train_nonpeaks), negative_ratio, "train", inputs)
     _check_enough_nonpeaks(len(valid_peaks), len(valid_nonpeaks), negative_ratio, "valid", inputs)
     report = {
-        "peaks": {"on_fold": _count(inputs.peaks), "dropped_near_chromosome_ends": {
+        "peaks": {"on_fold": count_by_split(inputs.peaks), "dropped_near_chromosome_ends": {
                       "train+valid": peaks_dropped, "test": test_peaks_dropped},
                   "kept": {**_split_counts(kept_peaks), "test": len(test_peaks)}},
-        "nonpeaks": {"on_fold": _count(inputs.nonpeaks), "dropped_near_chromosome_ends": {
+        "nonpeaks": {"on_fold": count_by_split(inputs.nonpeaks), "dropped_near_chromosome_ends": {
                          "train+valid": nonpeaks_dropped, "test": test_nonpeaks_dropped},
                      "kept_after_outlier_filter": len(kept_nonpeaks),
                      "kept": {**_split_counts(training_nonpeaks), "test": len(test_nonpeaks)}},
