@@ -108,10 +108,10 @@ def child_load(info: dict, stream: bool, n_batches: int) -> dict:
     import data_prep
     import keras  # noqa: F401
     import tensorflow as tf  # noqa: F401
-    from dream_keras.training.atac_data import load_main_model_data
-    from dream_keras.training.atac_inputs import check_atac_inputs, resolve_folds
-    from dream_keras.training.atac_streams import load_main_model_streams, streamed_datasets
-    from dream_keras.training.atac import AtacTrainParameters
+    from data_prep.atac.data import load_main_model_data
+    from data_prep.atac.inputs import check_atac_inputs, resolve_folds
+    from data_prep.atac.streams import load_main_model_streams, streamed_datasets
+    from dream_keras.tasks.atac.train import AtacTrainParameters
 
     baseline = _status_kib("VmRSS")
     started = time.perf_counter()
@@ -150,8 +150,8 @@ def child_train(info: dict, stream: bool, out: pathlib.Path) -> dict:
     import scipy.spatial.distance  # noqa: F401
     import scipy.stats  # noqa: F401
     import tensorflow as tf  # noqa: F401
-    import dream_keras.evaluation  # noqa: F401
-    import dream_keras.training.atac  # noqa: F401
+    import dream_keras.tasks.atac.evaluation  # noqa: F401
+    import dream_keras.tasks.atac.train  # noqa: F401
     from dream_keras.cli import main
 
     baseline = _status_kib("VmRSS")

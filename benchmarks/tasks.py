@@ -79,7 +79,7 @@ def model_options(specs: list[str]) -> dict:
 
 
 def run_one(task, model_name, backbone, head, train, valid, out, args) -> dict:
-    from dream_keras.training.table_tasks import train_table_task
+    from dream_keras.tasks.tables.train import train_table_task
 
     options = args.options.get(model_name, {})
     started = time.perf_counter()

@@ -92,7 +92,7 @@ def _metrics(path):
 
 
 def _load(path):
-    from dream_keras.prediction import load_profile_count_model
+    from dream_keras.tasks.atac.prediction import load_profile_count_model
 
     return load_profile_count_model(path)
 

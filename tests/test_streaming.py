@@ -76,7 +76,7 @@ def test_streamed_batches_equal_in_memory_batches(atac, regions):
 
 
 def test_region_totals_equal_extracted_window_totals(atac, regions):
-    from dream_keras.training.atac_inputs import window_totals
+    from data_prep.atac.inputs import window_totals
 
     peak_regions, _ = regions
     windows = data_prep.extract_windows(peak_regions, atac / "genome.fa", atac / "tn5_insertions.bw", INPUT, OUTPUT,
@@ -104,9 +104,9 @@ def run_files(atac, regions, tmp_path_factory):
 
 
 def test_region_first_loader_keeps_the_streamed_regions(atac, run_files):
-    from dream_keras.training.atac_data import load_main_model_data
-    from dream_keras.training.atac_inputs import check_atac_inputs, resolve_folds, window_totals
-    from dream_keras.training.atac_streams import load_main_model_streams
+    from data_prep.atac.data import load_main_model_data
+    from data_prep.atac.inputs import check_atac_inputs, resolve_folds, window_totals
+    from data_prep.atac.streams import load_main_model_streams
 
     _, nonpeak_path, _ = run_files
     (fold,) = resolve_folds("0", atac / "folds")

@@ -18,7 +18,7 @@ from data_prep.errors import InputError
 from data_prep.tables import load_lentimpra
 from dream_keras.cli import main as cli_main
 from dream_keras.metrics import pearson_r, spearman_r
-from dream_keras.training.table_tasks import (predict_from_args, predict_table_task, prepare_table_data,
+from dream_keras.tasks.tables.train import (predict_from_args, predict_table_task, prepare_table_data,
                                               train_table_task)
 
 TINY_RNN = {"first_filters": 8, "lstm_units": 4, "core_filters": 8}

@@ -51,8 +51,8 @@ def add_parser(sub) -> None:
 
 
 def bias_parameters(args):
-    """The resolved :class:`~dream_keras.training.bias_stage.BiasTrainParameters` of parsed arguments."""
-    from dream_keras.training.bias_stage import BIAS_DEFAULTS, BiasTrainParameters
+    """The resolved :class:`~dream_keras.tasks.atac.bias_stage.BiasTrainParameters` of parsed arguments."""
+    from dream_keras.tasks.atac.bias_stage import BIAS_DEFAULTS, BiasTrainParameters
 
     require_options(args, ("genome", "bigwig", "peaks", "nonpeaks", "fold"), "bias train")
     d = BIAS_DEFAULTS
@@ -72,8 +72,8 @@ def bias_parameters(args):
 
 def run_train(args) -> int:
     from data_prep.errors import InputError
-    from dream_keras.training.atac_inputs import resolve_folds
-    from dream_keras.training.bias_stage import format_bias_summary, train_bias
+    from data_prep.atac.inputs import resolve_folds
+    from dream_keras.tasks.atac.bias_stage import format_bias_summary, train_bias
 
     resolve_recorded_parameters(args, "bias train")
     collect_model_options(args)

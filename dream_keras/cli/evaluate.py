@@ -40,10 +40,10 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from data_prep.errors import InputError
-    from dream_keras.evaluation import evaluate_model, format_metrics, write_evaluation
-    from dream_keras.prediction import load_profile_count_model, model_lengths
-    from dream_keras.training.atac_inputs import check_atac_inputs, extract_split, resolve_folds
-    from dream_keras.training.profile_count_fit import read_training_log
+    from dream_keras.tasks.atac.evaluation import evaluate_model, format_metrics, write_evaluation
+    from dream_keras.tasks.atac.prediction import load_profile_count_model, model_lengths
+    from data_prep.atac.inputs import check_atac_inputs, extract_split, resolve_folds
+    from dream_keras.tasks.atac.profile_count_fit import read_training_log
     from dream_keras.training.run_folder import RunFolder, read_run_json
 
     history = None

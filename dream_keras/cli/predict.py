@@ -73,7 +73,7 @@ def run(args) -> int:
     if args.task != "atac":
         return dispatch_to_table_tasks(args, "predict_from_args")
     from data_prep.errors import InputError
-    from dream_keras.prediction import (load_profile_count_models, predict_regions, write_prediction_bigwig,
+    from dream_keras.tasks.atac.prediction import (load_profile_count_models, predict_regions, write_prediction_bigwig,
                                         write_prediction_h5)
 
     missing = [f"--{k}" for k in ("genome", "regions") if getattr(args, k) is None]

@@ -93,7 +93,7 @@ def run_nonpeaks(args) -> int:
     import warnings
 
     from data_prep import make_nonpeaks, write_narrowpeak
-    from dream_keras.training.atac_inputs import resolve_folds
+    from data_prep.atac.inputs import resolve_folds
     from data_prep.errors import InputError
 
     out = pathlib.Path(args.out)

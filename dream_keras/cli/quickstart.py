@@ -63,9 +63,9 @@ def prepare_folder(out: pathlib.Path, overwrite: bool) -> None:
 
 def run(args) -> int:
     from data_prep import bundled_atac_data, make_nonpeaks, write_narrowpeak
-    from dream_keras.training.atac import AtacTrainParameters, format_fold_summary, train_fold
-    from dream_keras.training.atac_inputs import resolve_folds
-    from dream_keras.training.bias_stage import BiasTrainParameters, format_bias_summary, train_bias
+    from dream_keras.tasks.atac.train import AtacTrainParameters, format_fold_summary, train_fold
+    from data_prep.atac.inputs import resolve_folds
+    from dream_keras.tasks.atac.bias_stage import BiasTrainParameters, format_bias_summary, train_bias
 
     started = time.time()
     out = pathlib.Path(args.out).resolve()

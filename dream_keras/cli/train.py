@@ -2,7 +2,7 @@
 
 ``--task atac`` (default): a bias-factorised ChromBPNet-style model from a FASTA, an insertion bigWig,
 peaks, nonpeaks and a trained bias model. ``--task dream_yeast|starrseq|lentimpra``: the
-sequence-table tasks (``dream_keras.training.table_tasks``).
+sequence-table tasks (``dream_keras.tasks.tables.train``).
 """
 
 from __future__ import annotations
@@ -80,22 +80,22 @@ def add_parser(sub) -> None:
 
 
 def dispatch_to_table_tasks(args, function: str) -> int:
-    """Call ``dream_keras.training.table_tasks.<function>(args)``, or say that it is not built yet."""
+    """Call ``dream_keras.tasks.tables.train.<function>(args)``, or say that it is not built yet."""
     from data_prep.errors import InputError
 
     try:
-        module = importlib.import_module("dream_keras.training.table_tasks")
+        module = importlib.import_module("dream_keras.tasks.tables.train")
     except ModuleNotFoundError as error:
-        if error.name != "dream_keras.training.table_tasks":
+        if error.name != "dream_keras.tasks.tables.train":
             raise
         raise InputError(f"--task {args.task} is not available yet in this version (the sequence-table tasks "
-                         "module dream_keras.training.table_tasks is missing); use --task atac") from None
+                         "module dream_keras.tasks.tables.train is missing); use --task atac") from None
     return getattr(module, function)(args)
 
 
 def atac_parameters(args):
-    """The resolved :class:`~dream_keras.training.atac.AtacTrainParameters` of parsed arguments."""
-    from dream_keras.training.atac import ATAC_DEFAULTS, AtacTrainParameters
+    """The resolved :class:`~dream_keras.tasks.atac.train.AtacTrainParameters` of parsed arguments."""
+    from dream_keras.tasks.atac.train import ATAC_DEFAULTS, AtacTrainParameters
 
     require_options(args, ("genome", "bigwig", "peaks", "nonpeaks", "bias_model", "fold"), "the atac task")
     defaults = ATAC_DEFAULTS
@@ -120,7 +120,7 @@ def run(args) -> int:
     collect_model_options(args)
     if args.task != "atac":
         return dispatch_to_table_tasks(args, "train_from_args")
-    from dream_keras.training.atac import train_atac
+    from dream_keras.tasks.atac.train import train_atac
 
     summary = train_atac(atac_parameters(args), args.out, resume=args.resume, overwrite=args.overwrite)
     print()

@@ -12,7 +12,7 @@ mprann     Adam 0.001                                   32     100     10       
 Every recipe trains a ``soft_bins`` head with :class:`~dream_keras.losses.SoftBinKL` on its ``bins``
 output (the ``expression`` output gets no loss) and every other head with mean squared error on each
 task's output; the best epoch's weights are kept. Test-time reverse-complement averaging is applied
-at evaluation and prediction (:mod:`dream_keras.training.table_prediction`).
+at evaluation and prediction (:mod:`dream_keras.tasks.tables.prediction`).
 
 The DREAM trainer is the Prix Fixe ``AutosomeTrainer`` (de-Boer-Lab/random-promoter-dream-challenge-2022,
 ``prixfixe/autosome/trainer.py``): ``torch.optim.AdamW(model.parameters(), weight_decay=0.01)`` (so

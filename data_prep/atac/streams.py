@@ -1,9 +1,9 @@
 """One fold's main-model data read from the FASTA and bigWig batch by batch (``dream-keras train --stream``).
 
 The same regions, thresholds, counts loss weight and batches as
-:func:`~dream_keras.training.atac_data.load_main_model_data` with the in-memory pipelines, but no
+:func:`~data_prep.atac.data.load_main_model_data` with the in-memory pipelines, but no
 training window is held: the region tables and their totals come from
-:func:`~dream_keras.training.atac_regions.select_main_model_regions`, the training and validation
+:func:`~data_prep.atac.regions.select_main_model_regions`, the training and validation
 batches from :mod:`data_prep.streaming`, the bias model is rescaled on nonpeak sequences read
 batch by batch, and the test windows are extracted only when the evaluation asks for them.
 """
@@ -16,12 +16,12 @@ import numpy as np
 
 from data_prep import Windows, extract_windows
 from data_prep.streaming import StreamedWindows, streaming_training_dataset, streaming_validation_dataset
-from dream_keras.training.atac_inputs import AtacInputs
-from dream_keras.training.atac_regions import MainModelRegions, select_main_model_regions
+from data_prep.atac.inputs import AtacInputs
+from data_prep.atac.regions import MainModelRegions, select_main_model_regions
 
 
 class StreamedMainModelData:
-    """The attributes of :class:`~dream_keras.training.atac_data.MainModelData`, streamed.
+    """The attributes of :class:`~data_prep.atac.data.MainModelData`, streamed.
 
     train_peaks, valid_peaks, train_nonpeaks, valid_nonpeaks, scaling_nonpeaks :
         :class:`data_prep.streaming.StreamedWindows` (``regions``; ``sequences`` read on demand).
@@ -60,7 +60,7 @@ class StreamedMainModelData:
 def load_main_model_streams(inputs: AtacInputs, *, input_length: int, output_length: int, max_jitter: int,
                             negative_ratio: float, outlier_quantile: float, seed: int,
                             progress: bool | None = None) -> StreamedMainModelData:
-    """:func:`~dream_keras.training.atac_data.load_main_model_data` without holding windows."""
+    """:func:`~data_prep.atac.data.load_main_model_data` without holding windows."""
     regions = select_main_model_regions(inputs, input_length=input_length, output_length=output_length,
                                         max_jitter=max_jitter, negative_ratio=negative_ratio,
                                         outlier_quantile=outlier_quantile, seed=seed, progress=progress)
@@ -69,7 +69,7 @@ def load_main_model_streams(inputs: AtacInputs, *, input_length: int, output_len
 
 
 def streamed_datasets(data: StreamedMainModelData, params):
-    """``(train_data, valid_data)`` for :func:`~dream_keras.training.profile_count_fit.fit_profile_count`:
+    """``(train_data, valid_data)`` for :func:`~dream_keras.tasks.atac.profile_count_fit.fit_profile_count`:
     a callable ``first_epoch -> dataset`` and the validation dataset, read batch by batch."""
     files = dict(genome=data.inputs.genome, bigwig=data.inputs.bigwig, input_length=params.input_length,
                  output_length=params.output_length, negative_ratio=params.negative_ratio,

@@ -15,8 +15,8 @@ import dataclasses
 import time
 
 from data_prep.errors import InputError
-from dream_keras.training.atac_inputs import FoldSpec, check_atac_inputs, window_totals
-from dream_keras.training.profile_count_fit import (TRAINING_LOG, compile_profile_count, fit_profile_count,
+from data_prep.atac.inputs import FoldSpec, check_atac_inputs, window_totals
+from dream_keras.tasks.atac.profile_count_fit import (TRAINING_LOG, compile_profile_count, fit_profile_count,
                                                      read_training_log, save_model, seed_everything)
 from dream_keras.training.performance import precision, resolve_jit_compile
 from dream_keras.training.run_folder import RunFolder, write_json_atomic
@@ -118,8 +118,8 @@ def _train_bias_in_scope(params: BiasTrainParameters, fold: FoldSpec, out, *, re
     """:func:`train_bias` inside ``plan.scope()``."""
     import data_prep
     from bias_models import count_qc
-    from dream_keras.evaluation import evaluate_model, write_evaluation
-    from dream_keras.training.atac_data import load_bias_model_data
+    from dream_keras.tasks.atac.evaluation import evaluate_model, write_evaluation
+    from data_prep.atac.data import load_bias_model_data
 
     started = time.time()
     RunFolder.check(out, resume=resume, overwrite=overwrite)
@@ -180,7 +180,7 @@ def _train_bias_in_scope(params: BiasTrainParameters, fold: FoldSpec, out, *, re
 
 def format_bias_summary(result: BiasResult) -> str:
     """The one-screen report of a trained bias model."""
-    from dream_keras.evaluation import format_metrics
+    from dream_keras.tasks.atac.evaluation import format_metrics
 
     kept = result.data.get("nonpeaks", {}).get("kept", {})
     lines = [

@@ -2,9 +2,9 @@
 
 One fold (:func:`train_fold`), as the official ChromBPNet pipeline:
 
-1. check the inputs (:mod:`dream_keras.training.atac_inputs`), the bias model's lengths and the
+1. check the inputs (:mod:`data_prep.atac.inputs`), the bias model's lengths and the
    model options, before anything is written;
-2. read the fold's windows with the official filters (:func:`~dream_keras.training.atac_data.load_main_model_data`);
+2. read the fold's windows with the official filters (:func:`~data_prep.atac.data.load_main_model_data`);
 3. rescale the bias model's log-counts on the kept train+valid nonpeaks (``models/bias_scaled.keras``);
 4. train ``with_bias(model, bias_scaled)`` (bias frozen; Adam, early stopping on the validation
    loss with the best weights restored), checkpointing every epoch (``--resume``);
@@ -28,8 +28,8 @@ import numpy as np
 import pandas as pd
 
 from data_prep.errors import InputError
-from dream_keras.training.atac_inputs import ALL_FOLDS, FoldSpec, check_atac_inputs, resolve_folds
-from dream_keras.training.profile_count_fit import (TRAINING_LOG, compile_profile_count, fit_profile_count,
+from data_prep.atac.inputs import ALL_FOLDS, FoldSpec, check_atac_inputs, resolve_folds
+from dream_keras.tasks.atac.profile_count_fit import (TRAINING_LOG, compile_profile_count, fit_profile_count,
                                                      load_model_file, model_lengths, quiet_retracing_warnings,
                                                      read_training_log, save_model, seed_everything)
 from dream_keras.training.performance import precision, resolve_jit_compile
@@ -149,7 +149,7 @@ def _bias_qc(scaled_bias, nobias, data, params, progress) -> dict:
     """The official bias checks: count Pearson of the scaled bias model in test peaks, and the enzyme
     motif footprint of the bias-free model on test nonpeaks."""
     from bias_models import bias_count_qc, footprint_qc
-    from dream_keras.training.atac_inputs import window_totals
+    from data_prep.atac.inputs import window_totals
 
     qc = {}
     peaks, nonpeaks = data.test_peaks, data.test_nonpeaks
@@ -194,9 +194,9 @@ def _train_fold_in_scope(params: AtacTrainParameters, fold: FoldSpec, out, *, re
     """:func:`train_fold` inside ``plan.scope()`` (models are built, loaded and compiled there)."""
     import data_prep
     from bias_models import scale_bias_logcounts, with_bias, without_bias
-    from dream_keras.evaluation import evaluate_model, write_evaluation
-    from dream_keras.training.atac_data import load_main_model_data
-    from dream_keras.training.atac_streams import load_main_model_streams, streamed_datasets
+    from dream_keras.tasks.atac.evaluation import evaluate_model, write_evaluation
+    from data_prep.atac.data import load_main_model_data
+    from data_prep.atac.streams import load_main_model_streams, streamed_datasets
 
     started = time.time()
     RunFolder.check(out, resume=resume, overwrite=overwrite)
@@ -377,7 +377,7 @@ def _read_result(folder: pathlib.Path, fold: FoldSpec) -> FoldResult:
 
 def format_fold_summary(result: FoldResult) -> str:
     """The one-screen report of a trained fold: data, training, test metrics, bias QC, files."""
-    from dream_keras.evaluation import format_metrics
+    from dream_keras.tasks.atac.evaluation import format_metrics
 
     kept = result.data.get("peaks", {}).get("kept", {})
     nonpeaks = result.data.get("nonpeaks", {}).get("kept", {})

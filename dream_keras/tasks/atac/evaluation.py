@@ -21,7 +21,7 @@ import pandas as pd
 from data_prep import Windows
 from dream_keras.metrics import (COUNTS_METRIC_KEYS, METRICS_JSON_SUBSETS, PROFILE_METRIC_KEYS,
                                  profile_count_metrics_by_subset, write_metrics_json)
-from dream_keras.prediction import predict_profile_count, softmax
+from dream_keras.tasks.atac.prediction import predict_profile_count, softmax
 
 METRIC_KEYS = COUNTS_METRIC_KEYS + PROFILE_METRIC_KEYS
 

@@ -30,8 +30,8 @@ import pandas as pd
 from data_prep import Windows, extract_windows
 from data_prep.errors import InputError
 from data_prep.streaming import StreamedWindows
-from dream_keras.training.atac_inputs import AtacInputs, check_signal, extract_split, window_totals
-from dream_keras.training.atac_regions import TRAIN_VALID, count_by_split, select_main_model_regions
+from data_prep.atac.inputs import AtacInputs, check_signal, extract_split, window_totals
+from data_prep.atac.regions import TRAIN_VALID, count_by_split, select_main_model_regions
 
 
 def select_windows(windows: Windows, keep) -> Windows:
@@ -81,7 +81,7 @@ def load_main_model_data(inputs: AtacInputs, *, input_length: int, output_length
     """Read and filter one fold's windows for the main model (see the module docstring).
 
     The regions are chosen first from bigWig totals
-    (:func:`~dream_keras.training.atac_regions.select_main_model_regions`), then only the kept
+    (:func:`~data_prep.atac.regions.select_main_model_regions`), then only the kept
     windows are extracted, each kind into one array (train rows, then valid rows) that the splits
     are views of: memory holds each needed window once (the nonpeaks the bias model is rescaled
     on, a superset of the training ones, are read from the FASTA when predicted).

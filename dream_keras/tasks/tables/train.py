@@ -53,8 +53,8 @@ from dream_keras.training.distribution import prepare_model_for_active_strategy
 from dream_keras.training.fitting import FitResult, fit_resumable
 from dream_keras.training.recipes import RECIPES, Recipe, ValidationMetrics, recipe_for, table_losses
 from dream_keras.training.run_folder import RunFolder, write_json_atomic
-from dream_keras.training.table_evaluation import evaluation_record, scatter_plot
-from dream_keras.training.table_prediction import (ArrayBatches, predict_from_args, predict_table,
+from dream_keras.tasks.tables.evaluation import evaluation_record, scatter_plot
+from dream_keras.tasks.tables.prediction import (ArrayBatches, predict_from_args, predict_table,
                                                    predict_table_task, write_tsv_atomic)
 
 EPOCH_LOG = "epochs.csv"
@@ -280,7 +280,7 @@ def evaluate_table_model(task: str, model, evaluation: dict, run: RunFolder, bat
     Writes ``evaluation/predictions_<set>.tsv`` and ``scatter_<set>.png``.
 
     Returns:
-        set name -> :func:`~dream_keras.training.table_evaluation.evaluation_record`.
+        set name -> :func:`~dream_keras.tasks.tables.evaluation.evaluation_record`.
     """
     spec = TASKS[task]
     records = {}

@@ -1,7 +1,7 @@
 """Which regions one fold's main model trains, validates and is tested on, decided before any window
 is read into memory.
 
-The official data rules (see :mod:`dream_keras.training.atac_data`) need each region's total
+The official data rules (see :mod:`data_prep.atac.data`) need each region's total
 counts over its centred ``output_length`` window: they are read from the bigWig alone
 (:func:`data_prep.region_totals.region_totals`), so the outlier filter and the nonpeak subsample
 pick regions, and only the windows kept are then extracted (in memory) or streamed.
@@ -18,7 +18,7 @@ from data_prep import counts_loss_weight, outlier_filter
 from data_prep.epochs import n_nonpeaks_per_epoch
 from data_prep.errors import InputError
 from data_prep.region_totals import region_totals, windows_fit
-from dream_keras.training.atac_inputs import AtacInputs, check_signal
+from data_prep.atac.inputs import AtacInputs, check_signal
 
 TRAIN_VALID = ("train", "valid")
 _KEPT_COLUMNS = ("chrom", "start", "end", "name", "summit", "split")
@@ -33,7 +33,7 @@ class MainModelRegions:
     scaling_nonpeaks : every kept train+valid nonpeak (before subsampling), and ``scaling_totals``
         (float64) their totals: the bias model is rescaled on them.
     test_peaks, test_nonpeaks : edge-filtered test regions.
-    counts_loss_weight, report : as :class:`~dream_keras.training.atac_data.MainModelData`.
+    counts_loss_weight, report : as :class:`~data_prep.atac.data.MainModelData`.
     """
 
     train_peaks: pd.DataFrame
@@ -53,7 +53,7 @@ def fitting_regions(inputs: AtacInputs, kind: str, splits, *, input_length: int,
     """The ``kind`` regions of ``splits`` whose windows (``margin`` bp extra each side) fit their
     chromosome (columns ``chrom, start, end, name, summit, split``), and how many were dropped.
     Raises :class:`InputError` when a split loses them all (the check of
-    :func:`~dream_keras.training.atac_inputs.extract_split`)."""
+    :func:`~data_prep.atac.inputs.extract_split`)."""
     regions = inputs.regions(kind, splits)
     lengths = regions["chrom"].map(inputs.chrom_sizes).to_numpy(dtype=np.int64)
     fits = windows_fit(regions["summit"].to_numpy(), lengths, input_length + 2 * margin, output_length + 2 * margin)
@@ -96,7 +96,7 @@ def select_main_model_regions(inputs: AtacInputs, *, input_length: int, output_l
 
     The same regions, thresholds and weight as filtering extracted windows: the same seeded draws
     in the same order. Raises :class:`InputError` as
-    :func:`~dream_keras.training.atac_data.load_main_model_data`.
+    :func:`~data_prep.atac.data.load_main_model_data`.
     """
     rng = np.random.default_rng([int(seed), 1])
     lengths = dict(input_length=input_length, output_length=output_length)

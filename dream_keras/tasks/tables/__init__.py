@@ -1,0 +1,1 @@
+"""The sequence-table tasks (DREAM yeast, STARR-seq, lentiMPRA): training, evaluation, prediction."""
