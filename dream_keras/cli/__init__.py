@@ -2,7 +2,8 @@
 
 Each module listed in ``COMMAND_MODULES`` defines ``add_parser(subparsers)``, which adds its
 subcommand and sets ``func`` (called with the parsed arguments; returns the exit status).
-Heavy imports (TensorFlow) happen inside ``func`` so that ``--help`` stays fast.
+Nothing here imports TensorFlow or Keras at module level: ``--help`` and the Keras-free commands
+(``KERAS_FREE_COMMANDS``) answer at once; the others import the backend, quietly, when they run.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ COMMAND_MODULES = [
     "quickstart",
 ]
 
+#: commands that run without Keras (data preparation only): no backend import before they run
+KERAS_FREE_COMMANDS = {"prep"}
+
 
 def build_parser() -> argparse.ArgumentParser:
     from dream_keras import __version__
@@ -34,13 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"dream-keras {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"dream_keras.cli.{name}")
-        except ModuleNotFoundError as err:
-            if err.name == f"dream_keras.cli.{name}":
-                continue  # subcommand not built yet
-            raise
-        module.add_parser(sub)
+        importlib.import_module(f"dream_keras.cli.{name}").add_parser(sub)
     return parser
 
 
@@ -50,6 +48,10 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command not in KERAS_FREE_COMMANDS:
+        from dream_keras.startup import import_backend_quietly
+
+        import_backend_quietly()  # TensorFlow's C++ start-up lines stay off the terminal
     try:
         status = args.func(args)
     except (InputError, IncompatibleHeadError, FileNotFoundError, FileExistsError) as err:
