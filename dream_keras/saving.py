@@ -23,6 +23,7 @@ def load_model(path: str | os.PathLike, *, compile: bool = False, what: str = "m
 
     load_plugins()
     import dream_keras.losses  # noqa: F401  (compiled models name our losses)
+    import dream_keras.model  # noqa: F401  (registers SequenceModel, the class every zoo model file names)
 
     path = pathlib.Path(path)
     if not path.is_file():
