@@ -12,7 +12,8 @@ from dream_keras.cli import main
 from dream_keras.losses import chrombpnet_loss
 from dream_keras.training.performance import (XLA_FASTER_ON_CPU, apply_jit_compile, precision, resolve_jit_compile,
                                               set_precision)
-from dream_keras.tasks.atac.profile_count_fit import compile_profile_count, seed_everything
+from dream_keras.tasks.atac.profile_count_fit import compile_profile_count
+from dream_keras.training.seeding import seed_everything
 
 INPUT, OUTPUT = 256, 128
 

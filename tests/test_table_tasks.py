@@ -6,7 +6,6 @@ on the STARR-seq samples, the MPRAnn recipe on two lentiMPRA cross-validation fo
 restricted to two folds to keep the suite fast; the split of all ten folds is checked without training).
 """
 
-import argparse
 import json
 
 import keras
@@ -18,8 +17,7 @@ from data_prep.errors import InputError
 from data_prep.tables import load_lentimpra
 from dream_keras.cli import main as cli_main
 from dream_keras.metrics import pearson_r, spearman_r
-from dream_keras.tasks.tables.train import (predict_from_args, predict_table_task, prepare_table_data,
-                                              train_table_task)
+from dream_keras.tasks.tables.train import predict_table_task, prepare_table_data, train_table_task
 
 TINY_RNN = {"first_filters": 8, "lstm_units": 4, "core_filters": 8}
 TINY_DEEPSTARR = ["--model-option", "filters=[8,8,8,8]", "--model-option", "dense_units=[16,16]"]
@@ -64,7 +62,7 @@ def test_dream_recipe_lowers_the_training_loss_and_writes_the_run_folder(yeast_r
     losses = _losses(run.fit.history)
     assert len(losses) == 2 and losses[1] < losses[0]
     root = run.folder.root
-    for name in ("models/model.keras", "logs/run.json", "logs/epochs.csv", "evaluation/metrics.json",
+    for name in ("models/model.keras", "logs/run.json", "logs/training_log.csv", "evaluation/metrics.json",
                  "evaluation/scatter_valid.png", "evaluation/predictions_valid.tsv"):
         assert (root / name).is_file(), name
     record = json.loads((root / "logs" / "run.json").read_text())
@@ -81,7 +79,7 @@ def test_dream_recipe_lowers_the_training_loss_and_writes_the_run_folder(yeast_r
 
 def test_dream_recipe_keeps_the_epoch_with_the_best_validation_pearson(yeast_run):
     run, _ = yeast_run
-    log = pd.read_csv(run.folder.logs / "epochs.csv")
+    log = pd.read_csv(run.folder.logs / "training_log.csv")
     assert {"val_pearson_r", "val_expression_pearson_r", "val_expression_spearman_r"} <= set(log.columns)
     best = int(np.argmax(log["val_pearson_r"].to_numpy()))
     assert run.fit.best_epoch == best
@@ -104,12 +102,11 @@ def test_yeast_metrics_are_those_of_the_reverse_complement_averaged_predictions(
     assert dream["pearson_score"] == pytest.approx(scores["pearson_r"] ** 2, abs=1e-6)
 
 
-def test_predict_yeast_from_namespace_adds_the_expression_column(yeast_run, tmp_path):
+def test_predict_yeast_from_the_command_line_adds_the_expression_column(yeast_run, tmp_path):
     run, table = yeast_run
     out = tmp_path / "pred.tsv"
-    args = argparse.Namespace(task="dream_yeast", model=[str(run.folder.models / "model.keras")], data=str(table),
-                              out=str(out), batch_size=64)
-    assert predict_from_args(args) == 0
+    assert cli_main(["predict", "--task", "dream_yeast", "--model", str(run.folder.models / "model.keras"),
+                     "--data", str(table), "--out", str(out), "--batch-size", "64"]) == 0
     written = pd.read_csv(out, sep="\t")
     assert list(written.columns) == ["sequence", "expression", "pred_expression"] and len(written) == 300
     assert written["pred_expression"].between(0, 17).all()
@@ -123,7 +120,7 @@ def test_deepstarr_recipe_from_the_command_line(starr_run):
     parameters = json.loads((starr_run / "logs" / "run.json").read_text())["parameters"]
     assert (parameters["recipe"], parameters["head"], parameters["lr"], parameters["batch_size"]) == \
         ("deepstarr", "deepstarr", 0.002, 100)
-    log = pd.read_csv(starr_run / "logs" / "epochs.csv")
+    log = pd.read_csv(starr_run / "logs" / "training_log.csv")
     assert log["loss"].iloc[1] < log["loss"].iloc[0]
     metrics = json.loads((starr_run / "evaluation" / "metrics.json").read_text())
     assert metrics["monitor"] == "val_loss" and metrics["best_epoch"] == int(np.argmin(log["val_loss"]))

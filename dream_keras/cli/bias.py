@@ -6,14 +6,18 @@ import argparse
 
 from dream_keras.cli.run_arguments import (Explicit, absolute, add_model_options, add_run_options,
                                            add_speed_options, add_strategy_option, collect_model_options,
-                                           device_options, help_text, require_options, resolve_recorded_parameters,
-                                           resolved)
+                                           given_options, help_text, require_options, resolve_recorded_parameters)
+from dream_keras.tasks.atac.parameters import BiasTrainParameters, field_default
 
 EXAMPLE = """example:
   dream-keras bias train --genome hg38.fa --bigwig insertions.bw --peaks peaks.narrowPeak \\
       --nonpeaks nonpeaks.narrowPeak --fold 0 --out bias_run
   -> bias_run/models/bias.keras, for `dream-keras train --bias-model bias_run/models/bias.keras ...`
 """
+
+
+def _default(name: str):
+    return field_default(BiasTrainParameters, name)
 
 
 def add_parser(sub) -> None:
@@ -29,45 +33,38 @@ def add_parser(sub) -> None:
     t.add_argument("--fold", action=Explicit, help="fold number (fold_N.json in --fold-dir) or a fold JSON file")
     t.add_argument("--fold-dir", action=Explicit, help="folder of fold_N.json files (default: bundled hg38 folds)")
     add_run_options(t)
-    t.add_argument("--backbone", action=Explicit, help="bias backbone (default: bpnet, as the official bias model)")
+    t.add_argument("--backbone", action=Explicit, help=f"bias backbone (default: {_default('backbone')}, as the official bias model)")
     add_model_options(t, filters_help="filters (default 128)", layers_help="dilated layers (default 4)")
     t.add_argument("--bias-threshold-factor", type=float, action=Explicit,
-                   help="nonpeaks must have totals below 0.01-quantile(peak totals) x this (ATAC 0.5, DNase 0.8)")
-    t.add_argument("--input-length", type=int, action=Explicit, help="input window (bp, default 2114)")
-    t.add_argument("--output-length", type=int, action=Explicit, help="profile window (bp, default 1000)")
-    t.add_argument("--outlier-quantile", type=float, action=Explicit, help="outlier filter quantile (default 0.9999)")
+                   help="nonpeaks must have totals below 0.01-quantile(peak totals) x this (ATAC "
+                        f"{_default('bias_threshold_factor')}, DNase 0.8)")
+    t.add_argument("--input-length", type=int, action=Explicit, help=f"input window (bp, default {_default('input_length')})")
+    t.add_argument("--output-length", type=int, action=Explicit, help=f"profile window (bp, default {_default('output_length')})")
+    t.add_argument("--outlier-quantile", type=float, action=Explicit, help=f"outlier filter quantile (default {_default('outlier_quantile')})")
     t.add_argument("--counts-loss-weight", type=float, action=Explicit,
                    help="weight of the log-count loss (default: median kept total / 10, at least 1)")
-    t.add_argument("--epochs", type=int, action=Explicit, help="most epochs (default 50)")
-    t.add_argument("--patience", type=int, action=Explicit, help="early-stopping patience (default 5)")
-    t.add_argument("--lr", type=float, action=Explicit, help="Adam learning rate (default 0.001)")
+    t.add_argument("--epochs", type=int, action=Explicit, help=f"most epochs (default {_default('epochs')})")
+    t.add_argument("--patience", type=int, action=Explicit, help=f"early-stopping patience (default {_default('patience')})")
+    t.add_argument("--lr", type=float, action=Explicit, help=f"Adam learning rate (default {_default('lr')})")
     t.add_argument("--batch-size", type=int, action=Explicit,
-                   help="batch size per replica (default 64; with --strategy a step's global batch is this x "
+                   help=f"batch size per replica (default {_default('batch_size')}; with --strategy a step's global batch is "
+                        "this x "
                         "replicas)")
     add_strategy_option(t)
     add_speed_options(t)
-    t.add_argument("--seed", type=int, default=0, action=Explicit, help="random seed (default 0)")
+    t.add_argument("--seed", type=int, action=Explicit, help=f"random seed (default {_default('seed')})")
     t.set_defaults(func=run_train)
 
 
-def bias_parameters(args):
-    """The resolved :class:`~dream_keras.tasks.atac.bias_stage.BiasTrainParameters` of parsed arguments."""
-    from dream_keras.tasks.atac.bias_stage import BIAS_DEFAULTS, BiasTrainParameters
-
+def bias_parameters(args) -> BiasTrainParameters:
+    """The :class:`~dream_keras.tasks.atac.parameters.BiasTrainParameters` of parsed arguments (options
+    not given keep the defaults declared there)."""
     require_options(args, ("genome", "bigwig", "peaks", "nonpeaks", "fold"), "bias train")
-    d = BIAS_DEFAULTS
     return BiasTrainParameters(
         genome=absolute(args.genome), bigwig=absolute(args.bigwig), peaks=absolute(args.peaks),
         nonpeaks=absolute(args.nonpeaks), fold=str(args.fold), fold_dir=absolute(args.fold_dir),
-        backbone=resolved(args.backbone, d["backbone"]), model_options=dict(args.model_options),
-        input_length=resolved(args.input_length, d["input_length"]),
-        output_length=resolved(args.output_length, d["output_length"]),
-        bias_threshold_factor=resolved(args.bias_threshold_factor, d["bias_threshold_factor"]),
-        outlier_quantile=resolved(args.outlier_quantile, d["outlier_quantile"]),
-        counts_loss_weight=args.counts_loss_weight, epochs=resolved(args.epochs, d["epochs"]),
-        patience=resolved(args.patience, d["patience"]), lr=resolved(args.lr, d["lr"]),
-        batch_size=resolved(args.batch_size, d["batch_size"]), seed=resolved(args.seed, d["seed"]),
-        **device_options(args))
+        model_options=dict(args.model_options), counts_loss_weight=args.counts_loss_weight,
+        **given_options(args, BiasTrainParameters))
 
 
 def run_train(args) -> int:

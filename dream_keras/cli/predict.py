@@ -19,7 +19,7 @@ import pathlib
 
 from dream_keras.cli.run_arguments import help_text
 
-from dream_keras.cli.train import TASKS, dispatch_to_table_tasks
+from dream_keras.cli.train import TASKS
 
 EXAMPLES = """examples:
   dream-keras predict --model run/models/model_nobias.keras --genome hg38.fa --regions peaks.narrowPeak \\
@@ -69,9 +69,26 @@ def output_paths(args) -> tuple[pathlib.Path | None, pathlib.Path | None]:
     return bigwig, h5
 
 
+def predict_table(args) -> int:
+    """``dream-keras predict --task NAME --model M.keras [...] --data TABLE --out PRED.tsv [--batch-size N]``."""
+    from data_prep.errors import InputError
+    from dream_keras.tasks.tables.prediction import predict_table_task
+
+    if getattr(args, "out", None) is None or getattr(args, "data", None) is None:
+        raise InputError(f"predict --task {args.task} needs --data TABLE and --out PRED.tsv.")
+    out = pathlib.Path(args.out)
+    if out.suffix.lower() not in (".tsv", ".txt"):
+        raise InputError(f"--out {out}: predictions are written as a tab-separated table. Fix: name a .tsv file.")
+    batch_size = getattr(args, "batch_size", None) or 1024
+    frame = predict_table_task(args.task, args.model, args.data, out, batch_size=batch_size, verbose="auto")
+    columns = [c for c in frame.columns if c.startswith("pred_")]
+    print(f"wrote {len(frame)} rows with {', '.join(columns)} to {out}")
+    return 0
+
+
 def run(args) -> int:
     if args.task != "atac":
-        return dispatch_to_table_tasks(args, "predict_from_args")
+        return predict_table(args)
     from data_prep.errors import InputError
     from dream_keras.tasks.atac.prediction import (load_profile_count_models, predict_regions, write_prediction_bigwig,
                                         write_prediction_h5)

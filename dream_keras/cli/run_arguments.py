@@ -149,11 +149,6 @@ def absolute(path) -> str | None:
     return None if path is None else str(pathlib.Path(os.fspath(path)).expanduser().resolve())
 
 
-def resolved(value, default):
-    """``value`` unless it is ``None``."""
-    return default if value is None else value
-
-
 def require_options(args: argparse.Namespace, names, command: str) -> None:
     """Refuse a run missing any of the options ``names`` (attribute names), naming them as flags."""
     missing = [f"--{name.replace('_', '-')}" for name in names if getattr(args, name, None) is None]
@@ -161,11 +156,18 @@ def require_options(args: argparse.Namespace, names, command: str) -> None:
         raise InputError(f"{command} needs {', '.join(missing)} (or --config RUN/logs/run.json of an earlier run)")
 
 
-def device_options(args: argparse.Namespace) -> dict:
-    """``strategy``, ``precision`` and ``jit_compile`` of parsed arguments, with their defaults."""
-    return {"strategy": resolved(getattr(args, "strategy", None), "default"),
-            "precision": resolved(getattr(args, "precision", None), "float32"),
-            "jit_compile": resolved(getattr(args, "jit_compile", None), "auto")}
+#: parameters the command line sets itself (paths made absolute, model options collected)
+_SET_BY_THE_COMMAND = {"genome", "bigwig", "peaks", "nonpeaks", "bias_model", "fold", "fold_dir", "model_options",
+                       "counts_loss_weight"}
+
+
+def given_options(args: argparse.Namespace, parameters: type) -> dict:
+    """The fields of the dataclass ``parameters`` that ``args`` gives a value (not ``None``) for, other
+    than those the command sets itself; the fields left out keep the defaults declared on ``parameters``."""
+    import dataclasses
+
+    names = {field.name for field in dataclasses.fields(parameters)} - _SET_BY_THE_COMMAND
+    return {name: getattr(args, name) for name in sorted(names) if getattr(args, name, None) is not None}
 
 
 def help_text(docstring: str) -> str:

@@ -8,12 +8,11 @@ sequence-table tasks (``dream_keras.tasks.tables.train``).
 from __future__ import annotations
 
 import argparse
-import importlib
 
 from dream_keras.cli.run_arguments import (Explicit, ExplicitFlag, absolute, add_model_options, add_run_options,
                                            add_speed_options, add_strategy_option, collect_model_options,
-                                           device_options, help_text, require_options, resolve_recorded_parameters,
-                                           resolved)
+                                           given_options, help_text, require_options, resolve_recorded_parameters)
+from dream_keras.tasks.atac.parameters import AtacTrainParameters, field_default
 
 TASKS = ("atac", "dream_yeast", "starrseq", "lentimpra")
 
@@ -25,26 +24,31 @@ EXAMPLES = """examples:
 """
 
 
+def _default(name: str):
+    return field_default(AtacTrainParameters, name)
+
+
 def add_parser(sub) -> None:
     p = sub.add_parser("train", help="train a model on one fold or all folds (ATAC or sequence tables)",
                        description=help_text(__doc__),
                        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--task", choices=TASKS, default="atac", action=Explicit, help="the task (default: atac)")
     p.add_argument("--backbone", action=Explicit,
-                   help="registered backbone (atac default: bpnet; also dream_cnn, dream_rnn, ...)")
-    p.add_argument("--head", action=Explicit, help="head (default: the task's; atac: profile_count)")
+                   help=f"registered backbone (atac default: {_default('backbone')}; also dream_cnn, dream_rnn, ...)")
+    p.add_argument("--head", action=Explicit, help=f"head (default: the task's; atac: {_default('head')})")
     add_run_options(p)
     p.add_argument("--fold", "--folds", dest="fold", action=Explicit,
                    help="fold number (fold_N.json in --fold-dir), a fold JSON file, or 'all'")
-    p.add_argument("--epochs", type=int, action=Explicit, help="most epochs (atac: 50)")
+    p.add_argument("--epochs", type=int, action=Explicit, help=f"most epochs (atac: {_default('epochs')})")
     p.add_argument("--patience", type=int, action=Explicit,
-                   help="early-stopping patience in epochs, on the validation loss (atac: 5)")
-    p.add_argument("--lr", type=float, action=Explicit, help="learning rate (atac: Adam 0.001)")
+                   help=f"early-stopping patience in epochs, on the validation loss (atac: {_default('patience')})")
+    p.add_argument("--lr", type=float, action=Explicit, help=f"learning rate (atac: Adam {_default('lr')})")
     p.add_argument("--batch-size", type=int, action=Explicit,
-                   help="batch size per replica (atac: 64; with --strategy the step's global batch is this x replicas)")
+                   help=f"batch size per replica (atac: {_default('batch_size')}; with --strategy the step's global "
+                        "batch is this x replicas)")
     add_strategy_option(p)
     add_speed_options(p)
-    p.add_argument("--seed", type=int, default=0, action=Explicit, help="random seed (default: 0)")
+    p.add_argument("--seed", type=int, action=Explicit, help=f"random seed (default: {_default('seed')})")
     add_model_options(p, filters_help="backbone filters (bpnet: 512)",
                       layers_help="dilated layers (bpnet: 8)")
 
@@ -56,13 +60,13 @@ def add_parser(sub) -> None:
     atac.add_argument("--bias-model", action=Explicit, help="trained bias model (.keras, `dream-keras bias train`)")
     atac.add_argument("--fold-dir", action=Explicit,
                       help="folder of fold_N.json files for numbered folds and 'all' (default: bundled hg38 folds)")
-    atac.add_argument("--input-length", type=int, action=Explicit, help="input window (bp, default 2114)")
-    atac.add_argument("--output-length", type=int, action=Explicit, help="profile window (bp, default 1000)")
-    atac.add_argument("--max-jitter", type=int, action=Explicit, help="peak jitter (bp, default 500)")
+    atac.add_argument("--input-length", type=int, action=Explicit, help=f"input window (bp, default {_default('input_length')})")
+    atac.add_argument("--output-length", type=int, action=Explicit, help=f"profile window (bp, default {_default('output_length')})")
+    atac.add_argument("--max-jitter", type=int, action=Explicit, help=f"peak jitter (bp, default {_default('max_jitter')})")
     atac.add_argument("--negative-ratio", type=float, action=Explicit,
-                      help="nonpeaks per peak each epoch (default 0.1)")
+                      help=f"nonpeaks per peak each epoch (default {_default('negative_ratio')})")
     atac.add_argument("--outlier-quantile", type=float, action=Explicit,
-                      help="outlier filter quantile (default 0.9999)")
+                      help=f"outlier filter quantile (default {_default('outlier_quantile')})")
     atac.add_argument("--stream", action=ExplicitFlag,
                       help="read training and validation windows from the FASTA and bigWig batch by batch, in "
                            "parallel, instead of loading them all (bounded memory for large peak sets; same batches)")
@@ -79,47 +83,44 @@ def add_parser(sub) -> None:
     p.set_defaults(func=run)
 
 
-def dispatch_to_table_tasks(args, function: str) -> int:
-    """Call ``dream_keras.tasks.tables.train.<function>(args)``, or say that it is not built yet."""
-    from data_prep.errors import InputError
+def train_table(args) -> int:
+    """``dream-keras train --task dream_yeast|starrseq|lentimpra ...``: the parsed options as the
+    arguments of :func:`dream_keras.tasks.tables.train.train_table_task`, whose defaults hold for
+    those not given."""
+    from dream_keras.tasks.tables.train import format_table_result, train_table_task
 
-    try:
-        module = importlib.import_module("dream_keras.tasks.tables.train")
-    except ModuleNotFoundError as error:
-        if error.name != "dream_keras.tasks.tables.train":
-            raise
-        raise InputError(f"--task {args.task} is not available yet in this version (the sequence-table tasks "
-                         "module dream_keras.tasks.tables.train is missing); use --task atac") from None
-    return getattr(module, function)(args)
+    require_options(args, ("data",), f"train --task {args.task}")
+    names = {"valid": "valid", "backbone": "backbone", "head": "head", "fold": "fold", "folds": "folds",
+             "recipe": "recipe", "epochs": "epochs", "patience": "patience", "lr": "learning_rate",
+             "batch_size": "batch_size", "seed": "seed", "valid_fraction": "valid_fraction",
+             "reverse_channel": "reverse_channel", "augment": "augment", "precision": "precision",
+             "jit_compile": "jit_compile", "strategy": "strategy"}
+    given = {name: getattr(args, option) for option, name in names.items() if getattr(args, option, None) is not None}
+    result = train_table_task(args.task, args.data, out=args.out, model_options=dict(args.model_options or {}),
+                              overwrite=bool(args.overwrite), resume=bool(args.resume), **given)
+    print(format_table_result(result))
+    return 0
 
 
-def atac_parameters(args):
-    """The resolved :class:`~dream_keras.tasks.atac.train.AtacTrainParameters` of parsed arguments."""
-    from dream_keras.tasks.atac.train import ATAC_DEFAULTS, AtacTrainParameters
-
+def atac_parameters(args) -> AtacTrainParameters:
+    """The :class:`~dream_keras.tasks.atac.parameters.AtacTrainParameters` of parsed arguments (options
+    not given keep the defaults declared there)."""
     require_options(args, ("genome", "bigwig", "peaks", "nonpeaks", "bias_model", "fold"), "the atac task")
-    defaults = ATAC_DEFAULTS
+    given = given_options(args, AtacTrainParameters)
+    if "stream" in given:
+        given["stream"] = bool(given["stream"])
     return AtacTrainParameters(
         genome=absolute(args.genome), bigwig=absolute(args.bigwig), peaks=absolute(args.peaks),
         nonpeaks=absolute(args.nonpeaks), bias_model=absolute(args.bias_model), fold=str(args.fold),
-        fold_dir=absolute(args.fold_dir), backbone=resolved(args.backbone, defaults["backbone"]),
-        head=resolved(args.head, defaults["head"]), model_options=dict(args.model_options),
-        input_length=resolved(args.input_length, defaults["input_length"]),
-        output_length=resolved(args.output_length, defaults["output_length"]),
-        max_jitter=resolved(args.max_jitter, defaults["max_jitter"]),
-        negative_ratio=resolved(args.negative_ratio, defaults["negative_ratio"]),
-        outlier_quantile=resolved(args.outlier_quantile, defaults["outlier_quantile"]),
-        counts_loss_weight=args.counts_loss_weight, epochs=resolved(args.epochs, defaults["epochs"]),
-        patience=resolved(args.patience, defaults["patience"]), lr=resolved(args.lr, defaults["lr"]),
-        batch_size=resolved(args.batch_size, defaults["batch_size"]), seed=resolved(args.seed, defaults["seed"]),
-        stream=bool(resolved(getattr(args, "stream", None), defaults["stream"])), **device_options(args))
+        fold_dir=absolute(args.fold_dir), model_options=dict(args.model_options),
+        counts_loss_weight=args.counts_loss_weight, **given)
 
 
 def run(args) -> int:
     resolve_recorded_parameters(args, "train")
     collect_model_options(args)
     if args.task != "atac":
-        return dispatch_to_table_tasks(args, "train_from_args")
+        return train_table(args)
     from dream_keras.tasks.atac.train import train_atac
 
     summary = train_atac(atac_parameters(args), args.out, resume=args.resume, overwrite=args.overwrite)

@@ -318,5 +318,20 @@ def output_folder(out, plan: DistributionPlan):
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def training_scope(out, plan: DistributionPlan, precision: str):
+    """The set-up every training run shares: ``plan``'s strategy scope (models are built, loaded
+    and compiled in it), the folder this process writes (:func:`output_folder`) and the Keras dtype
+    policy ``precision`` (set before any model is built, the previous one restored after).
+
+    Yields:
+        The run folder this process writes (``out`` on the chief).
+    """
+    from dream_keras.training.performance import precision as dtype_policy
+
+    with plan.scope(), output_folder(out, plan) as own_out, dtype_policy(precision):
+        yield own_out
+
+
 __all__ = ["DistributionPlan", "LOGICAL_CPUS_ENV", "STRATEGIES", "STRATEGY_HELP", "is_chief_task", "make_strategy",
-           "output_folder", "prepare_model_for_active_strategy", "read_tf_config", "split_cpu"]
+           "output_folder", "prepare_model_for_active_strategy", "read_tf_config", "split_cpu", "training_scope"]

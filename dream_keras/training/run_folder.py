@@ -19,6 +19,9 @@ from data_prep.errors import InputError
 
 SUBFOLDERS = ("models", "logs", "evaluation")
 
+#: Name of the per-epoch training log in ``logs/`` (every task's runs).
+TRAINING_LOG = "training_log.csv"
+
 
 def file_fingerprint(path: str | os.PathLike) -> dict:
     """``{"path": absolute path, "size": bytes, "sha256": hex}`` of one input file."""

@@ -7,60 +7,19 @@ kept train nonpeak each epoch (centred, no jitter, half reverse-complemented) an
 kept valid nonpeaks, with early stopping on the validation loss. The run folder gets
 ``models/bias.keras``, ``logs/`` (run.json, per-epoch CSV) and ``evaluation/`` (metrics.json on the
 test peaks and nonpeaks, figures, and the count QC: the bias model's Pearson r in test peaks).
+The steps it shares with the main model are :func:`dream_keras.tasks.atac.fold_runner.run_fold`'s.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import time
 
-from data_prep.errors import InputError
-from data_prep.atac.inputs import FoldSpec, check_atac_inputs, window_totals
-from dream_keras.tasks.atac.profile_count_fit import (TRAINING_LOG, compile_profile_count, fit_profile_count,
-                                                     read_training_log, save_model, seed_everything)
-from dream_keras.training.performance import precision, resolve_jit_compile
-from dream_keras.training.run_folder import RunFolder, write_json_atomic
-
-#: The official bias model and its training (``chrombpnet bias pipeline`` defaults).
-BIAS_DEFAULTS = {"backbone": "bpnet", "input_length": 2114, "output_length": 1000, "bias_threshold_factor": 0.5,
-                 "outlier_quantile": 0.9999, "counts_loss_weight": None, "epochs": 50, "patience": 5, "lr": 1e-3,
-                 "batch_size": 64, "seed": 0}
-
-
-@dataclasses.dataclass
-class BiasTrainParameters:
-    """Every parameter of a bias-model run (field names are ``dream-keras bias train``'s options).
-
-    ``model_options`` go to the model builder (for ``bpnet``: ``filters`` 128 and ``n_dil_layers`` 4
-    by default, layer names without prefix as in the official ``bias.h5``).
-    """
-
-    genome: str
-    bigwig: str
-    peaks: str
-    nonpeaks: str
-    fold: str
-    fold_dir: str | None = None
-    backbone: str = "bpnet"
-    model_options: dict = dataclasses.field(default_factory=dict)
-    input_length: int = 2114
-    output_length: int = 1000
-    bias_threshold_factor: float = 0.5
-    outlier_quantile: float = 0.9999
-    counts_loss_weight: float | None = None
-    epochs: int = 50
-    patience: int = 5
-    lr: float = 1e-3
-    batch_size: int = 64
-    seed: int = 0
-    #: default, mirrored or multiworker (dream_keras.training.distribution); batch_size is per replica
-    strategy: str = "default"
-    #: Keras dtype policy and XLA choice (dream_keras.training.performance)
-    precision: str = "float32"
-    jit_compile: str = "auto"
-
-    def as_dict(self) -> dict:
-        return dataclasses.asdict(self)
+from data_prep.atac.inputs import FoldSpec, window_totals
+from dream_keras.tasks.atac.fold_runner import (FoldStage, build_profile_count_model, files_lines, metrics_lines,
+                                                run_fold, training_line)
+from dream_keras.tasks.atac.parameters import BiasTrainParameters
+from dream_keras.tasks.atac.profile_count_fit import save_model
+from dream_keras.training.run_folder import RunFolder
 
 
 @dataclasses.dataclass
@@ -77,6 +36,7 @@ class BiasResult:
     data: dict
     count_qc: dict
     seconds: float
+    stopped_early: bool = False
 
 
 def build_bias(params: BiasTrainParameters):
@@ -84,17 +44,73 @@ def build_bias(params: BiasTrainParameters):
     from bias_models import build_bias_model
     from dream_keras.model import build_model
 
-    options = {key: value for key, value in params.model_options.items()
-               if key not in ("input_length", "output_length")}
-    try:
+    def build(**options):
         if params.backbone == "bpnet":
             return build_bias_model(params.input_length, params.output_length, **options)
         return build_model(params.backbone, "profile_count", input_length=params.input_length,
                            output_length=params.output_length, **options)
-    except (KeyError, TypeError, ValueError) as error:
-        if isinstance(error, InputError):
-            raise
-        raise InputError(f"cannot build bias backbone {params.backbone!r} with options {options}: {error}") from None
+
+    return build_profile_count_model(params, build, what="bias backbone")
+
+
+class BiasStage(FoldStage):
+    """The bias model of one fold (see the module docstring)."""
+
+    command = "bias train"
+
+    @property
+    def tag(self) -> str:
+        return f"bias {self.fold.label}"
+
+    @property
+    def title(self) -> str:
+        return f"bias {self.fold.label}"
+
+    def build(self, plan):
+        return plan.prepare_model(build_bias(self.params))
+
+    def load_data(self, inputs, progress):
+        from data_prep.atac.data import load_bias_model_data
+
+        params = self.params
+        return load_bias_model_data(inputs, input_length=params.input_length, output_length=params.output_length,
+                                    bias_threshold_factor=params.bias_threshold_factor,
+                                    outlier_quantile=params.outlier_quantile, progress=progress)
+
+    def datasets(self, data, plan):
+        import data_prep
+
+        params = self.params
+        # --batch-size is per replica: every step reads the global batch, which the strategy splits.
+        def train_data(first_epoch):
+            return plan.prepare_dataset(data_prep.training_dataset(
+                None, data.train_nonpeaks, input_length=params.input_length, output_length=params.output_length,
+                max_jitter=0, batch_size=plan.global_batch_size(params.batch_size), seed=params.seed,
+                first_epoch=first_epoch))
+
+        valid_data = plan.prepare_dataset(data_prep.validation_dataset(
+            None, data.valid_nonpeaks, input_length=params.input_length, output_length=params.output_length,
+            batch_size=plan.global_batch_size(params.batch_size), seed=params.seed))
+        return train_data, valid_data
+
+    def training_message(self, model, data, weight: float) -> str:
+        return (f"[{self.tag}] training {self.params.backbone} ({model.count_params():,} parameters) on "
+                f"{len(data.train_nonpeaks.sequences)} nonpeaks below {data.report['bias_threshold']:.3g} counts "
+                f"(validation: {len(data.valid_nonpeaks.sequences)}), counts loss weight {weight:.3g}")
+
+    def save(self, trained, run, plan) -> None:
+        self.model_path = save_model(trained, run.models / "bias.keras")
+
+    def qc(self, trained, data, evaluation, progress) -> dict:
+        from bias_models import count_qc
+
+        qc = {}
+        if len(data.test_peaks.sequences) >= 2:
+            check = count_qc(evaluation.pred_logcounts[evaluation.is_peak],
+                             window_totals(data.test_peaks, self.params.output_length))
+            qc = {"pearsonr_in_test_peaks": float(check.pearsonr), "verdict": check.verdict,
+                  "message": check.message}
+        return {"count": qc}
 
 
 def train_bias(params: BiasTrainParameters, fold: FoldSpec, out, *, resume: bool = False, overwrite: bool = False,
@@ -105,100 +121,35 @@ def train_bias(params: BiasTrainParameters, fold: FoldSpec, out, *, resume: bool
     compiled in the strategy's scope; on a multi-worker cluster only the chief writes ``out``.
     The dtype policy of ``params.precision`` holds from before the model is built to the end.
     """
-    from dream_keras.training.distribution import make_strategy, output_folder
+    from dream_keras.training.distribution import make_strategy, training_scope
 
     plan = make_strategy(params.strategy)
-    with plan.scope(), output_folder(out, plan) as own_out, precision(params.precision):
-        return _train_bias_in_scope(params, fold, own_out, resume=resume, overwrite=overwrite, progress=progress,
-                                    plots=plots, plan=plan)
-
-
-def _train_bias_in_scope(params: BiasTrainParameters, fold: FoldSpec, out, *, resume: bool, overwrite: bool,
-                         progress: bool | None, plots: bool, plan) -> BiasResult:
-    """:func:`train_bias` inside ``plan.scope()``."""
-    import data_prep
-    from bias_models import count_qc
-    from dream_keras.tasks.atac.evaluation import evaluate_model, write_evaluation
-    from data_prep.atac.data import load_bias_model_data
-
-    started = time.time()
-    RunFolder.check(out, resume=resume, overwrite=overwrite)
-    print(f"[bias {fold.label}] checking inputs", flush=True)
-    inputs = check_atac_inputs(genome=params.genome, bigwig=params.bigwig, peaks=params.peaks,
-                               nonpeaks=params.nonpeaks, fold=fold)
-    seed_everything(params.seed)
-    model = plan.prepare_model(build_bias(params))
-    data = load_bias_model_data(inputs, input_length=params.input_length, output_length=params.output_length,
-                                bias_threshold_factor=params.bias_threshold_factor,
-                                outlier_quantile=params.outlier_quantile, progress=progress)
-    weight = params.counts_loss_weight if params.counts_loss_weight is not None else data.counts_loss_weight
-    resolved = dataclasses.replace(params, counts_loss_weight=float(weight))
-    run = RunFolder.prepare(out, resume=resume, overwrite=overwrite)
-    run.write_run_json("bias train", {**resolved.as_dict(), "fold": fold.argument},
-                       {"genome": params.genome, "bigwig": params.bigwig, "peaks": params.peaks,
-                        "nonpeaks": params.nonpeaks, "fold": fold.path},
-                       extra={"model": {"config": model.get_config(), "parameters": int(model.count_params())},
-                              "data": data.report, "distribution": plan.record(params.batch_size)})
-    compile_profile_count(model, counts_loss_weight=weight, learning_rate=params.lr,
-                          jit_compile=resolve_jit_compile(params.jit_compile, params.backbone))
-
-    # --batch-size is per replica: every step reads the global batch, which the strategy splits.
-    def train_data(first_epoch):
-        return plan.prepare_dataset(data_prep.training_dataset(
-            None, data.train_nonpeaks, input_length=params.input_length, output_length=params.output_length,
-            max_jitter=0, batch_size=plan.global_batch_size(params.batch_size), seed=params.seed,
-            first_epoch=first_epoch))
-
-    # the datasets let go of the training windows when the block ends (tf.data would keep them alive)
-    with data_prep.releasing_windows():
-        valid_data = plan.prepare_dataset(data_prep.validation_dataset(
-            None, data.valid_nonpeaks, input_length=params.input_length, output_length=params.output_length,
-            batch_size=plan.global_batch_size(params.batch_size), seed=params.seed))
-        print(f"[bias {fold.label}] training {params.backbone} ({model.count_params():,} parameters) on "
-              f"{len(data.train_nonpeaks.sequences)} nonpeaks below {data.report['bias_threshold']:.3g} counts "
-              f"(validation: {len(data.valid_nonpeaks.sequences)}), counts loss weight {weight:.3g}", flush=True)
-        fit = fit_profile_count(model, train_data, valid_data, epochs=params.epochs, patience=params.patience, run=run,
-                                resume=resume)
-    del train_data, valid_data
-    data.train_nonpeaks = data.valid_nonpeaks = None
-    model_path = save_model(model, run.models / "bias.keras")
-
-    print(f"[bias {fold.label}] evaluating on the test chromosomes ({', '.join(fold.splits['test'])})", flush=True)
-    evaluation = evaluate_model(model, data.test_peaks, data.test_nonpeaks, batch_size=params.batch_size,
-                                progress=progress)
-    write_evaluation(evaluation, run.evaluation, history=read_training_log(run), title=f"bias {fold.label}",
-                     plots=plots)
-    qc = {}
-    if len(data.test_peaks.sequences) >= 2:
-        check = count_qc(evaluation.pred_logcounts[evaluation.is_peak],
-                         window_totals(data.test_peaks, params.output_length))
-        qc = {"pearsonr_in_test_peaks": float(check.pearsonr), "verdict": check.verdict, "message": check.message}
-    write_json_atomic(run.evaluation / "bias_qc.json", {"count": qc})
-    return BiasResult(run, model_path, evaluation.summary(), fit.best_epoch, len(fit.history), fit.best_value,
-                      float(weight), data.report, qc, time.time() - started)
+    stage = BiasStage(params, fold)
+    with training_scope(out, plan, params.precision) as own_out:
+        done = run_fold(stage, own_out, resume=resume, overwrite=overwrite, progress=progress, plots=plots,
+                        plan=plan)
+    fit = done.fit
+    return BiasResult(done.run, stage.model_path, done.evaluation.summary(), fit.best_epoch, len(fit.history),
+                      fit.best_value, done.weight, done.data.report, done.qc["count"], done.seconds,
+                      fit.stopped_early)
 
 
 def format_bias_summary(result: BiasResult) -> str:
     """The one-screen report of a trained bias model."""
-    from dream_keras.tasks.atac.evaluation import format_metrics
-
     kept = result.data.get("nonpeaks", {}).get("kept", {})
     lines = [
         f"bias model: done in {result.seconds / 60:.1f} min",
         f"  data      nonpeaks below the threshold {result.data.get('bias_threshold', float('nan')):.3g} counts, kept "
         f"train/valid {kept.get('train', 0)}/{kept.get('valid', 0)}; test peaks/nonpeaks evaluated; counts loss "
         f"weight {result.counts_loss_weight:.3g}",
-        f"  training  {result.epochs_trained} epochs, best epoch {result.best_epoch + 1} "
-        f"(val loss {result.best_val_loss:.4g})",
-        "  test metrics:",
-        *("    " + line for line in format_metrics(result.metrics).splitlines()),
+        training_line(result.epochs_trained, result.best_epoch, result.best_val_loss, result.stopped_early),
+        *metrics_lines(result.metrics),
     ]
     if result.count_qc:
         lines.append(f"  bias QC   {result.count_qc['verdict']}: {result.count_qc['message']}")
     lines += [
         f"  model     {result.model_path}",
-        f"  logs      {result.run.logs / 'run.json'}, {result.run.logs / TRAINING_LOG}",
-        f"  results   {result.run.evaluation / 'metrics.json'} and figures in {result.run.evaluation}",
+        *files_lines(result.run),
         f"  next      dream-keras train --bias-model {result.model_path} ... (same --genome/--bigwig/--peaks/"
         "--nonpeaks/--fold)",
     ]

@@ -1,6 +1,6 @@
 """The steps every profile/count training run shares (bias model and main model alike).
 
-Seeding (repeatable runs on CPU), compiling with ChromBPNet's losses, the resumable fit with its
+Compiling with ChromBPNet's losses, the resumable fit with its
 per-epoch CSV, atomic ``.keras`` saves, and the model's evaluation on test regions.
 """
 
@@ -13,21 +13,7 @@ import pathlib
 import sys
 
 from data_prep.atomic import atomic_path
-
-#: Name of the per-epoch training log in ``logs/``.
-TRAINING_LOG = "training_log.csv"
-
-
-def seed_everything(seed: int) -> None:
-    """Seed Python, numpy and the backend, and ask TensorFlow for deterministic kernels, so that a
-    run with the same seed and inputs repeats exactly on CPU."""
-    import keras
-
-    keras.utils.set_random_seed(int(seed))
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        tf.config.experimental.enable_op_determinism()
+from dream_keras.training.run_folder import TRAINING_LOG
 
 
 def fit_verbosity() -> int:

@@ -18,71 +18,22 @@ each subset and metric, the value of every fold with their mean and standard dev
 from __future__ import annotations
 
 import dataclasses
-import gc
 import json
 import math
 import pathlib
-import time
 
 import numpy as np
 import pandas as pd
 
-from data_prep.errors import InputError
 from data_prep.atac.inputs import ALL_FOLDS, FoldSpec, check_atac_inputs, resolve_folds
-from dream_keras.tasks.atac.profile_count_fit import (TRAINING_LOG, compile_profile_count, fit_profile_count,
-                                                     load_model_file, model_lengths, quiet_retracing_warnings,
-                                                     read_training_log, save_model, seed_everything)
-from dream_keras.training.performance import precision, resolve_jit_compile
+from data_prep.errors import InputError
+from dream_keras.tasks.atac.fold_runner import (FoldStage, build_profile_count_model, files_lines, metrics_lines,
+                                                run_fold, say, training_line)
+from dream_keras.tasks.atac.parameters import ATAC_HEAD, AtacTrainParameters
+from dream_keras.tasks.atac.profile_count_fit import (load_model_file, model_lengths, quiet_retracing_warnings,
+                                                      save_model)
+from dream_keras.training.performance import precision
 from dream_keras.training.run_folder import RunFolder, write_json_atomic
-
-#: ChromBPNet's training defaults (the official ``chrombpnet pipeline``).
-ATAC_DEFAULTS = {"backbone": "bpnet", "head": "profile_count", "input_length": 2114, "output_length": 1000,
-                 "max_jitter": 500, "negative_ratio": 0.1, "outlier_quantile": 0.9999, "counts_loss_weight": None,
-                 "epochs": 50, "patience": 5, "lr": 1e-3, "batch_size": 64, "seed": 0, "stream": False}
-ATAC_HEAD = "profile_count"
-
-
-@dataclasses.dataclass
-class AtacTrainParameters:
-    """Every parameter of an ATAC training run (field names are ``dream-keras train``'s options).
-
-    ``model_options`` go to :func:`dream_keras.build_model` (e.g. ``filters``, ``n_dil_layers``,
-    ``lstm_units``); ``counts_loss_weight=None`` computes it from the data; ``fold`` is a number,
-    ``all`` or a fold JSON path, ``fold_dir`` the folder of ``fold_N.json`` files (default: the
-    bundled hg38 folds).
-    """
-
-    genome: str
-    bigwig: str
-    peaks: str
-    nonpeaks: str
-    bias_model: str
-    fold: str
-    fold_dir: str | None = None
-    backbone: str = "bpnet"
-    head: str = ATAC_HEAD
-    model_options: dict = dataclasses.field(default_factory=dict)
-    input_length: int = 2114
-    output_length: int = 1000
-    max_jitter: int = 500
-    negative_ratio: float = 0.1
-    outlier_quantile: float = 0.9999
-    counts_loss_weight: float | None = None
-    epochs: int = 50
-    patience: int = 5
-    lr: float = 1e-3
-    batch_size: int = 64
-    seed: int = 0
-    #: read training and validation windows from the FASTA and bigWig batch by batch (bounded memory)
-    stream: bool = False
-    #: default, mirrored or multiworker (dream_keras.training.distribution); batch_size is per replica
-    strategy: str = "default"
-    #: Keras dtype policy and XLA choice (dream_keras.training.performance)
-    precision: str = "float32"
-    jit_compile: str = "auto"
-
-    def as_dict(self) -> dict:
-        return {"task": "atac", **dataclasses.asdict(self)}
 
 
 @dataclasses.dataclass
@@ -100,10 +51,6 @@ class FoldResult:
     data: dict
     bias_qc: dict
     seconds: float
-
-
-def _say(message: str) -> None:
-    print(message, flush=True)
 
 
 def load_bias_model(path, input_length: int, output_length: int):
@@ -129,15 +76,9 @@ def build_main_model(params: AtacTrainParameters):
     if params.head != ATAC_HEAD:
         raise InputError(f"the ATAC task trains the '{ATAC_HEAD}' head (profile and counts); --head {params.head} "
                          "cannot be bias-factorised. Leave --head out")
-    options = {key: value for key, value in params.model_options.items()
-               if key not in ("input_length", "output_length")}
-    try:
-        return build_model(params.backbone, ATAC_HEAD, input_length=params.input_length,
-                           output_length=params.output_length, **options)
-    except (KeyError, TypeError, ValueError) as error:
-        if isinstance(error, InputError):
-            raise
-        raise InputError(f"cannot build backbone {params.backbone!r} with options {options}: {error}") from None
+    return build_profile_count_model(params, lambda **options: build_model(
+        params.backbone, ATAC_HEAD, input_length=params.input_length, output_length=params.output_length,
+        **options))
 
 
 def _input_files(params: AtacTrainParameters, fold: FoldSpec) -> dict:
@@ -167,6 +108,91 @@ def _bias_qc(scaled_bias, nobias, data, params, progress) -> dict:
     return qc
 
 
+class MainModelStage(FoldStage):
+    """The bias-factorised main model of one fold (see the module docstring)."""
+
+    def input_files(self) -> dict:
+        return _input_files(self.params, self.fold)
+
+    def check(self, plan) -> None:
+        params = self.params
+        self.bias_model = plan.prepare_model(load_bias_model(params.bias_model, params.input_length,
+                                                             params.output_length))
+
+    def build(self, plan):
+        return build_main_model(self.params)
+
+    def load_data(self, inputs, progress):
+        from data_prep.atac.data import load_main_model_data
+        from data_prep.atac.streams import load_main_model_streams
+
+        params = self.params
+        say(f"[{self.tag}] reading windows (peaks: {params.input_length} + 2 x {params.max_jitter} bp)")
+        # --stream holds no window in memory: batches are read from the FASTA and bigWig
+        load = load_main_model_streams if params.stream else load_main_model_data
+        return load(inputs, input_length=params.input_length, output_length=params.output_length,
+                    max_jitter=params.max_jitter, negative_ratio=params.negative_ratio,
+                    outlier_quantile=params.outlier_quantile, seed=params.seed, progress=progress)
+
+    def trained_model(self, model, data, run, plan, resume: bool):
+        from bias_models import scale_bias_logcounts, with_bias
+
+        params = self.params
+        scaled_path = run.models / "bias_scaled.keras"
+        if resume and scaled_path.is_file():
+            scaled = load_model_file(scaled_path, "scaled bias model", "start again with --overwrite")
+        else:
+            say(f"[{self.tag}] rescaling the bias model on {len(data.scaling_nonpeaks.sequences)} train+valid "
+                "nonpeaks")
+            scaled = scale_bias_logcounts(self.bias_model, data.scaling_nonpeaks.sequences, data.scaling_totals,
+                                          batch_size=params.batch_size)
+            save_model(scaled, scaled_path)
+        self.scaled = plan.prepare_model(scaled)
+        return plan.prepare_model(with_bias(model, self.scaled))
+
+    def datasets(self, data, plan):
+        import data_prep
+        from data_prep.atac.streams import streamed_datasets
+
+        params = self.params
+        # --batch-size is per replica: every step reads the global batch, which the strategy splits.
+        data_params = dataclasses.replace(params, batch_size=plan.global_batch_size(params.batch_size))
+        if params.stream:
+            train_data, valid_data = streamed_datasets(data, data_params)
+        else:
+            def train_data(first_epoch):
+                return data_prep.training_dataset(data.train_peaks, data.train_nonpeaks,
+                                                  input_length=params.input_length,
+                                                  output_length=params.output_length, max_jitter=params.max_jitter,
+                                                  negative_ratio=params.negative_ratio,
+                                                  batch_size=data_params.batch_size, seed=params.seed,
+                                                  first_epoch=first_epoch)
+
+            valid_data = data_prep.validation_dataset(data.valid_peaks, data.valid_nonpeaks,
+                                                      input_length=params.input_length,
+                                                      output_length=params.output_length, max_jitter=params.max_jitter,
+                                                      negative_ratio=params.negative_ratio,
+                                                      batch_size=data_params.batch_size, seed=params.seed)
+        return _sharded(train_data, plan), plan.prepare_dataset(valid_data)
+
+    def training_message(self, model, data, weight: float) -> str:
+        params = self.params
+        return (f"[{self.tag}] training {params.backbone} (bias-factorised, {model.count_params():,} trainable-part "
+                f"parameters) on {len(data.train_peaks.sequences)} peaks + "
+                f"{int(params.negative_ratio * len(data.train_peaks.sequences))} nonpeaks per epoch, counts loss "
+                f"weight {weight:.3g}")
+
+    def save(self, trained, run, plan) -> None:
+        from bias_models import without_bias
+
+        save_model(trained, run.models / "model.keras")
+        self.nobias = plan.prepare_model(without_bias(trained))
+        save_model(self.nobias, run.models / "model_nobias.keras")
+
+    def qc(self, trained, data, evaluation, progress) -> dict:
+        return _bias_qc(self.scaled, self.nobias, data, self.params, progress)
+
+
 def train_fold(params: AtacTrainParameters, fold: FoldSpec, out, *, resume: bool = False, overwrite: bool = False,
                progress: bool | None = None, plots: bool = True, plan=None) -> FoldResult:
     """Train, save and evaluate one fold into the run folder ``out`` (see the module docstring).
@@ -175,15 +201,14 @@ def train_fold(params: AtacTrainParameters, fold: FoldSpec, out, *, resume: bool
     chose the output folder already (:func:`train_atac`); ``None`` makes the plan of
     ``params.strategy`` here, and on a multi-worker cluster only the chief writes ``out``.
     """
-    from dream_keras.training.distribution import make_strategy, output_folder
+    from dream_keras.training.distribution import make_strategy, training_scope
 
-    # the dtype policy of --precision holds for this fold only (the previous one comes back after);
-    # it is set before any model is built or loaded, as layers take the policy when they are made
     if plan is None:
         plan = make_strategy(params.strategy)
-        with plan.scope(), output_folder(out, plan) as own_out, precision(params.precision):
+        with training_scope(out, plan, params.precision) as own_out:
             return _train_fold_in_scope(params, fold, own_out, resume=resume, overwrite=overwrite,
                                         progress=progress, plots=plots, plan=plan)
+    # the caller chose the folder: the plan's scope and the dtype policy of --precision only
     with plan.scope(), precision(params.precision):
         return _train_fold_in_scope(params, fold, out, resume=resume, overwrite=overwrite, progress=progress,
                                     plots=plots, plan=plan)
@@ -192,94 +217,12 @@ def train_fold(params: AtacTrainParameters, fold: FoldSpec, out, *, resume: bool
 def _train_fold_in_scope(params: AtacTrainParameters, fold: FoldSpec, out, *, resume: bool, overwrite: bool,
                          progress: bool | None, plots: bool, plan) -> FoldResult:
     """:func:`train_fold` inside ``plan.scope()`` (models are built, loaded and compiled there)."""
-    import data_prep
-    from bias_models import scale_bias_logcounts, with_bias, without_bias
-    from dream_keras.tasks.atac.evaluation import evaluate_model, write_evaluation
-    from data_prep.atac.data import load_main_model_data
-    from data_prep.atac.streams import load_main_model_streams, streamed_datasets
-
-    started = time.time()
-    RunFolder.check(out, resume=resume, overwrite=overwrite)
-    _say(f"[{fold.label}] checking inputs")
-    inputs = check_atac_inputs(genome=params.genome, bigwig=params.bigwig, peaks=params.peaks,
-                               nonpeaks=params.nonpeaks, fold=fold)
-    bias_model = plan.prepare_model(load_bias_model(params.bias_model, params.input_length, params.output_length))
-    seed_everything(params.seed)
-    model = build_main_model(params)
-    _say(f"[{fold.label}] reading windows (peaks: {params.input_length} + 2 x {params.max_jitter} bp)")
-    # --stream holds no window in memory: batches are read from the FASTA and bigWig
-    load = load_main_model_streams if params.stream else load_main_model_data
-    data = load(inputs, input_length=params.input_length, output_length=params.output_length,
-                max_jitter=params.max_jitter, negative_ratio=params.negative_ratio,
-                outlier_quantile=params.outlier_quantile, seed=params.seed, progress=progress)
-    weight = params.counts_loss_weight if params.counts_loss_weight is not None else data.counts_loss_weight
-    resolved = dataclasses.replace(params, counts_loss_weight=float(weight))
-
-    run = RunFolder.prepare(out, resume=resume, overwrite=overwrite)
-    run.write_run_json("train", {**resolved.as_dict(), "fold": fold.argument},
-                       _input_files(params, fold),
-                       extra={"model": {"config": model.get_config(), "parameters": int(model.count_params())},
-                              "data": data.report, "distribution": plan.record(params.batch_size)})
-    # --batch-size is per replica: every step reads the global batch, which the strategy splits.
-    data_params = dataclasses.replace(params, batch_size=plan.global_batch_size(params.batch_size))
-
-    scaled_path = run.models / "bias_scaled.keras"
-    if resume and scaled_path.is_file():
-        scaled = load_model_file(scaled_path, "scaled bias model", "start again with --overwrite")
-    else:
-        _say(f"[{fold.label}] rescaling the bias model on {len(data.scaling_nonpeaks.sequences)} train+valid nonpeaks")
-        scaled = scale_bias_logcounts(bias_model, data.scaling_nonpeaks.sequences,
-                                      data.scaling_totals,
-                                      batch_size=params.batch_size)
-        save_model(scaled, scaled_path)
-    scaled = plan.prepare_model(scaled)
-    combined = plan.prepare_model(with_bias(model, scaled))
-    compile_profile_count(combined, counts_loss_weight=weight, learning_rate=params.lr,
-                          jit_compile=resolve_jit_compile(params.jit_compile, params.backbone))
-
-    def in_memory_train_data(first_epoch):
-        return data_prep.training_dataset(data.train_peaks, data.train_nonpeaks, input_length=params.input_length,
-                                          output_length=params.output_length, max_jitter=params.max_jitter,
-                                          negative_ratio=params.negative_ratio, batch_size=data_params.batch_size,
-                                          seed=params.seed, first_epoch=first_epoch)
-
-    # the datasets let go of the training windows when the block ends (tf.data would keep them alive)
-    with data_prep.releasing_windows():
-        if params.stream:
-            train_data, valid_data = streamed_datasets(data, data_params)
-        else:
-            train_data = in_memory_train_data
-            valid_data = data_prep.validation_dataset(data.valid_peaks, data.valid_nonpeaks,
-                                                      input_length=params.input_length,
-                                                      output_length=params.output_length, max_jitter=params.max_jitter,
-                                                      negative_ratio=params.negative_ratio,
-                                                      batch_size=data_params.batch_size, seed=params.seed)
-        train_data = _sharded(train_data, plan)
-        valid_data = plan.prepare_dataset(valid_data)
-        _say(f"[{fold.label}] training {params.backbone} (bias-factorised, {model.count_params():,} trainable-part "
-             f"parameters) on {len(data.train_peaks.sequences)} peaks + "
-             f"{int(params.negative_ratio * len(data.train_peaks.sequences))} nonpeaks per epoch, counts loss weight "
-             f"{weight:.3g}")
-        fit = fit_profile_count(combined, train_data, valid_data, epochs=params.epochs, patience=params.patience,
-                                run=run, resume=resume)
-    # The training windows are done with: free them before the test regions are predicted and scored.
-    del train_data, valid_data
-    data.train_peaks = data.valid_peaks = data.train_nonpeaks = data.valid_nonpeaks = None
-    gc.collect()
-    save_model(combined, run.models / "model.keras")
-    nobias = plan.prepare_model(without_bias(combined))
-    save_model(nobias, run.models / "model_nobias.keras")
-
-    _say(f"[{fold.label}] evaluating on the test chromosomes ({', '.join(fold.splits['test'])})")
-    evaluation = evaluate_model(combined, data.test_peaks, data.test_nonpeaks, batch_size=params.batch_size,
-                                progress=progress)
-    write_evaluation(evaluation, run.evaluation, history=read_training_log(run),
-                     title=f"{params.backbone} {fold.label}", plots=plots)
-    bias_qc = _bias_qc(scaled, nobias, data, params, progress)
-    write_json_atomic(run.evaluation / "bias_qc.json", bias_qc)
-    result = FoldResult(run, fold.label, evaluation.summary(), fit.best_epoch, len(fit.history), fit.best_value,
-                        fit.stopped_early, float(weight), data.report, bias_qc, time.time() - started)
-    write_json_atomic(run.logs / "result.json", _result_record(result))
+    done = run_fold(MainModelStage(params, fold), out, resume=resume, overwrite=overwrite, progress=progress,
+                    plots=plots, plan=plan)
+    fit = done.fit
+    result = FoldResult(done.run, fold.label, done.evaluation.summary(), fit.best_epoch, len(fit.history),
+                        fit.best_value, fit.stopped_early, done.weight, done.data.report, done.qc, done.seconds)
+    write_json_atomic(done.run.logs / "result.json", _result_record(result))
     return result
 
 
@@ -352,7 +295,7 @@ def train_folds(params: AtacTrainParameters, out, *, resume: bool = False, overw
     results = []
     for index, fold in enumerate(folds):
         folder = pathlib.Path(out) / f"fold_{fold.number}"
-        _say(f"=== fold {fold.number} ({index + 1} of {len(folds)}) -> {folder}")
+        say(f"=== fold {fold.number} ({index + 1} of {len(folds)}) -> {folder}")
         finished = folder / "logs" / "result.json"
         if resume and finished.is_file():
             results.append(_read_result(folder, fold))
@@ -377,8 +320,6 @@ def _read_result(folder: pathlib.Path, fold: FoldSpec) -> FoldResult:
 
 def format_fold_summary(result: FoldResult) -> str:
     """The one-screen report of a trained fold: data, training, test metrics, bias QC, files."""
-    from dream_keras.tasks.atac.evaluation import format_metrics
-
     kept = result.data.get("peaks", {}).get("kept", {})
     nonpeaks = result.data.get("nonpeaks", {}).get("kept", {})
     dropped = result.data.get("peaks", {}).get("dropped_near_chromosome_ends", {})
@@ -388,25 +329,18 @@ def format_fold_summary(result: FoldResult) -> str:
         f" (dropped near chromosome ends: {sum(dropped.values()) if dropped else 0}); nonpeaks "
         f"{nonpeaks.get('train', 0)}/{nonpeaks.get('valid', 0)}/{nonpeaks.get('test', 0)}; counts loss weight "
         f"{result.counts_loss_weight:.3g}",
-        f"  training  {result.epochs_trained} epochs, best epoch {result.best_epoch + 1} (val loss "
-        f"{result.best_val_loss:.4g}){', stopped early' if result.stopped_early else ''}",
-        "  test metrics:",
-        *("    " + line for line in _metrics_lines(result.metrics, format_metrics)),
+        training_line(result.epochs_trained, result.best_epoch, result.best_val_loss, result.stopped_early),
+        *metrics_lines(result.metrics),
     ]
     for name, check in result.bias_qc.items():
         lines.append(f"  bias QC   {name}: {check['verdict']}: {check['message']}")
     run = result.run
     lines += [
         f"  models    {run.models / 'model.keras'} (bias-factorised), model_nobias.keras, bias_scaled.keras",
-        f"  logs      {run.logs / 'run.json'}, {run.logs / TRAINING_LOG}",
-        f"  results   {run.evaluation / 'metrics.json'} and figures in {run.evaluation}",
+        *files_lines(run),
         f"  repeat    dream-keras train --config {run.logs / 'run.json'} --out NEW_FOLDER",
     ]
     return "\n".join(lines)
-
-
-def _metrics_lines(metrics: dict, format_metrics) -> list[str]:
-    return format_metrics(metrics).splitlines() if metrics else ["(no test regions)"]
 
 
 def format_folds_summary(table: pd.DataFrame, out) -> str:

@@ -221,20 +221,6 @@ def predict_table_task(task: str, models: Sequence[str | os.PathLike | keras.Mod
     return predicted
 
 
-def predict_from_args(args) -> int:
-    """``dream-keras predict --task NAME --model M.keras [...] --data TABLE --out PRED.tsv [--batch-size N]``."""
-    if getattr(args, "out", None) is None or getattr(args, "data", None) is None:
-        raise InputError(f"predict --task {args.task} needs --data TABLE and --out PRED.tsv.")
-    out = pathlib.Path(args.out)
-    if out.suffix.lower() not in (".tsv", ".txt"):
-        raise InputError(f"--out {out}: predictions are written as a tab-separated table. Fix: name a .tsv file.")
-    batch_size = getattr(args, "batch_size", None) or 1024
-    frame = predict_table_task(args.task, args.model, args.data, out, batch_size=batch_size, verbose="auto")
-    columns = [c for c in frame.columns if c.startswith("pred_")]
-    print(f"wrote {len(frame)} rows with {', '.join(columns)} to {out}")
-    return 0
-
-
-__all__ = ["ArrayBatches", "SEQUENCE_COLUMNS", "load_models", "predict_from_args", "predict_outputs", "predict_table",
+__all__ = ["ArrayBatches", "SEQUENCE_COLUMNS", "load_models", "predict_outputs", "predict_table",
            "predict_table_task", "predict_with_reverse_complement", "prediction_outputs", "test_time_encodings",
            "write_tsv_atomic"]

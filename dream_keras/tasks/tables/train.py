@@ -1,12 +1,12 @@
 """Training any backbone x head on a sequence table (DREAM yeast, STARR-seq, lentiMPRA) with a recipe.
 
 ``dream-keras train --task dream_yeast|starrseq|lentimpra --data TABLE [--valid TABLE] [--backbone NAME]
-[--head NAME] [--recipe dream|deepstarr|mprann] [--fold k|all] --out DIR`` calls :func:`train_from_args`;
-the Python API is :func:`train_table_task`. A run folder holds::
+[--head NAME] [--recipe dream|deepstarr|mprann] [--fold k|all] --out DIR`` calls :func:`train_table_task`,
+as Python code does. A run folder holds::
 
     DIR/models/model.keras          the best epoch's model
     DIR/logs/run.json               every resolved parameter and the inputs' sizes and SHA-256
-    DIR/logs/epochs.csv             one row per epoch (loss, val_pearson_r, val_<task>_pearson_r, ...)
+    DIR/logs/training_log.csv       one row per epoch (loss, val_pearson_r, val_<task>_pearson_r, ...)
     DIR/logs/checkpoint/            the resumable checkpoint (``--resume``)
     DIR/evaluation/metrics.json     Pearson r, Spearman rho and MSE per task per held-out set
                                     (with test-time reverse-complement averaging; DREAM score for yeast)
@@ -52,12 +52,10 @@ from dream_keras.training import performance
 from dream_keras.training.distribution import prepare_model_for_active_strategy
 from dream_keras.training.fitting import FitResult, fit_resumable
 from dream_keras.training.recipes import RECIPES, Recipe, ValidationMetrics, recipe_for, table_losses
-from dream_keras.training.run_folder import RunFolder, write_json_atomic
+from dream_keras.training.run_folder import TRAINING_LOG, RunFolder, write_json_atomic
+from dream_keras.training.seeding import seed_everything
 from dream_keras.tasks.tables.evaluation import evaluation_record, scatter_plot
-from dream_keras.tasks.tables.prediction import (ArrayBatches, predict_from_args, predict_table,
-                                                   predict_table_task, write_tsv_atomic)
-
-EPOCH_LOG = "epochs.csv"
+from dream_keras.tasks.tables.prediction import ArrayBatches, predict_table, predict_table_task, write_tsv_atomic
 
 
 @dataclasses.dataclass
@@ -270,7 +268,7 @@ def _fit(model, data: TableData, recipe: Recipe, run: RunFolder, *, task: str, s
 
     return fit_resumable(model, training_batches, None, epochs=recipe.epochs,
                          patience=recipe.effective_patience(), checkpoint_dir=run.checkpoints,
-                         log_csv=run.logs / EPOCH_LOG, monitor=recipe.monitor, mode=recipe.mode, resume=resume,
+                         log_csv=run.logs / TRAINING_LOG, monitor=recipe.monitor, mode=recipe.mode, resume=resume,
                          callbacks=[validation], verbose=verbose)
 
 
@@ -298,7 +296,7 @@ def evaluate_table_model(task: str, model, evaluation: dict, run: RunFolder, bat
 def _run_one(task: str, data: TableData, run: RunFolder, *, backbone: str, head: str, recipe: Recipe,
              model_options: dict | None, seed: int, resume: bool, verbose, parameters: dict,
              inputs: dict, jit_compile: str = "auto") -> TableRun:
-    keras.utils.set_random_seed(seed)
+    seed_everything(seed)
     model = build_table_model(task, backbone, head, data.train.sequences.shape[-1], model_options)
     model = prepare_model_for_active_strategy(model)  # --strategy: see dream_keras.training.distribution
     parameters = {**parameters, "resolved_model_options": dict(model.model_options), "split": data.split}
@@ -374,7 +372,7 @@ def train_table_task(task: str, data, *, out, valid=None, backbone: str | None =
                   "valid_chromosomes": valid_chromosomes, "test_chromosomes": test_chromosomes,
                   "reverse_channel": reverse_channel, "augment": augment, "recipe_settings": chosen.to_dict(),
                   "precision": performance.check_precision(precision), "jit_compile": jit_compile}
-    from dream_keras.training.distribution import make_strategy, output_folder
+    from dream_keras.training.distribution import make_strategy, training_scope
 
     plan = make_strategy(strategy)
     parameters.update(strategy=strategy, distribution=plan.record(chosen.batch_size))
@@ -387,9 +385,7 @@ def train_table_task(task: str, data, *, out, valid=None, backbone: str | None =
                          test_chromosomes=test_chromosomes, seed=seed, augment=augment,
                          reverse_channel=reverse_channel)
     RunFolder.check(out, resume=resume, overwrite=overwrite)  # refuse --out before reading the tables
-    with performance.precision(precision), plan.scope(), output_folder(out, plan) as out:
-        # (the run's dtype policy, restored after; models built in the strategy's scope; on a
-        # multi-worker cluster the workers other than the chief write a temporary folder)
+    with training_scope(out, plan, precision) as out:
         if fold == "all":
             return _train_all_folds(task, data, out, folds=folds, overwrite=overwrite, resume=resume,
                                     parameters=parameters, split_options=split_options, **common)
@@ -445,41 +441,18 @@ def _train_all_folds(task, data, out, *, folds, overwrite, resume, parameters, s
     return FoldRuns(root, runs, summary)
 
 
-def _print_result(result) -> None:
+def format_table_result(result: TableRun | FoldRuns) -> str:
+    """The report of a finished run: the primary set's scores and the files written (or the fold table)."""
     if isinstance(result, FoldRuns):
-        print(result.summary.to_string(index=False))
-        print(f"wrote {result.root / 'summary.tsv'} and {len(result.summary)} fold folders under {result.root}")
-        return
+        return (f"{result.summary.to_string(index=False)}\n"
+                f"wrote {result.root / 'summary.tsv'} and {len(result.summary)} fold folders under {result.root}")
     primary = result.metrics["sets"][result.metrics["primary_set"]]
     scores = ", ".join(f"{name} Pearson r {s['pearson_r']:.4f} Spearman {s['spearman_r']:.4f}"
                        for name, s in primary["tasks"].items())
-    print(f"best epoch {result.fit.best_epoch + 1} of {len(result.fit.history)}; "
-          f"{result.metrics['primary_set']} set (n={primary['n']}): {scores}")
-    print(f"wrote {result.folder.models / 'model.keras'} and {result.folder.evaluation / 'metrics.json'}")
+    return (f"best epoch {result.fit.best_epoch + 1} of {len(result.fit.history)}; "
+            f"{result.metrics['primary_set']} set (n={primary['n']}): {scores}\n"
+            f"wrote {result.folder.models / 'model.keras'} and {result.folder.evaluation / 'metrics.json'}")
 
 
-def train_from_args(args) -> int:
-    """``dream-keras train --task NAME ...``: reads the parsed arguments and calls :func:`train_table_task`.
-
-    Uses ``task, data, valid, backbone, head, out, fold, epochs, patience, lr, batch_size, seed,
-    overwrite, resume, model_options, recipe``; ``valid_fraction``, ``reverse_channel`` and
-    ``augment`` when present. Returns the exit status (0).
-    """
-    result = train_table_task(
-        args.task, args.data, out=args.out, valid=getattr(args, "valid", None),
-        backbone=getattr(args, "backbone", None), head=getattr(args, "head", None), fold=getattr(args, "fold", None),
-        folds=getattr(args, "folds", None),
-        recipe=getattr(args, "recipe", None), epochs=getattr(args, "epochs", None),
-        patience=getattr(args, "patience", None), learning_rate=getattr(args, "lr", None),
-        batch_size=getattr(args, "batch_size", None), seed=getattr(args, "seed", 0) or 0,
-        model_options=getattr(args, "model_options", None) or {}, overwrite=bool(getattr(args, "overwrite", False)),
-        resume=bool(getattr(args, "resume", False)), valid_fraction=getattr(args, "valid_fraction", None) or 0.1,
-        reverse_channel=bool(getattr(args, "reverse_channel", False)), augment=getattr(args, "augment", None),
-        precision=getattr(args, "precision", None) or "float32",
-        jit_compile=getattr(args, "jit_compile", None) or "auto", strategy=getattr(args, "strategy", None) or "default")
-    _print_result(result)
-    return 0
-
-
-__all__ = ["FoldRuns", "TableData", "TableRun", "build_table_model", "evaluate_table_model", "predict_from_args",
-           "predict_table_task", "prepare_table_data", "resolve_head", "train_from_args", "train_table_task"]
+__all__ = ["FoldRuns", "TableData", "TableRun", "build_table_model", "evaluate_table_model", "format_table_result",
+           "predict_table_task", "prepare_table_data", "resolve_head", "train_table_task"]

@@ -1,0 +1,191 @@
+"""One fold of profile/count training into a run folder: the steps the bias stage and the main model share.
+
+:func:`run_fold` checks the inputs, seeds, builds the model, reads the fold's windows, writes
+``logs/run.json``, compiles with ChromBPNet's losses, fits (checkpoint every epoch, ``--resume``),
+saves, evaluates on the test chromosomes (``evaluation/metrics.json`` and figures) and writes the
+stage's QC (``evaluation/bias_qc.json``). What differs between the bias model
+(:mod:`dream_keras.tasks.atac.bias_stage`) and the bias-factorised main model
+(:mod:`dream_keras.tasks.atac.train`) is a :class:`FoldStage`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import time
+
+from data_prep.atac.inputs import FoldSpec, check_atac_inputs
+from data_prep.errors import InputError
+from dream_keras.tasks.atac.profile_count_fit import (TRAINING_LOG, compile_profile_count, fit_profile_count,
+                                                      read_training_log)
+from dream_keras.training.performance import resolve_jit_compile
+from dream_keras.training.run_folder import RunFolder, write_json_atomic
+from dream_keras.training.seeding import seed_everything
+
+#: the data attributes that hold training windows (freed once the fit ends)
+_TRAINING_WINDOWS = ("train_peaks", "valid_peaks", "train_nonpeaks", "valid_nonpeaks")
+
+
+class FoldStage:
+    """What one kind of fold run does its own way; :func:`run_fold` does the rest.
+
+    A stage object serves one fold: it may keep what a step made (e.g. the scaled bias model) for a
+    later step. Attributes: ``command`` (``run.json``'s command), ``tag`` (log line prefix),
+    ``title`` (figure title), ``params`` and ``fold``.
+    """
+
+    command = "train"
+
+    def __init__(self, params, fold: FoldSpec):
+        self.params, self.fold = params, fold
+
+    @property
+    def tag(self) -> str:
+        return self.fold.label
+
+    @property
+    def title(self) -> str:
+        return f"{self.params.backbone} {self.fold.label}"
+
+    def input_files(self) -> dict:
+        """The files ``run.json`` records (size and SHA-256)."""
+        params = self.params
+        return {"genome": params.genome, "bigwig": params.bigwig, "peaks": params.peaks,
+                "nonpeaks": params.nonpeaks, "fold": self.fold.path}
+
+    def check(self, plan) -> None:
+        """Further checks before anything is built or written (after the inputs')."""
+
+    def build(self, plan):
+        """The model to record in ``run.json`` (built after seeding, inside the strategy's scope)."""
+        raise NotImplementedError
+
+    def load_data(self, inputs, progress):
+        """The fold's windows: an object with ``test_peaks``, ``test_nonpeaks``, ``counts_loss_weight``,
+        ``report`` and the training windows."""
+        raise NotImplementedError
+
+    def trained_model(self, model, data, run, plan, resume: bool):
+        """The model to compile and fit (the main model wraps ``model`` with the bias model)."""
+        return model
+
+    def datasets(self, data, plan):
+        """``(train_data, valid_data)`` for :func:`fit_profile_count`, sharded by ``plan``."""
+        raise NotImplementedError
+
+    def training_message(self, model, data, weight: float) -> str:
+        raise NotImplementedError
+
+    def save(self, trained, run, plan) -> None:
+        """Save the trained model(s) into ``run.models``."""
+        raise NotImplementedError
+
+    def qc(self, trained, data, evaluation, progress) -> dict:
+        """The content of ``evaluation/bias_qc.json``."""
+        return {}
+
+
+@dataclasses.dataclass
+class FoldRun:
+    """What :func:`run_fold` hands back to its stage.
+
+    run: the run folder; fit: :class:`~dream_keras.training.fitting.FitResult`; evaluation:
+    :class:`~dream_keras.tasks.atac.evaluation.Evaluation`; weight: the counts loss weight used;
+    data: the stage's data (training windows freed); qc: what ``bias_qc.json`` holds; seconds: wall time.
+    """
+
+    run: RunFolder
+    fit: object
+    evaluation: object
+    weight: float
+    data: object
+    qc: dict
+    seconds: float
+
+
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+def build_profile_count_model(params, build, what: str = "backbone"):
+    """``build(**options)`` with ``params.model_options`` less the lengths (the run sets those); a
+    refused option becomes an :class:`InputError` naming the backbone and its options."""
+    options = {key: value for key, value in params.model_options.items()
+               if key not in ("input_length", "output_length")}
+    try:
+        return build(**options)
+    except (KeyError, TypeError, ValueError) as error:
+        if isinstance(error, InputError):
+            raise
+        raise InputError(f"cannot build {what} {params.backbone!r} with options {options}: {error}") from None
+
+
+def run_fold(stage: FoldStage, out, *, resume: bool, overwrite: bool, progress: bool | None, plots: bool,
+             plan) -> FoldRun:
+    """Train, save and evaluate ``stage``'s model into the run folder ``out``, inside ``plan.scope()``
+    and the run's dtype policy (:func:`dream_keras.training.distribution.training_scope`)."""
+    from data_prep import releasing_windows
+    from dream_keras.tasks.atac.evaluation import evaluate_model, write_evaluation
+
+    params, fold = stage.params, stage.fold
+    started = time.time()
+    RunFolder.check(out, resume=resume, overwrite=overwrite)
+    say(f"[{stage.tag}] checking inputs")
+    inputs = check_atac_inputs(genome=params.genome, bigwig=params.bigwig, peaks=params.peaks,
+                               nonpeaks=params.nonpeaks, fold=fold)
+    stage.check(plan)
+    seed_everything(params.seed)
+    model = stage.build(plan)
+    data = stage.load_data(inputs, progress)
+    weight = params.counts_loss_weight if params.counts_loss_weight is not None else data.counts_loss_weight
+    resolved = dataclasses.replace(params, counts_loss_weight=float(weight))
+
+    run = RunFolder.prepare(out, resume=resume, overwrite=overwrite)
+    run.write_run_json(stage.command, {**resolved.as_dict(), "fold": fold.argument}, stage.input_files(),
+                       extra={"model": {"config": model.get_config(), "parameters": int(model.count_params())},
+                              "data": data.report, "distribution": plan.record(params.batch_size)})
+    trained = stage.trained_model(model, data, run, plan, resume)
+    compile_profile_count(trained, counts_loss_weight=weight, learning_rate=params.lr,
+                          jit_compile=resolve_jit_compile(params.jit_compile, params.backbone))
+
+    # the datasets let go of the training windows when the block ends (tf.data would keep them alive)
+    with releasing_windows():
+        train_data, valid_data = stage.datasets(data, plan)
+        say(stage.training_message(model, data, weight))
+        fit = fit_profile_count(trained, train_data, valid_data, epochs=params.epochs, patience=params.patience,
+                                run=run, resume=resume)
+    # The training windows are done with: free them before the test regions are predicted and scored.
+    del train_data, valid_data
+    for name in _TRAINING_WINDOWS:
+        if hasattr(data, name):
+            setattr(data, name, None)
+    gc.collect()
+    stage.save(trained, run, plan)
+
+    say(f"[{stage.tag}] evaluating on the test chromosomes ({', '.join(fold.splits['test'])})")
+    evaluation = evaluate_model(trained, data.test_peaks, data.test_nonpeaks, batch_size=params.batch_size,
+                                progress=progress)
+    write_evaluation(evaluation, run.evaluation, history=read_training_log(run), title=stage.title, plots=plots)
+    qc = stage.qc(trained, data, evaluation, progress)
+    write_json_atomic(run.evaluation / "bias_qc.json", qc)
+    return FoldRun(run, fit, evaluation, float(weight), data, qc, time.time() - started)
+
+
+def training_line(epochs_trained: int, best_epoch: int, best_val_loss: float, stopped_early: bool) -> str:
+    """The summary's ``training`` line (``best_epoch`` counted from 0, shown from 1)."""
+    return (f"  training  {epochs_trained} epochs, best epoch {best_epoch + 1} (val loss {best_val_loss:.4g})"
+            f"{', stopped early' if stopped_early else ''}")
+
+
+def metrics_lines(metrics: dict) -> list[str]:
+    """The summary's test metrics block."""
+    from dream_keras.tasks.atac.evaluation import format_metrics
+
+    shown = format_metrics(metrics).splitlines() if metrics else ["(no test regions)"]
+    return ["  test metrics:", *("    " + line for line in shown)]
+
+
+def files_lines(run: RunFolder) -> list[str]:
+    """The summary's ``logs`` and ``results`` lines."""
+    return [f"  logs      {run.logs / 'run.json'}, {run.logs / TRAINING_LOG}",
+            f"  results   {run.evaluation / 'metrics.json'} and figures in {run.evaluation}"]

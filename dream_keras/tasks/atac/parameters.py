@@ -1,0 +1,91 @@
+"""The parameters of the ATAC task's two training runs, each default declared once, here.
+
+``dream-keras bias train`` and ``dream-keras train --task atac`` build these objects from their flags
+(and read their help texts' defaults from :func:`field_default`); ``run.json`` records
+``as_dict()``, so ``--config run.json`` repeats a run. Importing this module imports neither
+TensorFlow nor Keras.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+
+@dataclasses.dataclass(kw_only=True)
+class ProfileCountTrainParameters:
+    """What the bias stage and the main model share: inputs, fold, lengths, filters and training.
+
+    ``model_options`` go to :func:`dream_keras.build_model` (e.g. ``filters``, ``n_dil_layers``,
+    ``lstm_units``); ``counts_loss_weight=None`` computes it from the data; ``fold`` is a number,
+    ``all`` (main model only) or a fold JSON path, ``fold_dir`` the folder of ``fold_N.json`` files
+    (default: the bundled hg38 folds). ChromBPNet's own defaults (the official pipelines).
+    """
+
+    genome: str
+    bigwig: str
+    peaks: str
+    nonpeaks: str
+    fold: str
+    fold_dir: str | None = None
+    backbone: str = "bpnet"
+    model_options: dict = dataclasses.field(default_factory=dict)
+    input_length: int = 2114
+    output_length: int = 1000
+    outlier_quantile: float = 0.9999
+    counts_loss_weight: float | None = None
+    epochs: int = 50
+    patience: int = 5
+    lr: float = 1e-3
+    batch_size: int = 64
+    seed: int = 0
+    #: default, mirrored or multiworker (dream_keras.training.distribution); batch_size is per replica
+    strategy: str = "default"
+    #: Keras dtype policy and XLA choice (dream_keras.training.performance)
+    precision: str = "float32"
+    jit_compile: str = "auto"
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+#: The head the ATAC task trains (profile and counts; bias factorisation needs it).
+ATAC_HEAD = "profile_count"
+
+
+@dataclasses.dataclass(kw_only=True)
+class BiasTrainParameters(ProfileCountTrainParameters):
+    """Every parameter of a bias-model run (field names are ``dream-keras bias train``'s options).
+
+    For ``bpnet`` the model options default to the official bias model's (``filters`` 128,
+    ``n_dil_layers`` 4, layer names without prefix as in the official ``bias.h5``).
+    """
+
+    #: nonpeaks must have totals below the 0.01 quantile of peak totals x this (ATAC 0.5, DNase 0.8)
+    bias_threshold_factor: float = 0.5
+
+
+@dataclasses.dataclass(kw_only=True)
+class AtacTrainParameters(ProfileCountTrainParameters):
+    """Every parameter of an ATAC main-model run (field names are ``dream-keras train``'s options)."""
+
+    bias_model: str
+    head: str = ATAC_HEAD
+    max_jitter: int = 500
+    negative_ratio: float = 0.1
+    #: read training and validation windows from the FASTA and bigWig batch by batch (bounded memory)
+    stream: bool = False
+
+    def as_dict(self) -> dict:
+        return {"task": "atac", **dataclasses.asdict(self)}
+
+
+def field_default(parameters: type, name: str):
+    """The declared default of field ``name`` of the dataclass ``parameters`` (for help texts and flags)."""
+    for field in dataclasses.fields(parameters):
+        if field.name == name:
+            if field.default is not dataclasses.MISSING:
+                return field.default
+            if field.default_factory is not dataclasses.MISSING:
+                return field.default_factory()
+            raise KeyError(f"{parameters.__name__}.{name} has no default (it is required)")
+    raise KeyError(f"{parameters.__name__} has no field {name!r}")
