@@ -23,9 +23,14 @@ def bpnet_length_loss(n_dil_layers: int) -> int:
     return FIRST_KERNEL_SIZE - 1 + sum(2 * 2 ** i for i in range(1, n_dil_layers + 1))
 
 
+#: The official bias model: BPNet, 128 filters, 4 dilated layers, names without prefix (``bias.h5``).
+BIAS_MODEL_OPTIONS = {"filters": 128, "n_dil_layers": 4, "layer_prefix": ""}
+
+
 @register_backbone(
     "bpnet", default_head="profile_count", alphabet="ACGT",
-    defaults={"input_length": 2114, "channels": 4, "filters": 512, "n_dil_layers": 8, "layer_prefix": "wo_bias_"})
+    defaults={"input_length": 2114, "channels": 4, "filters": 512, "n_dil_layers": 8, "layer_prefix": "wo_bias_"},
+    bias_defaults=BIAS_MODEL_OPTIONS)
 def bpnet(x, filters: int = 512, n_dil_layers: int = 8, layer_prefix: str = "wo_bias_"):
     """BPNet backbone.
 

@@ -30,7 +30,7 @@ def _conv_name(index: int) -> str:
 
 
 @register_backbone(
-    "deepstarr", default_head="deepstarr", alphabet="ACGT",
+    "deepstarr", default_head="deepstarr", alphabet="ACGT", recipe="deepstarr",
     defaults={"input_length": 249, "channels": 4, "filters": list(FILTERS), "kernel_sizes": list(KERNEL_SIZES)})
 def deepstarr_backbone(x, filters: Sequence[int] = FILTERS, kernel_sizes: Sequence[int] = KERNEL_SIZES):
     """DeepSTARR conv tower.

@@ -39,7 +39,7 @@ def mprann_feature_length(input_length: int, kernel_sizes: Sequence[int] = KERNE
 
 
 @register_backbone(
-    "mprann", default_head="mprann", alphabet="ACGT",
+    "mprann", default_head="mprann", alphabet="ACGT", recipe="mprann",
     defaults={"input_length": 230, "channels": 4, "filters": list(FILTERS), "kernel_sizes": list(KERNEL_SIZES)})
 def mprann_backbone(x, filters: Sequence[int] = FILTERS, kernel_sizes: Sequence[int] = KERNEL_SIZES):
     """MPRAnn conv tower.

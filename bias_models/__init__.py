@@ -11,7 +11,7 @@ Import this package before loading a ``.keras`` file of a bias-factorised model,
 classes are registered with Keras.
 """
 
-from bias_models.bias_data import (BIAS_MODEL_DEFAULTS, BIAS_THRESHOLD_FACTORS, BIAS_TRAINING_DEFAULTS, BiasNonpeaks,
+from bias_models.bias_data import (BIAS_MODEL_DEFAULTS, BIAS_THRESHOLD_FACTORS, BiasNonpeaks,
                                    bias_model_options, bias_threshold_factor, build_bias_model, keep_windows,
                                    select_bias_nonpeaks)
 from bias_models.factorised import BiasFactorizedModel, LogSumExp, with_bias, without_bias
@@ -19,7 +19,7 @@ from bias_models.qc import CountQC, FootprintQC, bias_count_qc, count_qc, enzyme
 from bias_models.scaling import logcount_dense_layer, logcount_offset, scale_bias_logcounts
 
 __all__ = [
-    "BIAS_MODEL_DEFAULTS", "BIAS_THRESHOLD_FACTORS", "BIAS_TRAINING_DEFAULTS", "BiasFactorizedModel", "BiasNonpeaks",
+    "BIAS_MODEL_DEFAULTS", "BIAS_THRESHOLD_FACTORS", "BiasFactorizedModel", "BiasNonpeaks",
     "CountQC", "FootprintQC", "LogSumExp", "bias_count_qc", "bias_model_options", "bias_threshold_factor",
     "build_bias_model", "count_qc", "enzyme_motifs", "footprint_qc", "keep_windows", "logcount_dense_layer",
     "logcount_offset", "scale_bias_logcounts", "select_bias_nonpeaks", "with_bias", "without_bias",

@@ -25,6 +25,7 @@ import collections
 
 import numpy as np
 
+from baselines.bpnet import BIAS_MODEL_OPTIONS
 from data_prep.errors import InputError
 from data_prep.filters import bias_threshold, counts_loss_weight, outlier_filter
 from data_prep.windows import Windows
@@ -32,14 +33,10 @@ from data_prep.windows import Windows
 #: Conventional ``bias_threshold_factor`` per assay (the official README's recommended start values).
 BIAS_THRESHOLD_FACTORS = {"ATAC": 0.5, "DNASE": 0.8}
 
-#: The official bias model: BPNet, 128 filters, 4 dilated layers, names without prefix.
-BIAS_MODEL_DEFAULTS = {"filters": 128, "n_dil_layers": 4, "layer_prefix": ""}
-
-#: The official bias-training settings (``chrombpnet bias pipeline`` defaults): no jitter, every
-#: kept nonpeak each epoch (no peaks), 50 % reverse complement, Adam 1e-3, batch 64, at most 50
-#: epochs, early stopping on the validation loss with patience 5 (best weights restored).
-BIAS_TRAINING_DEFAULTS = {"max_jitter": 0, "reverse_complement": True, "outlier_quantile": 0.9999,
-                          "learning_rate": 1e-3, "batch_size": 64, "epochs": 50, "early_stop_patience": 5}
+#: The official bias model: BPNet, 128 filters, 4 dilated layers, names without prefix (declared on
+#: the ``bpnet`` registry entry, ``bias_defaults``). The bias training's defaults are those of
+#: ``dream_keras.tasks.atac.parameters.BiasTrainParameters``.
+BIAS_MODEL_DEFAULTS = BIAS_MODEL_OPTIONS
 
 BiasNonpeaks = collections.namedtuple(
     "BiasNonpeaks", ["keep", "threshold", "lower", "upper", "counts_loss_weight", "n_below_threshold"])

@@ -5,9 +5,16 @@ feature tensor ``(batch, length', width)``. A *head* builder takes that feature 
 dict of named output tensors. Both are plain functions whose keyword arguments are the options they
 understand; :func:`dream_keras.build_model` hands each builder only the options it declares.
 
-Other packages register through the ``dream_keras.backbones`` and ``dream_keras.heads`` entry-point
-groups: the entry point names a module (importing it runs its ``@register_*`` decorators) or a
-builder function (registered under the entry point's name).
+The built-in parts register in-package: the DREAM backbones and every head of ``dream_keras``, and
+the baselines (``bpnet``, ``deepstarr``, ``mprann``) and the bias-factorised model, which
+:func:`_load_builtin` imports on the first look-up, also in a checkout that is not pip-installed.
+Third-party packages register through the ``dream_keras.backbones``, ``dream_keras.heads`` and
+``dream_keras.models`` entry-point groups: the entry point names a module (importing it runs its
+``@register_*`` decorators) or a builder function (registered under the entry point's name).
+
+Per-backbone policy lives on the registry entry (:class:`BackboneSpec`), so that a plug-in backbone
+states it too: its original head, the table-task recipe family, whether the table task chooses its
+head, and the options of its official bias model.
 """
 
 from __future__ import annotations
@@ -25,7 +32,12 @@ class BackboneSpec:
     name: registry name. build: ``build(x, **options) -> features``. default_head: the head of the
     original publication (used when ``build_model(head=None)``). defaults: option defaults of the
     original model (``input_length``, ``channels``, ...). alphabet: one-hot channel order the
-    original model was trained with.
+    original model was trained with. recipe: the table-task training recipe of the model's
+    publication (``dream``, ``deepstarr``, ``mprann``: ``dream_keras.training.recipes.RECIPES``).
+    head_per_task: on a sequence-table task the backbone takes that task's DREAM head (``soft_bins``
+    for yeast, ``regression`` otherwise) instead of ``default_head`` (the DREAM backbones, whose
+    own head is the yeast one). bias_defaults: the options of the backbone's official bias model
+    (``dream-keras bias train``), e.g. BPNet's 128 filters and 4 layers.
     """
 
     name: str
@@ -33,6 +45,9 @@ class BackboneSpec:
     default_head: str | None = None
     defaults: dict = dataclasses.field(default_factory=dict)
     alphabet: str = "ACGT"
+    recipe: str = "dream"
+    head_per_task: bool = False
+    bias_defaults: dict = dataclasses.field(default_factory=dict)
 
     @property
     def options(self) -> set[str]:
@@ -81,11 +96,14 @@ def _keyword_names(fn: Callable) -> set[str]:
 
 
 def register_backbone(name: str, *, default_head: str | None = None, defaults: dict | None = None,
-                      alphabet: str = "ACGT"):
-    """Decorator registering ``fn(x, **options) -> features`` as backbone ``name``."""
+                      alphabet: str = "ACGT", recipe: str = "dream", head_per_task: bool = False,
+                      bias_defaults: dict | None = None):
+    """Decorator registering ``fn(x, **options) -> features`` as backbone ``name`` (the keywords are
+    the fields of :class:`BackboneSpec`)."""
 
     def decorate(fn: Callable) -> Callable:
-        _BACKBONES[name] = BackboneSpec(name, fn, default_head, dict(defaults or {}), alphabet)
+        _BACKBONES[name] = BackboneSpec(name, fn, default_head, dict(defaults or {}), alphabet, recipe,
+                                        bool(head_per_task), dict(bias_defaults or {}))
         return fn
 
     return decorate
@@ -119,7 +137,8 @@ def _load_entry_points(group: str, table: dict, spec_factory: Callable) -> None:
 
 
 def _load_builtin() -> None:
-    # The core's own parts register on import of these modules.
+    # The built-in parts register on import of these modules (no entry point needed).
+    import baselines  # noqa: F401
     from dream_keras import backbones as _b, heads as _h  # noqa: F401
 
 
@@ -147,6 +166,8 @@ def load_plugins() -> None:
     ``.keras`` file naming their classes loads)."""
     list_backbones()
     list_heads()
+    import bias_models.factorised  # noqa: F401  (the built-in bias-factorised model class)
+
     _load_entry_points("dream_keras.models", {}, lambda n, f: None)
 
 

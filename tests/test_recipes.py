@@ -104,7 +104,7 @@ def test_recipes_hold_the_published_settings_and_follow_the_backbone():
     assert (mprann.learning_rate, mprann.batch_size, mprann.patience) == (0.001, 32, 10)
     assert recipe_for("dream_rnn").name == "dream" and recipe_for("dream_cnn").name == "dream"
     assert recipe_for("deepstarr").name == "deepstarr" and recipe_for("mprann").name == "mprann"
-    assert recipe_for("dream_attn").learning_rate == 0.001
+    assert recipe_for("bpnet").name == "dream"
     assert recipe_for("deepstarr", "dream").name == "dream"
     assert dream.resolved(epochs=3, learning_rate=0.01).epochs == 3
     assert dream.effective_patience() == 80
@@ -148,3 +148,17 @@ def test_validation_metrics_log_loss_per_task_and_mean_pearson():
     # Keras's own evaluation of the compiled losses agrees.
     assert model.evaluate(x, {k: v[:, None] for k, v in targets.items()}, verbose=0, return_dict=True)["loss"] == \
         pytest.approx(logs["val_loss"], rel=1e-5)
+
+
+def test_a_plug_in_backbone_states_its_recipe_on_its_registry_entry():
+    from dream_keras import registry
+
+    @registry.register_backbone("test_recipe_plug_in", default_head="regression", recipe="mprann")
+    def plug_in(x):
+        return x
+
+    try:
+        assert recipe_for("test_recipe_plug_in") == RECIPES["mprann"]
+        assert recipe_for("test_recipe_plug_in", "deepstarr") == RECIPES["deepstarr"]
+    finally:
+        del registry._BACKBONES["test_recipe_plug_in"]

@@ -1,5 +1,7 @@
 """The registries: plug-ins arrive through entry points, options are routed, task names resolved."""
 
+import os
+import pathlib
 import subprocess
 import sys
 
@@ -8,22 +10,56 @@ import pytest
 from dream_keras import build_model
 from dream_keras.heads.task_names import resolve_task_names
 
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 
-def test_baselines_register_through_entry_points_not_imports():
-    """dream_keras never imports baselines itself; listing the backbones loads them via setup.cfg."""
+
+# a hang guard only: each script below runs in about 10 s
+HANG_GUARD_S = 600
+
+
+def _run(script: str, *, pythonpath: str | None = None) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (pythonpath, str(ROOT)) if p))
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=ROOT,
+                          timeout=HANG_GUARD_S)
+
+
+def test_built_in_models_register_in_package_without_entry_points():
+    """A checkout that is not pip-installed has no entry points: the built-in models are still found."""
     script = (
-        "import sys, dream_keras\n"
-        "from dream_keras import registry\n"
-        "registry.get_backbone('dream_cnn'); registry.get_head('soft_bins')\n"
-        "assert not any(name.startswith('baselines') for name in sys.modules), 'imported too early'\n"
+        "import importlib.metadata\n"
+        "importlib.metadata.entry_points = lambda **kw: []  # as in a checkout that is not pip-installed\n"
+        "import dream_keras\n"
         "print(dream_keras.list_backbones()); print(dream_keras.list_heads())\n"
-        "print(sorted(name for name in sys.modules if name.startswith('baselines.')))\n")
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    backbones, heads, modules = result.stdout.strip().splitlines()
+        "model = dream_keras.build_model('bpnet', filters=4, n_dil_layers=1, input_length=300, output_length=100)\n"
+        "print(sorted(model.output))\n"
+        "dream_keras.load_plugins()\n"
+        "import keras\n"
+        "print(keras.saving.get_registered_object('dream_keras>BiasFactorizedModel') is not None)\n")
+    result = _run(script)
+    assert result.returncode == 0, result.stderr[-3000:]
+    backbones, heads, outputs, factorised = result.stdout.strip().splitlines()
     assert backbones == "['bpnet', 'deepstarr', 'dream_cnn', 'dream_rnn', 'mprann']"
     assert heads == "['deepstarr', 'mprann', 'profile_count', 'regression', 'soft_bins']"
-    assert modules == "['baselines.bpnet', 'baselines.deepstarr', 'baselines.mprann']"
+    assert outputs == "['logcounts', 'profile']" and factorised == "True"
+
+
+def test_a_plug_in_backbone_arrives_through_its_entry_point(tmp_path):
+    """A third-party package's ``dream_keras.backbones`` entry point (a builder function) is found."""
+    (tmp_path / "toy_plugin.py").write_text(
+        "import keras\n\n\ndef toy_tower(x, width: int = 3):\n"
+        "    return keras.layers.Conv1D(width, 5, padding='same', name='toy_conv')(x)\n")
+    info = tmp_path / "toy_plugin-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: toy-plugin\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[dream_keras.backbones]\ntoy = toy_plugin:toy_tower\n")
+    script = (
+        "import dream_keras\n"
+        "assert 'toy' in dream_keras.list_backbones()\n"
+        "model = dream_keras.build_model('toy', 'regression', input_length=20, channels=4, width=2)\n"
+        "print(model.get_layer('toy_conv').filters, sorted(model.output))\n")
+    result = _run(script, pythonpath=str(tmp_path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip() == "2 ['activity']"
 
 
 def test_an_option_no_part_understands_names_both_parts():

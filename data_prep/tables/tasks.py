@@ -23,8 +23,9 @@ class TaskSpec:
             with defaults (no optional channels).
         task_names: the regression targets, in output order; ``target_columns`` maps each to its column.
         soft_bins: whether targets include ``bins`` (18 soft-bin probabilities) for a ``soft_bins`` head.
-        default_backbone, default_head: the DREAM model used for the task in the paper.
-        baseline_backbone, baseline_head: the task's original model (None for DREAM yeast).
+
+    Which model a task trains by default is model knowledge: it lives with the models
+    (``dream_keras.tasks.tables.train`` and each backbone's registry entry), not here.
     """
 
     name: str
@@ -40,10 +41,6 @@ class TaskSpec:
     task_names: tuple[str, ...]
     target_columns: dict[str, str]
     soft_bins: bool
-    default_backbone: str
-    default_head: str
-    baseline_backbone: str | None
-    baseline_head: str | None
 
 
 TASKS: dict[str, TaskSpec] = {
@@ -53,24 +50,19 @@ TASKS: dict[str, TaskSpec] = {
         test_time_inputs=dream_yeast.test_time_inputs, split=dream_yeast.split_dream_yeast,
         input_length=dream_yeast.INPUT_LENGTH, channels=len(dream_yeast.CHANNEL_NAMES),
         alphabet=dream_yeast.ALPHABET, channel_names=dream_yeast.CHANNEL_NAMES,
-        task_names=tuple(dream_yeast.TASK_NAMES), target_columns={"expression": "expression"}, soft_bins=True,
-        default_backbone="dream_rnn", default_head="soft_bins", baseline_backbone=None, baseline_head=None),
+        task_names=tuple(dream_yeast.TASK_NAMES), target_columns={"expression": "expression"}, soft_bins=True),
     "starrseq": TaskSpec(
         name="starrseq", load=starrseq.load_starrseq, encode=starrseq.encode_starrseq,
         with_reverse_complements=starrseq.with_reverse_complements,
         test_time_inputs=starrseq.test_time_inputs, split=starrseq.split_by_chromosome,
         input_length=starrseq.INPUT_LENGTH, channels=len(starrseq.ALPHABET), alphabet=starrseq.ALPHABET,
         channel_names=starrseq.channel_names(), task_names=tuple(starrseq.TASK_NAMES),
-        target_columns=dict(starrseq.TARGET_COLUMNS), soft_bins=False,
-        default_backbone="dream_rnn", default_head="regression",
-        baseline_backbone="deepstarr", baseline_head="deepstarr"),
+        target_columns=dict(starrseq.TARGET_COLUMNS), soft_bins=False),
     "lentimpra": TaskSpec(
         name="lentimpra", load=lentimpra.load_lentimpra, encode=lentimpra.encode_lentimpra,
         with_reverse_complements=lentimpra.with_reverse_complements,
         test_time_inputs=lentimpra.test_time_inputs, split=lentimpra.cross_validation_split,
         input_length=lentimpra.INPUT_LENGTH, channels=len(lentimpra.ALPHABET), alphabet=lentimpra.ALPHABET,
         channel_names=lentimpra.channel_names(), task_names=tuple(lentimpra.TASK_NAMES),
-        target_columns=dict(lentimpra.TARGET_COLUMNS), soft_bins=False,
-        default_backbone="dream_rnn", default_head="regression",
-        baseline_backbone="mprann", baseline_head="mprann"),
+        target_columns=dict(lentimpra.TARGET_COLUMNS), soft_bins=False),
 }

@@ -72,7 +72,7 @@ def autosome_stage(x, size: int, name: str):
 
 
 @register_backbone(
-    "dream_cnn", default_head="soft_bins", alphabet="AGCT",
+    "dream_cnn", default_head="soft_bins", alphabet="AGCT", head_per_task=True,
     defaults={"input_length": 150, "channels": 6, "first_filters": FIRST_FILTERS,
               "core_channels": list(CORE_CHANNELS)})
 def dream_cnn(x, first_filters: int = FIRST_FILTERS, core_channels: Sequence[int] = CORE_CHANNELS):

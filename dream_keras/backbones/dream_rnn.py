@@ -27,7 +27,7 @@ CORE_FILTERS = 320
 
 
 @register_backbone(
-    "dream_rnn", default_head="soft_bins", alphabet="AGCT",
+    "dream_rnn", default_head="soft_bins", alphabet="AGCT", head_per_task=True,
     defaults={"input_length": 150, "channels": 6, "first_filters": FIRST_FILTERS, "lstm_units": LSTM_UNITS,
               "core_filters": CORE_FILTERS})
 def dream_rnn(x, first_filters: int = FIRST_FILTERS, lstm_units: int = LSTM_UNITS,

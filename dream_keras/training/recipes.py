@@ -4,7 +4,7 @@
 recipe     optimizer                                    batch  epochs  patience  best epoch by
 =========  ===========================================  =====  ======  ========  ========================
 dream      AdamW (weight decay 0.01), one-cycle lr,     1024   80      none      validation Pearson r
-           max 0.005 (0.001 for attention backbones)                             (max; mean over tasks)
+           max 0.005                                                             (max; mean over tasks)
 deepstarr  Adam 0.002                                   128    100     10        validation loss (min)
 mprann     Adam 0.001                                   32     100     10        validation loss (min)
 =========  ===========================================  =====  ======  ========  ========================
@@ -33,10 +33,6 @@ from keras import ops
 
 from dream_keras.losses import SoftBinKL
 from dream_keras.metrics import pearson_r, spearman_r
-
-ATTENTION_BACKBONES = frozenset({"dream_attn"})
-"""Backbones with attention blocks: the DREAM recipe's peak learning rate is 0.001 for them."""
-
 
 def one_cycle_value(step, total_steps: int, pct_start: float, start: float, peak: float, end: float):
     """PyTorch OneCycleLR's two-phase cosine curve (``anneal_strategy='cos'``, ``three_phase=False``).
@@ -228,16 +224,15 @@ RECIPES: dict[str, Recipe] = {
 
 
 def recipe_for(backbone: str, recipe: str | None = None) -> Recipe:
-    """The recipe named ``recipe``, or the model's own: ``deepstarr``/``mprann`` for those backbones,
-    ``dream`` for every other (with peak learning rate 0.001 for attention backbones)."""
+    """The recipe named ``recipe``, or the model's own: the ``recipe`` of the backbone's registry entry
+    (``deepstarr``/``mprann`` for those baselines, ``dream`` for the DREAM backbones and plug-ins)."""
+    from dream_keras.registry import get_backbone
+
     if recipe is None:
-        recipe = backbone if backbone in ("deepstarr", "mprann") else "dream"
+        recipe = get_backbone(backbone).recipe
     if recipe not in RECIPES:
         raise ValueError(f"unknown recipe {recipe!r}; choose one of {sorted(RECIPES)}")
-    chosen = RECIPES[recipe]
-    if chosen.name == "dream" and backbone in ATTENTION_BACKBONES:
-        chosen = dataclasses.replace(chosen, learning_rate=0.001)
-    return chosen
+    return RECIPES[recipe]
 
 
 def table_losses(output_names, task_names, soft_bins: bool) -> dict:
@@ -307,5 +302,5 @@ class ValidationMetrics(keras.callbacks.Callback):
         logs["val_spearman_r"] = float(np.mean(spearmans))
 
 
-__all__ = ["ATTENTION_BACKBONES", "OneCycleAdamW", "OneCycleSchedule", "RECIPES", "Recipe", "ValidationMetrics",
+__all__ = ["OneCycleAdamW", "OneCycleSchedule", "RECIPES", "Recipe", "ValidationMetrics",
            "one_cycle_value", "recipe_for", "table_losses"]

@@ -40,15 +40,16 @@ class BiasResult:
 
 
 def build_bias(params: BiasTrainParameters):
-    """The bias model: the official BPNet (``bias_models.build_bias_model``) or another backbone."""
-    from bias_models import build_bias_model
+    """The bias model: ``params.backbone`` with the ``profile_count`` head, taking the options of the
+    backbone's official bias model (its registry entry's ``bias_defaults``: for ``bpnet`` the official
+    ``bias.h5`` architecture) under ``params.model_options``."""
     from dream_keras.model import build_model
+    from dream_keras.registry import get_backbone
 
     def build(**options):
-        if params.backbone == "bpnet":
-            return build_bias_model(params.input_length, params.output_length, **options)
+        defaults = get_backbone(params.backbone).bias_defaults
         return build_model(params.backbone, "profile_count", input_length=params.input_length,
-                           output_length=params.output_length, **options)
+                           output_length=params.output_length, **{**defaults, **options})
 
     return build_profile_count_model(params, build, what="bias backbone")
 

@@ -192,9 +192,19 @@ def prepare_table_data(task: str, data, *, valid=None, fold=None, valid_fraction
     return TableData(train, valid_rows, evaluation, split)
 
 
+#: The backbone a table task trains unless told otherwise (the paper's DREAM-RNN).
+DEFAULT_BACKBONE = "dream_rnn"
+
+
+def task_dream_head(task: str) -> str:
+    """The DREAM head of a task: ``soft_bins`` where the task has bin targets (yeast), else ``regression``."""
+    return "soft_bins" if TASKS[task].soft_bins else "regression"
+
+
 def resolve_head(task: str, backbone: str, head: str | None) -> str:
-    """The head to use: ``head``, else the task's baseline head for its baseline backbone, the task's DREAM
-    head (``soft_bins`` for yeast, ``regression`` otherwise) for DREAM backbones, else the backbone's own."""
+    """The head to use: ``head``, else the task's DREAM head (``soft_bins`` for yeast, ``regression``
+    otherwise) for a backbone whose registry entry says ``head_per_task`` or names no head, else the
+    backbone's own (a baseline's published head, e.g. ``deepstarr``)."""
     spec = TASKS[task]
     try:
         bspec = get_backbone(backbone)
@@ -204,10 +214,8 @@ def resolve_head(task: str, backbone: str, head: str | None) -> str:
         raise InputError(f"{error.args[0]}. Fix: choose a registered name.") from None
     if head is not None:
         chosen = head
-    elif backbone == spec.baseline_backbone:
-        chosen = spec.baseline_head
-    elif bspec.default_head in (None, "soft_bins"):
-        chosen = spec.default_head
+    elif bspec.head_per_task or bspec.default_head is None:
+        chosen = task_dream_head(task)
     else:
         chosen = bspec.default_head
     if chosen == "soft_bins" and not spec.soft_bins:
@@ -330,7 +338,7 @@ def train_table_task(task: str, data, *, out, valid=None, backbone: str | None =
         task: ``dream_yeast``, ``starrseq`` or ``lentimpra``.
         data: the training table; valid: a validation table (else a split of ``data``).
         out: the run folder (refused when not empty, unless ``overwrite`` or ``resume``).
-        backbone: registered backbone; None = the task's default (``dream_rnn``).
+        backbone: registered backbone; None = ``DEFAULT_BACKBONE`` (``dream_rnn``).
         head: registered head; None = see :func:`resolve_head`.
         fold: lentiMPRA test fold label (int or ``"k"``), or ``"all"`` for every fold.
         folds: with ``fold="all"``, the test folds to run (default every label in the table).
@@ -358,7 +366,7 @@ def train_table_task(task: str, data, *, out, valid=None, backbone: str | None =
     fold = _parse_fold(task, fold)
     if fold is not None and valid is not None:
         raise InputError("--valid and --fold both choose validation rows. Fix: give one of them.")
-    backbone = backbone or TASKS[task].default_backbone
+    backbone = backbone or DEFAULT_BACKBONE
     head = resolve_head(task, backbone, head)
     if recipe is not None and recipe not in RECIPES:
         raise InputError(f"unknown recipe {recipe!r}. Fix: use one of {sorted(RECIPES)}.")
