@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import keras
 
 from dream_keras.registry import IncompatibleHeadError, get_backbone, get_head
@@ -67,6 +69,21 @@ def _smallest_input_length(bspec, b_opts: dict, min_feature_length: int, start: 
     return hi
 
 
+@contextlib.contextmanager
+def _global_dtype_policy(policy):
+    """Layers take the global dtype policy when they are made: ``policy`` is the global one inside
+    (``None``: unchanged), the previous one again after."""
+    if policy is None:
+        yield
+        return
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
 @keras.saving.register_keras_serializable(package="dream_keras")
 class SequenceModel(keras.Model):
     """A functional model: one input ``sequence`` -> backbone -> head -> dict of named outputs.
@@ -78,6 +95,11 @@ class SequenceModel(keras.Model):
         **options: ``input_length``, ``channels``, ``output_length``, ``num_tasks``/``task_names``,
             ``filters``, ``n_dil_layers``, ``alphabet`` and any other option a builder declares.
 
+        dtype: a Keras dtype policy (``"mixed_bfloat16"``, ``"float32"``, a ``DTypePolicy``) for every
+            layer; ``None`` takes the global policy at build time. A given one is kept in the config,
+            so the model reloads with it whatever the global policy is then.
+        trainable: ``False`` freezes every weight (kept in the config too).
+
     Inputs: ``sequence`` float ``(batch, input_length, channels)``.
     Outputs: a dict, e.g. ``{"profile": (batch, output_length), "logcounts": (batch, 1)}``.
 
@@ -85,10 +107,16 @@ class SequenceModel(keras.Model):
     ``.keras`` file reloads with its weights.
     """
 
-    def __init__(self, backbone: str, head: str | None = None, name: str | None = None, **options):
+    def __init__(self, backbone: str, head: str | None = None, name: str | None = None, *, dtype=None,
+                 trainable: bool = True, **options):
+        policy = None if dtype is None else keras.dtype_policies.get(dtype)
+        with _global_dtype_policy(policy):
+            self._build_graph(backbone, head, name, options)
+        self.dtype_policy_name = None if policy is None else policy.name
+        self.trainable = bool(trainable)
+
+    def _build_graph(self, backbone: str, head: str | None, name: str | None, options: dict) -> None:
         # Layers: resolve the parts and their options.
-        options.pop("trainable", None)
-        options.pop("dtype", None)
         head, model_opts, b_opts, h_opts = resolve_options(backbone, head, options)
         bspec, hspec = get_backbone(backbone), get_head(head)
         input_length = model_opts.get("input_length")
@@ -123,8 +151,12 @@ class SequenceModel(keras.Model):
         self.model_options = {**b_opts, **h_opts, **model_opts}
 
     def get_config(self):
-        return {"backbone": self.backbone_name, "head": self.head_name, "name": self.name,
-                **self.model_options}
+        config = {"backbone": self.backbone_name, "head": self.head_name, "name": self.name, **self.model_options}
+        if self.dtype_policy_name is not None:
+            config["dtype"] = self.dtype_policy_name
+        if not self.trainable:
+            config["trainable"] = False
+        return config
 
     @classmethod
     def from_config(cls, config):

@@ -24,6 +24,9 @@ import data_prep
 from dream_keras.cli import main
 from dream_keras.metrics import profile_count_metrics
 
+# trains models end to end (minutes): outside the quick subset `pytest -m "not slow"`
+pytestmark = pytest.mark.slow
+
 INPUT, OUTPUT, JITTER = 512, 256, 32
 TINY_BPNET = ["--filters", "4", "--n-dil-layers", "1"]
 

@@ -22,7 +22,11 @@ from dream_keras.training.distribution import is_chief_task, read_tf_config
 
 STEP_SCRIPT = pathlib.Path(__file__).parent / "distributed_step.py"
 ROOT = pathlib.Path(__file__).parent.parent
-TIMEOUT_S = 180
+# a hang guard only (>= 10x the normal time of the slowest run here, so that load cannot break it)
+TIMEOUT_S = 1800
+
+# trains on two logical devices and two worker processes (minutes): outside `pytest -m "not slow"`
+pytestmark = pytest.mark.slow
 
 
 def _environment(**extra) -> dict:
@@ -154,6 +158,7 @@ from dream_keras.training.distribution import split_cpu
 split_cpu(2)  # before anything starts TensorFlow (building the bias model below would)
 from bias_models import build_bias_model
 from dream_keras.cli import main
+
 data, out = sys.argv[1], sys.argv[2]
 assert main(["prep", "nonpeaks", "--genome", data + "/genome.fa", "--peaks", data + "/peaks.narrowPeak", "--fold", "0",
              "--fold-dir", data + "/folds", "--out", out + "/nonpeaks.narrowPeak", "--input-length", "512",

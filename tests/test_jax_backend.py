@@ -20,6 +20,7 @@ import pytest
 from dream_keras import build_model
 
 pytestmark = [
+    pytest.mark.slow,  # a second interpreter under JAX (minutes): outside `pytest -m "not slow"`
     pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="JAX is not installed (pip install -e .[test])"),
     pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword"),
 ]
@@ -83,7 +84,7 @@ def test_model_zoo_builds_loads_and_predicts_on_the_jax_backend(tmp_path):
 
     environment = dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu")
     result = subprocess.run([sys.executable, "-c", JAX_SCRIPT, str(tmp_path)], capture_output=True, text=True,
-                            env=environment, timeout=600)
+                            env=environment, timeout=3600)  # a hang guard only
     assert result.returncode == 0, result.stderr[-4000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["backend"] == "jax"

@@ -192,7 +192,7 @@ def test_losses_run_jit_compiled_on_the_jax_backend():
     environment = dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu")
     result = subprocess.run(
         [sys.executable, "-c", JAX_SCRIPT, str(REF)], capture_output=True, text=True, env=environment,
-        timeout=300,
+        timeout=3000,  # a hang guard only
     )
     assert result.returncode == 0, result.stderr[-3000:]
     numbers = json.loads(result.stdout.strip().splitlines()[-1])

@@ -17,6 +17,9 @@ from data_prep.region_totals import region_totals, windows_fit
 from data_prep.streaming import StreamedWindows, streaming_training_dataset, streaming_validation_dataset
 from dream_keras.cli import main
 
+# trains models end to end (minutes): outside the quick subset `pytest -m "not slow"`
+pytestmark = pytest.mark.slow
+
 INPUT, OUTPUT, JITTER = 512, 256, 32
 
 

@@ -19,6 +19,9 @@ from dream_keras.cli import main as cli_main
 from dream_keras.metrics import pearson_r, spearman_r
 from dream_keras.tasks.tables.train import predict_table_task, prepare_table_data, train_table_task
 
+# trains models end to end (minutes): outside the quick subset `pytest -m "not slow"`
+pytestmark = pytest.mark.slow
+
 TINY_RNN = {"first_filters": 8, "lstm_units": 4, "core_filters": 8}
 TINY_DEEPSTARR = ["--model-option", "filters=[8,8,8,8]", "--model-option", "dense_units=[16,16]"]
 TINY_MPRANN = {"filters": [8, 8, 8, 4], "dense_units": [16, 8]}

@@ -351,3 +351,25 @@ def test_bpnet_matches_the_official_chrombpnet_files(data_dir, file_name, option
     outputs = _outputs(model, reference["sequence_onehot"])
     np.testing.assert_allclose(outputs["profile"], reference[f"{golden}_logits"], rtol=0, atol=1e-4)
     np.testing.assert_allclose(outputs["logcounts"], reference[f"{golden}_logcounts"], rtol=0, atol=1e-4)
+
+
+def test_dtype_and_trainable_are_honoured_and_reload_from_the_config(tmp_path):
+    """build_model(dtype=..., trainable=...) builds under that policy and freezes, and the .keras file
+    reloads the same way under the default float32 policy."""
+    options = dict(input_length=249, filters=[4, 4, 4, 4], dense_units=[8, 8])
+    model = build_model("deepstarr", dtype="mixed_bfloat16", trainable=False, **options)
+    assert keras.config.dtype_policy().name == "float32"  # the global policy is left as it was
+    conv = model.get_layer(index=1)
+    assert (conv.compute_dtype, conv.variable_dtype) == ("bfloat16", "float32")
+    assert model.trainable_weights == [] and len(model.weights) > 0
+    assert model.get_config()["dtype"] == "mixed_bfloat16" and model.get_config()["trainable"] is False
+    x = np.eye(4, dtype=np.float32)[np.random.default_rng(0).integers(0, 4, size=(3, 249))]
+    before = _outputs(model, x)
+    model.save(tmp_path / "bf16.keras")
+    reloaded = dream_keras.load_model(tmp_path / "bf16.keras")
+    assert reloaded.get_layer(index=1).compute_dtype == "bfloat16" and reloaded.trainable_weights == []
+    _assert_same_outputs(_outputs(reloaded, x), before, atol=0)
+    # without the arguments: the global policy at build time, trainable, nothing extra in the config
+    plain = build_model("deepstarr", **options)
+    assert plain.get_layer(index=1).compute_dtype == "float32" and plain.trainable_weights
+    assert "dtype" not in plain.get_config() and "trainable" not in plain.get_config()
