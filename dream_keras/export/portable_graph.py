@@ -68,7 +68,8 @@ def _recurrent_layers(models) -> list:
     """Every LSTM/GRU layer inside ``models``, nested models and Bidirectional wrappers included."""
     found = []
     for model in models:
-        # _flatten_layers walks every tracked sub-layer (Keras has no public recursive walk).
+        # _flatten_layers walks every tracked sub-layer (Keras 3.15 has no public recursive walk;
+        # tests/test_keras_internals.py checks that it still does).
         for layer in model._flatten_layers(include_self=True, recursive=True):
             if isinstance(layer, (keras.layers.LSTM, keras.layers.GRU)):
                 found.append(layer)
@@ -81,6 +82,8 @@ def portable_tracing(models) -> Iterator[None]:
     recurrent layers of ``models`` without cuDNN. Trace the export's functions inside it; on leaving,
     Keras's own implementations and the layers' settings are restored.
     """
+    # Process-wide swap of Keras's Conv1D.call (Keras 3.15): the grouped path calls XLA-only ops and
+    # Keras has no public switch for it; restored on leaving (tests/test_export.py checks both).
     conv1d = keras.layers.Conv1D
     had_own_call = "call" in conv1d.__dict__
     original_call = conv1d.call

@@ -100,6 +100,8 @@ class DistributionPlan:
         ``predict`` of that one batch, which the strategy splits among its replicas.
         """
         if self.name == "multiworker":
+            # Private Keras API (Keras 3.15, no public way to unset it): the strategy a model was
+            # built under (keras-team/keras#20585). Checked by tests/test_keras_internals.py.
             model._distribute_strategy = None
         if self.replicas > 1:
             def predict_on_batch(batch):
@@ -264,6 +266,8 @@ def _average_scalar_logs_across_workers() -> None:
     single-machine strategies do; everything else goes to Keras unchanged. Epoch logs, which early
     stopping reads, come from the metric variables summed over every replica and are not affected.
     """
+    # Private Keras API (Keras 3.15, no public hook for the per-step log reduction); checked by
+    # tests/test_keras_internals.py, which fails if Keras renames or re-signs these functions.
     from keras.src.backend.tensorflow import trainer
 
     original = trainer.reduce_per_replica

@@ -162,13 +162,10 @@ def apply_jit_compile(model, jit_compile: bool | str) -> bool:
     train; so the attribute that Keras's train/test/predict functions read is set directly.
     ``"auto"`` restores Keras's own lazy choice.
     """
+    # Private Keras API (Keras 3.15): Trainer._jit_compile is what the public jit_compile property
+    # and the step functions read; the public setter refuses True under op determinism. Checked by
+    # tests/test_keras_internals.py, which fails if Keras renames it.
     model._jit_compile = None if jit_compile == "auto" else bool(jit_compile)
     # the step functions are built on first use; drop any built with the previous setting
     model.train_function = model.test_function = model.predict_function = None
     return bool(model.jit_compile)
-
-
-def describe(precision_name: str, jit_compile: bool | str) -> str:
-    """A short text for progress lines, e.g. ``"mixed_bfloat16, XLA"``."""
-    xla = {True: "XLA", False: "no XLA"}.get(jit_compile, "XLA auto")
-    return f"{precision_name}, {xla}"
