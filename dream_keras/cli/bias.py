@@ -34,7 +34,8 @@ def add_parser(sub) -> None:
     t.add_argument("--fold-dir", action=Explicit, help="folder of fold_N.json files (default: bundled hg38 folds)")
     add_run_options(t)
     t.add_argument("--backbone", action=Explicit, help=f"bias backbone (default: {_default('backbone')}, as the official bias model)")
-    add_model_options(t, filters_help="filters (default 128)", layers_help="dilated layers (default 4)")
+    add_model_options(t, filters_help="filters (default: the backbone's official bias model's, e.g. bpnet's)",
+                      layers_help="dilated layers (default: the backbone's official bias model's)")
     t.add_argument("--bias-threshold-factor", type=float, action=Explicit,
                    help="nonpeaks must have totals below 0.01-quantile(peak totals) x this (ATAC "
                         f"{_default('bias_threshold_factor')}, DNase 0.8)")

@@ -73,11 +73,19 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
                              "here still win")
 
 
+def _run_default(name: str):
+    """The default of a run option, as the parameter objects declare it."""
+    from dream_keras.tasks.atac.parameters import ProfileCountTrainParameters, field_default
+
+    return field_default(ProfileCountTrainParameters, name)
+
+
 def add_strategy_option(parser: argparse.ArgumentParser) -> None:
     """``--strategy default|mirrored|multiworker`` (``dream_keras.training.distribution``)."""
     from dream_keras.training.distribution import STRATEGIES, STRATEGY_HELP
 
-    parser.add_argument("--strategy", choices=STRATEGIES, action=Explicit, help=STRATEGY_HELP + " (default: default)")
+    parser.add_argument("--strategy", choices=STRATEGIES, action=Explicit,
+                        help=STRATEGY_HELP + f" (default: {_run_default('strategy')})")
 
 
 def add_speed_options(parser: argparse.ArgumentParser) -> None:
@@ -87,10 +95,11 @@ def add_speed_options(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("--precision", choices=PRECISIONS, action=Explicit,
                         help="Keras dtype policy: mixed_bfloat16/mixed_float16 compute in 16 bits with float32 "
-                             "weights, outputs and losses (default: float32)")
+                             f"weights, outputs and losses (default: {_run_default('precision')})")
     parser.add_argument("--jit-compile", choices=JIT_CHOICES, action=Explicit,
                         help="XLA-compiled train and predict steps; auto takes what was measured faster for the "
-                             "backbone on CPU (XLA for dream_cnn), Keras's choice elsewhere (default: auto)")
+                             "backbone on CPU (XLA for dream_cnn), Keras's choice elsewhere (default: "
+                             f"{_run_default('jit_compile')})")
 
 
 def add_model_options(parser: argparse.ArgumentParser, *, filters_help: str, layers_help: str) -> None:

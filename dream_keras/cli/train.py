@@ -49,8 +49,8 @@ def add_parser(sub) -> None:
     add_strategy_option(p)
     add_speed_options(p)
     p.add_argument("--seed", type=int, action=Explicit, help=f"random seed (default: {_default('seed')})")
-    add_model_options(p, filters_help="backbone filters (bpnet: 512)",
-                      layers_help="dilated layers (bpnet: 8)")
+    add_model_options(p, filters_help="backbone filters (default: the backbone's own)",
+                      layers_help="dilated layers (default: the backbone's own)")
 
     atac = p.add_argument_group("ATAC task")
     atac.add_argument("--genome", action=Explicit, help="reference FASTA")

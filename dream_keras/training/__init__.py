@@ -1,1 +1,2 @@
-"""Training: run folders, resumable fitting, the ATAC fold pipeline and the sequence-table recipes."""
+"""Task-agnostic training: run folders, resumable fitting, seeding, distribution, precision and XLA,
+optimisers and the sequence-table recipes. Each task's pipeline lives in :mod:`dream_keras.tasks`."""
