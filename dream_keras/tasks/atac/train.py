@@ -11,6 +11,9 @@ One fold (:func:`train_fold`), as the official ChromBPNet pipeline:
 5. save ``models/model.keras`` (factorised), ``models/model_nobias.keras`` and evaluate on the
    test chromosomes (``evaluation/metrics.json`` and figures), with the bias QC.
 
+The steps it shares with the bias stage are :func:`dream_keras.tasks.atac.fold_runner.run_fold`'s;
+:class:`MainModelStage` holds what the main model does its own way.
+
 Every fold (:func:`train_folds`) writes ``OUT/fold_N/`` run folders and ``OUT/summary.tsv``: for
 each subset and metric, the value of every fold with their mean and standard deviation (n - 1).
 """
