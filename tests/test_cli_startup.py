@@ -52,6 +52,7 @@ def test_prep_splits_runs_without_tensorflow_or_keras(tmp_path):
     assert not {"tensorflow", "keras"} & names, sorted({"tensorflow", "keras"} & names)
 
 
+@pytest.mark.slow  # trains or starts a second interpreter
 def test_first_use_of_a_public_name_loads_keras_and_registers_the_model():
     code = ("import sys, dream_keras; assert 'keras' not in sys.modules; "
             "m = dream_keras.build_model('deepstarr', input_length=249); "

@@ -305,6 +305,7 @@ def _saved_model_cli_signatures(path):
     return signatures
 
 
+@pytest.mark.slow  # trains or starts a second interpreter
 @pytest.mark.parametrize("exported", ["profile_count"], indirect=True)
 def test_saved_model_cli_lists_the_documented_signatures(exported):
     signatures = _saved_model_cli_signatures(exported.path)
@@ -405,6 +406,7 @@ def test_failed_export_leaves_no_version_folder(tmp_path):
     assert _folder_names(tmp_path / "python_op") == []
 
 
+@pytest.mark.slow  # trains or starts a second interpreter
 def test_cli_exports_keras_files(tmp_path, capsys):
     backbone, options = KINDS["mprann"]
     model = _tiny(backbone, "mprann", seed=5, **options)

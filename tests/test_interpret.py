@@ -173,6 +173,7 @@ def _meme(consensus):
             f"MOTIF M1 planted\nletter-probability matrix: alength= 4 w= {len(consensus)} nsites= 20 E= 0\n{rows}\n")
 
 
+@pytest.mark.slow  # trains or starts a second interpreter
 def test_footprint_of_a_planted_motif_rises_after_training(tmp_path):
     motif, scrambled = "TTGACGTCATCG", "AGCCGTTTGCTA"   # scrambled: the same letters, permuted
     (tmp_path / "planted.meme").write_text(_meme(motif))
@@ -373,6 +374,7 @@ def test_variants_command_scores_a_vcf_and_reports_mismatches(saved_bpnet, bpnet
     assert not (tmp_path / "bad.tsv").exists()
 
 
+@pytest.mark.slow  # trains or starts a second interpreter
 def test_ism_command_on_a_sequence_table(data_dir, tmp_path):
     keras.utils.set_random_seed(2)
     model = build_model("dream_cnn", "soft_bins", first_filters=8, core_channels=[8, 4])

@@ -187,6 +187,7 @@ print(json.dumps({"total": float(total), "expected": values["total_loss"], "kl":
 """
 
 
+@pytest.mark.slow  # trains or starts a second interpreter
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="JAX is not installed")
 def test_losses_run_jit_compiled_on_the_jax_backend():
     environment = dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu")

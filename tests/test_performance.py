@@ -126,6 +126,7 @@ def test_xla_on_and_off_predict_the_same_for_dream_cnn():
     assert np.std(predictions[True]) > 0  # not a constant output that would match trivially
 
 
+@pytest.mark.slow  # trains or starts a second interpreter
 def test_seeded_xla_training_repeats_exactly():
     x, y = _batch(8)
     seed_everything(0)
@@ -168,6 +169,7 @@ def nonpeaks(data_dir, tmp_path_factory):
     return out
 
 
+@pytest.mark.slow  # trains or starts a second interpreter
 def test_bias_train_cli_records_and_uses_precision_and_xla(data_dir, nonpeaks, tmp_path):
     atac = data_dir / "atac_mm10"
     out = tmp_path / "bias_bf16"

@@ -23,6 +23,7 @@ def _run(script: str, *, pythonpath: str | None = None) -> subprocess.CompletedP
                           timeout=HANG_GUARD_S)
 
 
+@pytest.mark.slow  # trains or starts a second interpreter
 def test_built_in_models_register_in_package_without_entry_points():
     """A checkout that is not pip-installed has no entry points: the built-in models are still found."""
     script = (
@@ -43,6 +44,7 @@ def test_built_in_models_register_in_package_without_entry_points():
     assert outputs == "['logcounts', 'profile']" and factorised == "True"
 
 
+@pytest.mark.slow  # trains or starts a second interpreter
 def test_a_plug_in_backbone_arrives_through_its_entry_point(tmp_path):
     """A third-party package's ``dream_keras.backbones`` entry point (a builder function) is found."""
     (tmp_path / "toy_plugin.py").write_text(

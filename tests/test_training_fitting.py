@@ -51,6 +51,7 @@ def _data(windows):
     return train, valid
 
 
+@pytest.mark.slow  # trains or starts a second interpreter
 def test_resumed_run_matches_uninterrupted_run(tmp_path, windows):
     train, valid = _data(windows)
     full = _model()
@@ -78,6 +79,7 @@ def test_resumed_run_matches_uninterrupted_run(tmp_path, windows):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.slow  # trains or starts a second interpreter
 def test_early_stopping_restores_best_weights(tmp_path, windows):
     train, valid = _data(windows)
     model = _model()
