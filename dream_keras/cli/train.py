@@ -93,6 +93,20 @@ def dispatch_to_table_tasks(args, function: str) -> int:
     return getattr(module, function)(args)
 
 
+def require_table_data(args) -> None:
+    """Stop a sequence-table run without ``--data``, saying where the bundled sample and the full set are."""
+    if args.data:
+        return
+    from data_prep.bundled import bundled_table
+    from data_prep.errors import InputError
+
+    sample = bundled_table(args.task)
+    valid = f" --valid {sample.valid}" if sample.valid else ""
+    raise InputError(f"--task {args.task} needs --data TABLE. A small real sample ships with the package: "
+                     f"--data {sample.train}{valid} (try it with --epochs 1). The full public set is "
+                     f"{sample.full_set}.")
+
+
 def atac_parameters(args):
     """The resolved :class:`~dream_keras.training.atac.AtacTrainParameters` of parsed arguments."""
     from dream_keras.training.atac import ATAC_DEFAULTS, AtacTrainParameters
@@ -119,6 +133,7 @@ def run(args) -> int:
     resolve_recorded_parameters(args, "train")
     collect_model_options(args)
     if args.task != "atac":
+        require_table_data(args)
         return dispatch_to_table_tasks(args, "train_from_args")
     from dream_keras.training.atac import train_atac
 
