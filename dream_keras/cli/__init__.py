@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "import_chrombpnet",
     "interpret",
     "quickstart",
+    "demo_data",
 ]
 
 
