@@ -4,7 +4,7 @@ Importing ``data_prep`` does not import TensorFlow; :func:`training_dataset` and
 :func:`validation_dataset` import it when called.
 """
 
-from data_prep.bundled import AtacData, bundled_atac_data
+from data_prep.bundled import AtacData, SampleTable, bundled_atac_data, bundled_table
 from data_prep.chrom_sizes import read_chrom_sizes
 from data_prep.epochs import EpochPlan, sample_epoch
 from data_prep.errors import InputError
@@ -21,8 +21,8 @@ from data_prep.synthetic import SyntheticDataset, make_synthetic_dataset
 from data_prep.windows import Windows, crop_windows, extract_windows
 
 __all__ = [
-    "AtacData", "EpochPlan", "InputError", "Motif", "OutlierFilter", "SyntheticDataset", "Windows",
-    "bias_threshold", "bundled_atac_data", "bundled_motif_path", "check_fold", "counts_loss_weight", "crop_windows",
+    "AtacData", "EpochPlan", "InputError", "Motif", "OutlierFilter", "SampleTable", "SyntheticDataset", "Windows",
+    "bias_threshold", "bundled_atac_data", "bundled_motif_path", "bundled_table", "check_fold", "counts_loss_weight", "crop_windows",
     "edge_filter", "extract_windows", "fetch_sequence", "load_fold", "make_nonpeaks", "make_splits",
     "make_synthetic_dataset", "one_hot_decode", "one_hot_encode", "open_genome", "open_signal", "outlier_filter",
     "read_bed", "read_chrom_sizes", "read_meme", "read_narrowpeak", "read_regions", "read_signal", "releasing_windows",

@@ -112,6 +112,16 @@ def test_prep_splits_writes_the_fold(atac, tmp_path):
                  "--valid", "chr17_seg2", "--out", str(out)]) == 2  # exists: refused without --overwrite
 
 
+def test_prep_splits_excludes_present_chromosomes_and_notes_absent_ones(atac, tmp_path, capsys):
+    out = tmp_path / "fold.json"
+    assert main(["prep", "splits", "--chrom-sizes", str(atac / "chrom.sizes"), "--test", "chr17_seg1",
+                 "--valid", "chr17_seg2", "--exclude", "chrM", "chr17_seg5", "chrY", "--out", str(out)]) == 0
+    fold = json.loads(out.read_text())
+    assert fold["train"] == ["chr17_seg3", "chr17_seg4"]
+    printed = capsys.readouterr().out
+    assert "--exclude chrM chrY: not in" in printed and "(1 excluded)" in printed
+
+
 def test_prep_nonpeaks_matches_the_ratio_per_split(atac, nonpeaks):
     regions = data_prep.read_narrowpeak(nonpeaks)
     fold = data_prep.load_fold(atac / "folds" / "fold_0.json")

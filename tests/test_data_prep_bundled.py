@@ -27,3 +27,35 @@ def test_bundled_motifs():
     bias = read_meme(bundled_motif_path("chrombpnet_bias_motifs.meme"))
     assert sum(m.identifier.startswith("TN5_") for m in bias) == 8
     assert (bundled_motif_path().parent / "NOTICE.txt").is_file()
+
+
+def test_bundled_sample_tables_are_the_fixtures_and_load(data_dir):
+    from data_prep.bundled import bundled_table
+    from data_prep.tables import TASKS
+
+    fixtures = {"dream_yeast": "dream_yeast", "starrseq": "deepstarr", "lentimpra": "lentimpra"}
+    rows = {}
+    for task, folder in fixtures.items():
+        sample = bundled_table(task)
+        for path in (sample.train, sample.valid):
+            if path is not None:
+                assert filecmp.cmp(path, data_dir / folder / path.name, shallow=False), path
+        assert "PROVENANCE" not in sample.full_set and sample.full_set
+        assert list(sample.train.parent.glob("LICENSE*")), task
+        rows[task] = len(TASKS[task].load(sample.train).sequences)
+    assert rows == {"dream_yeast": 6370, "starrseq": 1000, "lentimpra": 1000}
+    assert bundled_table("dream_yeast").valid is None
+
+
+def test_table_training_without_data_names_the_bundled_sample(tmp_path):
+    import subprocess
+    import sys
+
+    from data_prep.bundled import bundled_table
+
+    done = subprocess.run([sys.executable, "-m", "dream_keras.cli", "train", "--task", "lentimpra",
+                           "--out", str(tmp_path / "run")], capture_output=True, text=True, timeout=1200)
+    assert done.returncode != 0
+    sample = bundled_table("lentimpra")
+    assert f"--data {sample.train} --valid {sample.valid}" in done.stderr
+    assert "Agarwal" in done.stderr and not (tmp_path / "run").exists()

@@ -344,7 +344,7 @@ def test_footprints_command_writes_table_and_plots(saved_bpnet, bpnet, data_dir,
                      str(atac / "peaks.narrowPeak"), "--motifs", "tn5_1", "CTCF", "--out", str(out),
                      "--max-regions", "20"]) == 0
     table = pd.read_csv(out / "footprints.tsv", sep="\t")
-    assert list(table["motif"]) == ["tn5_1", "CTCF"]
+    assert list(table["motif"]) == ["tn5_1", "CTCF"] and list(table["n_sequences"]) == [20, 20]
     windows = extract_windows(atac / "peaks.narrowPeak", atac / "genome.fa", None, LENGTH, 1, progress=False)
     expected = marginal_footprint(bpnet, windows.sequences[:20], "GCACAGTACAGAGCTG")
     assert table["max"][0] == pytest.approx(expected.max, rel=1e-4)

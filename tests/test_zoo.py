@@ -294,8 +294,16 @@ def test_profile_count_crops_the_centre_with_the_odd_base_on_the_right():
     assert centre_crop_widths(2040, 1000) == (520, 520)  # the ChromBPNet case: symmetric
     model = build_model("dream_cnn", "profile_count", input_length=95, channels=CHANNELS,
                         first_filters=8, core_channels=[8], output_length=16)
-    crop = model.get_layer("wo_bias_bpnet_logitt_before_flatten")
+    crop = model.get_layer("profile_crop")
     assert crop.cropping == (2, 3)
+    # Only the BPNet backbone takes ChromBPNet's layer names; other backbones name the head plainly.
+    names = {layer.name for layer in model.layers}
+    assert {"profile_conv", "profile_crop", "profile_logits", "gap", "logcounts_dense"} <= names
+    assert not any("bpnet" in name for name in names) and "layer_prefix" not in model.get_config()
+    # .keras files written before kept layer_prefix="wo_bias_" in their config and rebuild with those names.
+    earlier = build_model("dream_cnn", "profile_count", input_length=95, channels=CHANNELS, first_filters=8,
+                          core_channels=[8], output_length=16, layer_prefix="wo_bias_")
+    assert earlier.get_layer("wo_bias_bpnet_logitt_before_flatten").cropping == (2, 3)
     assert tuple(model.output["profile"].shape) == (None, 16)
 
 

@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "import_chrombpnet",
     "interpret",
     "quickstart",
+    "demo_data",
 ]
 
 #: commands that run without Keras (data preparation only): no backend import before they run

@@ -47,11 +47,15 @@ def _add_contribs(sub) -> None:
     p.add_argument("--out", required=True, metavar="PREFIX", help="output prefix (folders are created)")
     p.add_argument("--output", default="both",
                    help="counts, profile, both (default), or the name of a scalar output (e.g. expression)")
-    p.add_argument("--method", default="gradient_x_input", choices=["gradient_x_input", "integrated_gradients"])
-    p.add_argument("--n-baselines", type=_positive, default=20, help="shuffled references (integrated gradients)")
-    p.add_argument("--steps", type=_positive, default=32, help="path points per reference (integrated gradients)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the dinucleotide shuffles")
-    p.add_argument("--batch-size", type=_positive, default=64)
+    p.add_argument("--method", default="gradient_x_input", choices=["gradient_x_input", "integrated_gradients"],
+                   help="gradient_x_input (default: one gradient per window, fast) or integrated_gradients "
+                        "(the average gradient along paths from --n-baselines dinucleotide-shuffled references, "
+                        "--steps points each, combined by ChromBPNet's DeepSHAP hypothetical-contribution rule; about "
+                        "n_baselines x steps times slower)")
+    p.add_argument("--n-baselines", type=_positive, default=20, help="shuffled references (integrated gradients; default: 20)")
+    p.add_argument("--steps", type=_positive, default=32, help="path points per reference (integrated gradients; default: 32)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the dinucleotide shuffles (default: 0)")
+    p.add_argument("--batch-size", type=_positive, default=64, help="windows per model call (default: 64)")
     p.set_defaults(func=run_contribs)
 
 
@@ -67,8 +71,10 @@ def _add_footprints(sub) -> None:
                    help="bundled motif names (CTCF, tn5_1, dnase_2, TN5_1, ...), groups 'tn5' / 'dnase', or "
                         "files (MEME, or name<TAB>sequence lines)")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (created)")
-    p.add_argument("--max-regions", type=_positive, default=None, help="use only the first N windows")
-    p.add_argument("--batch-size", type=_positive, default=64)
+    p.add_argument("--max-regions", type=_positive, default=None,
+                   help="use only the first N regions with a whole window (only their windows are read; "
+                        "default: every region)")
+    p.add_argument("--batch-size", type=_positive, default=64, help="windows per model call (default: 64)")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots (matplotlib not needed)")
     p.set_defaults(func=run_footprints)
 
@@ -83,7 +89,7 @@ def _add_variants(sub) -> None:
     p.add_argument("--vcf", required=True,
                    help="VCF (CHROM POS ID REF ALT) or a tab-separated table with header chrom pos ref alt [id]")
     p.add_argument("--out", required=True, metavar="TSV", help="output table")
-    p.add_argument("--batch-size", type=_positive, default=64)
+    p.add_argument("--batch-size", type=_positive, default=64, help="windows per model call (default: 64)")
     p.set_defaults(func=run_variants)
 
 
@@ -99,7 +105,7 @@ def _add_ism(sub) -> None:
     p.add_argument("--output", nargs="+", default=None,
                    help="outputs to score (default: every scalar output of the model)")
     p.add_argument("--max-sequences", type=_positive, default=None, help="score only the first N sequences")
-    p.add_argument("--batch-size", type=_positive, default=256, help="mutants per model call")
+    p.add_argument("--batch-size", type=_positive, default=256, help="mutants per model call (default: 256)")
     p.set_defaults(func=run_ism)
 
 
@@ -110,12 +116,32 @@ def load_models(paths: list[str]) -> list:
     return [load_model(path) for path in paths]
 
 
-def _windows(regions_path: str, genome: str, input_length: int, alphabet: str):
-    """Windows around the regions' summits; regions running off a chromosome are reported and skipped."""
+def _first_regions(regions_path: str, genome: str, input_length: int, max_regions: int | None):
+    """The regions file's rows up to its ``max_regions``-th region with a whole window (all rows when
+    ``None``), so that only the windows used are read."""
+    from data_prep.filters import edge_filter
+    from data_prep.genome import genome_sizes, opened_genome
+    from data_prep.peaks import read_regions
+
+    regions = read_regions(regions_path)
+    if max_regions is None or len(regions) <= max_regions:
+        return regions
+    with opened_genome(genome) as fasta:
+        sizes = genome_sizes(fasta)
+    # Rows on chromosomes the FASTA lacks stay in, so that extract_windows still names them.
+    usable = edge_filter(regions, sizes, input_length) | ~regions["chrom"].isin(list(sizes)).to_numpy()
+    positions = usable.nonzero()[0]
+    return regions if len(positions) <= max_regions else regions.iloc[:positions[max_regions - 1] + 1]
+
+
+def _windows(regions_path: str, genome: str, input_length: int, alphabet: str, max_regions: int | None = None):
+    """Windows around the regions' summits (the first ``max_regions`` usable ones when given); regions
+    running off a chromosome are reported and skipped."""
     from data_prep.errors import InputError
     from data_prep.windows import extract_windows, window_starts
 
-    windows = extract_windows(regions_path, genome, None, input_length=input_length, output_length=1,
+    regions = _first_regions(regions_path, genome, input_length, max_regions)
+    windows = extract_windows(regions, genome, None, input_length=input_length, output_length=1,
                               alphabet=alphabet, progress=True)
     if len(windows.dropped):
         print(f"skipped {len(windows.dropped)} region(s) whose {input_length} bp window leaves the chromosome "
@@ -187,8 +213,8 @@ def run_footprints(args) -> int:
     motifs = resolve_motifs(args.motifs)
     (model,) = load_models([args.model])
     input_length, alphabet = _model_geometry([model], "footprints")
-    windows, *_ = _windows(args.regions, args.genome, input_length, alphabet)
-    background = windows.sequences[:args.max_regions] if args.max_regions else windows.sequences
+    windows, *_ = _windows(args.regions, args.genome, input_length, alphabet, args.max_regions)
+    background = windows.sequences
     footprints = marginal_footprints(model, background, motifs, batch_size=args.batch_size, alphabet=alphabet,
                                      progress=True)
     out = pathlib.Path(args.out)
@@ -245,7 +271,8 @@ def _plot_footprints(footprints: dict, out: pathlib.Path) -> None:
         axis.plot(offsets, profile[centre - half:centre + half], color="C0", label=f"{name} ({fp.motif})")
         axis.set_xlabel("position from the motif (bp)")
         axis.set_ylabel("probability")
-        axis.set_title(f"{name}: max {fp.normalized_max:.4f}")
+        # The title quotes the TSV's column by its name: the peak of the normalised footprint.
+        axis.set_title(f"{name}: normalized_max {fp.normalized_max:.4f}")
         axis.legend(fontsize=8)
         figure.tight_layout()
         with atomic_path(out / f"{_safe_file_name(name)}.footprint.png") as temporary:

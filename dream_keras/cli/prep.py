@@ -32,7 +32,8 @@ def add_parser(sub) -> None:
     s.add_argument("--test", nargs="+", required=True, metavar="CHROM", help="test chromosomes")
     s.add_argument("--valid", nargs="+", required=True, metavar="CHROM", help="validation chromosomes")
     s.add_argument("--exclude", nargs="+", default=[], metavar="CHROM",
-                   help="chromosomes in no split (e.g. chrM chrY); all others train")
+                   help="chromosomes in no split (e.g. chrM chrY; names the genome lacks are noted and ignored); "
+                        "all others train")
     s.add_argument("--out", required=True, help="fold JSON to write (e.g. folds/fold_0.json)")
     s.add_argument("--overwrite", action="store_true", help="replace an existing file")
     s.set_defaults(func=run_splits)
@@ -76,16 +77,20 @@ def run_splits(args) -> int:
 
         sizes = read_chrom_sizes(args.chrom_sizes)
     source = args.genome or args.chrom_sizes
-    unknown = [c for c in args.exclude if c not in sizes]
-    if unknown:
-        raise InputError(f"--exclude names {', '.join(unknown)}, which {source} does not have")
+    # Excluding a chromosome the genome lacks changes nothing; say so (it may be a typo) and go on, so
+    # that one command (e.g. --exclude chrM chrY) serves genomes with and without those chromosomes.
+    absent = [c for c in args.exclude if c not in sizes]
+    if absent:
+        print(f"note: --exclude {' '.join(absent)}: not in {source}, nothing to exclude for "
+              f"{'it' if len(absent) == 1 else 'them'}")
     clash = sorted(set(args.exclude) & (set(args.test) | set(args.valid)))
     if clash:
         raise InputError(f"{', '.join(clash)} are both excluded and in --test/--valid; name each chromosome once")
     fold = make_splits({c: n for c, n in sizes.items() if c not in args.exclude}, args.test, args.valid)
     write_fold(out, fold)
+    excluded = len(args.exclude) - len(absent)
     print(f"wrote {out}: train {len(fold['train'])}, valid {len(fold['valid'])}, test {len(fold['test'])} "
-          f"chromosomes{f' ({len(args.exclude)} excluded)' if args.exclude else ''}")
+          f"chromosomes{f' ({excluded} excluded)' if excluded else ''}")
     return 0
 
 

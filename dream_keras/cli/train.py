@@ -89,7 +89,7 @@ def train_table(args) -> int:
     those not given."""
     from dream_keras.tasks.tables.train import format_table_result, train_table_task
 
-    require_options(args, ("data",), f"train --task {args.task}")
+    require_table_data(args)
     names = {"valid": "valid", "backbone": "backbone", "head": "head", "fold": "fold", "folds": "folds",
              "recipe": "recipe", "epochs": "epochs", "patience": "patience", "lr": "learning_rate",
              "batch_size": "batch_size", "seed": "seed", "valid_fraction": "valid_fraction",
@@ -100,6 +100,20 @@ def train_table(args) -> int:
                               overwrite=bool(args.overwrite), resume=bool(args.resume), **given)
     print(format_table_result(result))
     return 0
+
+
+def require_table_data(args) -> None:
+    """Stop a sequence-table run without ``--data``, saying where the bundled sample and the full set are."""
+    if args.data:
+        return
+    from data_prep.bundled import bundled_table
+    from data_prep.errors import InputError
+
+    sample = bundled_table(args.task)
+    valid = f" --valid {sample.valid}" if sample.valid else ""
+    raise InputError(f"--task {args.task} needs --data TABLE. A small real sample ships with the package: "
+                     f"--data {sample.train}{valid} (try it with --epochs 1). The full public set is "
+                     f"{sample.full_set}.")
 
 
 def atac_parameters(args) -> AtacTrainParameters:

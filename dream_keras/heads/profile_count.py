@@ -16,15 +16,21 @@ from dream_keras.registry import IncompatibleHeadError, register_head
 PROFILE_KERNEL_SIZE = 75
 
 
-def profile_count_layer_names(layer_prefix: str) -> dict[str, str]:
-    """Official ChromBPNet names of the head's layers.
+def profile_count_layer_names(layer_prefix: str | None) -> dict[str, str]:
+    """Names of the head's layers.
 
-    ``layer_prefix=""`` gives the bias model's names (``prof_out_precrop``,
+    ``None`` (any backbone but BPNet) gives plain names: ``profile_conv``, ``profile_crop``,
+    ``profile_logits``, ``gap``, ``logcounts_dense``. A string gives the official ChromBPNet names,
+    which the BPNet backbone routes here with its own ``layer_prefix`` so that official ``.h5``
+    weights load by name: ``""`` the bias model's (``prof_out_precrop``,
     ``logits_profile_predictions_preflatten``, ``logits_profile_predictions``, ``gap``,
-    ``logcount_predictions``); any other prefix gives the main model's pattern, e.g. ``"wo_bias_"``:
+    ``logcount_predictions``); any other prefix the main model's pattern, e.g. ``"wo_bias_"``:
     ``wo_bias_bpnet_prof_out_precrop``, ``wo_bias_bpnet_logitt_before_flatten`` (sic),
     ``wo_bias_bpnet_logits_profile_predictions``, ``gap``, ``wo_bias_bpnet_logcount_predictions``.
     """
+    if layer_prefix is None:
+        return {"profile_conv": "profile_conv", "crop": "profile_crop", "profile": "profile_logits", "gap": "gap",
+                "logcounts": "logcounts_dense"}
     if not layer_prefix:
         return {"profile_conv": "prof_out_precrop", "crop": "logits_profile_predictions_preflatten",
                 "profile": "logits_profile_predictions", "gap": "gap", "logcounts": "logcount_predictions"}
@@ -44,16 +50,17 @@ def centre_crop_widths(length: int, output_length: int) -> tuple[int, int]:
     return excess // 2, excess - excess // 2
 
 
-@register_head("profile_count", defaults={"output_length": 1000, "num_tasks": 1, "layer_prefix": "wo_bias_"},
+@register_head("profile_count", defaults={"output_length": 1000, "num_tasks": 1},
                input_defaults={"input_length": 2114, "channels": 4, "alphabet": "ACGT"})
-def profile_count(features, output_length: int = 1000, num_tasks: int = 1, layer_prefix: str = "wo_bias_"):
+def profile_count(features, output_length: int = 1000, num_tasks: int = 1, layer_prefix: str | None = None):
     """Profile and count outputs.
 
     Args:
         features: ``(batch, length, width)`` with a known ``length >= output_length + 74``.
         output_length: profile length, centred on the input.
         num_tasks: profile tracks and count outputs (ChromBPNet uses 1).
-        layer_prefix: ``"wo_bias_"`` (ChromBPNet's main model) or ``""`` (its bias model).
+        layer_prefix: ``None`` (plain layer names), or ChromBPNet's ``"wo_bias_"`` (main model) or
+            ``""`` (bias model), which the BPNet backbone passes on (see :func:`profile_count_layer_names`).
 
     Returns:
         ``{"profile": (batch, output_length * num_tasks) logits (position-major, as Flatten
