@@ -28,7 +28,9 @@ UNMAPPED, REVERSE = 0x4, 0x10
 def check_bam_complete(path: pathlib.Path) -> None:
     """Raise :class:`InputError` when a BGZF file lacks its end-of-file block (a truncated copy)."""
     with open(path, "rb") as handle:
-        if handle.read(2) != b"\x1f\x8b":
+        header = handle.read(16)
+        # BGZF: gzip with the FEXTRA flag and a "BC" subfield; plain gzip or SAM text are left to pysam.
+        if header[:4] != b"\x1f\x8b\x08\x04" or header[12:14] != b"BC":
             return
         handle.seek(0, os.SEEK_END)
         size = handle.tell()

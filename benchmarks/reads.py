@@ -1,0 +1,140 @@
+"""Benchmark: reads to bigWig, ``data_prep.reads_to_bigwig`` against the official ChromBPNet chain.
+
+A synthetic tagAlign of ``--reads`` reads (default 20 million, 36 bp, both strands, sorted by
+chromosome and start) on a synthetic genome of ``--chroms`` chromosomes of ``--chrom-size`` bp is
+written to ``--workdir`` (default /tmp/dream_keras_reads_bench, never the repository). Then, each in
+its own process, timed by wall clock with the peak resident memory of the process (tree):
+
+- ours: :func:`data_prep.reads.reads_to_bigwig` (what ``dream-keras prep bigwig --tagalign ...
+  --data-type ATAC --plus-shift 0 --minus-shift 0`` runs), tagAlign to finished bigWig;
+- official: the shell chain of ChromBPNet's ``reads_to_bigwig.py`` for ATAC with input shift 0/0 (delta +4/-4):
+  ``awk`` shift | ``sort -k1,1`` | ``bedtools genomecov -bg -5`` | ``LC_COLLATE=C sort -k1,1 -k2,2n``
+  to a bedGraph. UCSC ``bedGraphToBigWig`` (the chain's last step) is neither in Debian nor on PyPI
+  here, so the official time stops at the bedGraph (it flatters the official chain), and the
+  official Python contig filter between the reader and awk is left out (it flatters it too).
+
+The two outputs are compared base for base on every chromosome. Prints reads/s, peak memory and the
+load average before and after.
+
+    nice python benchmarks/reads.py                  # 20 M reads
+    python benchmarks/reads.py --reads 1000000       # quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+
+
+def make_inputs(workdir: pathlib.Path, n_reads: int, n_chroms: int, chrom_size: int, seed: int) -> tuple:
+    """Write genome.fa (+ chrom.sizes) and reads.tagAlign; return their paths."""
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    workdir.mkdir(parents=True, exist_ok=True)
+    genome, sizes, tagalign = workdir / "genome.fa", workdir / "chrom.sizes", workdir / "reads.tagAlign"
+    names = [f"chr{i + 1}" for i in range(n_chroms)]
+    if not genome.exists():
+        with open(genome, "w") as f:
+            for name in names:
+                f.write(f">{name}\n")
+                bases = np.frombuffer(b"ACGT", dtype=np.uint8)[rng.integers(0, 4, chrom_size)]
+                for first in range(0, chrom_size, 10_000_000):
+                    chunk = bases[first:first + 10_000_000]
+                    usable = len(chunk) // 60 * 60
+                    lines = chunk[:usable].reshape(-1, 60)
+                    f.write("\n".join(row.tobytes().decode() for row in lines) + "\n")
+                    if usable < len(chunk):
+                        f.write(chunk[usable:].tobytes().decode() + "\n")
+    sizes.write_text("".join(f"{name}\t{chrom_size}\n" for name in names))
+    if not tagalign.exists():
+        per_chrom = np.full(n_chroms, n_reads // n_chroms)
+        per_chrom[: n_reads % n_chroms] += 1
+        with open(tagalign, "w") as f:
+            for name, n in zip(names, per_chrom):
+                start = np.sort(rng.integers(0, chrom_size - 36, n))
+                frame = pd.DataFrame({"chrom": name, "start": start, "end": start + 36, "name": "N",
+                                      "score": 1000, "strand": np.where(rng.random(n) < 0.5, "+", "-")})
+                frame.to_csv(f, sep="\t", header=False, index=False)
+    return genome, sizes, tagalign
+
+
+def timed(command: list[str] | str, report: pathlib.Path, shell: bool = False) -> tuple[float, float]:
+    """Run a command under GNU time; return (wall seconds, peak resident MiB of its largest process)."""
+    argv = ["/usr/bin/time", "-f", "%e %M", "-o", str(report)] + (["/bin/bash", "-c", command] if shell else command)
+    start = time.perf_counter()
+    subprocess.run(argv, check=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+    seconds = time.perf_counter() - start
+    return seconds, int(report.read_text().split()[-1]) / 1024
+
+
+def compare(bigwig: pathlib.Path, bedgraph: pathlib.Path, sizes: dict[str, int]) -> int:
+    """Sum over all bases of |ours - official|."""
+    import pandas as pd
+    import pyBigWig
+
+    official = pd.read_csv(bedgraph, sep="\t", header=None, names=["chrom", "start", "end", "value"])
+    handle = pyBigWig.open(str(bigwig))
+    total = 0
+    for chrom, size in sizes.items():
+        ours = np.nan_to_num(np.array(handle.values(chrom, 0, size), dtype=np.float64))
+        theirs = np.zeros(size)
+        rows = official[official["chrom"] == chrom]
+        start, length = rows["start"].to_numpy(), (rows["end"] - rows["start"]).to_numpy()
+        before = np.repeat(np.cumsum(length) - length, length)
+        theirs[np.repeat(start, length) + np.arange(length.sum()) - before] = np.repeat(rows["value"].to_numpy(), length)
+        total += int(np.abs(ours - theirs).sum())
+    return total
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--reads", type=int, default=20_000_000)
+    parser.add_argument("--chroms", type=int, default=4)
+    parser.add_argument("--chrom-size", type=int, default=50_000_000)
+    parser.add_argument("--workdir", default="/tmp/dream_keras_reads_bench")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--skip-compare", action="store_true")
+    args = parser.parse_args()
+    workdir = pathlib.Path(args.workdir)
+    print(f"load average before: {open('/proc/loadavg').read().strip()}; CPUs: {os.cpu_count()}")
+    t = time.perf_counter()
+    genome, sizes_path, tagalign = make_inputs(workdir, args.reads, args.chroms, args.chrom_size, args.seed)
+    print(f"inputs ready in {time.perf_counter() - t:.0f} s: {args.reads:,} reads, {args.chroms} x {args.chrom_size:,} bp")
+    subprocess.run([sys.executable, "-c", f"import pyfaidx; pyfaidx.Fasta({str(genome)!r})"], check=True)
+
+    ours_out = workdir / "ours.bw"
+    code = ("from data_prep.reads import reads_to_bigwig; "
+            f"print(reads_to_bigwig({str(ours_out)!r}, {str(genome)!r}, tagalign={str(tagalign)!r}, "
+            "data_type='ATAC', plus_shift=0, minus_shift=0).line())")
+    ours_s, ours_mb = timed([sys.executable, "-c", code], workdir / "ours.time")
+    print(f"ours:     {ours_s:7.1f} s  {args.reads / ours_s:12,.0f} reads/s  peak {ours_mb:7.0f} MiB  (tagAlign -> bigWig)")
+
+    if shutil.which("bedtools") is None:
+        print("official: bedtools is not installed (apt-get install bedtools); not timed")
+        return
+    official_out = workdir / "official.bedGraph"
+    chain = (f"awk -v OFS='\\t' '{{if ($6==\"+\"){{print $1,$2+4,$3,$4,$5,$6}} else if ($6==\"-\") "
+             f"{{print $1,$2,$3-4,$4,$5,$6}}}}' {tagalign} | sort -k1,1 | bedtools genomecov -bg -5 -i stdin "
+             f"-g {sizes_path} | LC_COLLATE=C sort -k1,1 -k2,2n > {official_out}")
+    official_s, official_mb = timed(chain, workdir / "official.time", shell=True)
+    print(f"official: {official_s:7.1f} s  {args.reads / official_s:12,.0f} reads/s  peak {official_mb:7.0f} MiB  "
+          "(tagAlign -> bedGraph; bedGraphToBigWig not available, not timed)")
+    print(f"speed-up: {official_s / ours_s:.2f}x")
+    if not args.skip_compare:
+        sizes = {line.split()[0]: int(line.split()[1]) for line in sizes_path.read_text().splitlines()}
+        print(f"sum |ours - official| over all bases: {compare(ours_out, official_out, sizes)}")
+    print(f"load average after: {open('/proc/loadavg').read().strip()}")
+
+
+if __name__ == "__main__":
+    main()
