@@ -48,8 +48,8 @@ def make_inputs(workdir: pathlib.Path, n_reads: int, n_chroms: int, chrom_size: 
             for name in names:
                 f.write(f">{name}\n")
                 bases = np.frombuffer(b"ACGT", dtype=np.uint8)[rng.integers(0, 4, chrom_size)]
-                for first in range(0, chrom_size, 10_000_000):
-                    chunk = bases[first:first + 10_000_000]
+                for first in range(0, chrom_size, 6_000_000):  # a multiple of the 60-base line
+                    chunk = bases[first:first + 6_000_000]
                     usable = len(chunk) // 60 * 60
                     lines = chunk[:usable].reshape(-1, 60)
                     f.write("\n".join(row.tobytes().decode() for row in lines) + "\n")

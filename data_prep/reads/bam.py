@@ -86,7 +86,9 @@ class BamReads:
                 if not five:
                     current, first_record = tid, record
                 if flag & REVERSE:
-                    five.append(read.reference_end - 1)
+                    end = read.reference_end
+                    # No CIGAR: bamtools' GetEndPosition gives the start, so the 5' end is start - 1.
+                    five.append((read.reference_start if end is None else end) - 1)
                     minus.append(True)
                 else:
                     five.append(read.reference_start)
