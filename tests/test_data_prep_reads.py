@@ -242,3 +242,27 @@ def test_reads_to_bigwig_does_not_import_tensorflow(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True,
                             env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
     assert result.stdout.strip() == "[]"
+
+
+def test_small_blocks_give_the_same_reads():
+    """Lines, chromosome runs and line numbers carry across block boundaries."""
+    from data_prep.reads.fragments import FragmentReads
+    from data_prep.reads.tagalign import TagAlignReads
+
+    for kind, path in ((TagAlignReads, TAGALIGN), (FragmentReads, FRAGMENTS)):
+        whole = list(kind(path))
+        pieces = list(kind(path, block_bytes=3000))
+        assert len(whole) == 5 and len(pieces) > 50
+        def keys(ends):  # every read as one number, order-free (fragments list + then - reads per run)
+            return np.sort(np.concatenate([2 * e.five_prime + e.minus for e in ends]))
+
+        assert np.array_equal(keys(whole), keys(pieces)) and len(keys(whole)) == 16_872
+        with gzip.open(path, "rt") as f:
+            lines = f.readlines()
+        for piece in pieces:
+            # Each piece names the line of its first read.
+            chrom, start, end, *rest = lines[int(piece.where.split()[1]) - 1].split("\t")
+            first = int(end) - 1 if rest[2:3] == ["-\n"] else int(start)
+            assert (piece.chrom, int(piece.five_prime[0])) == (chrom, first)
+        starts = [int(e.where.split()[1]) for e in pieces]
+        assert starts == sorted(starts) and starts[0] == 1

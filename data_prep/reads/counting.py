@@ -5,7 +5,8 @@ read counts at ``five_prime + plus_delta``, a - strand read at ``five_prime + mi
 are unstranded. A position past the chromosome's end is not counted by bedtools; one before its start
 stops the official chain (bedtools rejects a negative coordinate); both are dropped here and counted
 as ``off_chromosome``. Reads on contigs the genome lacks are dropped and counted per contig, as the
-official FASTA filter drops them.
+official FASTA filter drops them. A read shorter than its shift (start + delta past its end) stops
+the official chain too (bedtools rejects start > end); here its shifted 5' end is counted like any other.
 
 Memory: one uint32 array of the current chromosome's length. A finished chromosome is reduced to its
 counted positions and their counts and saved to ``spill_dir``, so reads must come

@@ -16,7 +16,7 @@ from typing import Iterator
 import numpy as np
 
 from data_prep.reads.read_ends import ReadEnds
-from data_prep.reads.text_blocks import text_blocks
+from data_prep.reads.text_blocks import BLOCK_BYTES, text_blocks
 from data_prep.reads.text_table import TableLayout, chromosome_runs, parse_block
 
 FRAGMENTS = TableLayout(
@@ -29,18 +29,20 @@ class FragmentReads:
 
     Attributes:
         path: the file.
+        block_bytes: bytes parsed at a time.
         tally: counts of the last pass: ``reads`` (two per fragment), ``fragments``.
     """
 
     option = "--fragments"
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike, block_bytes: int = BLOCK_BYTES):
         self.path = pathlib.Path(path)
+        self.block_bytes = block_bytes
         self.tally: collections.Counter = collections.Counter()
 
     def __iter__(self) -> Iterator[ReadEnds]:
         self.tally = collections.Counter()
-        for first_line, block in text_blocks(self.path, "fragments"):
+        for first_line, block in text_blocks(self.path, "fragments", self.block_bytes):
             rows = parse_block(block, first_line, self.path, FRAGMENTS)
             self.tally["fragments"] += len(rows.codes)
             self.tally["reads"] += 2 * len(rows.codes)

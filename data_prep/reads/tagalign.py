@@ -14,7 +14,7 @@ from typing import Iterator
 import numpy as np
 
 from data_prep.reads.read_ends import ReadEnds
-from data_prep.reads.text_blocks import text_blocks
+from data_prep.reads.text_blocks import BLOCK_BYTES, text_blocks
 from data_prep.reads.text_table import TableLayout, chromosome_runs, parse_block
 
 TAGALIGN = TableLayout(
@@ -27,18 +27,20 @@ class TagAlignReads:
 
     Attributes:
         path: the file.
+        block_bytes: bytes parsed at a time.
         tally: counts of the last pass: ``reads`` (lines), ``no_strand`` (dropped lines).
     """
 
     option = "--tagalign"
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike, block_bytes: int = BLOCK_BYTES):
         self.path = pathlib.Path(path)
+        self.block_bytes = block_bytes
         self.tally: collections.Counter = collections.Counter()
 
     def __iter__(self) -> Iterator[ReadEnds]:
         self.tally = collections.Counter()
-        for first_line, block in text_blocks(self.path, "tagAlign"):
+        for first_line, block in text_blocks(self.path, "tagAlign", self.block_bytes):
             rows = parse_block(block, first_line, self.path, TAGALIGN)
             self.tally["reads"] += len(rows.codes)
             for chrom, rows_slice in chromosome_runs(rows):
