@@ -229,7 +229,7 @@ def test_cli_prep_bigwig(tmp_path, capsys):
     argv = ["prep", "bigwig", "--genome", str(GENOME), "--fragments", str(FRAGMENTS), "--data-type", "atac",
             "--out", str(out)]
     assert main(argv) == 0
-    assert "read 16872 reads, kept 16872" in capsys.readouterr().out
+    assert "read 16872 reads (8436 fragments), kept 16872, dropped none" in capsys.readouterr().out
     assert total_difference(bigwig_counts(out), loop_counts(4, -4)) == 0
     assert main(argv) == 2
     assert "exists; pass --overwrite" in capsys.readouterr().err

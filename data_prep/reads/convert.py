@@ -50,6 +50,7 @@ class ReadsSummary:
         delta: (+, -) shift applied.
         data_type: ``"ATAC"`` or ``"DNASE"``.
         output: the bigWig written.
+        fragments: fragment lines read (a fragments input only; each gives two reads).
     """
 
     source: pathlib.Path
@@ -62,6 +63,7 @@ class ReadsSummary:
     delta: tuple[int, int]
     data_type: str
     output: pathlib.Path
+    fragments: int | None = None
 
     def line(self) -> str:
         """One line for the user."""
@@ -71,7 +73,8 @@ class ReadsSummary:
             names = sorted(self.unknown_contigs, key=self.unknown_contigs.get, reverse=True)
             contigs = f" (contigs not in the genome: {', '.join(names[:5])}{', ...' if len(names) > 5 else ''})"
         how = "estimated" if self.estimated else "given"
-        return (f"{self.source}: read {self.reads} reads, kept {self.kept}, dropped {dropped}{contigs}; "
+        fragments = f" ({self.fragments} fragments)" if self.fragments is not None else ""
+        return (f"{self.source}: read {self.reads} reads{fragments}, kept {self.kept}, dropped {dropped}{contigs}; "
                 f"input shift {self.input_shift[0]:+d}/{self.input_shift[1]:+d} ({how}), applied "
                 f"{self.delta[0]:+d}/{self.delta[1]:+d} to reach the {self.data_type} convention "
                 f"{TARGET_SHIFT[self.data_type][0]:+d}/{TARGET_SHIFT[self.data_type][1]:+d}; wrote {self.output}")
@@ -147,4 +150,5 @@ def reads_to_bigwig(out: str | os.PathLike, genome: str | os.PathLike, *, data_t
                "shifted off the chromosome": counter.off_chromosome}
     return ReadsSummary(source=reads.path, reads=reads.tally["reads"], kept=counter.kept, dropped=dropped,
                         unknown_contigs=dict(counter.unknown_contigs), input_shift=(plus_shift, minus_shift),
-                        estimated=estimated, delta=delta, data_type=data_type, output=out)
+                        estimated=estimated, delta=delta, data_type=data_type, output=out,
+                        fragments=reads.tally["fragments"] if isinstance(reads, FragmentReads) else None)
