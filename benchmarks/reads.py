@@ -18,6 +18,7 @@ load average before and after.
 
     nice python benchmarks/reads.py                  # 20 M reads
     python benchmarks/reads.py --reads 1000000       # quick look
+    nice python benchmarks/reads.py --bam            # the same reads as a BAM (pysam; bedtools bamtobed)
 """
 
 from __future__ import annotations
@@ -68,6 +69,26 @@ def make_inputs(workdir: pathlib.Path, n_reads: int, n_chroms: int, chrom_size: 
     return genome, sizes, tagalign
 
 
+def write_bam(tagalign: pathlib.Path, sizes_path: pathlib.Path, bam: pathlib.Path) -> None:
+    """The tagAlign's reads as a coordinate-sorted BAM of 36M alignments (no sequence), written with pysam."""
+    import pysam
+
+    sizes = [line.split() for line in sizes_path.read_text().splitlines()]
+    header = {"HD": {"VN": "1.6", "SO": "coordinate"}, "SQ": [{"SN": n, "LN": int(length)} for n, length in sizes]}
+    index = {name: i for i, (name, _) in enumerate(sizes)}
+    with pysam.AlignmentFile(str(bam), "wb", header=header) as out, open(tagalign) as reads:
+        for number, line in enumerate(reads):
+            chrom, start, _, _, _, strand = line.split("\t")
+            read = pysam.AlignedSegment()
+            read.query_name = f"r{number}"
+            read.flag = 16 if strand.startswith("-") else 0
+            read.reference_id = index[chrom]
+            read.reference_start = int(start)
+            read.mapping_quality = 42
+            read.cigarstring = "36M"
+            out.write(read)
+
+
 def timed(command: list[str] | str, report: pathlib.Path, shell: bool = False) -> tuple[float, float, float]:
     """Run a command under GNU time; return (wall s, CPU s (user + system, all processes), peak MiB of the largest)."""
     argv = ["/usr/bin/time", "-f", "%e %U %S %M", "-o", str(report)] + (["/bin/bash", "-c", command] if shell else command)
@@ -105,6 +126,7 @@ def main() -> None:
     parser.add_argument("--workdir", default="/tmp/dream_keras_reads_bench")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--skip-compare", action="store_true")
+    parser.add_argument("--bam", action="store_true", help="time BAM input (the reads written as a BAM first)")
     args = parser.parse_args()
     workdir = pathlib.Path(args.workdir)
     print(f"load average before: {open('/proc/loadavg').read().strip()}; CPUs: {os.cpu_count()}")
@@ -114,24 +136,33 @@ def main() -> None:
     subprocess.run([sys.executable, "-c", f"import pyfaidx; pyfaidx.Fasta({str(genome)!r})"], check=True)
 
     ours_out = workdir / "ours.bw"
+    source, kind = f"tagalign={str(tagalign)!r}", "tagAlign"
+    if args.bam:
+        bam = workdir / "reads.bam"
+        if not bam.exists():
+            t = time.perf_counter()
+            write_bam(tagalign, sizes_path, bam)
+            print(f"BAM written in {time.perf_counter() - t:.0f} s")
+        source, kind = f"bam={str(bam)!r}", "BAM"
     code = ("from data_prep.reads import reads_to_bigwig; "
-            f"print(reads_to_bigwig({str(ours_out)!r}, {str(genome)!r}, tagalign={str(tagalign)!r}, "
+            f"print(reads_to_bigwig({str(ours_out)!r}, {str(genome)!r}, {source}, "
             "data_type='ATAC', plus_shift=0, minus_shift=0).line())")
     ours_s, ours_cpu, ours_mb = timed([sys.executable, "-c", code], workdir / "ours.time")
     print(f"ours:     wall {ours_s:7.1f} s ({args.reads / ours_s:10,.0f} reads/s)  CPU {ours_cpu:7.1f} s "
-          f"({args.reads / ours_cpu:10,.0f} reads/CPU-s)  peak {ours_mb:6.0f} MiB  (tagAlign -> bigWig); "
+          f"({args.reads / ours_cpu:10,.0f} reads/CPU-s)  peak {ours_mb:6.0f} MiB  ({kind} -> bigWig); "
           f"load {open('/proc/loadavg').read().split()[0]}")
 
     if shutil.which("bedtools") is None:
         print("official: bedtools is not installed (apt-get install bedtools); not timed")
         return
     official_out = workdir / "official.bedGraph"
-    chain = (f"awk -v OFS='\\t' '{{if ($6==\"+\"){{print $1,$2+4,$3,$4,$5,$6}} else if ($6==\"-\") "
-             f"{{print $1,$2,$3-4,$4,$5,$6}}}}' {tagalign} | sort -k1,1 | bedtools genomecov -bg -5 -i stdin "
+    reader = f"bedtools bamtobed -i {workdir / 'reads.bam'} |" if args.bam else f"cat {tagalign} |"
+    chain = (f"{reader} awk -v OFS='\\t' '{{if ($6==\"+\"){{print $1,$2+4,$3,$4,$5,$6}} else if ($6==\"-\") "
+             f"{{print $1,$2,$3-4,$4,$5,$6}}}}' | sort -k1,1 | bedtools genomecov -bg -5 -i stdin "
              f"-g {sizes_path} | LC_COLLATE=C sort -k1,1 -k2,2n > {official_out}")
     official_s, official_cpu, official_mb = timed(chain, workdir / "official.time", shell=True)
     print(f"official: wall {official_s:7.1f} s ({args.reads / official_s:10,.0f} reads/s)  CPU {official_cpu:7.1f} s "
-          f"({args.reads / official_cpu:10,.0f} reads/CPU-s)  peak {official_mb:6.0f} MiB  (tagAlign -> bedGraph; "
+          f"({args.reads / official_cpu:10,.0f} reads/CPU-s)  peak {official_mb:6.0f} MiB  ({kind} -> bedGraph; "
           f"bedGraphToBigWig not available, not timed); load {open('/proc/loadavg').read().split()[0]}")
     print(f"speed-up: wall {official_s / ours_s:.2f}x, CPU {official_cpu / ours_cpu:.2f}x")
     if not args.skip_compare:
