@@ -266,3 +266,16 @@ def test_small_blocks_give_the_same_reads():
             assert (piece.chrom, int(piece.five_prime[0])) == (chrom, first)
         starts = [int(e.where.split()[1]) for e in pieces]
         assert starts == sorted(starts) and starts[0] == 1
+
+
+def test_reads_without_the_enzyme_signature_are_weak_evidence(tmp_path):
+    # Reads at random places carry no Tn5 bias: the reference motifs cannot agree on a shift.
+    rng = np.random.default_rng(1)
+    lines = []
+    for chrom, size in SIZES.items():
+        for start in np.sort(rng.integers(100, size - 200, 1000)):
+            lines.append(f"{chrom}\t{start}\t{start + 50}\tr\t0\t{'+' if rng.random() < 0.5 else '-'}")
+    path = write_tagalign(tmp_path / "random.tagAlign", lines)
+    with pytest.raises(InputError, match=r"cannot estimate the read shift .*(evidence is weak|not one ATAC data comes in)"
+                                         r".*--plus-shift and --minus-shift"):
+        reads_to_bigwig(tmp_path / "x.bw", GENOME, data_type="ATAC", tagalign=path)
