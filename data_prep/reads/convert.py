@@ -21,7 +21,7 @@ from data_prep.reads.bigwig_writing import write_counts_bigwig
 from data_prep.reads.counting import InsertionCounter
 from data_prep.reads.fragments import FragmentReads
 from data_prep.reads.sampling import ReadSample
-from data_prep.reads.shift_estimation import estimate_shift
+from data_prep.reads.shift_estimation import ShiftEstimate, estimate_shift
 from data_prep.reads.tagalign import TagAlignReads
 
 # The shift the ChromBPNet convention wants on each strand, per data type.
@@ -51,6 +51,7 @@ class ReadsSummary:
         data_type: ``"ATAC"`` or ``"DNASE"``.
         output: the bigWig written.
         fragments: fragment lines read (a fragments input only; each gives two reads).
+        estimate: the evidence behind an estimated shift (None when given).
     """
 
     source: pathlib.Path
@@ -64,6 +65,7 @@ class ReadsSummary:
     data_type: str
     output: pathlib.Path
     fragments: int | None = None
+    estimate: ShiftEstimate | None = None
 
     def line(self) -> str:
         """One line for the user."""
@@ -72,7 +74,10 @@ class ReadsSummary:
         if self.unknown_contigs:
             names = sorted(self.unknown_contigs, key=self.unknown_contigs.get, reverse=True)
             contigs = f" (contigs not in the genome: {', '.join(names[:5])}{', ...' if len(names) > 5 else ''})"
-        how = "estimated" if self.estimated else "given"
+        how = "given"
+        if self.estimate is not None:
+            how = (f"estimated from {self.estimate.reads[0]} + and {self.estimate.reads[1]} - strand reads, "
+                   f"{len(self.estimate.plus_votes)} + and {len(self.estimate.minus_votes)} - reference motifs agreeing")
         fragments = f" ({self.fragments} fragments)" if self.fragments is not None else ""
         return (f"{self.source}: read {self.reads} reads{fragments}, kept {self.kept}, dropped {dropped}{contigs}; "
                 f"input shift {self.input_shift[0]:+d}/{self.input_shift[1]:+d} ({how}), applied "
@@ -125,6 +130,7 @@ def reads_to_bigwig(out: str | os.PathLike, genome: str | os.PathLike, *, data_t
     with opened_genome(genome) as fasta:
         sizes = genome_sizes(fasta)
         estimated = plus_shift is None
+        estimate = None
         if estimated:
             sample = ReadSample(2 * num_samples, seed=seed)
             for ends in reads:
@@ -151,4 +157,5 @@ def reads_to_bigwig(out: str | os.PathLike, genome: str | os.PathLike, *, data_t
     return ReadsSummary(source=reads.path, reads=reads.tally["reads"], kept=counter.kept, dropped=dropped,
                         unknown_contigs=dict(counter.unknown_contigs), input_shift=(plus_shift, minus_shift),
                         estimated=estimated, delta=delta, data_type=data_type, output=out,
-                        fragments=reads.tally["fragments"] if isinstance(reads, FragmentReads) else None)
+                        fragments=reads.tally["fragments"] if isinstance(reads, FragmentReads) else None,
+                        estimate=estimate)
