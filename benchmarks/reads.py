@@ -108,7 +108,7 @@ def compare(bigwig: pathlib.Path, bedgraph: pathlib.Path, sizes: dict[str, int])
     handle = pyBigWig.open(str(bigwig))
     total = 0
     for chrom, size in sizes.items():
-        ours = np.nan_to_num(np.array(handle.values(chrom, 0, size), dtype=np.float64))
+        ours = np.nan_to_num(handle.values(chrom, 0, size, numpy=True).astype(np.float64))
         theirs = np.zeros(size)
         rows = official[official["chrom"] == chrom]
         start, length = rows["start"].to_numpy(), (rows["end"] - rows["start"]).to_numpy()
