@@ -31,12 +31,12 @@ def bigwig_counts(path) -> dict[str, np.ndarray]:
         return {chrom: np.nan_to_num(np.array(handle.values(chrom, 0, size))) for chrom, size in handle.chroms().items()}
 
 
-def loop_counts(plus_delta: int, minus_delta: int) -> dict[str, np.ndarray]:
-    """The official rule, one read at a time, straight from the BAM (independent of data_prep.reads)."""
+def loop_counts(plus_delta: int, minus_delta: int, path: pathlib.Path = BAM) -> dict[str, np.ndarray]:
+    """The official rule, one read at a time, straight from a BAM (independent of data_prep.reads)."""
     counts = {chrom: np.zeros(size) for chrom, size in SIZES.items()}
-    with pysam.AlignmentFile(str(BAM)) as bam:
+    with pysam.AlignmentFile(str(path)) as bam:
         for read in bam:
-            if read.is_unmapped:
+            if read.is_unmapped or read.reference_name not in SIZES:
                 continue
             position = read.reference_end - 1 + minus_delta if read.is_reverse else read.reference_start + plus_delta
             if 0 <= position < SIZES[read.reference_name]:
@@ -280,3 +280,28 @@ def test_reads_without_the_enzyme_signature_are_weak_evidence(tmp_path):
     with pytest.raises(InputError, match=r"cannot estimate the read shift .*(evidence is weak|not one ATAC data comes in)"
                                          r".*--plus-shift and --minus-shift"):
         reads_to_bigwig(tmp_path / "x.bw", GENOME, data_type="ATAC", tagalign=path)
+
+
+def test_bam_unmapped_reads_and_contigs_not_in_the_genome(tmp_path):
+    path = tmp_path / "extra.bam"
+    with pysam.AlignmentFile(str(BAM)) as src:
+        header = src.header.to_dict()
+        header["SQ"].append({"SN": "chrUn_bam", "LN": 5000})
+        reads = list(src)
+    with pysam.AlignmentFile(str(path), "wb", header=header) as dst:
+        for number, read in enumerate(reads):
+            if number in (10, 500, 9000):
+                read.flag |= 0x4  # unmapped: bamtobed skips it
+            dst.write(read)
+        for number in range(4):
+            extra = pysam.AlignedSegment(dst.header)
+            extra.query_name, extra.flag, extra.reference_id = f"extra{number}", 16 * (number % 2), len(header["SQ"]) - 1
+            extra.reference_start, extra.cigarstring, extra.mapping_quality = 100 * number, "30M", 40
+            dst.write(extra)
+    summary = reads_to_bigwig(tmp_path / "extra.bw", GENOME, data_type="ATAC", bam=path, plus_shift=0, minus_shift=0)
+    assert (summary.reads, summary.kept) == (16_872 + 4, 16_872 - 3)
+    assert summary.dropped["unmapped"] == 3 and summary.unknown_contigs == {"chrUn_bam": 4}
+    assert "3 unmapped, 4 on contigs not in the genome (contigs not in the genome: chrUn_bam)" in summary.line()
+    expected = loop_counts(4, -4, path)
+    assert sum(v.sum() for v in expected.values()) == 16_872 - 3
+    assert total_difference(bigwig_counts(tmp_path / "extra.bw"), expected) == 0
