@@ -139,6 +139,8 @@ def main() -> None:
     parser.add_argument("--workdir", default="/tmp/dream_keras_reads_bench")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--skip-compare", action="store_true")
+    parser.add_argument("--zoom-levels", type=int, default=10, help="bigWig zoom levels of ours (default 10)")
+    parser.add_argument("--skip-official", action="store_true", help="time ours only")
     parser.add_argument("--bam", action="store_true", help="time BAM input (the reads written as a BAM first)")
     args = parser.parse_args()
     workdir = pathlib.Path(args.workdir)
@@ -159,12 +161,15 @@ def main() -> None:
         source, kind = f"bam={str(bam)!r}", "BAM"
     code = ("from data_prep.reads import reads_to_bigwig; "
             f"print(reads_to_bigwig({str(ours_out)!r}, {str(genome)!r}, {source}, "
-            "data_type='ATAC', plus_shift=0, minus_shift=0).line())")
+            f"data_type='ATAC', plus_shift=0, minus_shift=0, zoom_levels={args.zoom_levels}).line())")
     ours_s, ours_cpu, ours_mb = timed([sys.executable, "-c", code], workdir / "ours.time")
     print(f"ours:     wall {ours_s:7.1f} s ({args.reads / ours_s:10,.0f} reads/s)  CPU {ours_cpu:7.1f} s "
-          f"({args.reads / ours_cpu:10,.0f} reads/CPU-s)  peak {ours_mb:6.0f} MiB  ({kind} -> bigWig); "
+          f"({args.reads / ours_cpu:10,.0f} reads/CPU-s)  peak {ours_mb:6.0f} MiB  ({kind} -> bigWig, "
+          f"{args.zoom_levels} zoom levels); "
           f"load {open('/proc/loadavg').read().split()[0]}")
 
+    if args.skip_official:
+        return
     if shutil.which("bedtools") is None:
         print("official: bedtools is not installed (apt-get install bedtools); not timed")
         return

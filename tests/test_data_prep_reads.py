@@ -305,3 +305,12 @@ def test_bam_unmapped_reads_and_contigs_not_in_the_genome(tmp_path):
     expected = loop_counts(4, -4, path)
     assert sum(v.sum() for v in expected.values()) == 16_872 - 3
     assert total_difference(bigwig_counts(tmp_path / "extra.bw"), expected) == 0
+
+
+def test_without_zoom_levels_the_values_are_the_same(tmp_path, atac_outputs):
+    out, _ = atac_outputs
+    reads_to_bigwig(tmp_path / "flat.bw", GENOME, data_type="ATAC", bam=BAM, plus_shift=0, minus_shift=0,
+                    zoom_levels=0)
+    with pyBigWig.open(str(tmp_path / "flat.bw")) as flat, pyBigWig.open(str(out / "bam.bw")) as zoomed:
+        assert flat.header()["nLevels"] == 0 and zoomed.header()["nLevels"] > 0
+    assert total_difference(bigwig_counts(tmp_path / "flat.bw"), bigwig_counts(out / "bam.bw")) == 0

@@ -98,7 +98,8 @@ def open_reads(bam=None, fragments=None, tagalign=None):
 def reads_to_bigwig(out: str | os.PathLike, genome: str | os.PathLike, *, data_type: str,
                     bam: str | os.PathLike | None = None, fragments: str | os.PathLike | None = None,
                     tagalign: str | os.PathLike | None = None, plus_shift: int | None = None,
-                    minus_shift: int | None = None, num_samples: int = 10_000, seed: int = 0) -> ReadsSummary:
+                    minus_shift: int | None = None, num_samples: int = 10_000, seed: int = 0,
+                    zoom_levels: int = 10) -> ReadsSummary:
     """Make the official unstranded per-base 5'-end count bigWig from reads.
 
     Args:
@@ -112,6 +113,7 @@ def reads_to_bigwig(out: str | os.PathLike, genome: str | os.PathLike, *, data_t
         plus_shift, minus_shift: shift the reads already have (both or neither); estimated from a sample of
             ``num_samples`` reads per strand (``2 * num_samples`` in all, as the official code) when absent.
         seed: random seed of the sample.
+        zoom_levels: bigWig zoom levels (see :func:`data_prep.reads.bigwig_writing.write_counts_bigwig`).
 
     Returns:
         A :class:`ReadsSummary` (its ``line()`` is the one-line report).
@@ -150,7 +152,8 @@ def reads_to_bigwig(out: str | os.PathLike, genome: str | os.PathLike, *, data_t
                              f"({reads.tally['reads']} reads read; contigs seen: "
                              f"{', '.join(list(counter.unknown_contigs)[:5]) or 'none'}); "
                              "check that the reads were aligned to this genome")
-        write_counts_bigwig(out, sizes, lambda chrom: np.load(saved[chrom]) if chrom in saved else None)
+        write_counts_bigwig(out, sizes, lambda chrom: np.load(saved[chrom]) if chrom in saved else None,
+                            zoom_levels=zoom_levels)
     dropped = {"unmapped": reads.tally["unmapped"], "without + or - strand": reads.tally["no_strand"],
                "on contigs not in the genome": sum(counter.unknown_contigs.values()),
                "shifted off the chromosome": counter.off_chromosome}

@@ -68,6 +68,9 @@ def add_parser(sub) -> None:
     b.add_argument("--num-samples", type=int, default=10_000,
                    help="reads per strand sampled to estimate the shift (default 10000)")
     b.add_argument("--seed", type=int, default=0, help="random seed of that sample (default 0)")
+    b.add_argument("--zoom-levels", type=int, default=10,
+                   help="bigWig zoom levels (default 10, as bedGraphToBigWig); 0 writes none: same values, "
+                        "about half the writing time and memory, slower zoomed-out browser views")
     b.add_argument("--out", required=True, help="bigWig to write")
     b.add_argument("--overwrite", action="store_true", help="replace an existing file")
     b.set_defaults(func=run_bigwig)
@@ -142,6 +145,6 @@ def run_bigwig(args) -> int:
     _refuse_existing(out, args.overwrite)
     summary = reads_to_bigwig(out, args.genome, data_type=args.data_type, bam=args.bam, fragments=args.fragments,
                               tagalign=args.tagalign, plus_shift=args.plus_shift, minus_shift=args.minus_shift,
-                              num_samples=args.num_samples, seed=args.seed)
+                              num_samples=args.num_samples, seed=args.seed, zoom_levels=args.zoom_levels)
     print(summary.line())
     return 0
