@@ -73,13 +73,17 @@ class InsertionCounter:
             self.unknown_contigs[ends.chrom] += len(ends)
             return
         position = ends.five_prime + np.where(ends.minus, self.minus_delta, self.plus_delta)
-        inside = (position >= 0) & (position < len(self._counts))
-        self.off_chromosome += int(len(position) - inside.sum())
-        position = position[inside]
-        self.kept += len(position)
         if not len(position):
             return
         low, high = int(position.min()), int(position.max()) + 1
+        if low < 0 or high > len(self._counts):
+            inside = (position >= 0) & (position < len(self._counts))
+            self.off_chromosome += int(len(position) - inside.sum())
+            position = position[inside]
+            if not len(position):
+                return
+            low, high = int(position.min()), int(position.max()) + 1
+        self.kept += len(position)
         if high - low <= DENSE_SPAN_FACTOR * len(position):
             # Sorted input: a batch covers a short window, so one bincount over it is cheapest.
             self._counts[low:high] += np.bincount(position - low, minlength=high - low).astype(np.uint32)

@@ -44,11 +44,13 @@ class TagAlignReads:
             rows = parse_block(block, first_line, self.path, TAGALIGN)
             self.tally["reads"] += len(rows.codes)
             for chrom, rows_slice in chromosome_runs(rows):
-                strand = rows.strand[rows_slice]
+                strand, start, end = rows.strand[rows_slice], rows.start[rows_slice], rows.end[rows_slice]
                 stranded = strand != 0
-                self.tally["no_strand"] += int(len(strand) - stranded.sum())
-                minus = strand[stranded] < 0
+                if not stranded.all():
+                    self.tally["no_strand"] += int(len(strand) - stranded.sum())
+                    strand, start, end = strand[stranded], start[stranded], end[stranded]
+                minus = strand < 0
                 # bedtools genomecov -5: the 5' end of a - strand read is its last base, end - 1.
-                five = np.where(minus, rows.end[rows_slice][stranded] - 1, rows.start[rows_slice][stranded])
+                five = np.where(minus, end - 1, start)
                 if len(five):
                     yield ReadEnds(chrom, five, minus, f"line {rows.lines[rows_slice][0]}")
