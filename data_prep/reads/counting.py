@@ -30,7 +30,11 @@ DENSE_SPAN_FACTOR = 16
 def nonzero_counts(counts: np.ndarray) -> np.ndarray:
     """The counted bases of a chromosome: uint32 array (2, n) of positions and their counts."""
     position = np.flatnonzero(counts)
-    return np.stack([position, counts[position]]).astype(np.uint32)
+    # Filled in place: stacking would promote to int64 and hold three copies of a chromosome's positions.
+    result = np.empty((2, len(position)), dtype=np.uint32)
+    result[0] = position
+    result[1] = counts[position]
+    return result
 
 
 class InsertionCounter:
