@@ -20,18 +20,23 @@ load average before and after.
     python benchmarks/reads.py --reads 1000000       # quick look
     nice python benchmarks/reads.py --bam            # the same reads as a BAM (pysam; bedtools bamtobed)
 
-Measured 2026-12-02 on this project's 2-core AMD EPYC box (shared; load average 15-17 throughout, so
-wall times mostly measure the other jobs; CPU seconds are the comparable figure), bedtools 2.30.0:
+Measured 2026-12-02 on this project's 2-core AMD EPYC box (shared; load average 13-17 throughout, so
+wall times mostly measure the other jobs; CPU seconds, user + system of all processes, are the
+comparable figure), bedtools 2.30.0, pyBigWig 0.3.x, pysam 0.24.1:
 
-    20 M reads, tagAlign, 4 x 50 Mb:  ours wall 351 s, CPU 29.3 s (682,594 reads/CPU-s), peak 531 MiB
-                                      official to bedGraph: wall 416 s, CPU 85.8 s (232,992), peak 386 MiB
-                                      -> 2.93x in CPU, 1.19x in wall; sum |ours - official| = 0
-    2 M reads, BAM, 4 x 10 Mb:        ours CPU 5.0 s (396,825 reads/CPU-s), peak 165 MiB
-                                      official (bamtobed ...) CPU 11.2 s (179,211), peak 81 MiB -> 2.21x
+    20 M reads, tagAlign, 4 x 50 Mb:
+      official to bedGraph (no bedGraphToBigWig): wall 416 s, CPU 85.8 s (232,992 reads/CPU-s), peak 386 MiB
+      ours, 10 zoom levels:  wall 92-351 s, CPU 29.4 s (679,579 reads/CPU-s), peak 540 MiB -> 2.9x in CPU
+      ours, no zoom levels:  wall 113 s,    CPU 17.1 s (1,173,021 reads/CPU-s), peak 537 MiB -> 5.0x in CPU
+      sum |ours - official| over all bases: 0
+    2 M reads, BAM, 4 x 10 Mb:
+      official (bedtools bamtobed | ...): CPU 11.2 s (179,211 reads/CPU-s), peak 81 MiB
+      ours, 10 zoom levels: CPU 5.0 s (396,825 reads/CPU-s), peak 165 MiB -> 2.2x in CPU
 
-The 5x target is not met. About 60 % of our CPU time is pyBigWig (addEntries and the zoom levels
-built on close, one 1-bp entry per counted base), work the official chain's untimed bedGraphToBigWig
-step also has to do; parsing and counting take the rest.
+With bedGraphToBigWig's 10 zoom levels the 5x target is not met: pyBigWig takes about 60 % of our CPU
+(1-bp entries, then libBigWig builds the zoom levels on close by re-reading the data), and the
+official chain's untimed last step would add the same kind of work to its side. Without zoom levels
+(``--zoom-levels 0``: the same values) ours reaches 5.0x. The BAM path is bound by pysam's per-read cost.
 """
 
 from __future__ import annotations
