@@ -21,7 +21,7 @@ from data_prep.reads.read_ends import ReadEnds
 
 # The empty BGZF block that ends every complete BAM file (SAM/BAM specification, section 4.1.2).
 BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
-BATCH = 1 << 20
+BATCH = 1 << 18
 UNMAPPED, REVERSE = 0x4, 0x10
 
 

@@ -15,7 +15,7 @@ from typing import Iterator
 
 from data_prep.errors import InputError
 
-BLOCK_BYTES = 16 << 20
+BLOCK_BYTES = 4 << 20  # 4 MB: pandas holds several copies of a block; larger blocks are no faster
 GZIP_MAGIC = b"\x1f\x8b"
 BAM_MAGIC = b"BAM\x01"
 
