@@ -109,7 +109,8 @@ def write_bam(tagalign: pathlib.Path, sizes_path: pathlib.Path, bam: pathlib.Pat
 
 def timed(command: list[str] | str, report: pathlib.Path, shell: bool = False) -> tuple[float, float, float]:
     """Run a command under GNU time; return (wall s, CPU s (user + system, all processes), peak MiB of the largest)."""
-    argv = ["/usr/bin/time", "-f", "%e %U %S %M", "-o", str(report)] + (["/bin/bash", "-c", command] if shell else command)
+    argv = ["/usr/bin/time", "-f", "%e %U %S %M", "-o", str(report)]
+    argv += ["/bin/bash", "-c", command] if shell else command
     start = time.perf_counter()
     subprocess.run(argv, check=True, env={**os.environ, "PYTHONPATH": str(REPO)})
     seconds = time.perf_counter() - start
@@ -131,7 +132,8 @@ def compare(bigwig: pathlib.Path, bedgraph: pathlib.Path, sizes: dict[str, int])
         rows = official[official["chrom"] == chrom]
         start, length = rows["start"].to_numpy(), (rows["end"] - rows["start"]).to_numpy()
         before = np.repeat(np.cumsum(length) - length, length)
-        theirs[np.repeat(start, length) + np.arange(length.sum()) - before] = np.repeat(rows["value"].to_numpy(), length)
+        where = np.repeat(start, length) + np.arange(length.sum()) - before
+        theirs[where] = np.repeat(rows["value"].to_numpy(), length)
         total += int(np.abs(ours - theirs).sum())
     return total
 
@@ -152,7 +154,8 @@ def main() -> None:
     print(f"load average before: {open('/proc/loadavg').read().strip()}; CPUs: {os.cpu_count()}")
     t = time.perf_counter()
     genome, sizes_path, tagalign = make_inputs(workdir, args.reads, args.chroms, args.chrom_size, args.seed)
-    print(f"inputs ready in {time.perf_counter() - t:.0f} s: {args.reads:,} reads, {args.chroms} x {args.chrom_size:,} bp")
+    print(f"inputs ready in {time.perf_counter() - t:.0f} s: {args.reads:,} reads, "
+          f"{args.chroms} x {args.chrom_size:,} bp")
     subprocess.run([sys.executable, "-c", f"import pyfaidx; pyfaidx.Fasta({str(genome)!r})"], check=True)
 
     ours_out = workdir / "ours.bw"

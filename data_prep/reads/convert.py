@@ -77,7 +77,8 @@ class ReadsSummary:
         how = "given"
         if self.estimate is not None:
             how = (f"estimated from {self.estimate.reads[0]} + and {self.estimate.reads[1]} - strand reads, "
-                   f"{len(self.estimate.plus_votes)} + and {len(self.estimate.minus_votes)} - reference motifs agreeing")
+                   f"{len(self.estimate.plus_votes)} + and {len(self.estimate.minus_votes)} - reference motifs "
+                   "agreeing")
         fragments = f" ({self.fragments} fragments)" if self.fragments is not None else ""
         return (f"{self.source}: read {self.reads} reads{fragments}, kept {self.kept}, dropped {dropped}{contigs}; "
                 f"input shift {self.input_shift[0]:+d}/{self.input_shift[1]:+d} ({how}), applied "

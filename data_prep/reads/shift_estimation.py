@@ -165,11 +165,13 @@ def estimate_shift(sample: list[ReadEnds], genome, data_type: str) -> ShiftEstim
         problem = (f"the {data_type} reference motifs disagree (+ strand shifts {sorted(plus_shifts)}, "
                    f"- strand shifts {sorted(minus_shifts)}): the evidence is weak")
     other = "DNASE" if data_type == "ATAC" else "ATAC"
-    other_plus, other_minus = shift_votes(other, plus_matrix, minus_matrix, read_reference_matrices(REFERENCE_FILES[other]))
+    other_plus, other_minus = shift_votes(other, plus_matrix, minus_matrix,
+                                          read_reference_matrices(REFERENCE_FILES[other]))
     if len(set(other_plus.values())) == 1 and len(set(other_minus.values())) == 1:
         other_shift = (next(iter(other_plus.values())), next(iter(other_minus.values())))
         if other_shift in STANDARD_SHIFTS[other]:
-            problem += (f"; the reads match the {other} enzyme's motifs (shift {other_shift[0]:+d}/{other_shift[1]:+d}), "
+            problem += (f"; the reads match the {other} enzyme's motifs "
+                        f"(shift {other_shift[0]:+d}/{other_shift[1]:+d}), "
                         f"so they look like {other} data: check --data-type")
     raise InputError(f"cannot estimate the read shift from {reads[0]} + and {reads[1]} - strand reads: {problem}. "
                      f"If the data type is right, {HOW_TO_PASS}")
