@@ -26,8 +26,8 @@ comparable figure), bedtools 2.30.0, pyBigWig 0.3.x, pysam 0.24.1:
 
     20 M reads, tagAlign, 4 x 50 Mb:
       official to bedGraph (no bedGraphToBigWig): wall 416 s, CPU 85.8 s (232,992 reads/CPU-s), peak 386 MiB
-      ours, 10 zoom levels:  wall 92-351 s, CPU 29.4 s (679,579 reads/CPU-s), peak 540 MiB -> 2.9x in CPU
-      ours, no zoom levels:  wall 113 s,    CPU 17.1 s (1,173,021 reads/CPU-s), peak 537 MiB -> 5.0x in CPU
+      ours, 10 zoom levels:  wall 120 s, CPU 26.5 s (754,432 reads/CPU-s), peak 524 MiB -> 3.2x in CPU
+      ours, no zoom levels:  wall  50 s, CPU 16.9 s (1,182,033 reads/CPU-s), peak 414 MiB -> 5.1x in CPU
       sum |ours - official| over all bases: 0
     2 M reads, BAM, 4 x 10 Mb:
       official (bedtools bamtobed | ...): CPU 11.2 s (179,211 reads/CPU-s), peak 81 MiB
@@ -36,7 +36,7 @@ comparable figure), bedtools 2.30.0, pyBigWig 0.3.x, pysam 0.24.1:
 With bedGraphToBigWig's 10 zoom levels the 5x target is not met: pyBigWig takes about 60 % of our CPU
 (1-bp entries, then libBigWig builds the zoom levels on close by re-reading the data), and the
 official chain's untimed last step would add the same kind of work to its side. Without zoom levels
-(``--zoom-levels 0``: the same values) ours reaches 5.0x. The BAM path is bound by pysam's per-read cost.
+(``--zoom-levels 0``: the same values) ours reaches 5.1x. The BAM path is bound by pysam's per-read cost.
 """
 
 from __future__ import annotations
