@@ -15,6 +15,7 @@ from data_prep.motifs import Motif, bundled_motif_path, read_meme
 from data_prep.nonpeaks import make_nonpeaks
 from data_prep.onehot import one_hot_decode, one_hot_encode, reverse_complement
 from data_prep.peaks import read_bed, read_narrowpeak, read_regions, write_narrowpeak
+from data_prep.reads import ReadsSummary, reads_to_bigwig
 from data_prep.pipelines import releasing_windows, training_dataset, validation_dataset
 from data_prep.signal import open_signal, read_signal
 from data_prep.synthetic import SyntheticDataset, make_synthetic_dataset
@@ -28,4 +29,5 @@ __all__ = [
     "read_bed", "read_chrom_sizes", "read_meme", "read_narrowpeak", "read_regions", "read_signal", "releasing_windows",
     "reverse_complement", "sample_epoch", "split_of", "training_dataset", "validation_dataset", "write_fold",
     "write_narrowpeak",
+    "ReadsSummary", "reads_to_bigwig",
 ]

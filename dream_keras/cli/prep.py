@@ -1,7 +1,8 @@
 """``dream-keras prep``: data preparation for the ATAC task.
 
 ``prep splits`` writes a fold JSON (test and validation chromosomes given, every other chromosome
-trains); ``prep nonpeaks`` writes GC-matched background regions for a fold as narrowPeak.
+trains); ``prep nonpeaks`` writes GC-matched background regions for a fold as narrowPeak; ``prep bigwig``
+makes the official per-base Tn5/DNase bigWig from reads (BAM, fragments or tagAlign).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ EXAMPLES = """examples:
       --exclude chrM chrY --out folds/fold_0.json
   dream-keras prep nonpeaks --genome hg38.fa --peaks peaks.narrowPeak --fold folds/fold_0.json \\
       --out nonpeaks.narrowPeak
+  dream-keras prep bigwig --genome hg38.fa --bam sample.bam --data-type ATAC --out sample.bw
 """
 
 
@@ -53,6 +55,26 @@ def add_parser(sub) -> None:
     n.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     n.add_argument("--overwrite", action="store_true", help="replace an existing file")
     n.set_defaults(func=run_nonpeaks)
+
+    b = prep_sub.add_parser("bigwig", help="reads (BAM, fragments or tagAlign) to the official per-base bigWig")
+    b.add_argument("--genome", required=True, help="reference FASTA (its chromosomes make the bigWig)")
+    reads = b.add_mutually_exclusive_group(required=True)
+    reads.add_argument("--bam", help="BAM or SAM, sorted by coordinate")
+    reads.add_argument("--fragments", help="fragments file chrom/start/end[/...] (.tsv or .tsv.gz), sorted")
+    reads.add_argument("--tagalign", help="tagAlign chrom/start/end/name/score/strand (plain or .gz), sorted")
+    b.add_argument("--data-type", required=True, choices=["ATAC", "DNASE"], type=str.upper,
+                   help="ATAC (Tn5, shifted to +4/-4) or DNASE (shifted to 0/+1)")
+    b.add_argument("--plus-shift", type=int, help="shift the + strand reads already have (default: estimated)")
+    b.add_argument("--minus-shift", type=int, help="shift the - strand reads already have (default: estimated)")
+    b.add_argument("--num-samples", type=int, default=10_000,
+                   help="reads per strand sampled to estimate the shift (default 10000)")
+    b.add_argument("--seed", type=int, default=0, help="random seed of that sample (default 0)")
+    b.add_argument("--zoom-levels", type=int, default=10,
+                   help="bigWig zoom levels (default 10, as bedGraphToBigWig); 0 writes none: same values, "
+                        "about half the writing time and memory, slower zoomed-out browser views")
+    b.add_argument("--out", required=True, help="bigWig to write")
+    b.add_argument("--overwrite", action="store_true", help="replace an existing file")
+    b.set_defaults(func=run_bigwig)
 
 
 def _refuse_existing(path: pathlib.Path, overwrite: bool) -> None:
@@ -117,4 +139,17 @@ def run_nonpeaks(args) -> int:
     counts = nonpeaks["split"].value_counts()
     print(f"wrote {out}: {len(nonpeaks)} GC-matched nonpeaks (train {counts.get('train', 0)}, valid "
           f"{counts.get('valid', 0)}, test {counts.get('test', 0)}), {args.input_length} bp each")
+    return 0
+
+
+def run_bigwig(args) -> int:
+    # data_prep.reads only: this command must not import TensorFlow or Keras.
+    from data_prep.reads import reads_to_bigwig
+
+    out = pathlib.Path(args.out)
+    _refuse_existing(out, args.overwrite)
+    summary = reads_to_bigwig(out, args.genome, data_type=args.data_type, bam=args.bam, fragments=args.fragments,
+                              tagalign=args.tagalign, plus_shift=args.plus_shift, minus_shift=args.minus_shift,
+                              num_samples=args.num_samples, seed=args.seed, zoom_levels=args.zoom_levels)
+    print(summary.line())
     return 0

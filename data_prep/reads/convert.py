@@ -1,0 +1,169 @@
+"""Reads (BAM, fragments or tagAlign) to the official ChromBPNet unstranded Tn5/DNase bigWig.
+
+The official ``reads_to_bigwig``: estimate (or take) the shift already applied to the reads, add the
+delta that brings them to the ChromBPNet convention (ATAC +4/-4, DNase 0/+1), and count read 5' ends
+per base on the chromosomes of the genome. See :mod:`data_prep.reads.counting` for the counting rule.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import pathlib
+import tempfile
+
+import numpy as np
+
+from data_prep.errors import InputError
+from data_prep.genome import genome_sizes, opened_genome
+from data_prep.reads.bam import BamReads
+from data_prep.reads.bigwig_writing import write_counts_bigwig
+from data_prep.reads.counting import InsertionCounter
+from data_prep.reads.fragments import FragmentReads
+from data_prep.reads.sampling import ReadSample
+from data_prep.reads.shift_estimation import ShiftEstimate, estimate_shift
+from data_prep.reads.tagalign import TagAlignReads
+
+# The shift the ChromBPNet convention wants on each strand, per data type.
+TARGET_SHIFT = {"ATAC": (4, -4), "DNASE": (0, 1)}
+
+
+def shift_delta(data_type: str, plus_shift: int, minus_shift: int) -> tuple[int, int]:
+    """The (+, -) shift to add to reads already shifted by ``plus_shift``/``minus_shift``."""
+    target_plus, target_minus = TARGET_SHIFT[data_type]
+    return target_plus - plus_shift, target_minus - minus_shift
+
+
+@dataclasses.dataclass
+class ReadsSummary:
+    """What :func:`reads_to_bigwig` did.
+
+    Attributes:
+        source: the input file.
+        reads: reads read (BAM records, tagAlign lines, or two per fragment).
+        kept: reads counted in the bigWig.
+        dropped: reason -> reads dropped (``unmapped``, ``no strand``, ``contig not in genome``,
+            ``shifted off the chromosome``).
+        unknown_contigs: contig -> reads dropped because the genome lacks it.
+        input_shift: (+, -) shift the reads already had.
+        estimated: whether ``input_shift`` was estimated (else given).
+        delta: (+, -) shift applied.
+        data_type: ``"ATAC"`` or ``"DNASE"``.
+        output: the bigWig written.
+        fragments: fragment lines read (a fragments input only; each gives two reads).
+        estimate: the evidence behind an estimated shift (None when given).
+    """
+
+    source: pathlib.Path
+    reads: int
+    kept: int
+    dropped: dict
+    unknown_contigs: dict
+    input_shift: tuple[int, int]
+    estimated: bool
+    delta: tuple[int, int]
+    data_type: str
+    output: pathlib.Path
+    fragments: int | None = None
+    estimate: ShiftEstimate | None = None
+
+    def line(self) -> str:
+        """One line for the user."""
+        dropped = ", ".join(f"{count} {reason}" for reason, count in self.dropped.items() if count) or "none"
+        contigs = ""
+        if self.unknown_contigs:
+            names = sorted(self.unknown_contigs, key=self.unknown_contigs.get, reverse=True)
+            contigs = f" (contigs not in the genome: {', '.join(names[:5])}{', ...' if len(names) > 5 else ''})"
+        how = "given"
+        if self.estimate is not None:
+            how = (f"estimated from {self.estimate.reads[0]} + and {self.estimate.reads[1]} - strand reads, "
+                   f"{len(self.estimate.plus_votes)} + and {len(self.estimate.minus_votes)} - reference motifs "
+                   "agreeing")
+        fragments = f" ({self.fragments} fragments)" if self.fragments is not None else ""
+        return (f"{self.source}: read {self.reads} reads{fragments}, kept {self.kept}, dropped {dropped}{contigs}; "
+                f"input shift {self.input_shift[0]:+d}/{self.input_shift[1]:+d} ({how}), applied "
+                f"{self.delta[0]:+d}/{self.delta[1]:+d} to reach the {self.data_type} convention "
+                f"{TARGET_SHIFT[self.data_type][0]:+d}/{TARGET_SHIFT[self.data_type][1]:+d}; wrote {self.output}")
+
+
+def open_reads(bam=None, fragments=None, tagalign=None):
+    """The reader for the one input given: :class:`BamReads`, :class:`FragmentReads` or :class:`TagAlignReads`."""
+    given = [(path, kind) for path, kind in ((bam, BamReads), (fragments, FragmentReads), (tagalign, TagAlignReads))
+             if path is not None]
+    if len(given) != 1:
+        raise InputError("give exactly one input: --bam, --fragments or --tagalign")
+    path, kind = given[0]
+    return kind(path)
+
+
+def reads_to_bigwig(out: str | os.PathLike, genome: str | os.PathLike, *, data_type: str,
+                    bam: str | os.PathLike | None = None, fragments: str | os.PathLike | None = None,
+                    tagalign: str | os.PathLike | None = None, plus_shift: int | None = None,
+                    minus_shift: int | None = None, num_samples: int = 10_000, seed: int = 0,
+                    zoom_levels: int = 10) -> ReadsSummary:
+    """Make the official unstranded per-base 5'-end count bigWig from reads.
+
+    Args:
+        out: bigWig to write (written under a temporary name, renamed when complete).
+        genome: reference FASTA; its chromosomes (names and lengths) make the bigWig's header, and reads on
+            other contigs are dropped.
+        data_type: ``"ATAC"`` (Tn5, target shift +4/-4) or ``"DNASE"`` (target 0/+1).
+        bam, fragments, tagalign: exactly one input. BAM/SAM (sorted by coordinate, no index needed);
+            fragments ``chrom start end ...`` (plain or gzip); tagAlign ``chrom start end name score strand``.
+            Reads must be grouped by chromosome (any sorted file).
+        plus_shift, minus_shift: shift the reads already have (both or neither); estimated from a sample of
+            ``num_samples`` reads per strand (``2 * num_samples`` in all, as the official code) when absent.
+        seed: random seed of the sample.
+        zoom_levels: bigWig zoom levels (see :func:`data_prep.reads.bigwig_writing.write_counts_bigwig`).
+
+    Memory: reads are streamed in 4 MB blocks (BAM in 262,144-read batches); counts are one uint32 array of the
+    current chromosome; finished chromosomes wait on disk beside ``out``. With zoom levels, libBigWig also holds
+    about 33 bytes per counted base while it builds them on close (``zoom_levels=0`` avoids that).
+
+    Returns:
+        A :class:`ReadsSummary` (its ``line()`` is the one-line report).
+
+    Raises:
+        InputError: a bad input (named with its line or record), an unsortable order, or a shift that cannot
+            be estimated.
+    """
+    data_type = data_type.upper()
+    if data_type not in TARGET_SHIFT:
+        raise InputError(f"--data-type must be ATAC or DNASE, not {data_type!r}")
+    if (plus_shift is None) != (minus_shift is None):
+        raise InputError("give both --plus-shift and --minus-shift, or neither (then the shift is estimated)")
+    reads = open_reads(bam, fragments, tagalign)
+    out = pathlib.Path(out)
+    with opened_genome(genome) as fasta:
+        sizes = genome_sizes(fasta)
+        estimated = plus_shift is None
+        estimate = None
+        if estimated:
+            sample = ReadSample(2 * num_samples, seed=seed)
+            for ends in reads:
+                if ends.chrom in sizes:
+                    sample.add(ends)
+            estimate = estimate_shift(sample.reads(), fasta, data_type)
+            plus_shift, minus_shift = estimate.plus, estimate.minus
+    delta = shift_delta(data_type, plus_shift, minus_shift)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".reads-", dir=out.parent) as spill:
+        counter = InsertionCounter(sizes, delta[0], delta[1], spill, str(reads.path))
+        for ends in reads:
+            counter.add(ends)
+        saved = counter.finish()
+        if not counter.kept:
+            raise InputError(f"{reads.path}: no read falls on the chromosomes of {genome} "
+                             f"({reads.tally['reads']} reads read; contigs seen: "
+                             f"{', '.join(list(counter.unknown_contigs)[:5]) or 'none'}); "
+                             "check that the reads were aligned to this genome")
+        write_counts_bigwig(out, sizes, lambda chrom: np.load(saved[chrom]) if chrom in saved else None,
+                            zoom_levels=zoom_levels)
+    dropped = {"unmapped": reads.tally["unmapped"], "without + or - strand": reads.tally["no_strand"],
+               "on contigs not in the genome": sum(counter.unknown_contigs.values()),
+               "shifted off the chromosome": counter.off_chromosome}
+    return ReadsSummary(source=reads.path, reads=reads.tally["reads"], kept=counter.kept, dropped=dropped,
+                        unknown_contigs=dict(counter.unknown_contigs), input_shift=(plus_shift, minus_shift),
+                        estimated=estimated, delta=delta, data_type=data_type, output=out,
+                        fragments=reads.tally["fragments"] if isinstance(reads, FragmentReads) else None,
+                        estimate=estimate)

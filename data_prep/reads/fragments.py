@@ -1,0 +1,53 @@
+"""Fragments files (chrom, start, end[, barcode, count]; plain or gzip) as read 5' ends.
+
+The official conversion (``fragment_to_tagalign_stream``) writes every fragment line as two reads
+spanning the fragment, one on each strand; so a fragment gives a + read whose 5' end is ``start``
+and a - read whose 5' end is ``end - 1``. The count column is ignored (each line counts once), as
+there. Header lines (``#``) are skipped.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import pathlib
+from typing import Iterator
+
+import numpy as np
+
+from data_prep.reads.read_ends import ReadEnds
+from data_prep.reads.text_blocks import BLOCK_BYTES, text_blocks
+from data_prep.reads.text_table import TableLayout, chromosome_runs, parse_block
+
+FRAGMENTS = TableLayout(
+    name="fragments", fields="chrom, start, end, ...", min_fields=3, strand_field=None,
+    hint="A fragments file is tab-separated: chrom, start, end, then optional columns.")
+
+
+class FragmentReads:
+    """Iterable over the read ends of a fragments file; each pass re-reads the file.
+
+    Attributes:
+        path: the file.
+        block_bytes: bytes parsed at a time.
+        tally: counts of the last pass: ``reads`` (two per fragment), ``fragments``.
+    """
+
+    option = "--fragments"
+
+    def __init__(self, path: str | os.PathLike, block_bytes: int = BLOCK_BYTES):
+        self.path = pathlib.Path(path)
+        self.block_bytes = block_bytes
+        self.tally: collections.Counter = collections.Counter()
+
+    def __iter__(self) -> Iterator[ReadEnds]:
+        self.tally = collections.Counter()
+        for first_line, block in text_blocks(self.path, "fragments", self.block_bytes):
+            rows = parse_block(block, first_line, self.path, FRAGMENTS)
+            self.tally["fragments"] += len(rows.codes)
+            self.tally["reads"] += 2 * len(rows.codes)
+            for chrom, rows_slice in chromosome_runs(rows):
+                start, end = rows.start[rows_slice], rows.end[rows_slice]
+                five = np.concatenate([start, end - 1])
+                minus = np.repeat([False, True], len(start))
+                yield ReadEnds(chrom, five, minus, f"line {rows.lines[rows_slice][0]}")
