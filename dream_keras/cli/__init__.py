@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "export",
     "import_chrombpnet",
     "interpret",
+    "pipeline",
     "quickstart",
 ]
 

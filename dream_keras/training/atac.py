@@ -33,6 +33,7 @@ from dream_keras.training.profile_count_fit import (TRAINING_LOG, compile_profil
                                                      load_model_file, model_lengths, quiet_retracing_warnings,
                                                      read_training_log, save_model, seed_everything)
 from dream_keras.training.performance import precision, resolve_jit_compile
+from dream_keras.reporting import write_run_report
 from dream_keras.training.run_folder import RunFolder, write_json_atomic
 
 #: ChromBPNet's training defaults (the official ``chrombpnet pipeline``).
@@ -280,6 +281,7 @@ def _train_fold_in_scope(params: AtacTrainParameters, fold: FoldSpec, out, *, re
     result = FoldResult(run, fold.label, evaluation.summary(), fit.best_epoch, len(fit.history), fit.best_value,
                         fit.stopped_early, float(weight), data.report, bias_qc, time.time() - started)
     write_json_atomic(run.logs / "result.json", _result_record(result))
+    write_run_report(run.root)
     return result
 
 

@@ -19,6 +19,7 @@ from dream_keras.training.atac_inputs import FoldSpec, check_atac_inputs, window
 from dream_keras.training.profile_count_fit import (TRAINING_LOG, compile_profile_count, fit_profile_count,
                                                      read_training_log, save_model, seed_everything)
 from dream_keras.training.performance import precision, resolve_jit_compile
+from dream_keras.reporting import write_run_report
 from dream_keras.training.run_folder import RunFolder, write_json_atomic
 
 #: The official bias model and its training (``chrombpnet bias pipeline`` defaults).
@@ -174,6 +175,7 @@ def _train_bias_in_scope(params: BiasTrainParameters, fold: FoldSpec, out, *, re
                          window_totals(data.test_peaks, params.output_length))
         qc = {"pearsonr_in_test_peaks": float(check.pearsonr), "verdict": check.verdict, "message": check.message}
     write_json_atomic(run.evaluation / "bias_qc.json", {"count": qc})
+    write_run_report(run.root)
     return BiasResult(run, model_path, evaluation.summary(), fit.best_epoch, len(fit.history), fit.best_value,
                       float(weight), data.report, qc, time.time() - started)
 
