@@ -93,6 +93,9 @@ def pipeline_parameters(args):
 
     given = set(getattr(args, "explicit_options", set()) or set())
     recorded = _recorded_parameters(args.out) if args.resume else {}
+    if args.resume and not recorded:
+        raise InputError(f"nothing to resume in {args.out}: it holds no logs/pipeline.json of a started pipeline; "
+                         "start the pipeline without --resume")
     signals = [name for name in _SIGNAL_OPTIONS if name in given]
     if len(signals) > 1:
         raise InputError(f"give the signal once, not {' and '.join('--' + s for s in signals)}")
