@@ -172,8 +172,9 @@ def train_stage(ctx: StageContext) -> StageOutput:
         first = ctx.folder
     # the footprints stage reads the first fold's bias-free model
     outputs["first_model_nobias"] = first / "models" / "model_nobias.keras"
-    summary = {"folds": [{"fold": r.fold, "run": str(r.run.root.resolve().relative_to(ctx.root)), "best_epoch": r.best_epoch + 1,
-                          "epochs_trained": r.epochs_trained, "metrics": r.metrics, "bias_qc": r.bias_qc}
+    summary = {"folds": [{"fold": r.fold, "run": str(r.run.root.resolve().relative_to(ctx.root)),
+                          "best_epoch": r.best_epoch + 1, "epochs_trained": r.epochs_trained, "metrics": r.metrics,
+                          "bias_qc": r.bias_qc}
                          for r in results]}
     return StageOutput(outputs, summary, results)
 

@@ -56,15 +56,16 @@ def text(value) -> str:
     return html.escape(str(value), quote=True)
 
 
-def number(value, digits: int = 4) -> str:
-    """A number formatted for a table cell (``NaN`` and text pass through escaped)."""
+def number(value, digits: int | None = 4) -> str:
+    """A number formatted for a table cell: ``digits`` decimals, or (``None``) up to 6 significant
+    digits as written (for parameters such as a learning rate); ``NaN`` and text pass through escaped."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return text(value)
     if isinstance(value, int):
         return f"{value:,}"
     if value != value:  # NaN
         return "NaN"
-    return f"{value:.{digits}f}"
+    return f"{value:.6g}" if digits is None else f"{value:.{digits}f}"
 
 
 class HtmlPage:

@@ -129,7 +129,7 @@ def write_pipeline_report(root: str | os.PathLike, path: str | os.PathLike | Non
 
     page.heading("Pipeline parameters", 2, anchor="parameters")
     page.table(["parameter", "value"], [[key, display_value(value)] for key, value in params.items()],
-               css_id="pipeline-parameters")
+               digits={1: None}, css_id="pipeline-parameters")
     signal_record = _record(root, "bigwig")
     if signal_record:
         page.paragraph(f"Signal: {json.dumps(signal_record.get('summary', {}), sort_keys=True)}", css_class="note")

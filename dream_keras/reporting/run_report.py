@@ -21,8 +21,8 @@ REPORT_NAME = "report.html"
 #: metrics.json subsets in the order the report shows them, with their labels.
 SUBSETS = (("peaks", "peaks"), ("nonpeaks", "nonpeaks"), ("peaks_and_nonpeaks", "both (peaks and nonpeaks)"))
 #: (group in metrics.json, metric, column title)
-METRIC_COLUMNS = (("counts_metrics", "pearsonr", "count Pearson r"), ("counts_metrics", "spearmanr", "count Spearman r"),
-                  ("counts_metrics", "mse", "count MSE"), ("profile_metrics", "median_jsd", "profile median JSD"),
+METRIC_COLUMNS = (("counts_metrics", "pearsonr", "count Pearson r"),
+                  ("counts_metrics", "spearmanr", "count Spearman r"), ("counts_metrics", "mse", "count MSE"), ("profile_metrics", "median_jsd", "profile median JSD"),
                   ("profile_metrics", "median_norm_jsd", "profile median normalised JSD"))
 _KIND = {"bias train": "bias model", "train": "bias-factorised model"}
 
@@ -213,13 +213,13 @@ def add_run_sections(page: HtmlPage, run_root: str | os.PathLike, *, level: int 
                    f"{record.get('command', 'train')} --config {run_root.resolve() / 'logs' / 'run.json'} --out "
                    "NEW_FOLDER` repeats the run.", css_class="note")
     page.table(["parameter", "value"], [[key, display_value(value)] for key, value in params.items()],
-               css_id=f"{anchor}-parameters")
+               digits={1: None}, css_id=f"{anchor}-parameters")
     if record.get("data"):
         page.heading("Data", level)
         page.paragraph("Regions per split after the official filters, and values derived from the data.",
                        css_class="note")
         page.table(["", "value"], [[key, display_value(value)] for key, value in _flatten(record["data"])],
-                   css_id=f"{anchor}-data")
+                   digits={1: None}, css_id=f"{anchor}-data")
 
 
 def write_run_report(run_root: str | os.PathLike, path: str | os.PathLike | None = None) -> pathlib.Path:
