@@ -5,6 +5,7 @@ follows it) runs again; changed options, two signals and a foreign folder refuse
 import importlib.util
 import json
 import os
+import pathlib
 import subprocess
 import sys
 
@@ -92,7 +93,7 @@ def test_pipeline_report_holds_every_stage(pipeline):
     assert len(decoded_image_sizes(report)) == 16
     status = {a["data-stage"]: None for a, _ in report.cells if "data-stage" in a}
     assert list(status) == STAGES
-    assert [a["data-status"] for a, _ in report.cells if "data-status" in a] == ["complete"] * 5 + ["running"]
+    assert [a["data-status"] for a, _ in report.cells if "data-status" in a] == ["complete"] * 5 + ["this page"]
     metrics = json.loads((pipeline / "chrombpnet" / "evaluation" / "metrics.json").read_text())
     cells = metric_cells(report)
     # the bias model's table, then the main model's: 15 cells each, the main one equal to its metrics.json
@@ -170,6 +171,24 @@ def test_reads_without_the_reads_code_stop_with_a_clear_error(atac, tmp_path, ca
     error = capsys.readouterr().err
     assert "data_prep.reads" in error and "--bigwig" in error
     assert not (tmp_path / "p" / "bigwig" / "completed.json").exists()
+
+
+READS = pathlib.Path(__file__).parent / "data" / "reads" / "atac_mm10_reads.bam"
+
+
+@pytest.mark.skipif(importlib.util.find_spec("data_prep.reads") is None or not READS.is_file(),
+                    reason="needs the reads-to-bigWig code (data_prep.reads) and its test reads (tests/data/reads)")
+def test_pipeline_from_reads(atac, tmp_path):
+    out = tmp_path / "from_reads"
+    assert main(["pipeline", "--bam", str(READS), "--data-type", "ATAC", *_inputs(atac), "--out", str(out), *TINY,
+                 "--footprint-regions", "5"]) == 0
+    record = json.loads((out / "bigwig" / "completed.json").read_text())
+    assert record["outputs"]["bigwig"]["path"] == "bigwig/signal.bw"
+    summary = record["summary"]["reads_summary"]
+    assert summary["kept"] > 10_000 and summary["data_type"] == "ATAC"
+    run = json.loads((out / "chrombpnet" / "logs" / "run.json").read_text())
+    assert run["parameters"]["bigwig"] == str(out / "bigwig" / "signal.bw")
+    assert (out / "report" / "report.html").is_file()
 
 
 def test_the_command_module_imports_no_stage_code():

@@ -27,7 +27,8 @@ def _stage_table(page: HtmlPage, root: pathlib.Path, stage_names: list[str]) -> 
     rows, attributes = [], []
     for name in stage_names:
         record = _record(root, name)
-        status = "complete" if record else "running" if name == "report" else "not complete"
+        # the report stage's record is written after this page, so the page says what it is
+        status = "complete" if record else "this page" if name == "report" else "not complete"
         rows.append([name, verdict_badge(status), (record or {}).get("finished", ""),
                      float((record or {}).get("seconds", 0.0)), str(root / name)])
         attributes.append([{"data-stage": name}, {"data-status": status}, {}, {}, {}])
@@ -73,13 +74,27 @@ def _add_footprints(page: HtmlPage, root: pathlib.Path) -> None:
         page.paragraph("No footprint figures (matplotlib missing).", css_class="note")
 
 
+def _add_fold_summary(page: HtmlPage, path: pathlib.Path) -> None:
+    """``--fold all``: every fold's test metrics with their mean and standard deviation (summary.tsv)."""
+    import pandas as pd
+
+    if not path.is_file():
+        return
+    table = pd.read_csv(path, sep="\t")
+    page.heading("Across folds", 3)
+    page.paragraph("Each fold's test metrics, their mean and standard deviation over folds (summary.tsv).",
+                   css_class="note")
+    page.table(list(table.columns), [[value.item() if hasattr(value, "item") else value for value in row]
+                                     for row in table.itertuples(index=False)], css_id="fold-summary")
+
+
 def write_pipeline_report(root: str | os.PathLike, path: str | os.PathLike | None = None, *,
                           stage_names: list[str] | None = None) -> pathlib.Path:
     """Write the report of the pipeline folder ``root`` to ``path`` (default ``root/report/report.html``).
 
     ``stage_names``: the stages in order (default: those with a folder in ``root``).
     """
-    root = pathlib.Path(root)
+    root = pathlib.Path(root).resolve()
     pipeline = json.loads((root / "logs" / "pipeline.json").read_text())
     params = pipeline.get("parameters", {})
     names = stage_names or sorted(p.name for p in root.iterdir() if (p / "completed.json").is_file())
@@ -120,6 +135,7 @@ def write_pipeline_report(root: str | os.PathLike, path: str | os.PathLike | Non
     page.heading("Bias-factorised model", 2, anchor="main")
     if not folds:
         page.paragraph("The training stage has not finished.", css_class="note")
+    _add_fold_summary(page, root / "chrombpnet" / "summary.tsv")
     for fold in folds:
         if len(folds) > 1:
             page.heading(str(fold["fold"]), 3)
