@@ -173,6 +173,34 @@ def test_reads_without_the_reads_code_stop_with_a_clear_error(atac, tmp_path, ca
     assert not (tmp_path / "p" / "bigwig" / "completed.json").exists()
 
 
+def test_a_record_counts_only_while_its_outputs_are_unchanged(tmp_path):
+    from dream_keras.pipeline.stage_records import StageRecord, read_record, write_record
+
+    root, folder = tmp_path, tmp_path / "stage"
+    (folder / "sub").mkdir(parents=True)
+    table = folder / "table.tsv"
+    table.write_text("a\tb\n")
+    outside = tmp_path.parent / f"{tmp_path.name}_input.bw"
+    outside.write_bytes(b"1234")
+    write_record(root, folder, StageRecord("stage", {"table": table, "sub": folder / "sub", "input": outside},
+                                           {"n": 1}, 2.0, 1))
+    document = json.loads((folder / "completed.json").read_text())
+    assert document["outputs"] == {"table": {"path": "stage/table.tsv", "size": 4},
+                                   "sub": {"path": "stage/sub", "size": None},
+                                   "input": {"path": str(outside.resolve()), "size": 4}}
+    record = read_record(root, folder)
+    assert record.outputs["table"] == table and record.summary == {"n": 1}
+    table.write_text("a\tb\nc\td\n")  # rewritten: another size
+    assert read_record(root, folder) is None
+    table.write_text("a\tb\n")
+    (folder / "sub").rmdir()
+    assert read_record(root, folder) is None
+    (folder / "sub").mkdir()
+    assert read_record(root, folder) is not None
+    (folder / "completed.json").write_text('{"stage": "stage", "outp')  # cut short
+    assert read_record(root, folder) is None
+
+
 READS = pathlib.Path(__file__).parent / "data" / "reads" / "atac_mm10_reads.bam"
 
 
