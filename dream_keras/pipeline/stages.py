@@ -191,6 +191,8 @@ def footprint_motifs(params) -> tuple[dict, list[str]]:
 
 def footprints_stage(ctx: StageContext) -> StageOutput:
     """Marginal footprints on the first fold's bias-free model, on its test-chromosome nonpeaks."""
+    import importlib.util
+
     from data_prep import extract_windows, read_regions
     from dream_keras.interpret import marginal_footprints
     from dream_keras.interpret.footprint_files import write_footprints
@@ -217,7 +219,11 @@ def footprints_stage(ctx: StageContext) -> StageOutput:
     with quiet_retracing_warnings():  # batches of several sizes retrace the predict step: expected
         footprints = marginal_footprints(model, windows.sequences, motifs, batch_size=params.batch_size,
                                          alphabet=getattr(model, "alphabet", "ACGT"), progress=ctx.progress)
-    table = write_footprints(footprints, ctx.folder)
+    # without matplotlib the numbers are still written (training runs skip their figures alike)
+    drawable = importlib.util.find_spec("matplotlib") is not None
+    if not drawable:
+        print("      note: footprint figures skipped: matplotlib is not installed (pip install matplotlib)", flush=True)
+    table = write_footprints(footprints, ctx.folder, plots=drawable)
     summary = {"background": where, "n_sequences": int(len(windows.sequences)), "enzyme_motifs": enzyme,
                "motifs": {row["motif"]: {"sequence": row["sequence"], "normalized_max": float(row["normalized_max"]),
                                          "counts": float(row["counts"]),
