@@ -42,7 +42,8 @@ def _save(figure, path: str | os.PathLike) -> pathlib.Path:
 
 
 def plot_loss_curves(history: list[dict], path: str | os.PathLike, title: str = "") -> pathlib.Path:
-    """Training and validation loss per epoch (and the profile/count parts when logged).
+    """Training and validation loss per epoch (and the profile/count parts when logged), with the
+    best epoch (lowest validation loss) marked.
 
     history : one dict per epoch with ``epoch``, ``loss``, ``val_loss`` and optionally
         ``profile_loss``, ``logcounts_loss`` and their ``val_`` forms (the training CSV's rows).
@@ -58,13 +59,28 @@ def plot_loss_curves(history: list[dict], path: str | os.PathLike, title: str = 
         axis.set_xlabel("epoch")
         axis.set_title(name.replace("_", " "))
         axis.legend(fontsize=8)
+    best = best_epoch_of(history)
+    if best is not None:
+        # the epoch whose weights the run keeps (lowest validation loss, as early stopping restores)
+        for axis in axes[0]:
+            axis.axvline(epochs[best], color="tab:green", linestyle=":", linewidth=1.2)
+        axes[0][0].plot([epochs[best]], [history[best]["val_loss"]], "*", color="tab:green", markersize=12,
+                        label=f"best epoch {epochs[best]}")
+        axes[0][0].legend(fontsize=8)
     figure.suptitle(title or "loss curves")
     return _save(figure, path)
 
 
+def best_epoch_of(history: list[dict]) -> int | None:
+    """Row index of the lowest finite ``val_loss`` (the first on ties), ``None`` when there is none."""
+    values = np.array([row.get("val_loss", np.nan) for row in history], dtype=np.float64)
+    return int(np.nanargmin(values)) if np.isfinite(values).any() else None
+
+
 def plot_logcounts(true_logcounts: np.ndarray, pred_logcounts: np.ndarray, is_peak: np.ndarray,
                    path: str | os.PathLike, title: str = "") -> pathlib.Path:
-    """Scatter of observed ``log(1 + total counts)`` against predicted log-counts, peaks and nonpeaks apart.
+    """Scatter of observed ``log(1 + total counts)`` against predicted log-counts, peaks and nonpeaks apart,
+    with Pearson r (peaks, all) written on the plot.
 
     true_logcounts, pred_logcounts : ``(n,)``; is_peak : bool ``(n,)``.
     """
@@ -76,11 +92,24 @@ def plot_logcounts(true_logcounts: np.ndarray, pred_logcounts: np.ndarray, is_pe
     values = np.concatenate([true_logcounts, pred_logcounts])
     low, high = float(np.min(values)), float(np.max(values))
     axis.plot([low, high], [low, high], "k--", linewidth=0.8)
+    axis.text(0.03, 0.97, _pearson_text(true_logcounts, pred_logcounts, is_peak), transform=axis.transAxes,
+              va="top", fontsize=9, bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.85})
     axis.set_xlabel("observed log(1 + counts)")
     axis.set_ylabel("predicted log-counts")
     axis.legend(fontsize=8)
     axis.set_title(title or "test regions")
     return _save(figure, path)
+
+
+def _pearson_text(true_logcounts: np.ndarray, pred_logcounts: np.ndarray, is_peak: np.ndarray) -> str:
+    """``r`` of observed and predicted log-counts in peaks and in all regions, for the scatter."""
+    from dream_keras.metrics import pearson_r
+
+    lines = []
+    for label, mask in (("peaks", is_peak), ("all", np.ones_like(is_peak, dtype=bool))):
+        r = pearson_r(true_logcounts[mask], pred_logcounts[mask]) if mask.sum() >= 2 else float("nan")
+        lines.append(f"r ({label}) = {r:.3f}")
+    return "\n".join(lines)
 
 
 def plot_profiles(observed: list[np.ndarray], predicted: list[np.ndarray], labels: list[str],

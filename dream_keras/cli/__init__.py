@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "export",
     "import_chrombpnet",
     "interpret",
+    "pipeline",
     "quickstart",
     "demo_data",
 ]

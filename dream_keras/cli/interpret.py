@@ -202,12 +202,8 @@ def run_contribs(args) -> int:
 
 
 def run_footprints(args) -> int:
-    import h5py
-    import numpy as np
-    import pandas as pd
-
-    from data_prep.atomic import atomic_path
     from dream_keras.interpret import marginal_footprints
+    from dream_keras.interpret.footprint_files import write_footprints
     from dream_keras.interpret.motif_sequences import resolve_motifs
 
     motifs = resolve_motifs(args.motifs)
@@ -218,66 +214,11 @@ def run_footprints(args) -> int:
     footprints = marginal_footprints(model, background, motifs, batch_size=args.batch_size, alphabet=alphabet,
                                      progress=True)
     out = pathlib.Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    first = next(iter(footprints.values()))
-    table = pd.DataFrame([{
-        "motif": name, "sequence": fp.motif, "max": fp.max, "normalized_max": fp.normalized_max,
-        "counts": fp.counts, "baseline_max": float(np.max(fp.baseline_profile)),
-        "baseline_normalized_max": float(np.max(fp.baseline_normalized_profile)),
-        "baseline_counts": fp.baseline_counts, "n_sequences": fp.n_sequences} for name, fp in footprints.items()])
-    with atomic_path(out / "footprints.tsv") as temporary:
-        table.to_csv(temporary, sep="\t", index=False, float_format="%.6g")
-    with atomic_path(out / "footprints.h5") as temporary:
-        with h5py.File(temporary, "w") as handle:
-            handle.create_dataset("baseline/profile", data=first.baseline_profile)
-            handle.create_dataset("baseline/normalized_profile", data=first.baseline_normalized_profile)
-            for name, fp in footprints.items():
-                handle.create_dataset(f"motifs/{name}/profile", data=fp.profile)
-                handle.create_dataset(f"motifs/{name}/normalized_profile", data=fp.normalized_profile)
-                handle[f"motifs/{name}"].attrs["sequence"] = fp.motif
-    if not args.no_plots:
-        _plot_footprints(footprints, out)
+    table = write_footprints(footprints, out, plots=not args.no_plots)
     print(table.to_string(index=False))
     print(f"wrote {out / 'footprints.tsv'}, {out / 'footprints.h5'}"
           + ("" if args.no_plots else f" and {len(footprints)} PNG plot(s)"))
     return 0
-
-
-def _safe_file_name(name: str) -> str:
-    return "".join(letter if letter.isalnum() or letter in "-_." else "_" for letter in name)
-
-
-def _plot_footprints(footprints: dict, out: pathlib.Path) -> None:
-    """One PNG per motif: the central 200 bp of the normalised footprint, with the baseline."""
-    from data_prep.atomic import atomic_path
-    from data_prep.errors import InputError
-
-    try:
-        import matplotlib
-    except ModuleNotFoundError:
-        raise InputError("plots need matplotlib: pip install 'dream-keras[plots]', or pass --no-plots") from None
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    for name, fp in footprints.items():
-        profile, baseline = np.asarray(fp.normalized_profile), np.asarray(fp.baseline_normalized_profile)
-        if profile.ndim > 1:  # multi-task heads: the first task's track
-            profile, baseline = profile[:, 0], baseline[:, 0]
-        centre, half = len(profile) // 2, min(100, len(profile) // 2)
-        offsets = np.arange(-half, half)
-        figure, axis = plt.subplots(figsize=(5, 3))
-        axis.plot(offsets, baseline[centre - half:centre + half], color="grey", label="no motif")
-        axis.plot(offsets, profile[centre - half:centre + half], color="C0", label=f"{name} ({fp.motif})")
-        axis.set_xlabel("position from the motif (bp)")
-        axis.set_ylabel("probability")
-        # The title quotes the TSV's column by its name: the peak of the normalised footprint.
-        axis.set_title(f"{name}: normalized_max {fp.normalized_max:.4f}")
-        axis.legend(fontsize=8)
-        figure.tight_layout()
-        with atomic_path(out / f"{_safe_file_name(name)}.footprint.png") as temporary:
-            figure.savefig(temporary, format="png", dpi=100)
-        plt.close(figure)
 
 
 def run_variants(args) -> int:

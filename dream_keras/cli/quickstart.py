@@ -1,25 +1,23 @@
-"""``dream-keras quickstart``: the whole ATAC chain for fold 0 on the real data bundled with the package.
+"""``dream-keras quickstart``: ``dream-keras pipeline`` for fold 0 on the real data bundled with the package.
 
 Mouse ATAC-seq (mm10 chr17:64-65 Mb as five 200 kb pseudo-chromosomes, 87 peaks; see
-``data_prep/data/atac_mm10/PROVENANCE.txt``): GC-matched nonpeaks (``prep nonpeaks``), a bias model
-(``bias train``), a bias-factorised BPNet (``train``), its evaluation on the test chromosome and
-the figures, then the metrics and where everything is. Windows are the official 2,114 bp input and
-1,000 bp output with +/-500 bp jitter; the models are small (bias: 16 filters / 2 dilated layers;
-main model: 32 filters / 4 dilated layers) and train with batch 16 (the data hold ~50 training
-peaks), so the chain runs in a few minutes on 2 CPU cores.
+``data_prep/data/atac_mm10/PROVENANCE.txt``), from its Tn5 insertion bigWig: GC-matched nonpeaks,
+a bias model, a bias-factorised BPNet, its evaluation on the test chromosome with the bias QC,
+footprints of the Tn5 and a few TF motifs, and report/report.html; then the metrics and where
+everything is. Windows are the official 2,114 bp input and 1,000 bp output with +/-500 bp jitter;
+the models are small (bias: 16 filters / 2 dilated layers; main model: 32 filters / 4 dilated
+layers) and train with batch 16 (the data hold ~50 training peaks), so the chain runs in a few
+minutes on 2 CPU cores.
 """
 
 from __future__ import annotations
 
 import argparse
 import pathlib
-import shutil
 import time
 
 from dream_keras.cli.run_arguments import help_text
 
-#: What the quickstart writes in its folder (``--overwrite`` deletes only a folder holding nothing else).
-QUICKSTART_ENTRIES = ("nonpeaks.narrowPeak", "bias", "chrombpnet")
 #: The quickstart's sizes (see the module docstring).
 QUICKSTART = {"input_length": 2114, "output_length": 1000, "max_jitter": 500, "nonpeak_ratio": 4,
               "bias_options": {"filters": 16, "n_dil_layers": 2}, "bias_epochs": 15,
@@ -28,10 +26,11 @@ QUICKSTART = {"input_length": 2114, "output_length": 1000, "max_jitter": 500, "n
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("quickstart", help="run the whole chain on bundled real data (fold 0)",
+    p = sub.add_parser("quickstart", help="run the whole pipeline on bundled real data (fold 0)",
                        description=help_text(__doc__), formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default="quickstart_out", help="output folder (default: quickstart_out)")
     p.add_argument("--overwrite", action="store_true", help="replace an earlier quickstart folder")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted quickstart in --out")
     p.add_argument("--epochs", type=int, default=QUICKSTART["main_epochs"],
                    help=f"most epochs of the main model (default {QUICKSTART['main_epochs']})")
     p.add_argument("--bias-epochs", type=int, default=QUICKSTART["bias_epochs"],
@@ -39,74 +38,52 @@ def add_parser(sub) -> None:
     p.set_defaults(func=run)
 
 
-def prepare_folder(out: pathlib.Path, overwrite: bool) -> None:
-    """Refuse a non-empty folder unless ``overwrite`` and it holds only what a quickstart writes."""
-    from data_prep.errors import InputError
+def quickstart_parameters(epochs: int, bias_epochs: int):
+    """The :class:`~dream_keras.tasks.atac.pipeline.PipelineParameters` of the quickstart (bundled data, fold 0)."""
+    from data_prep import bundled_atac_data
+    from dream_keras.tasks.atac.pipeline import PipelineParameters
 
-    if out.exists() and not out.is_dir():
-        raise InputError(f"{out} is a file; choose another --out")
-    existing = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
-    if not existing:
-        out.mkdir(parents=True, exist_ok=True)
-        return
-    if not overwrite:
-        raise InputError(f"output folder {out} is not empty (it holds {', '.join(existing[:5])}); pass --overwrite "
-                         "to replace an earlier quickstart, or choose another --out")
-    foreign = [name for name in existing if name not in QUICKSTART_ENTRIES]
-    if foreign:
-        raise InputError(f"--overwrite refused: {out} holds files the quickstart did not write "
-                         f"({', '.join(foreign[:5])}); choose another --out")
-    for name in existing:
-        target = out / name
-        shutil.rmtree(target) if target.is_dir() else target.unlink()
+    data = bundled_atac_data()
+    q = QUICKSTART
+    return PipelineParameters(
+        genome=str(data.genome), peaks=str(data.peaks), fold="0", bigwig=str(data.bigwig), fold_dir=str(data.folds),
+        input_length=q["input_length"], output_length=q["output_length"], max_jitter=q["max_jitter"],
+        nonpeak_ratio=q["nonpeak_ratio"], nonpeak_stride=q["input_length"] // 2,
+        bias_filters=q["bias_options"]["filters"], bias_n_dil_layers=q["bias_options"]["n_dil_layers"],
+        bias_epochs=bias_epochs, filters=q["main_options"]["filters"], n_dil_layers=q["main_options"]["n_dil_layers"],
+        epochs=epochs, patience=q["patience"], batch_size=q["batch_size"], seed=q["seed"])
 
 
 def run(args) -> int:
-    from data_prep import bundled_atac_data, make_nonpeaks, write_narrowpeak
-    from dream_keras.tasks.atac.train import AtacTrainParameters, format_fold_summary, train_fold
-    from data_prep.atac.inputs import resolve_folds
-    from dream_keras.tasks.atac.bias_stage import BiasTrainParameters, format_bias_summary, train_bias
+    from dream_keras.tasks.atac.pipeline import run_pipeline
+    from dream_keras.tasks.atac.train import format_fold_summary
+    from dream_keras.tasks.atac.bias_stage import format_bias_summary
 
     started = time.time()
     out = pathlib.Path(args.out).resolve()
-    prepare_folder(out, args.overwrite)
-    data = bundled_atac_data()
-    (fold,) = resolve_folds("0", data.folds)
-    q = QUICKSTART
-    print(f"dream-keras quickstart: bundled mouse ATAC-seq ({data.peaks.name}, {data.bigwig.name}), fold 0 "
-          f"(test {', '.join(fold.splits['test'])}; valid {', '.join(fold.splits['valid'])}) -> {out}\n", flush=True)
-
-    print("[1/3] GC-matched nonpeaks (dream-keras prep nonpeaks)", flush=True)
-    nonpeaks_path = out / "nonpeaks.narrowPeak"
-    nonpeaks = make_nonpeaks(data.genome, data.peaks, data.chrom_sizes, fold.splits, input_length=q["input_length"],
-                             stride=q["input_length"] // 2, ratio_trainvalid=q["nonpeak_ratio"],
-                             ratio_test=q["nonpeak_ratio"], seed=q["seed"])
-    write_narrowpeak(nonpeaks, nonpeaks_path)
-    print(f"      {len(nonpeaks)} nonpeaks -> {nonpeaks_path}\n", flush=True)
-
-    common = {"genome": str(data.genome), "bigwig": str(data.bigwig), "peaks": str(data.peaks),
-              "nonpeaks": str(nonpeaks_path), "fold": "0", "fold_dir": str(data.folds),
-              "input_length": q["input_length"], "output_length": q["output_length"], "patience": q["patience"],
-              "batch_size": q["batch_size"], "seed": q["seed"]}
-    print("[2/3] bias model (dream-keras bias train)", flush=True)
-    bias_params = BiasTrainParameters(**common, model_options=dict(q["bias_options"]), epochs=args.bias_epochs)
-    bias = train_bias(bias_params, fold, out / "bias")
-    print("\n[3/3] bias-factorised BPNet (dream-keras train)", flush=True)
-    main_params = AtacTrainParameters(**common, bias_model=str(bias.model_path), max_jitter=q["max_jitter"],
-                                      model_options=dict(q["main_options"]), epochs=args.epochs)
-    main = train_fold(main_params, fold, out / "chrombpnet")
+    params = quickstart_parameters(args.epochs, args.bias_epochs)
+    print(f"dream-keras quickstart: bundled mouse ATAC-seq ({pathlib.Path(params.peaks).name}, "
+          f"{pathlib.Path(params.bigwig).name}), fold 0 -> {out}\n", flush=True)
+    result = run_pipeline(params, out, resume=args.resume, overwrite=args.overwrite)
 
     print("\n" + "=" * 78)
-    print(format_bias_summary(bias))
-    print()
-    print(format_fold_summary(main))
+    if result.results.get("bias") is not None:
+        print(format_bias_summary(result.results["bias"]))
+        print()
+    if result.results.get("chrombpnet"):
+        print(format_fold_summary(result.results["chrombpnet"][0]))
+    skipped = [name for name in result.records if name not in result.ran]
+    if skipped:
+        print(f"stages complete from an earlier start, skipped: {', '.join(skipped)}")
     print("=" * 78)
     print(f"quickstart finished in {(time.time() - started) / 60:.1f} min. Everything is in {out}:\n"
-          f"  nonpeaks.narrowPeak   the GC-matched background regions\n"
+          f"  report/report.html    the whole run on one page: metrics, figures, bias checks explained, footprints\n"
+          f"  nonpeaks/             the GC-matched background regions (nonpeaks.narrowPeak)\n"
           f"  bias/                 the bias model run (models/bias.keras, logs/, evaluation/)\n"
           f"  chrombpnet/           the main run (models/model.keras, model_nobias.keras, bias_scaled.keras;\n"
-          f"                        logs/run.json, training_log.csv; evaluation/metrics.json and *.png)\n"
+          f"                        logs/run.json, training_log.csv; evaluation/metrics.json, report.html, *.png)\n"
+          f"  footprints/           Tn5 and TF motif footprints of the bias-free model (footprints.tsv, *.png)\n"
           f"Sizes are small so that it runs on a laptop: 2,114 bp inputs with +/-500 bp jitter (the official\n"
           f"windows), bias 16 filters / 2 layers, main model 32 filters / 4 layers, batch 16 (ChromBPNet uses\n"
-          f"128/4, 512/8 and batch 64 on whole genomes). Train on your data: see `dream-keras train --help`.")
+          f"128/4, 512/8 and batch 64 on whole genomes). Your data: see `dream-keras pipeline --help`.")
     return 0

@@ -168,6 +168,9 @@ def run_fold(stage: FoldStage, out, *, resume: bool, overwrite: bool, progress: 
     write_evaluation(evaluation, run.evaluation, history=read_training_log(run), title=stage.title, plots=plots)
     qc = stage.qc(trained, data, evaluation, progress)
     write_json_atomic(run.evaluation / "bias_qc.json", qc)
+    from dream_keras.tasks.atac.reporting import write_run_report
+
+    write_run_report(run.root)
     return FoldRun(run, fit, evaluation, float(weight), data, qc, time.time() - started)
 
 
