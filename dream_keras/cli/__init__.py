@@ -51,6 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        from dream_keras.cli.output_cleanup import clean_output_folders
+
+        clean_output_folders(args)  # what killed runs left where this command writes
         status = args.func(args)
     except (InputError, IncompatibleHeadError, FileNotFoundError, FileExistsError) as err:
         # Mistakes in the user's inputs: one clear message, no traceback.

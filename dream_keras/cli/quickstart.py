@@ -13,13 +13,10 @@ from __future__ import annotations
 
 import argparse
 import pathlib
-import shutil
 import time
 
 from dream_keras.cli.run_arguments import help_text
 
-#: What the quickstart writes in its folder (``--overwrite`` deletes only a folder holding nothing else).
-QUICKSTART_ENTRIES = ("nonpeaks.narrowPeak", "bias", "chrombpnet")
 #: The quickstart's sizes (see the module docstring).
 QUICKSTART = {"input_length": 2114, "output_length": 1000, "max_jitter": 500, "nonpeak_ratio": 4,
               "bias_options": {"filters": 16, "n_dil_layers": 2}, "bias_epochs": 15,
@@ -39,37 +36,42 @@ def add_parser(sub) -> None:
     p.set_defaults(func=run)
 
 
-def prepare_folder(out: pathlib.Path, overwrite: bool) -> None:
-    """Refuse a non-empty folder unless ``overwrite`` and it holds only what a quickstart writes."""
+def prepare_folder(out: pathlib.Path) -> None:
+    """Create ``out`` (a new folder, or the staging folder of an ``--overwrite``) and record its
+    manifest, so that a later ``--overwrite`` deletes only what the quickstart wrote."""
     from data_prep.errors import InputError
+    from dream_keras.training.manifest import start_recording
 
     if out.exists() and not out.is_dir():
         raise InputError(f"{out} is a file; choose another --out")
     existing = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
-    if not existing:
-        out.mkdir(parents=True, exist_ok=True)
-        return
-    if not overwrite:
+    if existing:
         raise InputError(f"output folder {out} is not empty (it holds {', '.join(existing[:5])}); pass --overwrite "
                          "to replace an earlier quickstart, or choose another --out")
-    foreign = [name for name in existing if name not in QUICKSTART_ENTRIES]
-    if foreign:
-        raise InputError(f"--overwrite refused: {out} holds files the quickstart did not write "
-                         f"({', '.join(foreign[:5])}); choose another --out")
-    for name in existing:
-        target = out / name
-        shutil.rmtree(target) if target.is_dir() else target.unlink()
+    out.mkdir(parents=True, exist_ok=True)
+    start_recording(out)
 
 
 def run(args) -> int:
+    from dream_keras.training.staging import relocated, staged_output
+
+    started = time.time()
+    final = pathlib.Path(args.out).resolve()
+    # --overwrite builds the new quickstart beside the old one and swaps it in once finished
+    with staged_output(final, overwrite=args.overwrite) as out:
+        prepare_folder(out)
+        summary = _run_in(args, out, started)
+    print(relocated(summary, out, final))
+    return 0
+
+
+def _run_in(args, out: pathlib.Path, started: float) -> str:
+    """The three steps into ``out``; returns the closing summary."""
     from data_prep import bundled_atac_data, make_nonpeaks, write_narrowpeak
     from dream_keras.training.atac import AtacTrainParameters, format_fold_summary, train_fold
     from dream_keras.training.atac_inputs import resolve_folds
     from dream_keras.training.bias_stage import BiasTrainParameters, format_bias_summary, train_bias
 
-    started = time.time()
-    out = pathlib.Path(args.out).resolve()
-    prepare_folder(out, args.overwrite)
     data = bundled_atac_data()
     (fold,) = resolve_folds("0", data.folds)
     q = QUICKSTART
@@ -96,17 +98,12 @@ def run(args) -> int:
                                       model_options=dict(q["main_options"]), epochs=args.epochs)
     main = train_fold(main_params, fold, out / "chrombpnet")
 
-    print("\n" + "=" * 78)
-    print(format_bias_summary(bias))
-    print()
-    print(format_fold_summary(main))
-    print("=" * 78)
-    print(f"quickstart finished in {(time.time() - started) / 60:.1f} min. Everything is in {out}:\n"
+    return "\n".join(["", "=" * 78, format_bias_summary(bias), "", format_fold_summary(main), "=" * 78,
+                      f"quickstart finished in {(time.time() - started) / 60:.1f} min. Everything is in {out}:\n"
           f"  nonpeaks.narrowPeak   the GC-matched background regions\n"
           f"  bias/                 the bias model run (models/bias.keras, logs/, evaluation/)\n"
           f"  chrombpnet/           the main run (models/model.keras, model_nobias.keras, bias_scaled.keras;\n"
           f"                        logs/run.json, training_log.csv; evaluation/metrics.json and *.png)\n"
           f"Sizes are small so that it runs on a laptop: 2,114 bp inputs with +/-500 bp jitter (the official\n"
           f"windows), bias 16 filters / 2 layers, main model 32 filters / 4 layers, batch 16 (ChromBPNet uses\n"
-          f"128/4, 512/8 and batch 64 on whole genomes). Train on your data: see `dream-keras train --help`.")
-    return 0
+          f"128/4, 512/8 and batch 64 on whole genomes). Train on your data: see `dream-keras train --help`."])

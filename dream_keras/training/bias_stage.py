@@ -12,6 +12,7 @@ test peaks and nonpeaks, figures, and the count QC: the bias model's Pearson r i
 from __future__ import annotations
 
 import dataclasses
+import pathlib
 import time
 
 from data_prep.errors import InputError
@@ -107,10 +108,19 @@ def train_bias(params: BiasTrainParameters, fold: FoldSpec, out, *, resume: bool
     """
     from dream_keras.training.distribution import make_strategy, output_folder
 
+    from dream_keras.training.staging import staged_output
+
     plan = make_strategy(params.strategy)
-    with plan.scope(), output_folder(out, plan) as own_out, precision(params.precision):
-        return _train_bias_in_scope(params, fold, own_out, resume=resume, overwrite=overwrite, progress=progress,
-                                    plots=plots, plan=plan)
+    # --overwrite builds the run beside the old one and swaps it in once finished
+    with plan.scope(), output_folder(out, plan) as own_out, precision(params.precision), \
+            staged_output(own_out, overwrite=overwrite, resume=resume) as target:
+        result = _train_bias_in_scope(params, fold, target, resume=resume, overwrite=overwrite, progress=progress,
+                                      plots=plots, plan=plan)
+    if target != pathlib.Path(own_out).absolute():  # swapped in: report the final paths
+        final = pathlib.Path(own_out).absolute()
+        result = dataclasses.replace(result, run=RunFolder(final),
+                                     model_path=final / pathlib.Path(result.model_path).relative_to(target))
+    return result
 
 
 def _train_bias_in_scope(params: BiasTrainParameters, fold: FoldSpec, out, *, resume: bool, overwrite: bool,

@@ -387,15 +387,27 @@ def train_table_task(task: str, data, *, out, valid=None, backbone: str | None =
                          test_chromosomes=test_chromosomes, seed=seed, augment=augment,
                          reverse_channel=reverse_channel)
     RunFolder.check(out, resume=resume, overwrite=overwrite)  # refuse --out before reading the tables
-    with performance.precision(precision), plan.scope(), output_folder(out, plan) as out:
+    from dream_keras.training.staging import staged_output
+
+    with performance.precision(precision), plan.scope(), output_folder(out, plan) as own_out, \
+            staged_output(own_out, overwrite=overwrite, resume=resume) as out:
         # (the run's dtype policy, restored after; models built in the strategy's scope; on a
-        # multi-worker cluster the workers other than the chief write a temporary folder)
+        # multi-worker cluster the workers other than the chief write a temporary folder;
+        # --overwrite builds the run beside the old one and swaps it in once finished)
         if fold == "all":
-            return _train_all_folds(task, data, out, folds=folds, overwrite=overwrite, resume=resume,
-                                    parameters=parameters, split_options=split_options, **common)
-        table_data = prepare_table_data(task, data, valid=valid, fold=fold, **split_options)
-        run = RunFolder.prepare(out, resume=resume, overwrite=overwrite)
-        return _run_one(task, table_data, run, resume=resume, parameters=parameters, **common)
+            result = _train_all_folds(task, data, out, folds=folds, overwrite=overwrite, resume=resume,
+                                      parameters=parameters, split_options=split_options, **common)
+        else:
+            table_data = prepare_table_data(task, data, valid=valid, fold=fold, **split_options)
+            run = RunFolder.prepare(out, resume=resume, overwrite=overwrite)
+            result = _run_one(task, table_data, run, resume=resume, parameters=parameters, **common)
+    final = pathlib.Path(own_out).absolute()
+    if out != final:  # swapped in: report the final paths
+        if isinstance(result, FoldRuns):
+            result = dataclasses.replace(result, root=final)
+        else:
+            result = dataclasses.replace(result, folder=RunFolder(final))
+    return result
 
 
 def _summary_row(fold: int, run: TableRun | dict) -> dict:
