@@ -219,6 +219,9 @@ def survey(root: str | os.PathLike) -> Survey:
         path = root / relative
         if path not in owned_folders and not any(f.is_relative_to(path) for f in owned_files):
             foreign.append(relative + "/")
+    # a foreign folder is named once, not with each file inside it
+    folders_named = [f for f in foreign if f.endswith("/")]
+    foreign = [f for f in foreign if not any(f != d and f.startswith(d) for d in folders_named)]
     return Survey(root, has_manifest, sorted(owned_files), sorted(owned_folders), sorted(foreign))
 
 
@@ -232,8 +235,8 @@ def check_replaceable(root: str | os.PathLike, what: str = "--overwrite") -> Sur
             f"output). Move anything of yours out of it and delete it by hand (rm -r {found.root}), or choose "
             "another --out")
     if found.foreign:
-        shown = ", ".join(found.foreign[:8]) + (f" and {len(found.foreign) - 8} more" if len(found.foreign) > 8
-                                                  else "")
+        shown = ", ".join(found.foreign[:12]) + (f" and {len(found.foreign) - 12} more"
+                                                   if len(found.foreign) > 12 else "")
         raise InputError(f"{what} refused: {found.root} holds what dream-keras did not write ({shown}); move "
                          "them out of the folder (or delete them yourself), or choose another --out")
     return found
