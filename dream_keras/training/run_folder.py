@@ -100,12 +100,14 @@ class RunFolder:
         several folds keeps only ``logs`` at its top and one run folder per fold). The folder's
         manifest (:mod:`dream_keras.training.manifest`) is recorded from here on.
         """
-        from dream_keras.training.manifest import delete_owned, start_recording
+        from dream_keras.training.manifest import delete_owned, start_recording, stop_recordings
 
         existing = cls.check(root, resume=resume, overwrite=overwrite)
         run = cls(root)
-        if not resume and existing:
-            delete_owned(run.root)
+        if not resume:
+            stop_recordings(run.root)  # a new run: an earlier recording of this folder in this process ends
+            if existing:
+                delete_owned(run.root)
         for name in subfolders:
             (run.root / name).mkdir(parents=True, exist_ok=True)
         start_recording(run.root, resume=resume)
