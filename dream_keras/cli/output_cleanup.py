@@ -1,7 +1,8 @@
 """Before a command writes, the leftovers of killed dream-keras processes where it writes are cleared.
 
-The folders are those the command's output options name: ``--out`` (a folder: it and 4 levels
-below, e.g. ``OUT/fold_0/logs/checkpoint``; a file or prefix: its folder), ``--bigwig-out``,
+The folders are those the command's output options name: ``--out`` (a folder: it, and 4 levels
+below, e.g. ``OUT/fold_0/logs/checkpoint``, when it holds a dream-keras manifest; a file or prefix:
+its folder), ``--bigwig-out``,
 ``--h5-out``, and ``--base-dir/--name`` of ``export``. In each, interrupted run-folder swaps are
 finished first (:func:`dream_keras.training.staging.recover_swaps`), then dead processes' temporary
 entries are removed (:func:`data_prep.stale_temporaries.remove_stale_temporaries`), in one line.
@@ -29,7 +30,8 @@ def output_folders(args: argparse.Namespace) -> dict[pathlib.Path, int]:
     if isinstance(out, str) and out:
         path = pathlib.Path(out)
         if path.is_dir():
-            add(path, RUN_FOLDER_DEPTH)
+            # subfolders only of a dream-keras output folder (it has a manifest), never of any folder
+            add(path, RUN_FOLDER_DEPTH if (path / "logs" / "manifest.json").is_file() else 0)
         add(path.absolute().parent, 0)
     for key in ("bigwig_out", "h5_out"):
         value = getattr(args, key, None)

@@ -229,11 +229,13 @@ def check_replaceable(root: str | os.PathLike, what: str = "--overwrite") -> Sur
     """Raise :class:`InputError` unless everything in ``root`` is listed by its manifests."""
     found = survey(root)
     if not found.has_manifest:
+        names = sorted(p.name + ("/" if p.is_dir() else "") for p in found.root.iterdir())
+        held = ", ".join(names[:12]) + (f" and {len(names) - 12} more" if len(names) > 12 else "")
         raise InputError(
             f"{what} refused: {found.root} has no {MANIFEST}, so dream-keras cannot tell the files it wrote from "
-            "yours (the folder was written by a dream-keras older than the manifest, or is not a dream-keras "
-            f"output). Move anything of yours out of it and delete it by hand (rm -r {found.root}), or choose "
-            "another --out")
+            f"yours (it holds {held}; written by a dream-keras older than the manifest, or not a dream-keras "
+            "output). dream-keras deletes nothing there: move what you want to keep out of it and delete the "
+            f"rest by hand (rm -r {found.root}), or choose another --out")
     if found.foreign:
         shown = ", ".join(found.foreign[:12]) + (f" and {len(found.foreign) - 12} more"
                                                    if len(found.foreign) > 12 else "")
