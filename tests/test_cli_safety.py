@@ -267,3 +267,25 @@ def test_corrupted_bigwig_peaks_and_fold_files(atac, work, tmp_path, capsys):
     folds.mkdir()
     (folds / "fold_0.json").write_text('{"train": ["chr17_seg1"], "valid": ')
     _refused(_bias_args(atac, work, out, fold_dir=folds), out, capsys, folds / "fold_0.json")
+
+
+def test_table_fold_all_overwrite_keeps_user_files_in_fold_folders_and_swaps(data_dir, tmp_path):
+    from data_prep.errors import InputError
+    from dream_keras.training.table_tasks import train_table_task
+
+    table = data_dir / "lentimpra" / "sample_train.txt"
+    options = dict(backbone="mprann", fold="all", folds=[0], epochs=1, verbose=0,
+                   model_options={"filters": [8, 8, 8, 4], "dense_units": [16, 8]})
+    out = tmp_path / "runs"
+    train_table_task("lentimpra", table, out=out, **options)
+    assert manifest.read_manifest(out)["complete"] and manifest.read_manifest(out / "fold_0")["complete"]
+    notes = out / "fold_0" / "logs" / "notes.txt"
+    notes.write_text("mine")
+    before = _tree(out)
+    with pytest.raises(InputError, match="fold_0/logs/notes.txt"):
+        train_table_task("lentimpra", table, out=out, overwrite=True, **options)
+    assert _tree(out) == before
+    notes.unlink()
+    result = train_table_task("lentimpra", table, out=out, overwrite=True, **options)
+    assert result.root == out.absolute() and (out / "summary.tsv").is_file()
+    assert manifest.read_manifest(out)["complete"] and sorted(p.name for p in tmp_path.iterdir()) == ["runs"]
