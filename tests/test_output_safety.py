@@ -423,3 +423,26 @@ def test_a_peaks_file_with_a_header_line_says_remove_the_header_line(data_dir, t
     with pytest.raises(InputError) as error:
         data_prep.read_bed(bad)
     assert "header" not in str(error.value)  # a number written wrongly is not called a header
+
+
+def test_commands_clean_where_they_write_and_only_there(tmp_path, capsys):
+    import argparse
+
+    from dream_keras.cli.output_cleanup import clean_output_folders
+
+    dead = _dead_pid()
+    export_dir = tmp_path / "serving" / "model"
+    export_dir.mkdir(parents=True)
+    (export_dir / f".tmp-{dead}-89abcdef-export-3").mkdir()  # a killed export's staging folder
+    run = _fake_run(tmp_path / "run")
+    (run / "logs" / "checkpoint" / f".tmp-{dead}-89abcdef-last.weights.h5").write_bytes(b"half")
+    plain = tmp_path / "my_folder" / "deep"
+    plain.mkdir(parents=True)
+    (plain / f".tmp-{dead}-89abcdef-x").write_text("not under a dream-keras output folder")
+    clean_output_folders(argparse.Namespace(base_dir=str(tmp_path / "serving"), name="model", out=None))
+    assert not any(export_dir.iterdir())
+    clean_output_folders(argparse.Namespace(out=str(run)))
+    assert not any(p.name.startswith(".tmp-") for p in run.rglob("*"))
+    clean_output_folders(argparse.Namespace(out=str(tmp_path / "my_folder")))
+    assert (plain / f".tmp-{dead}-89abcdef-x").exists()  # only manifest-holding folders are searched deeply
+    assert len([line for line in capsys.readouterr().out.splitlines() if line.startswith("removed")]) == 2
