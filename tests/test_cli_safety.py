@@ -289,3 +289,13 @@ def test_table_fold_all_overwrite_keeps_user_files_in_fold_folders_and_swaps(dat
     result = train_table_task("lentimpra", table, out=out, overwrite=True, **options)
     assert result.root == out.absolute() and (out / "summary.tsv").is_file()
     assert manifest.read_manifest(out)["complete"] and sorted(p.name for p in tmp_path.iterdir()) == ["runs"]
+
+
+def test_evaluate_into_a_run_folder_keeps_its_manifest_true(bias_run, tmp_path):
+    out = _copy(bias_run, tmp_path / "run")
+    assert main(["evaluate", "--run", str(out), "--out", str(out / "evaluation_again")]) == 0
+    assert manifest.survey(out).foreign == []  # the new evaluation files are listed: --overwrite may delete them
+    record = manifest.read_manifest(out)
+    assert record["complete"] is True
+    assert record["files"]["evaluation_again/metrics.json"]["sha256"] == \
+        manifest.sha256_of(out / "evaluation_again" / "metrics.json")
