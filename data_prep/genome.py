@@ -9,6 +9,7 @@ import pathlib
 import pyfaidx
 
 from data_prep.errors import InputError
+from data_prep.fasta_index import check_fasta_index
 
 
 def open_genome(genome: str | os.PathLike | pyfaidx.Fasta) -> pyfaidx.Fasta:
@@ -25,11 +26,18 @@ def open_genome(genome: str | os.PathLike | pyfaidx.Fasta) -> pyfaidx.Fasta:
     index = pathlib.Path(str(path) + ".fai")
     writable = os.access(path.parent, os.W_OK)
     try:
-        return pyfaidx.Fasta(str(path), as_raw=True, sequence_always_upper=True,
-                             rebuild=writable or not index.exists())
+        fasta = pyfaidx.Fasta(str(path), as_raw=True, sequence_always_upper=True,
+                              rebuild=writable or not index.exists())
     except (pyfaidx.FastaIndexingError, pyfaidx.IndexNotFoundError, ValueError) as error:
         raise InputError(f"genome FASTA {path} cannot be indexed by pyfaidx ({error}); "
                          "check that it is an uncompressed or bgzip-compressed FASTA file") from error
+    try:
+        # pyfaidx rebuilds only an index older than the FASTA: one copied with a cut file is trusted
+        check_fasta_index(path, index)
+    except InputError:
+        fasta.close()
+        raise
+    return fasta
 
 
 def genome_sizes(genome: pyfaidx.Fasta) -> dict[str, int]:

@@ -43,8 +43,11 @@ def _integer(path, number, fields, column: int, what: str) -> int:
     try:
         return int(text)
     except ValueError:
+        # a word where a coordinate belongs is most often a column-name line
+        header = " (this looks like a header line: remove the header line; narrowPeak and BED files have none)" \
+            if not any(c.isdigit() for c in text) else ""
         raise InputError(f"{path}, line {number}: {what} (column {column + 1}) is {text!r}, not an integer; "
-                         "coordinates must be whole 0-based positions") from None
+                         f"coordinates must be whole 0-based positions{header}") from None
 
 
 def _coordinates(path, number, fields) -> tuple[int, int]:

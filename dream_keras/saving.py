@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import zipfile
 
 from dream_keras.registry import load_plugins
 
@@ -28,6 +29,10 @@ def load_model(path: str | os.PathLike, *, compile: bool = False, what: str = "m
     path = pathlib.Path(path)
     if not path.is_file():
         raise InputError(f"{what} {path} does not exist; {fix}")
+    if path.suffix == ".keras" and not zipfile.is_zipfile(path):
+        # a .keras file is a zip archive; Keras reports a cut one as "File not found"
+        raise InputError(f"{what} {path} is truncated or corrupt: it is not a complete .keras (zip) archive "
+                         f"({path.stat().st_size:,} bytes); save or copy it again. {fix}")
     try:
         return keras.saving.load_model(path, compile=compile)
     except Exception as error:  # Keras raises many types for a file it cannot read

@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import pathlib
+import shutil
 import signal
 import subprocess
 import sys
@@ -194,8 +195,12 @@ def test_config_repeats_the_run_exactly_and_overwrite_is_accepted(atac, bpnet_ru
     (out / "logs" / "old.csv").write_text("an earlier run")
     assert main(["train", "--config", str(bpnet_run / "logs" / "run.json"), "--out", str(out)]) == 2
     assert "not empty" in capsys.readouterr().err
+    # no manifest: dream-keras cannot tell its files from the user's, so nothing is deleted (issue 18)
+    assert main(["train", "--config", str(bpnet_run / "logs" / "run.json"), "--out", str(out), "--overwrite"]) == 2
+    assert "has no logs/manifest.json" in capsys.readouterr().err and (out / "logs" / "old.csv").exists()
+    shutil.rmtree(out)
+    shutil.copytree(bpnet_run, out)  # an earlier run, with its manifest: replaced
     assert main(["train", "--config", str(bpnet_run / "logs" / "run.json"), "--out", str(out), "--overwrite"]) == 0
-    assert not (out / "logs" / "old.csv").exists()
     first = json.loads((bpnet_run / "evaluation" / "metrics.json").read_text())
     second = json.loads((out / "evaluation" / "metrics.json").read_text())
     assert second == first  # seeded runs repeat exactly on CPU

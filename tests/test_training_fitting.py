@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import data_prep
+from data_prep.atomic import write_text_atomic
 from dream_keras import build_model
 from dream_keras.losses import chrombpnet_loss
 from dream_keras.training.fitting import fit_resumable
@@ -98,7 +99,7 @@ def test_run_folder_refuses_and_accepts(tmp_path):
     out = tmp_path / "run"
     run = RunFolder.prepare(out)
     assert all((out / name).is_dir() for name in ("models", "logs", "evaluation"))
-    (run.models / "model.keras").write_text("x")
+    write_text_atomic(run.models / "model.keras", "x")  # as the run writes it: listed in its manifest
     with pytest.raises(data_prep.InputError, match="not empty.*--overwrite"):
         RunFolder.prepare(out)
     with pytest.raises(data_prep.InputError, match="nothing to resume"):

@@ -29,6 +29,7 @@ from data_prep.onehot import one_hot_encode
 from data_prep.tables.encoding import append_flag_channels, reverse_complement_one_hot
 from data_prep.tables.reading import check_sequences, numeric_column, read_tsv, require_columns
 from data_prep.tables.sequence_table import REVERSE_COMPLEMENT_COPY, SequenceTable, SplitIndices
+from data_prep.tables.unique_ids import check_unique_ids
 
 TASK = "starrseq"
 ALPHABET = "ACGT"
@@ -78,6 +79,7 @@ def load_starrseq(path: str | os.PathLike, require_targets: bool = True, reverse
     require_columns(frame, required, path, FILE_FORMAT)
     sequences = frame[SEQUENCE_COLUMN].tolist()
     check_sequences(sequences, lines, path, allowed="ACGTN", length=INPUT_LENGTH, column=SEQUENCE_COLUMN)
+    check_unique_ids(frame, ID_COLUMN, SEQUENCE_COLUMN, lines, path)
     targets = {}
     if all(column in frame.columns for column in TARGET_COLUMNS.values()):
         for task, column in TARGET_COLUMNS.items():

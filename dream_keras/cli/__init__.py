@@ -55,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
 
         import_backend_quietly()  # TensorFlow's C++ start-up lines stay off the terminal
     try:
+        from dream_keras.cli.output_cleanup import clean_output_folders
+
+        clean_output_folders(args)  # what killed runs left where this command writes
         status = args.func(args)
     except (InputError, IncompatibleHeadError, FileNotFoundError, FileExistsError) as err:
         # Mistakes in the user's inputs: one clear message, no traceback.

@@ -82,7 +82,16 @@ def run(args) -> int:
         nonpeaks, _ = extract_split(inputs, "nonpeaks", ("test",), input_length=input_length,
                                     output_length=output_length)
     evaluation = evaluate_model(model, peaks, nonpeaks, batch_size=args.batch_size)
+    from dream_keras.training.manifest import finish_recordings, read_manifest, start_recording
+
+    # written into a run folder: its manifest lists the new files, so a later --overwrite may delete them
+    into_run = args.run and out.resolve().is_relative_to(run_folder.root.resolve()) \
+        and read_manifest(run_folder.root) is not None
+    if into_run:
+        start_recording(run_folder.root, resume=True)
     written = write_evaluation(evaluation, out, history=history, title=pathlib.Path(args.model).stem)
+    if into_run:
+        finish_recordings(run_folder.root)
     print(f"{folds[0].label}: {len(peaks.sequences)} test peaks ({dropped} dropped near chromosome ends), "
           f"{len(nonpeaks.sequences) if nonpeaks is not None else 0} test nonpeaks")
     print(format_metrics(evaluation.summary()))

@@ -102,12 +102,17 @@ def run(args) -> int:
     if len(predictions.dropped):
         print(f"note: {len(predictions.dropped)} region(s) of {args.regions} dropped: their input window runs off the "
               "chromosome end")
-    written = []
-    if bigwig is not None:
-        written.append(write_prediction_bigwig(predictions, bigwig))
-    if h5 is not None:
-        written.append(write_prediction_h5(predictions, h5, model_paths=[str(pathlib.Path(m).resolve())
-                                                                          for m in args.model]))
+    from data_prep.paired_outputs import paired_paths
+
+    # the bigWig and the HDF5 of one prediction become visible together (data_prep.paired_outputs)
+    written = [path for path in (bigwig, h5) if path is not None]
+    with paired_paths(written) as staged:
+        staged = dict(zip(written, staged))
+        if bigwig is not None:
+            write_prediction_bigwig(predictions, staged[bigwig])
+        if h5 is not None:
+            write_prediction_h5(predictions, staged[h5], model_paths=[str(pathlib.Path(m).resolve())
+                                                                      for m in args.model])
     what = f"the mean of {len(models)} models" if len(models) > 1 else "1 model"
     print(f"predicted {len(predictions.regions)} regions with {what}{' (bias-free parts)' if args.no_bias else ''}; "
           f"wrote {', '.join(map(str, written))}")

@@ -71,6 +71,9 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", metavar="RUN_JSON",
                         help="repeat a run: the 'parameters' of its logs/run.json become the defaults; flags given "
                              "here still win")
+    parser.add_argument("--allow-changed-inputs", action="store_true",
+                        help="with --resume or --config: go on when an input file recorded in run.json changed "
+                             "(size or SHA-256); run.json keeps which epochs read which files")
 
 
 def _run_default(name: str):
@@ -119,7 +122,8 @@ def apply_recorded_parameters(args: argparse.Namespace, parameters: dict) -> Non
         if key == "model_options":
             given = dict(args.model_options or {}) if "model_options" in explicit else {}
             args.model_options = {**dict(value or {}), **given}
-        elif key not in explicit and hasattr(args, key) and key not in ("out", "config", "resume", "overwrite"):
+        elif key not in explicit and hasattr(args, key) and key not in ("out", "config", "resume", "overwrite",
+                                                                          "allow_changed_inputs"):
             setattr(args, key, value)
 
 
@@ -138,6 +142,14 @@ def resolve_recorded_parameters(args: argparse.Namespace, command: str) -> None:
         if own.is_file():
             record = read_run_json(own)
     if record is not None:
+        from dream_keras.training.input_history import check_recorded_inputs
+
+        # inputs the command line names anew are not the recorded ones: only the others must match
+        explicit = set(getattr(args, "explicit_options", set()) or set())
+        skip = {name for name in record.get("inputs", {})
+                if name in explicit or (name.startswith("fold") and explicit & {"fold", "fold_dir"})}
+        source = args.config if getattr(args, "config", None) else pathlib.Path(args.out) / "logs" / "run.json"
+        check_recorded_inputs(record, source, skip=skip, allow=bool(getattr(args, "allow_changed_inputs", False)))
         apply_recorded_parameters(args, record["parameters"])
 
 

@@ -2,7 +2,7 @@
 
 TF Serving watches ``BASE/NAME`` and loads the children whose names parse as integers
 (``file_system_storage_path_source.cc``: other names are skipped), the highest by default. A version is
-therefore written under a dot-name that never parses (``.tmp-export-...``) and renamed to its number
+therefore written under a dot-name that never parses (``.tmp-<pid>-<token>-export-N``) and renamed to its number
 only when complete.
 """
 
@@ -20,7 +20,7 @@ from typing import Iterator
 from data_prep.errors import InputError
 
 _VERSION_NAME = re.compile(r"^[0-9]+$")
-STAGING_PREFIX = ".tmp-export-"
+STAGING_PREFIX = ".tmp-"
 
 
 def check_model_name(name: str) -> str:
@@ -76,7 +76,8 @@ def staged_version(model_dir: str | os.PathLike, version: int) -> Iterator[pathl
     """
     model_dir = pathlib.Path(model_dir)
     model_dir.mkdir(parents=True, exist_ok=True)
-    staging = model_dir / f"{STAGING_PREFIX}{version}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    # .tmp-<pid>-<token>-...: a killed export's folder is removed by data_prep.stale_temporaries
+    staging = model_dir / f"{STAGING_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}-export-{version}"
     try:
         yield staging
         # A second export may have taken the number meanwhile: re-check just before the rename (a

@@ -323,18 +323,22 @@ def output_folder(out, plan: DistributionPlan):
 
 
 @contextlib.contextmanager
-def training_scope(out, plan: DistributionPlan, precision: str):
+def training_scope(out, plan: DistributionPlan, precision: str, *, overwrite: bool = False, resume: bool = False):
     """The set-up every training run shares: ``plan``'s strategy scope (models are built, loaded
-    and compiled in it), the folder this process writes (:func:`output_folder`) and the Keras dtype
-    policy ``precision`` (set before any model is built, the previous one restored after).
+    and compiled in it), the folder this process writes (:func:`output_folder`), the Keras dtype
+    policy ``precision`` (set before any model is built, the previous one restored after) and, with
+    ``overwrite``, a staging folder that replaces the old run only once the new one has finished
+    (:func:`dream_keras.training.staging.staged_output`).
 
     Yields:
-        The run folder this process writes (``out`` on the chief).
+        The folder this process writes: ``out`` on the chief, or its staging folder when replacing.
     """
     from dream_keras.training.performance import precision as dtype_policy
+    from dream_keras.training.staging import staged_output
 
-    with plan.scope(), output_folder(out, plan) as own_out, dtype_policy(precision):
-        yield own_out
+    with plan.scope(), output_folder(out, plan) as own_out, dtype_policy(precision), \
+            staged_output(own_out, overwrite=overwrite, resume=resume) as target:
+        yield target
 
 
 __all__ = ["DistributionPlan", "LOGICAL_CPUS_ENV", "STRATEGIES", "STRATEGY_HELP", "is_chief_task", "make_strategy",

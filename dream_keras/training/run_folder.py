@@ -12,7 +12,6 @@ import hashlib
 import json
 import os
 import pathlib
-import shutil
 
 from data_prep.atomic import atomic_path, write_text_atomic
 from data_prep.errors import InputError
@@ -84,11 +83,10 @@ class RunFolder:
                 raise InputError(f"output folder {run.root} is not empty (it holds {', '.join(existing[:5])}"
                                  f"{', ...' if len(existing) > 5 else ''}); pass --overwrite to replace it, "
                                  "--resume to continue an interrupted run, or choose another --out")
-            foreign = [name for name in existing if name not in SUBFOLDERS and not name.startswith("fold_")
-                       and name not in ("summary.tsv", "summary.json")]
-            if foreign:
-                raise InputError(f"--overwrite refused: {run.root} holds files that no run wrote "
-                                 f"({', '.join(foreign[:5])}); remove them yourself or choose another --out")
+            # only what the manifests list is deleted; anything else (a user's file) refuses the overwrite
+            from dream_keras.training.manifest import check_replaceable
+
+            check_replaceable(run.root)
         return existing
 
     @classmethod
@@ -98,18 +96,24 @@ class RunFolder:
 
         An existing non-empty folder is refused unless ``resume`` (it must hold an interrupted run:
         its checkpoint, or at least the ``logs/run.json`` a run writes before it trains) or
-        ``overwrite`` (its run subfolders are deleted; a folder holding anything else is refused, so
-        a mistyped ``--out`` never deletes a user's files). ``subfolders`` are created (a run over
-        several folds keeps only ``logs`` at its top and one run folder per fold).
+        ``overwrite`` (the files its manifest lists are deleted; a folder holding anything else, or
+        no manifest, is refused, so a mistyped ``--out`` never deletes a user's files; commands
+        replace a folder through :func:`dream_keras.training.staging.staged_output` instead, which
+        keeps the old run until the new one is finished). ``subfolders`` are created (a run over
+        several folds keeps only ``logs`` at its top and one run folder per fold). The folder's
+        manifest (:mod:`dream_keras.training.manifest`) is recorded from here on.
         """
+        from dream_keras.training.manifest import delete_owned, start_recording, stop_recordings
+
         existing = cls.check(root, resume=resume, overwrite=overwrite)
         run = cls(root)
         if not resume:
-            for name in existing:
-                target = run.root / name
-                shutil.rmtree(target) if target.is_dir() else target.unlink()
+            stop_recordings(run.root)  # a new run: an earlier recording of this folder in this process ends
+            if existing:
+                delete_owned(run.root)
         for name in subfolders:
             (run.root / name).mkdir(parents=True, exist_ok=True)
+        start_recording(run.root, resume=resume)
         return run
 
     def write_run_json(self, command: str, parameters: dict, inputs: dict[str, str | os.PathLike | None],
@@ -117,15 +121,19 @@ class RunFolder:
         """Write ``logs/run.json``: the command, every resolved parameter, version, input fingerprints,
         and ``extra`` sections (e.g. ``{"data": {...}}``: values derived from the inputs)."""
         from dream_keras import __version__
+        from dream_keras.training.input_history import carry_input_history
+        from dream_keras.training.manifest import hash_inputs_timed
 
         record = {
             "command": command,
             "dream_keras_version": __version__,
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "parameters": parameters,
-            "inputs": {name: file_fingerprint(path) for name, path in inputs.items() if path is not None},
+            "inputs": hash_inputs_timed({name: path for name, path in inputs.items() if path is not None}),
             **(extra or {}),
         }
+        # a resumed run keeps the record of what its first epochs read
+        record = carry_input_history(self, record)
         return write_json_atomic(self.logs / "run.json", record)
 
     def read_run_json(self) -> dict:

@@ -13,6 +13,7 @@ The steps it shares with the main model are :func:`dream_keras.tasks.atac.fold_r
 from __future__ import annotations
 
 import dataclasses
+import pathlib
 
 from data_prep.atac.inputs import FoldSpec, window_totals
 from dream_keras.tasks.atac.fold_runner import (FoldStage, build_profile_count_model, files_lines, metrics_lines,
@@ -123,14 +124,20 @@ def train_bias(params: BiasTrainParameters, fold: FoldSpec, out, *, resume: bool
     The dtype policy of ``params.precision`` holds from before the model is built to the end.
     """
     from dream_keras.training.distribution import make_strategy, training_scope
+    from dream_keras.training.staging import final_folder
 
     plan = make_strategy(params.strategy)
     stage = BiasStage(params, fold)
-    with training_scope(out, plan, params.precision) as own_out:
-        done = run_fold(stage, own_out, resume=resume, overwrite=overwrite, progress=progress, plots=plots,
+    # --overwrite builds the run beside the old one and swaps it in once finished
+    with training_scope(out, plan, params.precision, overwrite=overwrite, resume=resume) as target:
+        done = run_fold(stage, target, resume=resume, overwrite=overwrite, progress=progress, plots=plots,
                         plan=plan)
     fit = done.fit
-    return BiasResult(done.run, stage.model_path, done.evaluation.summary(), fit.best_epoch, len(fit.history),
+    run, model_path = done.run, stage.model_path
+    final = final_folder(target)
+    if final != target:  # swapped in: report the final paths
+        run, model_path = RunFolder(final), final / pathlib.Path(model_path).relative_to(target)
+    return BiasResult(run, model_path, done.evaluation.summary(), fit.best_epoch, len(fit.history),
                       fit.best_value, done.weight, done.data.report, done.qc["count"], done.seconds,
                       fit.stopped_early)
 

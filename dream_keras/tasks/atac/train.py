@@ -208,8 +208,9 @@ def train_fold(params: AtacTrainParameters, fold: FoldSpec, out, *, resume: bool
 
     if plan is None:
         plan = make_strategy(params.strategy)
-        with training_scope(out, plan, params.precision) as own_out:
-            return _train_fold_in_scope(params, fold, own_out, resume=resume, overwrite=overwrite,
+        # --overwrite builds the run beside the old one and swaps it in once finished
+        with training_scope(out, plan, params.precision, overwrite=overwrite, resume=resume) as target:
+            return _train_fold_in_scope(params, fold, target, resume=resume, overwrite=overwrite,
                                         progress=progress, plots=plots, plan=plan)
     # the caller chose the folder: the plan's scope and the dtype policy of --precision only
     with plan.scope(), precision(params.precision):
@@ -280,9 +281,11 @@ def train_folds(params: AtacTrainParameters, out, *, resume: bool = False, overw
     if plan is None:
         from dream_keras.training.distribution import make_strategy, output_folder
 
+        from dream_keras.training.staging import staged_output
+
         plan = make_strategy(params.strategy)
-        with output_folder(out, plan) as own_out:
-            return train_folds(params, own_out, resume=resume, overwrite=overwrite, progress=progress, plots=plots,
+        with output_folder(out, plan) as own_out, staged_output(own_out, overwrite=overwrite, resume=resume) as target:
+            return train_folds(params, target, resume=resume, overwrite=overwrite, progress=progress, plots=plots,
                                plan=plan)
     folds = resolve_folds(ALL_FOLDS, params.fold_dir)
     RunFolder.check(out, resume=resume, overwrite=overwrite)
@@ -367,13 +370,18 @@ def train_atac(params: AtacTrainParameters, out, *, resume: bool = False, overwr
     """
     from dream_keras.training.distribution import make_strategy, output_folder
 
+    from dream_keras.training.staging import relocated, staged_output
+
     plan = make_strategy(params.strategy)
-    with output_folder(out, plan) as out:
+    # --overwrite builds the run beside the old one and swaps it in once finished
+    with output_folder(out, plan) as own_out, staged_output(own_out, overwrite=overwrite, resume=resume) as out:
         if str(params.fold).strip() == ALL_FOLDS:
             results, table = train_folds(params, out, resume=resume, overwrite=overwrite, progress=progress,
                                          plots=plots, plan=plan)
-            return "\n\n".join([*(format_fold_summary(r) for r in results), format_folds_summary(table, out)])
-        (fold,) = resolve_folds(params.fold, params.fold_dir)
-        return format_fold_summary(train_fold(params, fold, out, resume=resume, overwrite=overwrite,
-                                              progress=progress, plots=plots, plan=plan))
+            text = "\n\n".join([*(format_fold_summary(r) for r in results), format_folds_summary(table, out)])
+        else:
+            (fold,) = resolve_folds(params.fold, params.fold_dir)
+            text = format_fold_summary(train_fold(params, fold, out, resume=resume, overwrite=overwrite,
+                                                  progress=progress, plots=plots, plan=plan))
+    return relocated(text, out, pathlib.Path(own_out).absolute())
 

@@ -381,6 +381,7 @@ def train_table_task(task: str, data, *, out, valid=None, backbone: str | None =
                   "reverse_channel": reverse_channel, "augment": augment, "recipe_settings": chosen.to_dict(),
                   "precision": performance.check_precision(precision), "jit_compile": jit_compile}
     from dream_keras.training.distribution import make_strategy, training_scope
+    from dream_keras.training.staging import final_folder
 
     plan = make_strategy(strategy)
     parameters.update(strategy=strategy, distribution=plan.record(chosen.batch_size))
@@ -393,13 +394,22 @@ def train_table_task(task: str, data, *, out, valid=None, backbone: str | None =
                          test_chromosomes=test_chromosomes, seed=seed, augment=augment,
                          reverse_channel=reverse_channel)
     RunFolder.check(out, resume=resume, overwrite=overwrite)  # refuse --out before reading the tables
-    with training_scope(out, plan, precision) as out:
+    # --overwrite builds the run beside the old one and swaps it in once finished
+    with training_scope(out, plan, precision, overwrite=overwrite, resume=resume) as target:
         if fold == "all":
-            return _train_all_folds(task, data, out, folds=folds, overwrite=overwrite, resume=resume,
-                                    parameters=parameters, split_options=split_options, **common)
-        table_data = prepare_table_data(task, data, valid=valid, fold=fold, **split_options)
-        run = RunFolder.prepare(out, resume=resume, overwrite=overwrite)
-        return _run_one(task, table_data, run, resume=resume, parameters=parameters, **common)
+            result = _train_all_folds(task, data, target, folds=folds, overwrite=overwrite, resume=resume,
+                                      parameters=parameters, split_options=split_options, **common)
+        else:
+            table_data = prepare_table_data(task, data, valid=valid, fold=fold, **split_options)
+            run = RunFolder.prepare(target, resume=resume, overwrite=overwrite)
+            result = _run_one(task, table_data, run, resume=resume, parameters=parameters, **common)
+    final = final_folder(target)
+    if final != target:  # swapped in: report the final paths
+        if isinstance(result, FoldRuns):
+            result = dataclasses.replace(result, root=final)
+        else:
+            result = dataclasses.replace(result, folder=RunFolder(final))
+    return result
 
 
 def _summary_row(fold: int, run: TableRun | dict) -> dict:

@@ -8,8 +8,10 @@ folder per stage (:mod:`dream_keras.tasks.atac.pipeline.stages`), each with its 
 ``resume``: a stage whose record says it is complete is skipped, as long as no stage before it ran
 in this start; the first incomplete stage continues what a killed run left in its folder (a
 training run resumes from its last checkpoint), and every stage after a stage that ran runs again,
-from a clean folder (its inputs changed). Without ``resume`` the folder must be new or empty
-(``overwrite`` empties one that holds only what a pipeline writes).
+from a clean folder (its inputs changed). Without ``resume`` the folder must be new or empty;
+``overwrite`` builds the new pipeline in a staging folder beside the old one and swaps it in once it
+has finished, deleting only the files the old folder's manifest lists
+(:mod:`dream_keras.training.staging`, :mod:`dream_keras.training.manifest`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ import dataclasses
 import datetime
 import json
 import pathlib
-import shutil
 import time
 
 from data_prep.errors import InputError
@@ -70,14 +71,13 @@ def check_parameters(params: PipelineParameters) -> None:
             raise InputError(f"--{option.replace('_', '-')} must be at least 1, not {getattr(params, option)}")
 
 
-def _prepare_folder(root: pathlib.Path, params: PipelineParameters, *, resume: bool, overwrite: bool) -> int:
-    """Create or reuse the pipeline folder; return this start's number (1 for a new pipeline)."""
-    from dream_keras import __version__
-    from dream_keras.tasks.atac.pipeline.stages import STAGES
+def _prepare_folder(root: pathlib.Path, params: PipelineParameters, *, resume: bool) -> int:
+    """Create or reuse the pipeline folder; return this start's number (1 for a new pipeline).
 
-    if resume and overwrite:
-        raise InputError("--resume and --overwrite exclude each other: resume continues the pipeline in --out, "
-                         "overwrite starts it again")
+    ``root`` is new or empty unless ``resume`` (an ``--overwrite`` writes into a new staging folder).
+    """
+    from dream_keras import __version__
+
     if root.exists() and not root.is_dir():
         raise InputError(f"output folder {root} is a file; choose another --out")
     record_path = root / PIPELINE_JSON
@@ -95,17 +95,9 @@ def _prepare_folder(root: pathlib.Path, params: PipelineParameters, *, resume: b
         invocation = int(record.get("invocations", 1)) + 1
     else:
         if existing:
-            ours = {stage.name for stage in STAGES} | {"logs"}
-            foreign = [name for name in existing if name not in ours]
-            if not overwrite:
-                raise InputError(f"output folder {root} is not empty (it holds {', '.join(existing[:5])}); pass "
-                                 "--resume to continue the pipeline there, --overwrite to start it again, or "
-                                 "choose another --out")
-            if foreign:
-                raise InputError(f"--overwrite refused: {root} holds files that no pipeline wrote "
-                                 f"({', '.join(foreign[:5])}); remove them yourself or choose another --out")
-            for name in existing:
-                shutil.rmtree(root / name) if (root / name).is_dir() else (root / name).unlink()
+            raise InputError(f"output folder {root} is not empty (it holds {', '.join(existing[:5])}); pass "
+                             "--resume to continue the pipeline there, --overwrite to start it again, or "
+                             "choose another --out")
         record = {"command": "pipeline", "dream_keras_version": __version__,
                   "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                   "parameters": params.as_dict()}
@@ -132,13 +124,36 @@ def run_pipeline(params: PipelineParameters, out, *, resume: bool = False, overw
     Returns:
         :class:`PipelineResult`; ``report`` is ``out/report/report.html``.
     """
-    from dream_keras.tasks.atac.pipeline.stages import STAGES, StageContext
     from data_prep.atac.inputs import resolve_folds
+    from dream_keras.training.manifest import start_recording
+    from dream_keras.training.staging import final_folder, staged_output
 
-    root = pathlib.Path(out).resolve()
+    if resume and overwrite:
+        raise InputError("--resume and --overwrite exclude each other: resume continues the pipeline in --out, "
+                         "overwrite starts it again")
     check_parameters(params)
     folds = resolve_folds(params.fold, params.fold_dir)
-    invocation = _prepare_folder(root, params, resume=resume, overwrite=overwrite)
+    # --overwrite builds the pipeline beside the old one and swaps it in once finished
+    with staged_output(pathlib.Path(out).resolve(), overwrite=overwrite, resume=resume) as root:
+        invocation = _prepare_folder(root, params, resume=resume)
+        start_recording(root, resume=resume)
+        result = _run_stages(params, root, folds, invocation, resume=resume, progress=progress)
+    final = final_folder(root)
+    if final != root:  # swapped in: the final paths
+        result = _relocated_result(result, root, final)
+    return result
+
+
+def _relocated_result(result: PipelineResult, staging: pathlib.Path, final: pathlib.Path) -> PipelineResult:
+    """``result`` with paths into the staging folder moved to the final folder."""
+    return dataclasses.replace(result, root=final, report=final / result.report.relative_to(staging))
+
+
+def _run_stages(params: PipelineParameters, root: pathlib.Path, folds, invocation: int, *, resume: bool,
+                progress: bool | None) -> PipelineResult:
+    """The stages of :func:`run_pipeline` in order into ``root``."""
+    from dream_keras.tasks.atac.pipeline.stages import STAGES, StageContext
+
     records: dict[str, StageRecord] = {}
     ran, results = [], {}
     for number, stage in enumerate(STAGES, start=1):
