@@ -234,8 +234,8 @@ def _train_fold_in_scope(params: AtacTrainParameters, fold: FoldSpec, out, *, re
         save_model(scaled, scaled_path)
     scaled = plan.prepare_model(scaled)
     combined = plan.prepare_model(with_bias(model, scaled))
-    compile_profile_count(combined, counts_loss_weight=weight, learning_rate=params.lr,
-                          jit_compile=resolve_jit_compile(params.jit_compile, params.backbone))
+    trainer = compile_profile_count(combined, counts_loss_weight=weight, learning_rate=params.lr,
+                                    jit_compile=resolve_jit_compile(params.jit_compile, params.backbone))
 
     def in_memory_train_data(first_epoch):
         return data_prep.training_dataset(data.train_peaks, data.train_nonpeaks, input_length=params.input_length,
@@ -260,7 +260,7 @@ def _train_fold_in_scope(params: AtacTrainParameters, fold: FoldSpec, out, *, re
              f"parameters) on {len(data.train_peaks.sequences)} peaks + "
              f"{int(params.negative_ratio * len(data.train_peaks.sequences))} nonpeaks per epoch, counts loss weight "
              f"{weight:.3g}")
-        fit = fit_profile_count(combined, train_data, valid_data, epochs=params.epochs, patience=params.patience,
+        fit = fit_profile_count(trainer, train_data, valid_data, epochs=params.epochs, patience=params.patience,
                                 run=run, resume=resume)
     # The training windows are done with: free them before the test regions are predicted and scored.
     del train_data, valid_data

@@ -139,8 +139,8 @@ def _train_bias_in_scope(params: BiasTrainParameters, fold: FoldSpec, out, *, re
                         "nonpeaks": params.nonpeaks, "fold": fold.path},
                        extra={"model": {"config": model.get_config(), "parameters": int(model.count_params())},
                               "data": data.report, "distribution": plan.record(params.batch_size)})
-    compile_profile_count(model, counts_loss_weight=weight, learning_rate=params.lr,
-                          jit_compile=resolve_jit_compile(params.jit_compile, params.backbone))
+    trainer = compile_profile_count(model, counts_loss_weight=weight, learning_rate=params.lr,
+                                    jit_compile=resolve_jit_compile(params.jit_compile, params.backbone))
 
     # --batch-size is per replica: every step reads the global batch, which the strategy splits.
     def train_data(first_epoch):
@@ -157,7 +157,7 @@ def _train_bias_in_scope(params: BiasTrainParameters, fold: FoldSpec, out, *, re
         print(f"[bias {fold.label}] training {params.backbone} ({model.count_params():,} parameters) on "
               f"{len(data.train_nonpeaks.sequences)} nonpeaks below {data.report['bias_threshold']:.3g} counts "
               f"(validation: {len(data.valid_nonpeaks.sequences)}), counts loss weight {weight:.3g}", flush=True)
-        fit = fit_profile_count(model, train_data, valid_data, epochs=params.epochs, patience=params.patience, run=run,
+        fit = fit_profile_count(trainer, train_data, valid_data, epochs=params.epochs, patience=params.patience, run=run,
                                 resume=resume)
     del train_data, valid_data
     data.train_nonpeaks = data.valid_nonpeaks = None
