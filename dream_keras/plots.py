@@ -66,21 +66,34 @@ def plot_logcounts(true_logcounts: np.ndarray, pred_logcounts: np.ndarray, is_pe
                    path: str | os.PathLike, title: str = "") -> pathlib.Path:
     """Scatter of observed ``log(1 + total counts)`` against predicted log-counts, peaks and nonpeaks apart.
 
+    The legend gives each group's Pearson r and size, and the title the r over all regions (the
+    ``counts_metrics`` of ``metrics.json``), so the figure says how well counts were learned.
+
     true_logcounts, pred_logcounts : ``(n,)``; is_peak : bool ``(n,)``.
     """
     plt = _pyplot()
     figure, axis = plt.subplots(figsize=(4.4, 4.2))
     for mask, label, colour in ((~is_peak, "nonpeaks", "tab:grey"), (is_peak, "peaks", "tab:blue")):
         if mask.any():
-            axis.scatter(true_logcounts[mask], pred_logcounts[mask], s=9, alpha=0.7, label=label, color=colour)
+            axis.scatter(true_logcounts[mask], pred_logcounts[mask], s=9, alpha=0.7, color=colour,
+                         label=f"{label} (n={int(mask.sum())}, r={_pearson(true_logcounts[mask], pred_logcounts[mask]):.2f})")
     values = np.concatenate([true_logcounts, pred_logcounts])
     low, high = float(np.min(values)), float(np.max(values))
     axis.plot([low, high], [low, high], "k--", linewidth=0.8)
     axis.set_xlabel("observed log(1 + counts)")
     axis.set_ylabel("predicted log-counts")
     axis.legend(fontsize=8)
-    axis.set_title(title or "test regions")
+    overall = f"count r = {_pearson(true_logcounts, pred_logcounts):.2f} (all {len(true_logcounts)})"
+    axis.set_title(f"{title or 'test regions'}\n{overall}", fontsize=10)
     return _save(figure, path)
+
+
+def _pearson(x: np.ndarray, y: np.ndarray) -> float:
+    """Pearson r, NaN for fewer than 2 points or a constant input."""
+    x, y = np.asarray(x, dtype=np.float64).ravel(), np.asarray(y, dtype=np.float64).ravel()
+    if len(x) < 2 or x.std() == 0 or y.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(x, y)[0, 1])
 
 
 def plot_profiles(observed: list[np.ndarray], predicted: list[np.ndarray], labels: list[str],
