@@ -56,10 +56,21 @@ def plot_loss_curves(history: list[dict], path: str | os.PathLike, title: str = 
             values = [row.get(prefix + name, np.nan) for row in history]
             axis.plot(epochs, values, style, markersize=3, label="validation" if prefix else "training")
         axis.set_xlabel("epoch")
-        axis.set_title(name.replace("_", " "))
+        axis.set_title(name.replace("_", " ") if name != "loss" else _total_loss_title(history))
         axis.legend(fontsize=8)
     figure.suptitle(title or "loss curves")
     return _save(figure, path)
+
+
+def _total_loss_title(history: list[dict]) -> str:
+    """``"loss = profile + w x logcounts"`` with the weight the logged values imply (the same in every
+    epoch when the log adds up), or ``"loss"`` when the parts are not logged."""
+    rows = [row for row in history if all(np.isfinite(row.get(k, np.nan)) for k in
+                                          ("loss", "profile_loss", "logcounts_loss")) and row["logcounts_loss"] > 0]
+    if not rows:
+        return "loss"
+    weight = float(np.median([(row["loss"] - row["profile_loss"]) / row["logcounts_loss"] for row in rows]))
+    return f"loss = profile + {weight:.3g} x logcounts"
 
 
 def plot_logcounts(true_logcounts: np.ndarray, pred_logcounts: np.ndarray, is_peak: np.ndarray,

@@ -39,3 +39,11 @@ def test_count_scatter_of_a_constant_prediction_says_r_is_undefined(tmp_path, sa
     plots.plot_logcounts(np.array([1.0, 2.0, 3.0]), np.zeros(3), np.ones(3, bool), tmp_path / "flat.png")
     (title, legend), = saved_figures
     assert title.endswith("count r = nan (all 3)") and legend == ["peaks (n=3, r=nan)"]
+
+
+def test_loss_curve_title_gives_the_weight_the_log_implies(tmp_path, saved_figures):
+    history = [{"epoch": e, "profile_loss": 400.0 - e, "logcounts_loss": 8.0 - e, "loss": 400.0 - e + 7.4 * (8.0 - e),
+                "val_loss": 450.0, "val_profile_loss": 410.0, "val_logcounts_loss": 5.4} for e in range(3)]
+    plots.plot_loss_curves(history, tmp_path / "loss.png")
+    (title, legend), = saved_figures
+    assert title == "loss = profile + 7.4 x logcounts" and legend == ["training", "validation"]
