@@ -33,12 +33,12 @@ def add_parser(sub) -> None:
     p.add_argument("--out", default="quickstart_out", help="output folder (default: quickstart_out)")
     p.add_argument("--overwrite", action="store_true", help="replace an earlier quickstart folder")
     p.add_argument("--epochs", type=int, default=None,
-                   help=f"most epochs of the main model (default {QUICKSTART['main_epochs']}; 10 with --synthetic)")
+                   help=f"most epochs of the main model (default {QUICKSTART['main_epochs']}; 20 with --synthetic)")
     p.add_argument("--bias-epochs", type=int, default=None,
-                   help=f"most epochs of the bias model (default {QUICKSTART['bias_epochs']}; 6 with --synthetic)")
+                   help=f"most epochs of the bias model (default {QUICKSTART['bias_epochs']}; 4 with --synthetic)")
     p.add_argument("--synthetic", action="store_true",
                    help="a larger demonstration on generated data a model can learn: peak heights follow planted "
-                        "CTCF sites, insertions carry a Tn5 bias (about 10 min on 2 CPU cores; see "
+                        "CTCF sites, insertions carry a Tn5 bias (longer: 4,000 peaks, 20 epochs; see "
                         "dream_keras/cli/quickstart_synthetic.py)")
     p.set_defaults(func=run)
 
