@@ -196,7 +196,7 @@ def main(argv=None) -> int:
     data = prepare_data(args.data, work, s["input_length"])
     _log(f"settings: {json.dumps(s)}; load {open('/proc/loadavg').read().split()[:3]}")
 
-    from baselines import load_official_h5
+    from baselines.chrombpnet import load_official_h5
     from dream_keras.prediction import load_profile_count_model
 
     windows = test_windows(data, s)
