@@ -11,6 +11,11 @@ What is simulated, per chromosome (hg38 names chr1..chr22, chrX, chrY):
   base) and the peak signal is a Laplace bump (scale 120 bp) around the summit with a footprint
   dip over the motif, with a log-normal height per peak.
 
+With ``planted_motif`` (e.g. ``"CTCF"``) accessibility depends on sequence instead: each peak holds
+0 to ``max_instances`` sampled instances of that one motif near its summit, and its height grows
+with their number and match strength (:mod:`data_prep.motif_driven_peaks`); what was planted is
+written to ``planted_sites.tsv``.
+
 Files: ``genome.fa`` (+ ``.fai`` by pyfaidx), ``chrom.sizes``, ``tn5_insertions.bw`` (per-base
 counts), ``peaks.narrowPeak`` (column 10 = summit offset) and ``fold.json`` (with all 24
 chromosomes: the bundled hg38 fold 0; otherwise test = first chromosome, valid = second).
@@ -33,6 +38,7 @@ from tqdm.auto import tqdm
 from data_prep.atomic import atomic_path, write_text_atomic
 from data_prep.errors import InputError
 from data_prep.folds import load_fold, make_splits, write_fold
+from data_prep.motif_driven_peaks import find_motif, plant_sites
 from data_prep.motifs import bundled_motif_path, read_meme
 from data_prep.peaks import write_narrowpeak
 
@@ -44,6 +50,7 @@ _PEAK_REACH_BP = 600       # the peak signal is computed within +/- this of the 
 _PEAK_SCALE_BP = 120.0
 _FOOTPRINT_BP = 8.0
 _BIAS_STRENGTH = 0.5
+_PLANTED_SPACING_BP = 500  # planted sites lie within +/-150 bp of a summit
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,6 +62,7 @@ class SyntheticDataset:
     bigwig: pathlib.Path
     peaks: pathlib.Path
     fold: pathlib.Path | None
+    planted: pathlib.Path | None = None
 
 
 def _bias_log_odds(bias_meme: str | os.PathLike | None) -> np.ndarray:
@@ -95,7 +103,18 @@ def _plant_motifs(rng, index: np.ndarray, summits: np.ndarray, motifs) -> np.nda
     return widths
 
 
-def _insertion_bias(index: np.ndarray, log_odds: np.ndarray) -> np.ndarray:
+def _spaced_summits(rng, low: int, high: int, count: int, chrom: str) -> np.ndarray:
+    """``count`` sorted summits in ``[low, high)``, at least ``_PLANTED_SPACING_BP`` apart, so that no
+    peak's planted sites overwrite another's."""
+    slots = (high - low) // _PLANTED_SPACING_BP
+    if count > slots:
+        raise InputError(f"{count} peaks do not fit on {chrom} with planted motifs (at most {slots}, one per "
+                         f"{_PLANTED_SPACING_BP} bp); ask for fewer peaks or longer chromosomes")
+    chosen = np.sort(rng.choice(slots, size=count, replace=False))
+    return low + chosen * _PLANTED_SPACING_BP + rng.integers(0, _PLANTED_SPACING_BP // 4, size=count)
+
+
+def _insertion_bias(index: np.ndarray, log_odds: np.ndarray, strength: float = _BIAS_STRENGTH) -> np.ndarray:
     """Relative Tn5 preference of each base: exp(strength x standardised motif score centred there)."""
     width = len(log_odds)
     score = np.zeros(len(index), dtype=np.float32)
@@ -104,7 +123,7 @@ def _insertion_bias(index: np.ndarray, log_odds: np.ndarray) -> np.ndarray:
         score[width // 2:width // 2 + valid] += log_odds[offset][index[offset:offset + valid]]
     score -= score.mean()
     score /= score.std() + 1e-6
-    return np.exp(_BIAS_STRENGTH * np.clip(score, -4, 4))
+    return np.exp(strength * np.clip(score, -4, 4))
 
 
 def _peak_signal(size: int, summits: np.ndarray, heights: np.ndarray, motif_widths: np.ndarray) -> np.ndarray:
@@ -134,7 +153,8 @@ def make_synthetic_dataset(out_dir: str | os.PathLike, *, n_chroms: int = 24,
                            n_peaks: int = 2000, motifs_meme: str | os.PathLike | None = None,
                            bias_meme: str | os.PathLike | None = None, seed: int = 0, gc_mean: float = 0.41,
                            background_rate: float = 0.01, peak_height: float = 1.0,
-                           progress: bool | None = None) -> SyntheticDataset:
+                           planted_motif: str | None = None, max_instances: int = 4,
+                           bias_strength: float = _BIAS_STRENGTH, progress: bool | None = None) -> SyntheticDataset:
     """Write a synthetic genome, Tn5 insertion bigWig, peaks and fold into ``out_dir``.
 
     Parameters
@@ -145,7 +165,11 @@ def make_synthetic_dataset(out_dir: str | os.PathLike, *, n_chroms: int = 24,
     motifs_meme : MEME file of the motifs planted at summits (default: the bundled JASPAR subset).
     bias_meme : MEME file whose TN5_1 (else first) matrix sets the insertion bias (default: bundled).
     background_rate, peak_height : mean insertions per base off peaks, and the median peak's rate at
-        its summit (both before the bias).
+        its summit (both before the bias); with ``planted_motif``, the summit rate of a peak with one
+        consensus site.
+    planted_motif : name or identifier of a motif in ``motifs_meme`` (e.g. ``"CTCF"``, ``"GATA1"``):
+        peak heights then follow its planted instances (0 to ``max_instances`` per peak).
+    bias_strength : the Tn5 preference is exp(bias_strength x standardised TN5_1 score).
     """
     if not 1 <= n_chroms <= len(HG38_CHROMOSOMES):
         raise InputError(f"n_chroms is {n_chroms}; choose 1 to {len(HG38_CHROMOSOMES)} (hg38 chromosome names)")
@@ -155,13 +179,14 @@ def make_synthetic_dataset(out_dir: str | os.PathLike, *, n_chroms: int = 24,
                          f"got {chrom_size}")
     names = HG38_CHROMOSOMES[:n_chroms]
     motifs = read_meme(motifs_meme or bundled_motif_path())
+    planted = find_motif(motifs, planted_motif) if planted_motif else None
     log_odds = _bias_log_odds(bias_meme)
     out_dir = pathlib.Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     peaks_per_chrom = np.random.default_rng(seed).multinomial(n_peaks, np.asarray(sizes) / sum(sizes))
 
     genome_path, bigwig_path = out_dir / "genome.fa", out_dir / "tn5_insertions.bw"
-    peak_tables = []
+    peak_tables, site_tables = [], []
     with atomic_path(genome_path) as fasta_tmp, atomic_path(bigwig_path) as bigwig_tmp:
         bigwig = pyBigWig.open(str(bigwig_tmp), "w")
         bigwig.addHeader(list(zip(names, sizes)), maxZooms=0)
@@ -172,13 +197,30 @@ def make_synthetic_dataset(out_dir: str | os.PathLike, *, n_chroms: int = 24,
                 rng = np.random.default_rng([seed, number])
                 index = _sequence(rng, size, gc_mean)
                 end_run = min(10_000, size // 50)
-                summits = np.sort(rng.integers(end_run + 2_000, size - end_run - 2_000, size=peaks_per_chrom[number]))
-                motif_widths = _plant_motifs(rng, index, summits, motifs)
+                low, high = end_run + 2_000, size - end_run - 2_000
+                if planted is None:
+                    summits = np.sort(rng.integers(low, high, size=peaks_per_chrom[number]))
+                else:
+                    summits = _spaced_summits(rng, low, high, peaks_per_chrom[number], name)
+                if planted is None:
+                    motif_widths = _plant_motifs(rng, index, summits, motifs)
+                else:
+                    sites = plant_sites(rng, index, summits, planted, max_instances=max_instances,
+                                        peak_height=peak_height)
+                    motif_widths = np.where(sites.instances > 0, len(planted.probabilities), 0)
                 index[:end_run] = 4
                 index[size - end_run:] = 4
-                heights = peak_height * rng.lognormal(0.0, 0.7, size=len(summits))
+                if planted is None:
+                    heights = peak_height * rng.lognormal(0.0, 0.7, size=len(summits))
+                else:
+                    heights = sites.height
+                    site_tables.append(pd.DataFrame({
+                        "name": [f"{name}_peak_{i + 1}" for i in range(len(summits))], "chrom": name,
+                        "summit": summits, "instances": sites.instances, "strength": np.round(sites.strength, 4),
+                        "height": np.round(heights, 4),
+                        "offsets": [",".join(map(str, o)) for o in sites.offsets]}))
                 expected = background_rate + _peak_signal(size, summits, heights, motif_widths)
-                rate = _insertion_bias(index, log_odds) * expected
+                rate = _insertion_bias(index, log_odds, bias_strength) * expected
                 rate[index == 4] = 0.0
                 counts = rng.poisson(rate)
                 where = np.flatnonzero(counts)
@@ -210,4 +252,8 @@ def make_synthetic_dataset(out_dir: str | os.PathLike, *, n_chroms: int = 24,
         fold_path = write_fold(out_dir / "fold.json", load_fold("hg38", 0))
     elif n_chroms >= 3:
         fold_path = write_fold(out_dir / "fold.json", make_splits(dict(zip(names, sizes)), [names[0]], [names[1]]))
-    return SyntheticDataset(genome_path, out_dir / "chrom.sizes", bigwig_path, peaks_path, fold_path)
+    planted_path = None
+    if planted is not None:
+        planted_path = write_text_atomic(out_dir / "planted_sites.tsv",
+                                         pd.concat(site_tables, ignore_index=True).to_csv(sep="\t", index=False))
+    return SyntheticDataset(genome_path, out_dir / "chrom.sizes", bigwig_path, peaks_path, fold_path, planted_path)

@@ -57,7 +57,7 @@ def plot_loss_curves(history: list[dict], path: str | os.PathLike, title: str = 
             values = [row.get(prefix + name, np.nan) for row in history]
             axis.plot(epochs, values, style, markersize=3, label="validation" if prefix else "training")
         axis.set_xlabel("epoch")
-        axis.set_title(name.replace("_", " "))
+        axis.set_title(name.replace("_", " ") if name != "loss" else _total_loss_title(history))
         axis.legend(fontsize=8)
     best = best_epoch_of(history)
     if best is not None:
@@ -77,10 +77,23 @@ def best_epoch_of(history: list[dict]) -> int | None:
     return int(np.nanargmin(values)) if np.isfinite(values).any() else None
 
 
+def _total_loss_title(history: list[dict]) -> str:
+    """``"loss = profile + w x logcounts"`` with the weight the logged values imply (the same in every
+    epoch when the log adds up), or ``"loss"`` when the parts are not logged."""
+    rows = [row for row in history if all(np.isfinite(row.get(k, np.nan)) for k in
+                                          ("loss", "profile_loss", "logcounts_loss")) and row["logcounts_loss"] > 0]
+    if not rows:
+        return "loss"
+    weight = float(np.median([(row["loss"] - row["profile_loss"]) / row["logcounts_loss"] for row in rows]))
+    return f"loss = profile + {weight:.3g} x logcounts"
+
+
 def plot_logcounts(true_logcounts: np.ndarray, pred_logcounts: np.ndarray, is_peak: np.ndarray,
                    path: str | os.PathLike, title: str = "") -> pathlib.Path:
-    """Scatter of observed ``log(1 + total counts)`` against predicted log-counts, peaks and nonpeaks apart,
-    with Pearson r (peaks, all) written on the plot.
+    """Scatter of observed ``log(1 + total counts)`` against predicted log-counts, peaks and nonpeaks apart.
+
+    The legend gives each group's Pearson r and size, and the title the r over all regions (the
+    ``counts_metrics`` of ``metrics.json``), so the figure says how well counts were learned.
 
     true_logcounts, pred_logcounts : ``(n,)``; is_peak : bool ``(n,)``.
     """
@@ -88,28 +101,25 @@ def plot_logcounts(true_logcounts: np.ndarray, pred_logcounts: np.ndarray, is_pe
     figure, axis = plt.subplots(figsize=(4.4, 4.2))
     for mask, label, colour in ((~is_peak, "nonpeaks", "tab:grey"), (is_peak, "peaks", "tab:blue")):
         if mask.any():
-            axis.scatter(true_logcounts[mask], pred_logcounts[mask], s=9, alpha=0.7, label=label, color=colour)
+            axis.scatter(true_logcounts[mask], pred_logcounts[mask], s=9, alpha=0.7, color=colour,
+                         label=f"{label} (n={int(mask.sum())}, r={_pearson(true_logcounts[mask], pred_logcounts[mask]):.2f})")
     values = np.concatenate([true_logcounts, pred_logcounts])
     low, high = float(np.min(values)), float(np.max(values))
     axis.plot([low, high], [low, high], "k--", linewidth=0.8)
-    axis.text(0.03, 0.97, _pearson_text(true_logcounts, pred_logcounts, is_peak), transform=axis.transAxes,
-              va="top", fontsize=9, bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.85})
     axis.set_xlabel("observed log(1 + counts)")
     axis.set_ylabel("predicted log-counts")
     axis.legend(fontsize=8)
-    axis.set_title(title or "test regions")
+    overall = f"count r = {_pearson(true_logcounts, pred_logcounts):.2f} (all {len(true_logcounts)})"
+    axis.set_title(f"{title or 'test regions'}\n{overall}", fontsize=10)
     return _save(figure, path)
 
 
-def _pearson_text(true_logcounts: np.ndarray, pred_logcounts: np.ndarray, is_peak: np.ndarray) -> str:
-    """``r`` of observed and predicted log-counts in peaks and in all regions, for the scatter."""
-    from dream_keras.metrics import pearson_r
-
-    lines = []
-    for label, mask in (("peaks", is_peak), ("all", np.ones_like(is_peak, dtype=bool))):
-        r = pearson_r(true_logcounts[mask], pred_logcounts[mask]) if mask.sum() >= 2 else float("nan")
-        lines.append(f"r ({label}) = {r:.3f}")
-    return "\n".join(lines)
+def _pearson(x: np.ndarray, y: np.ndarray) -> float:
+    """Pearson r, NaN for fewer than 2 points or a constant input."""
+    x, y = np.asarray(x, dtype=np.float64).ravel(), np.asarray(y, dtype=np.float64).ravel()
+    if len(x) < 2 or x.std() == 0 or y.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(x, y)[0, 1])
 
 
 def plot_profiles(observed: list[np.ndarray], predicted: list[np.ndarray], labels: list[str],

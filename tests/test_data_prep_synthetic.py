@@ -75,3 +75,85 @@ def test_bad_settings(tmp_path):
         make_synthetic_dataset(tmp_path, n_chroms=25)
     with pytest.raises(InputError, match="at least 20,000 bp"):
         make_synthetic_dataset(tmp_path, n_chroms=2, chrom_size=1000)
+
+
+# --- sequence-dependent accessibility (planted_motif) -----------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory):
+    return make_synthetic_dataset(tmp_path_factory.mktemp("planted"), n_chroms=3, chrom_size=400_000, n_peaks=500,
+                                  planted_motif="CTCF", seed=7, progress=False)
+
+
+def _codes(genome, chrom):
+    text = np.frombuffer(str(genome[chrom][:]).upper().encode(), dtype=np.uint8)
+    lookup = np.full(256, 4, dtype=np.uint8)
+    lookup[list(b"ACGT")] = [0, 1, 2, 3]
+    return lookup[text]
+
+
+def test_peak_totals_follow_the_number_and_strength_of_planted_sites(planted):
+    import pandas as pd
+
+    sites = pd.read_csv(planted.planted, sep="\t")
+    assert len(sites) == 500 and set(sites["instances"]) == {0, 1, 2, 3, 4}
+    signal = pyBigWig.open(str(planted.bigwig))
+    totals = np.array([np.nansum(signal.values(c, s - 500, s + 500, numpy=True))
+                       for c, s in zip(sites["chrom"], sites["summit"])])
+    assert np.corrcoef(np.log1p(totals), sites["instances"])[0, 1] > 0.6
+    assert np.corrcoef(totals, sites["strength"])[0, 1] > 0.6
+    medians = [np.median(totals[sites["instances"] == k]) for k in range(5)]
+    assert all(a < b for a, b in zip(medians, medians[1:]))  # more sites, taller peaks
+    assert medians[0] < 0.2 * medians[4]
+
+
+def test_planted_sites_are_in_the_fasta_where_the_table_says(planted):
+    import pandas as pd
+
+    from data_prep.motif_driven_peaks import find_motif, motif_strength
+
+    motif = find_motif(read_meme(bundled_motif_path()), "CTCF")
+    width = len(motif.probabilities)
+    sites = pd.read_csv(planted.planted, sep="\t", keep_default_na=False)
+    genome = pyfaidx.Fasta(str(planted.genome))
+    codes = {chrom: _codes(genome, chrom) for chrom in sites["chrom"].unique()}
+    checked = 0
+    for row in sites.itertuples():
+        if not row.offsets:
+            assert row.strength == 0
+            continue
+        starts = row.summit + np.array([int(o) for o in str(row.offsets).split(",")])
+        bases = codes[row.chrom][starts[:, None] + np.arange(width)]
+        # each site reads on one strand or the other; its strength is the better of the two
+        strength = np.maximum(motif_strength(bases, motif.probabilities),
+                              motif_strength(3 - bases[:, ::-1], motif.probabilities))
+        assert strength.sum() >= row.strength - 1e-3
+        checked += 1
+    assert checked > 350
+
+
+def test_insertions_prefer_tn5_sites_away_from_peaks(planted):
+    import pandas as pd
+
+    from data_prep.synthetic import _bias_log_odds, _insertion_bias
+
+    sites = pd.read_csv(planted.planted, sep="\t")
+    genome = pyfaidx.Fasta(str(planted.genome))
+    signal = pyBigWig.open(str(planted.bigwig))
+    ratios = []
+    for chrom in ("chr1", "chr2", "chr3"):
+        codes = _codes(genome, chrom)
+        preference = _insertion_bias(codes, _bias_log_odds(None))
+        counts = np.nan_to_num(signal.values(chrom, 0, len(codes), numpy=True))
+        background = codes < 4
+        for summit in sites.loc[sites["chrom"] == chrom, "summit"]:
+            background[max(0, summit - 1500):summit + 1500] = False
+        top = background & (preference >= np.quantile(preference[background], 0.99))
+        bottom = background & (preference <= np.quantile(preference[background], 0.5))
+        ratios.append(counts[top].mean() / counts[bottom].mean())
+    assert min(ratios) > 3.0  # the top 1 % of Tn5 scores draw several times the insertions of the bottom half
+
+
+def test_an_unknown_planted_motif_is_refused(tmp_path):
+    with pytest.raises(InputError, match="no motif named 'NOPE'.*CTCF"):
+        make_synthetic_dataset(tmp_path, n_chroms=1, chrom_size=50_000, n_peaks=5, planted_motif="NOPE")

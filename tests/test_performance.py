@@ -76,9 +76,9 @@ def test_mixed_bfloat16_computes_in_bf16_with_float32_weights_outputs_and_loss()
 def test_mixed_float16_compiles_with_loss_scaling():
     with precision("mixed_float16"):
         model = _tiny_bpnet()
-        compile_profile_count(model, counts_loss_weight=2.0, learning_rate=1e-3)
-    assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
-    losses = model.train_on_batch(*_batch())
+        trainer = compile_profile_count(model, counts_loss_weight=2.0, learning_rate=1e-3)
+    assert isinstance(trainer.optimizer, keras.optimizers.LossScaleOptimizer)
+    losses = trainer.train_on_batch(*_batch())
     assert np.all(np.isfinite(losses))
 
 
@@ -89,11 +89,11 @@ def test_dream_rnn_lstm_stays_float32_under_mixed_bfloat16():
 
     with precision("mixed_bfloat16"):
         model = tiny()
-        compile_profile_count(model, counts_loss_weight=2.0, learning_rate=1e-3)
+        trainer = compile_profile_count(model, counts_loss_weight=2.0, learning_rate=1e-3)
     lstm = model.get_layer("core_bilstm")
     assert {lstm.compute_dtype, lstm.forward_layer.compute_dtype, lstm.backward_layer.compute_dtype} == {"float32"}
     assert model.get_layer("core_conv_k9").compute_dtype == "bfloat16"
-    assert np.all(np.isfinite(model.train_on_batch(*_batch())))
+    assert np.all(np.isfinite(trainer.train_on_batch(*_batch())))
     # under float32 nothing is pinned: the layer follows the policy like every other layer
     assert tiny().get_layer("core_bilstm").forward_layer.dtype_policy.name == "float32"
 
@@ -119,9 +119,9 @@ def test_xla_on_and_off_predict_the_same_for_dream_cnn():
     model = _tiny_dream_cnn()
     predictions = {}
     for jit in (True, False):
-        compile_profile_count(model, counts_loss_weight=2.0, learning_rate=1e-3, jit_compile=jit)
-        assert model.jit_compile is jit
-        predictions[jit] = model.predict_on_batch(x)["profile"]
+        trainer = compile_profile_count(model, counts_loss_weight=2.0, learning_rate=1e-3, jit_compile=jit)
+        assert trainer.jit_compile is jit
+        predictions[jit] = trainer.predict_on_batch(x)["profile"]
     np.testing.assert_allclose(predictions[True], predictions[False], rtol=1e-5, atol=1e-5)
     assert np.std(predictions[True]) > 0  # not a constant output that would match trivially
 
@@ -132,16 +132,16 @@ def test_seeded_xla_training_repeats_exactly():
     seed_everything(0)
     model = _tiny_bpnet()
     initial = model.get_weights()
-    compile_profile_count(model, counts_loss_weight=2.0, learning_rate=1e-2, jit_compile=True)
-    if not model.optimizer.built:
-        model.optimizer.build(model.trainable_variables)
-    optimizer_state = [variable.numpy() for variable in model.optimizer.variables]
+    trainer = compile_profile_count(model, counts_loss_weight=2.0, learning_rate=1e-2, jit_compile=True)
+    if not trainer.optimizer.built:
+        trainer.optimizer.build(trainer.trainable_variables)
+    optimizer_state = [variable.numpy() for variable in trainer.optimizer.variables]
     weights = []
     for _ in range(2):  # the same compiled XLA step twice from the same state (one compilation)
         model.set_weights(initial)
-        for variable, value in zip(model.optimizer.variables, optimizer_state):
+        for variable, value in zip(trainer.optimizer.variables, optimizer_state):
             variable.assign(value)
-        model.train_on_batch(x, y)
+        trainer.train_on_batch(x, y)
         weights.append(model.get_weights())
     moved = max(float(np.abs(a - b).max()) for a, b in zip(weights[0], initial))
     assert moved > 1e-4  # training changed the weights

@@ -125,6 +125,10 @@ def test_deepstarr_recipe_from_the_command_line(starr_run):
         ("deepstarr", "deepstarr", 0.002, 100)
     log = pd.read_csv(starr_run / "logs" / "training_log.csv")
     assert log["loss"].iloc[1] < log["loss"].iloc[0]
+    # the logged totals are the sums of the logged parts (one MSE per task), training and validation
+    for prefix in ("", "val_"):
+        np.testing.assert_allclose(log[prefix + "loss"], log[prefix + "Dev_loss"] + log[prefix + "Hk_loss"], rtol=1e-4)
+    np.testing.assert_allclose(log["val_Dev_loss"], log["val_Dev_mse"], rtol=1e-4)
     metrics = json.loads((starr_run / "evaluation" / "metrics.json").read_text())
     assert metrics["monitor"] == "val_loss" and metrics["best_epoch"] == int(np.argmin(log["val_loss"]))
     assert sorted(metrics["sets"]["valid"]["tasks"]) == ["Dev", "Hk"]

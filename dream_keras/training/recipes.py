@@ -259,7 +259,8 @@ class ValidationMetrics(keras.callbacks.Callback):
     """Adds the validation loss and Pearson r, Spearman rho and MSE per task to the epoch logs.
 
     One prediction pass over the validation rows gives every value: ``val_loss`` (the compiled
-    losses summed over outputs, each averaged over all rows, as Keras's own validation computes it),
+    losses summed over outputs, each averaged over all rows, as Keras's own validation computes it)
+    and, for several outputs, each part as ``val_<output>_loss``,
     ``val_{task}_pearson_r``, ``val_{task}_spearman_r``, ``val_{task}_mse`` per task, and
     ``val_pearson_r``, ``val_spearman_r`` (means over tasks; NaN if any task's is NaN). Put it before
     the callbacks that read them (``fit_resumable`` runs the ``callbacks`` it is given first).
@@ -287,9 +288,14 @@ class ValidationMetrics(keras.callbacks.Callback):
         n = len(next(iter(self.targets.values())))
         predictions = {name: values[:n] for name, values in predictions.items()}  # drop any batch padding
         if self.loss_targets is not None:
-            logs["val_loss"] = float(sum(float(loss(ops.convert_to_tensor(self.loss_targets[name]),
-                                                    ops.convert_to_tensor(predictions[name])))
-                                         for name, loss in self.model.loss.items()))
+            # each part under the name Keras gives the training part (``<output>_loss``), so that
+            # ``val_loss`` is their sum as ``loss`` is the sum of the training parts
+            parts = {name: float(loss(ops.convert_to_tensor(self.loss_targets[name]),
+                                      ops.convert_to_tensor(predictions[name])))
+                     for name, loss in self.model.loss.items()}
+            if len(parts) > 1:
+                logs.update({f"val_{name}_loss": value for name, value in parts.items()})
+            logs["val_loss"] = float(sum(parts.values()))
         pearsons, spearmans = [], []
         for task, measured in self.targets.items():
             predicted = np.asarray(predictions[task], dtype=np.float64).reshape(-1)

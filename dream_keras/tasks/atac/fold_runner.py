@@ -145,14 +145,15 @@ def run_fold(stage: FoldStage, out, *, resume: bool, overwrite: bool, progress: 
                        extra={"model": {"config": model.get_config(), "parameters": int(model.count_params())},
                               "data": data.report, "distribution": plan.record(params.batch_size)})
     trained = stage.trained_model(model, data, run, plan, resume)
-    compile_profile_count(trained, counts_loss_weight=weight, learning_rate=params.lr,
-                          jit_compile=resolve_jit_compile(params.jit_compile, params.backbone))
+    # the trainer wraps ``trained`` (whose variables it fits) so that the logged loss is the optimised one
+    trainer = compile_profile_count(trained, counts_loss_weight=weight, learning_rate=params.lr,
+                                    jit_compile=resolve_jit_compile(params.jit_compile, params.backbone))
 
     # the datasets let go of the training windows when the block ends (tf.data would keep them alive)
     with releasing_windows():
         train_data, valid_data = stage.datasets(data, plan)
         say(stage.training_message(model, data, weight))
-        fit = fit_profile_count(trained, train_data, valid_data, epochs=params.epochs, patience=params.patience,
+        fit = fit_profile_count(trainer, train_data, valid_data, epochs=params.epochs, patience=params.patience,
                                 run=run, resume=resume)
     # The training windows are done with: free them before the test regions are predicted and scored.
     del train_data, valid_data

@@ -21,23 +21,38 @@ def fit_verbosity() -> int:
     return 1 if sys.stdout.isatty() else 2
 
 
+#: The official ChromBPNet log's names for the two parts of the loss (``chrombpnet train``'s CSV).
+OFFICIAL_LOSS_NAMES = {"profile": ["logits_profile_predictions_loss"], "logcounts": ["logcount_predictions_loss"]}
+
+
 def compile_profile_count(model, *, counts_loss_weight: float, learning_rate: float,
-                          jit_compile: bool | str = "auto") -> None:
-    """Compile with Adam and ChromBPNet's losses (multinomial NLL + weighted log-count MSE).
+                          jit_compile: bool | str = "auto"):
+    """Compile ``model`` for training with Adam on ChromBPNet's objective; returns the model to fit.
+
+    The objective is ``multinomial NLL + counts_loss_weight * log-count MSE``. The returned
+    :class:`~dream_keras.training.weighted_loss_training.WeightedLossTraining` wraps ``model`` (it
+    trains ``model``'s variables; save and evaluate ``model`` itself) and logs per epoch ``loss`` =
+    ``profile_loss + counts_loss_weight * logcounts_loss`` exactly, with the official names
+    ``logits_profile_predictions_loss`` / ``logcount_predictions_loss`` for the two parts.
 
     ``jit_compile``: ``True``/``False``/``"auto"``, as
     :func:`dream_keras.training.performance.resolve_jit_compile` gives it (``True`` holds even with
     op determinism on). Under the ``mixed_float16`` policy Keras wraps Adam in a ``LossScaleOptimizer``.
+    Call it inside the strategy scope the model was built in.
     """
     import keras
 
     from dream_keras.losses import chrombpnet_loss
+    from dream_keras.training.distribution import prepare_model_for_active_strategy
     from dream_keras.training.performance import apply_jit_compile
+    from dream_keras.training.weighted_loss_training import WeightedLossTraining
 
     loss, loss_weights = chrombpnet_loss(counts_loss_weight)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=float(learning_rate)), loss=loss,
-                  loss_weights=loss_weights, jit_compile=False)
-    apply_jit_compile(model, jit_compile)
+    trainer = prepare_model_for_active_strategy(
+        WeightedLossTraining(model, loss, loss_weights, aliases=OFFICIAL_LOSS_NAMES))
+    trainer.compile(optimizer=keras.optimizers.Adam(learning_rate=float(learning_rate)), jit_compile=False)
+    apply_jit_compile(trainer, jit_compile)
+    return trainer
 
 
 def save_model(model, path: str | os.PathLike) -> pathlib.Path:

@@ -1,0 +1,50 @@
+"""``dream-keras quickstart --synthetic``: the whole chain on generated data, here at a tiny size."""
+
+import json
+import math
+import subprocess
+import sys
+import types
+
+import pytest
+
+from data_prep.errors import InputError
+from dream_keras.cli import quickstart_synthetic
+
+
+def test_help_names_the_synthetic_option():
+    out = subprocess.run([sys.executable, "-m", "dream_keras.cli", "quickstart", "--help"], capture_output=True,
+                         text=True)
+    assert out.returncode == 0 and "--synthetic" in out.stdout
+
+
+def test_a_folder_with_foreign_files_is_refused(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(InputError, match="not empty"):
+        quickstart_synthetic.prepare_folder(tmp_path, overwrite=False)
+    with pytest.raises(InputError, match="notes.txt"):
+        quickstart_synthetic.prepare_folder(tmp_path, overwrite=True)
+    assert (tmp_path / "notes.txt").exists()
+
+
+def test_tiny_synthetic_quickstart_runs_end_to_end(tmp_path, monkeypatch, capsys):
+    tiny = {"n_chroms": 3, "chrom_size": 150_000, "n_peaks": 120, "input_length": 512, "output_length": 256,
+            "max_jitter": 16, "bias_options": {"filters": 4, "n_dil_layers": 1}, "bias_epochs": 1,
+            "main_options": {"filters": 4, "n_dil_layers": 1}, "main_epochs": 2, "footprint_backgrounds": 8}
+    for key, value in tiny.items():
+        monkeypatch.setitem(quickstart_synthetic.SYNTHETIC, key, value)
+    out = tmp_path / "qs"
+    assert quickstart_synthetic.run(types.SimpleNamespace(out=str(out), overwrite=False, epochs=None,
+                                                          bias_epochs=None)) == 0
+    printed = capsys.readouterr().out
+    assert "count Pearson r: peaks" in printed and "CTCF x" in printed
+    footprints = json.loads((out / "footprints.json").read_text())
+    assert set(footprints) == {"CTCF", "tn5_1", "tn5_2", "tn5_3", "tn5_4", "tn5_5"}
+    assert all(math.isfinite(v["count_gain"]) and v["count_gain"] > 0 for v in footprints.values())
+    assert len(footprints["CTCF"]["profile"]) == 256
+    assert (out / "footprints.png").stat().st_size > 1000
+    assert (out / "chrombpnet" / "evaluation" / "logcounts_scatter.png").is_file()
+    assert (out / "data" / "planted_sites.tsv").is_file()
+    # a second run into the same folder needs --overwrite, which replaces only what the quickstart wrote
+    with pytest.raises(InputError, match="--overwrite"):
+        quickstart_synthetic.prepare_folder(out, overwrite=False)
