@@ -46,4 +46,5 @@ def test_loss_curve_title_gives_the_weight_the_log_implies(tmp_path, saved_figur
                 "val_loss": 450.0, "val_profile_loss": 410.0, "val_logcounts_loss": 5.4} for e in range(3)]
     plots.plot_loss_curves(history, tmp_path / "loss.png")
     (title, legend), = saved_figures
-    assert title == "loss = profile + 7.4 x logcounts" and legend == ["training", "validation"]
+    # every validation loss ties, so the kept (best) epoch is the first, marked 1-based
+    assert title == "loss = profile + 7.4 x logcounts" and legend == ["training", "validation", "best epoch 1"]

@@ -21,10 +21,12 @@ def test_help_names_the_synthetic_option():
 def test_a_folder_with_foreign_files_is_refused(tmp_path):
     (tmp_path / "notes.txt").write_text("mine")
     with pytest.raises(InputError, match="not empty"):
-        quickstart_synthetic.prepare_folder(tmp_path, overwrite=False)
+        quickstart_synthetic.prepare_folder(tmp_path)
+    # --overwrite of a folder that no dream-keras manifest describes: refused before anything runs
+    args = types.SimpleNamespace(out=str(tmp_path), overwrite=True, resume=False, epochs=None, bias_epochs=None)
     with pytest.raises(InputError, match="notes.txt"):
-        quickstart_synthetic.prepare_folder(tmp_path, overwrite=True)
-    assert (tmp_path / "notes.txt").exists()
+        quickstart_synthetic.run(args)
+    assert (tmp_path / "notes.txt").read_text() == "mine" and [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
 
 
 def test_tiny_synthetic_quickstart_runs_end_to_end(tmp_path, monkeypatch, capsys):
@@ -34,7 +36,7 @@ def test_tiny_synthetic_quickstart_runs_end_to_end(tmp_path, monkeypatch, capsys
     for key, value in tiny.items():
         monkeypatch.setitem(quickstart_synthetic.SYNTHETIC, key, value)
     out = tmp_path / "qs"
-    assert quickstart_synthetic.run(types.SimpleNamespace(out=str(out), overwrite=False, epochs=None,
+    assert quickstart_synthetic.run(types.SimpleNamespace(out=str(out), overwrite=False, resume=False, epochs=None,
                                                           bias_epochs=None)) == 0
     printed = capsys.readouterr().out
     assert "count Pearson r: peaks" in printed and "CTCF x" in printed
@@ -47,4 +49,5 @@ def test_tiny_synthetic_quickstart_runs_end_to_end(tmp_path, monkeypatch, capsys
     assert (out / "data" / "planted_sites.tsv").is_file()
     # a second run into the same folder needs --overwrite, which replaces only what the quickstart wrote
     with pytest.raises(InputError, match="--overwrite"):
-        quickstart_synthetic.prepare_folder(out, overwrite=False)
+        quickstart_synthetic.prepare_folder(out)
+    assert json.loads((out / "logs" / "manifest.json").read_text())["complete"] is True
