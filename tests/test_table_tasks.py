@@ -87,7 +87,7 @@ def test_dream_recipe_keeps_the_epoch_with_the_best_validation_pearson(yeast_run
     best = int(np.argmax(log["val_pearson_r"].to_numpy()))
     assert run.fit.best_epoch == best
     metrics = json.loads((run.folder.evaluation / "metrics.json").read_text())
-    assert metrics["best_epoch"] == best and metrics["monitor"] == "val_pearson_r"
+    assert metrics["best_epoch"] == best + 1 and metrics["monitor"] == "val_pearson_r"  # counted from 1
     assert metrics["best_value"] == pytest.approx(log["val_pearson_r"].max())
 
 
@@ -130,7 +130,7 @@ def test_deepstarr_recipe_from_the_command_line(starr_run):
         np.testing.assert_allclose(log[prefix + "loss"], log[prefix + "Dev_loss"] + log[prefix + "Hk_loss"], rtol=1e-4)
     np.testing.assert_allclose(log["val_Dev_loss"], log["val_Dev_mse"], rtol=1e-4)
     metrics = json.loads((starr_run / "evaluation" / "metrics.json").read_text())
-    assert metrics["monitor"] == "val_loss" and metrics["best_epoch"] == int(np.argmin(log["val_loss"]))
+    assert metrics["monitor"] == "val_loss" and metrics["best_epoch"] == int(np.argmin(log["val_loss"])) + 1
     assert sorted(metrics["sets"]["valid"]["tasks"]) == ["Dev", "Hk"]
     assert metrics["sets"]["valid"]["n"] == 1000 and "dream_score" not in metrics["sets"]["valid"]
 

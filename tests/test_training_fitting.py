@@ -80,6 +80,17 @@ def test_resumed_run_matches_uninterrupted_run(tmp_path, windows):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
 
 
+def test_resuming_a_finished_run_says_so_and_trains_nothing(tmp_path, windows, capsys):
+    train, valid = _data(windows)
+    result = fit_resumable(_model(), train, valid, epochs=2, patience=10, checkpoint_dir=tmp_path / "d", verbose=0)
+    capsys.readouterr()
+    again = fit_resumable(_model(), train, valid, epochs=2, patience=10, checkpoint_dir=tmp_path / "d",
+                          resume=True, verbose=0)
+    printed = capsys.readouterr().out
+    assert f"this run had finished (reached its 2 epochs; best epoch {result.best_epoch + 1})" in printed
+    assert again.history == result.history and again.resumed_from == 2
+
+
 @pytest.mark.slow  # trains or starts a second interpreter
 def test_early_stopping_restores_best_weights(tmp_path, windows):
     train, valid = _data(windows)

@@ -14,6 +14,7 @@ import json
 import math
 import os
 import pathlib
+import sys
 import warnings
 from typing import Callable
 
@@ -22,6 +23,12 @@ import numpy as np
 
 from data_prep.atomic import atomic_path
 from data_prep.errors import InputError
+
+
+def fit_verbosity() -> int:
+    """Keras progress bars on a terminal; one line per epoch when the output goes to a file or a pipe
+    (a progress bar's carriage returns would fill a log)."""
+    return 1 if sys.stdout.isatty() else 2
 
 
 @dataclasses.dataclass
@@ -158,6 +165,11 @@ def fit_resumable(model: keras.Model, train_data, valid_data, *, epochs: int, pa
             _write_history_csv(log_csv, state["history"])
         first_epoch = state["epoch"] + 1
         if state.get("finished") or state.get("stopped_early") or first_epoch >= epochs:
+            # Nothing is left to train: say so where the user meets it (the caller evaluates the saved
+            # best weights again, which gives the same numbers).
+            why = "stopped early" if state.get("stopped_early") else f"reached its {first_epoch} epochs"
+            print(f"--resume: this run had finished ({why}; best epoch {state['best_epoch'] + 1}); nothing is "
+                  "trained again, the best weights are evaluated again", flush=True)
             model.load_weights(folder / "best.weights.h5")
             return FitResult(state["history"], state["best_epoch"], state["best_value"], state["stopped_early"],
                              first_epoch)

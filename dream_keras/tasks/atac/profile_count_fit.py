@@ -10,15 +10,10 @@ import contextlib
 import logging
 import os
 import pathlib
-import sys
 
 from data_prep.atomic import atomic_path
+from dream_keras.training.fitting import fit_verbosity
 from dream_keras.training.run_folder import TRAINING_LOG
-
-
-def fit_verbosity() -> int:
-    """Keras progress bars on a terminal; one line per epoch when the output goes to a file."""
-    return 1 if sys.stdout.isatty() else 2
 
 
 #: The official ChromBPNet log's names for the two parts of the loss (``chrombpnet train``'s CSV).

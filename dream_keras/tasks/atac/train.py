@@ -238,7 +238,8 @@ def _sharded(train_data, plan):
 
 
 def _result_record(result: FoldResult) -> dict:
-    return {"fold": result.fold, "best_epoch": result.best_epoch, "epochs_trained": result.epochs_trained,
+    # best_epoch is written counted from 1, as the summaries print it
+    return {"fold": result.fold, "best_epoch": result.best_epoch + 1, "epochs_trained": result.epochs_trained,
             "best_val_loss": result.best_val_loss, "stopped_early": result.stopped_early,
             "counts_loss_weight": result.counts_loss_weight, "metrics": result.metrics, "bias_qc": result.bias_qc,
             "seconds": round(result.seconds, 1)}
@@ -319,7 +320,7 @@ def _read_result(folder: pathlib.Path, fold: FoldSpec) -> FoldResult:
     record = json.loads((folder / "logs" / "result.json").read_text())
     run = RunFolder(folder)
     data = run.read_run_json().get("data", {})
-    return FoldResult(run, record["fold"], record["metrics"], record["best_epoch"], record["epochs_trained"],
+    return FoldResult(run, record["fold"], record["metrics"], record["best_epoch"] - 1, record["epochs_trained"],
                       record["best_val_loss"], record["stopped_early"], record["counts_loss_weight"], data,
                       record.get("bias_qc", {}), record.get("seconds", 0.0))
 

@@ -50,7 +50,7 @@ from dream_keras.model import build_model
 from dream_keras.registry import IncompatibleHeadError, get_backbone, get_head
 from dream_keras.training import performance
 from dream_keras.training.distribution import prepare_model_for_active_strategy
-from dream_keras.training.fitting import FitResult, fit_resumable
+from dream_keras.training.fitting import FitResult, fit_resumable, fit_verbosity
 from dream_keras.training.recipes import RECIPES, Recipe, ValidationMetrics, recipe_for, table_losses
 from dream_keras.training.run_folder import TRAINING_LOG, RunFolder, write_json_atomic
 from dream_keras.training.seeding import seed_everything
@@ -142,8 +142,8 @@ def _split_rows(task: str, table: SequenceTable, *, fold, valid_fraction: float,
         split = starrseq_module.split_by_set_column(table)
         if len(split.valid):
             return split, {"method": "set_column"}
-    raise InputError(f"{table.source}: no validation rows for starrseq. Fix: give --valid TABLE, a 'set' column "
-                     "with Val rows, or valid_chromosomes.")
+    raise InputError(f"{table.source}: no validation rows for starrseq. Fix: give --valid TABLE, or a 'set' column "
+                     "with Val rows (from Python also valid_chromosomes=[...] of train_table_task).")
 
 
 def prepare_table_data(task: str, data, *, valid=None, fold=None, valid_fraction: float = 0.1,
@@ -277,7 +277,7 @@ def _fit(model, data: TableData, recipe: Recipe, run: RunFolder, *, task: str, s
     return fit_resumable(model, training_batches, None, epochs=recipe.epochs,
                          patience=recipe.effective_patience(), checkpoint_dir=run.checkpoints,
                          log_csv=run.logs / TRAINING_LOG, monitor=recipe.monitor, mode=recipe.mode, resume=resume,
-                         callbacks=[validation], verbose=verbose)
+                         callbacks=[validation], verbose=fit_verbosity() if verbose == "auto" else verbose)
 
 
 def evaluate_table_model(task: str, model, evaluation: dict, run: RunFolder, batch_size: int) -> dict:
@@ -309,6 +309,7 @@ def _run_one(task: str, data: TableData, run: RunFolder, *, backbone: str, head:
     model = prepare_model_for_active_strategy(model)  # --strategy: see dream_keras.training.distribution
     parameters = {**parameters, "resolved_model_options": dict(model.model_options), "split": data.split}
     run.write_run_json("train", parameters, inputs)
+    print(run_header(task, model, head, recipe, data, run), flush=True)
     # A run stopped before its first checkpoint has nothing to resume from: it starts again.
     resume = resume and (run.checkpoints / "state.json").is_file()
     fit = _fit(model, data, recipe, run, task=task, soft_bins=head == "soft_bins", seed=seed, resume=resume,
@@ -317,11 +318,22 @@ def _run_one(task: str, data: TableData, run: RunFolder, *, backbone: str, head:
         model.save(tmp)
     sets = evaluate_table_model(task, model, data.evaluation, run, batch_size=recipe.batch_size)
     metrics = {"task": task, "backbone": backbone, "head": head, "recipe": recipe.name,
-               "test_time_reverse_complement": True, "monitor": recipe.monitor, "best_epoch": fit.best_epoch,
+               "test_time_reverse_complement": True, "monitor": recipe.monitor,
+               # epochs are counted from 1 wherever a person reads them (console, JSON, summary.tsv, figures)
+               "best_epoch": fit.best_epoch + 1,
                "best_value": fit.best_value, "epochs_trained": len(fit.history), "stopped_early": fit.stopped_early,
                "primary_set": "test" if "test" in sets else "valid", "split": data.split, "sets": sets}
     write_json_atomic(run.evaluation / "metrics.json", metrics)
     return TableRun(run, model, fit, metrics, parameters)
+
+
+def run_header(task: str, model, head: str, recipe: Recipe, data: TableData, run: RunFolder) -> str:
+    """The line printed before training: what trains on what, with which recipe, into which folder."""
+    held_out = ", ".join(f"{name} {len(table.sequences):,}" for name, table in data.evaluation.items())
+    return (f"[{task}] training {model.backbone_name} + {head} ({model.count_params():,} parameters) on "
+            f"{len(data.train.sequences):,} sequences (validation {len(data.valid.sequences):,}; held out: "
+            f"{held_out or 'none'}); recipe {recipe.name}: batch {recipe.batch_size}, up to {recipe.epochs} epochs, "
+            f"best epoch by {recipe.monitor} -> {run.root}")
 
 
 def train_table_task(task: str, data, *, out, valid=None, backbone: str | None = None, head: str | None = None,
@@ -400,6 +412,7 @@ def train_table_task(task: str, data, *, out, valid=None, backbone: str | None =
             result = _train_all_folds(task, data, target, folds=folds, overwrite=overwrite, resume=resume,
                                       parameters=parameters, split_options=split_options, **common)
         else:
+            print(f"[{task}] reading {data}" + (f" and {valid}" if valid else ""), flush=True)
             table_data = prepare_table_data(task, data, valid=valid, fold=fold, **split_options)
             run = RunFolder.prepare(target, resume=resume, overwrite=overwrite)
             result = _run_one(task, table_data, run, resume=resume, parameters=parameters, **common)

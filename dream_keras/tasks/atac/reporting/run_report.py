@@ -90,7 +90,7 @@ def _overview_rows(record: dict, result: dict | None, history: list[dict], qc: d
     if "parameters" in model:
         rows.append(["trainable parameters", int(model["parameters"])])
     if result:
-        rows += [["epochs trained", int(result["epochs_trained"])], ["best epoch", int(result["best_epoch"]) + 1],
+        rows += [["epochs trained", int(result["epochs_trained"])], ["best epoch", int(result["best_epoch"])],
                  ["best validation loss", float(result["best_val_loss"])],
                  ["stopped early", "yes" if result.get("stopped_early") else "no"],
                  ["minutes", round(float(result.get("seconds", 0.0)) / 60, 2)]]
@@ -182,7 +182,7 @@ def add_run_sections(page: HtmlPage, run_root: str | os.PathLike, *, level: int 
         page.paragraph("evaluation/metrics.json is missing: the run did not reach its evaluation.", css_class="note")
 
     page.heading("Training", level)
-    best = result["best_epoch"] + 1 if result else None
+    best = result["best_epoch"] if result else None
     caption = ("Loss per epoch, training and validation (total, profile part, count part). The dotted green line "
                "and the star mark the best epoch, the one with the lowest validation loss, whose weights the saved "
                f"model holds{f' (epoch {best})' if best else ''}.")
