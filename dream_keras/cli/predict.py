@@ -98,7 +98,10 @@ def run(args) -> int:
         raise InputError(f"predict (atac) needs {', '.join(missing)}")
     bigwig, h5 = output_paths(args)
     models = load_profile_count_models(args.model, no_bias=args.no_bias)
-    predictions = predict_regions(models, args.genome, args.regions, batch_size=args.batch_size)
+    from dream_keras.tasks.atac.profile_count_fit import quiet_retracing_warnings
+
+    with quiet_retracing_warnings():  # several models, and a shorter last batch, retrace the predict step
+        predictions = predict_regions(models, args.genome, args.regions, batch_size=args.batch_size)
     if len(predictions.dropped):
         print(f"note: {len(predictions.dropped)} region(s) of {args.regions} dropped: their input window runs off the "
               "chromosome end")

@@ -309,8 +309,10 @@ def train_folds(params: AtacTrainParameters, out, *, resume: bool = False, overw
             continue
         fold_resume = resume and (folder / "logs" / "run.json").is_file()
         fold_params = dataclasses.replace(params, fold=str(fold.number))
-        results.append(train_fold(fold_params, fold, folder, resume=fold_resume, overwrite=False, progress=progress,
-                                  plots=plots, plan=plan))
+        # every fold builds new models, whose predict steps TensorFlow reports as retracing: expected
+        with quiet_retracing_warnings():
+            results.append(train_fold(fold_params, fold, folder, resume=fold_resume, overwrite=False,
+                                      progress=progress, plots=plots, plan=plan))
     table = summary_table(results)
     write_summary(table, out)
     return results, table
