@@ -235,7 +235,8 @@ def _train_fold_in_scope(params: AtacTrainParameters, fold: FoldSpec, out, *, re
     scaled = plan.prepare_model(scaled)
     combined = plan.prepare_model(with_bias(model, scaled))
     compile_profile_count(combined, counts_loss_weight=weight, learning_rate=params.lr,
-                          jit_compile=resolve_jit_compile(params.jit_compile, params.backbone))
+                          jit_compile=resolve_jit_compile(params.jit_compile, params.backbone),
+                          batch_size=data_params.batch_size, backbone=params.backbone)
 
     def in_memory_train_data(first_epoch):
         return data_prep.training_dataset(data.train_peaks, data.train_nonpeaks, input_length=params.input_length,

@@ -140,7 +140,8 @@ def _train_bias_in_scope(params: BiasTrainParameters, fold: FoldSpec, out, *, re
                        extra={"model": {"config": model.get_config(), "parameters": int(model.count_params())},
                               "data": data.report, "distribution": plan.record(params.batch_size)})
     compile_profile_count(model, counts_loss_weight=weight, learning_rate=params.lr,
-                          jit_compile=resolve_jit_compile(params.jit_compile, params.backbone))
+                          jit_compile=resolve_jit_compile(params.jit_compile, params.backbone),
+                          batch_size=plan.global_batch_size(params.batch_size), backbone=params.backbone)
 
     # --batch-size is per replica: every step reads the global batch, which the strategy splits.
     def train_data(first_epoch):

@@ -36,12 +36,14 @@ def fit_verbosity() -> int:
 
 
 def compile_profile_count(model, *, counts_loss_weight: float, learning_rate: float,
-                          jit_compile: bool | str = "auto") -> None:
+                          jit_compile: bool | str = "auto", batch_size: int | None = None,
+                          backbone: str | None = None) -> None:
     """Compile with Adam and ChromBPNet's losses (multinomial NLL + weighted log-count MSE).
 
     ``jit_compile``: ``True``/``False``/``"auto"``, as
     :func:`dream_keras.training.performance.resolve_jit_compile` gives it (``True`` holds even with
-    op determinism on). Under the ``mixed_float16`` policy Keras wraps Adam in a ``LossScaleOptimizer``.
+    op determinism on; ``"measure"`` times the model's training steps at ``batch_size`` both ways).
+    Under the ``mixed_float16`` policy Keras wraps Adam in a ``LossScaleOptimizer``.
     """
     import keras
 
@@ -51,7 +53,7 @@ def compile_profile_count(model, *, counts_loss_weight: float, learning_rate: fl
     loss, loss_weights = chrombpnet_loss(counts_loss_weight)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=float(learning_rate)), loss=loss,
                   loss_weights=loss_weights, jit_compile=False)
-    apply_jit_compile(model, jit_compile)
+    apply_jit_compile(model, jit_compile, batch_size=batch_size, backbone=backbone)
 
 
 def save_model(model, path: str | os.PathLike) -> pathlib.Path:
