@@ -3,8 +3,9 @@
 Whether XLA trains a model faster on a CPU depends on the CPU, the TensorFlow build, the model and
 the batch shape (on one 2-core machine XLA trained BPNet 2.3-3.2x faster; on another it made the
 DREAM-RNN LSTM 2.3x slower). So the first run of a configuration times a few training steps of the
-compiled model both ways, on a synthetic batch of the run's shape, and keeps the faster. The
-decision is cached in a small JSON file, one entry per configuration:
+compiled model both ways, on a synthetic batch of the run's shape, and keeps the faster (steady
+state: the first, compiling step is not timed; XLA compiles again for each new batch shape, which
+a long run pays once per shape). The decision is cached in a small JSON file, one entry per configuration:
 
     CPU model, TensorFlow / Keras versions, backbone, input shape, batch size, dtype policy
 
