@@ -1,7 +1,14 @@
-"""Benchmark: training and prediction throughput of the ATAC models, against the machine's own conv speed.
+"""Benchmark: training and prediction throughput of the zoo's models, against the machine's own conv speed.
 
 For each model (``bpnet`` 512 filters / 8 dilated layers, ``dream_cnn`` and ``dream_rnn`` at their
-published sizes), all with the ``profile_count`` head at 2,114 -> 1,000 bp and ChromBPNet's loss:
+published sizes) at each shape (``--shapes``):
+
+- ``atac``: the ``profile_count`` head at 2,114 -> 1,000 bp, ChromBPNet's loss and Adam, batch
+  ``--batch-size`` (64);
+- ``yeast``: DREAM yeast, 150 bp x 6 channels, the ``soft_bins`` head, trained as ``dream-keras train
+  --task dream_yeast`` trains it: the backbone's recipe (one-cycle AdamW), the run's seeding (op
+  determinism on) and ``--jit-compile auto`` (timed both ways on this machine and cached), at batch
+  1,024 and 256 (``--yeast-batches``). A model that cannot take 150 bp prints why instead of a row.
 
 - training examples/s: ``train_on_batch`` (forward, backward, Adam update) on a fixed random batch,
   timed over ``--steps`` steps after one warm-up step (the warm-up traces the graph);
@@ -13,7 +20,8 @@ published sizes), all with the ``profile_count`` head at 2,114 -> 1,000 bp and C
   forward: gradients for inputs and for weights);
 - achieved GFLOP/s = examples/s x FLOPs/example, and its fraction of the machine's measured float32
   convolution throughput: a large ``tf.nn.conv1d`` (batch 64, length 2,048, 256 -> 256 channels,
-  kernel 3) timed the same way in this process. A 2,048^3 matmul is timed too, for reference.
+  kernel 3) timed the same way in this process; and of the measured 2,048^3 matmul (the LSTM's
+  kernel), printed as "of matmul".
 
 The machine may be shared: the load average before and after is printed with the rows.
 
@@ -45,6 +53,7 @@ import os
 import time
 
 INPUT_LENGTH, OUTPUT_LENGTH = 2114, 1000
+YEAST_LENGTH, YEAST_CHANNELS, YEAST_BINS = 150, 6, 18
 
 #: The benchmarked models: backbone and options (the published sizes).
 MODELS = {
@@ -81,6 +90,37 @@ def build(name: str, jit_compile: bool = False, options: dict | None = None):
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=loss, loss_weights=weights, jit_compile=False)
     apply_jit_compile(model, jit_compile)
     return model
+
+
+def build_yeast(name: str, batch_size: int, jit: str = "auto"):
+    """``name`` with the ``soft_bins`` head at 150 bp x 6, compiled as ``dream-keras train --task dream_yeast``
+    compiles it: seeded (op determinism on), the backbone's recipe optimizer and loss, and
+    ``--jit-compile jit`` (``auto``: measured here and cached). Returns ``(model, uses_xla)``."""
+    import baselines  # noqa: F401
+    from dream_keras import build_model
+    from dream_keras.training import performance
+    from dream_keras.training.seeding import seed_everything
+    from dream_keras.training.recipes import recipe_for, table_losses
+
+    seed_everything(0)
+    options = dict(MODELS[name])
+    model = build_model(options.pop("backbone"), "soft_bins", input_length=YEAST_LENGTH, channels=YEAST_CHANNELS,
+                        **options)
+    recipe = recipe_for(name).resolved(batch_size=batch_size)
+    model.compile(optimizer=recipe.make_optimizer(steps_per_epoch=12_740 // batch_size),
+                  loss=table_losses(list(model.output), ["expression"], True), jit_compile=False)
+    xla = performance.apply_jit_compile(model, performance.resolve_jit_compile(jit, name), batch_size=batch_size,
+                                        backbone=name)
+    return model, xla
+
+
+def _yeast_batch(batch_size: int, seed: int = 0):
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    sequences = np.zeros((batch_size, YEAST_LENGTH, YEAST_CHANNELS), np.float32)
+    sequences[..., :4] = np.eye(4, dtype=np.float32)[rng.integers(0, 4, size=(batch_size, YEAST_LENGTH))]
+    return sequences, {"bins": rng.dirichlet(np.ones(YEAST_BINS), size=batch_size).astype(np.float32)}
 
 
 def _layers(model):
@@ -140,12 +180,21 @@ def _timed(function, steps: int) -> float:
     return (time.perf_counter() - started) / steps
 
 
-def measure_model(name: str, batch_size: int, steps: int, jit_compile: bool = False) -> dict:
-    """One row: examples/s for training and prediction, FLOPs per example, achieved GFLOP/s."""
+def measure_model(name: str, batch_size: int, steps: int, jit_compile: bool | str = False,
+                  shape: str = "atac") -> dict:
+    """One row: examples/s for training and prediction, FLOPs per example, achieved GFLOP/s.
+
+    ``shape`` ``atac`` (``jit_compile`` True/False) or ``yeast`` (``jit_compile`` ``auto``/``on``/``off``:
+    the run's own choice, see :func:`build_yeast`)."""
     import keras
 
-    model = build(name, jit_compile)
-    x, y = _batch(batch_size)
+    if shape == "yeast":
+        model, jit_compile = build_yeast(name, batch_size, jit_compile if isinstance(jit_compile, str)
+                                         else ("on" if jit_compile else "off"))
+        x, y = _yeast_batch(batch_size)
+    else:
+        model = build(name, jit_compile)
+        x, y = _batch(batch_size)
     train_seconds = _timed(lambda: model.train_on_batch(x, y), steps)
     predict_seconds = _timed(lambda: model.predict_on_batch(x), steps)
     flops, parameters = forward_flops(model), model.count_params()
@@ -153,7 +202,7 @@ def measure_model(name: str, batch_size: int, steps: int, jit_compile: bool = Fa
     keras.backend.clear_session()  # free the model's graphs and buffers before the next one
     gc.collect()
     train_rate, predict_rate = batch_size / train_seconds, batch_size / predict_seconds
-    return {"model": name, "jit": jit_compile, "parameters": parameters, "forward_gflop": flops / 1e9,
+    return {"model": name, "shape": shape, "batch": batch_size, "jit": jit_compile, "parameters": parameters, "forward_gflop": flops / 1e9,
             "train_examples_per_s": train_rate, "predict_examples_per_s": predict_rate,
             "train_gflops": 3 * flops * train_rate / 1e9, "predict_gflops": flops * predict_rate / 1e9}
 
@@ -278,11 +327,14 @@ def _print_machine(machines: dict) -> None:
               f"matmul {bf16['matmul_gflops'] / f32['matmul_gflops']:.2f}x", flush=True)
 
 
-def _print_row(row: dict, precision: str, conv_gflops: float) -> None:
-    print(f"{row['model']:10s} {precision:15s} {'on' if row['jit'] else 'off':>4s} {row['parameters']:>11,d} "
-          f"{row['forward_gflop']:>9.2f} {row['train_examples_per_s']:>11.2f} {row['train_gflops']:>10.1f} "
-          f"{row['train_gflops'] / conv_gflops:>8.0%} {row['predict_examples_per_s']:>12.2f} "
-          f"{row['predict_gflops']:>10.1f} {row['predict_gflops'] / conv_gflops:>8.0%}", flush=True)
+def _print_row(row: dict, precision: str, machine: dict) -> None:
+    conv_gflops, matmul_gflops = machine["conv1d_gflops"], machine["matmul_gflops"]
+    print(f"{row['model']:10s} {row['shape']:5s} {row['batch']:>5d} {precision:15s} {'on' if row['jit'] else 'off':>4s} "
+          f"{row['parameters']:>11,d} {row['forward_gflop']:>9.3f} {row['train_examples_per_s']:>11.2f} "
+          f"{row['train_gflops']:>10.1f} {row['train_gflops'] / conv_gflops:>8.0%} "
+          f"{row['train_gflops'] / matmul_gflops:>9.0%} {row['predict_examples_per_s']:>12.2f} "
+          f"{row['predict_gflops']:>10.1f} {row['predict_gflops'] / conv_gflops:>8.0%} "
+          f"load {os.getloadavg()[0]:.1f}", flush=True)
 
 
 def _choices(text: str, allowed, what: str, parser) -> list[str]:
@@ -301,7 +353,11 @@ def main(argv=None) -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--precision", default="float32",
                         help=f"comma-separated Keras dtype policies, of {','.join(PRECISIONS)}")
-    parser.add_argument("--jit", default="off,on", help="XLA off, on or both (comma-separated)")
+    parser.add_argument("--jit", default="off,on", help="atac rows: XLA off, on or both (comma-separated)")
+    parser.add_argument("--shapes", default="atac,yeast", help="comma-separated subset of atac,yeast")
+    parser.add_argument("--yeast-batches", default="1024,256", help="batch sizes of the yeast rows")
+    parser.add_argument("--yeast-jit", default="auto",
+                        help="yeast rows: --jit-compile auto (measured here, as dream-keras train), on or off")
     parser.add_argument("--pipeline", action="store_true",
                         help="also measure the input pipeline's wait fraction (bias-sized bpnet)")
     parser.add_argument("--pipeline-steps", type=int, default=10)
@@ -310,6 +366,9 @@ def main(argv=None) -> None:
     names = [] if args.models == "none" else _choices(args.models, MODELS, "model(s)", parser)
     precisions = _choices(args.precision, PRECISIONS, "precision(s)", parser)
     jits = [value == "on" for value in _choices(args.jit, ("off", "on"), "--jit value(s)", parser)]
+    shapes = _choices(args.shapes, ("atac", "yeast"), "shape(s)", parser)
+    yeast_jits = _choices(args.yeast_jit, ("auto", "on", "off"), "--yeast-jit value(s)", parser)
+    yeast_batches = [int(value) for value in args.yeast_batches.split(",") if value.strip()]
 
     load_before = os.getloadavg()
     dtypes = sorted({"float32", "bfloat16", *(PRECISIONS[p] for p in precisions)},
@@ -319,17 +378,26 @@ def main(argv=None) -> None:
           f"{INPUT_LENGTH} -> {OUTPUT_LENGTH} bp; {args.steps} timed steps; load average (1 min) {load_before[0]:.2f}")
     _print_machine(machines)
     print("'of conv': achieved GFLOP/s over the measured Conv1D GFLOP/s of the row's compute dtype")
-    print(f"{'model':10s} {'precision':15s} {'XLA':>4s} {'params':>11s} {'fwd GFLOP':>9s} {'train ex/s':>11s} "
-          f"{'train GF/s':>10s} {'of conv':>8s} {'predict ex/s':>12s} {'pred GF/s':>10s} {'of conv':>8s}", flush=True)
+    print(f"{'model':10s} {'shape':5s} {'batch':>5s} {'precision':15s} {'XLA':>4s} {'params':>11s} {'fwd GFLOP':>9s} "
+          f"{'train ex/s':>11s} {'train GF/s':>10s} {'of conv':>8s} {'of matmul':>9s} {'predict ex/s':>12s} "
+          f"{'pred GF/s':>10s} {'of conv':>8s}", flush=True)
     rates = {}
-    for name in names:
-        for precision in precisions:
-            dtype = set_precision(precision)
-            for jit in jits:
-                row = measure_model(name, args.batch_size, args.steps, jit)
-                rates[name, precision, jit] = row
-                _print_row(row, precision, machines[dtype]["conv1d_gflops"])
-            set_precision("float32")
+    for shape in shapes:
+        for name in names:
+            for precision in precisions:
+                dtype = set_precision(precision)
+                runs = ([(args.batch_size, jit) for jit in jits] if shape == "atac"
+                        else [(batch, jit) for batch in yeast_batches for jit in yeast_jits])
+                for batch, jit in runs:
+                    try:
+                        row = measure_model(name, batch, args.steps, jit, shape)
+                    except ValueError as error:  # e.g. bpnet 512/8 needs more than 150 bp
+                        print(f"{name:10s} {shape:5s} {batch:>5d}: no row ({error})", flush=True)
+                        break
+                    if shape == "atac":
+                        rates[name, precision, jit] = row
+                    _print_row(row, precision, machines[dtype])
+                set_precision("float32")
     for (name, precision, jit), row in rates.items():
         base = rates.get((name, "float32", jit))
         if precision != "float32" and base:

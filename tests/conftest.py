@@ -1,7 +1,11 @@
 import os
 import pathlib
+import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# --jit-compile auto measures XLA against no XLA and caches the decision: tests use their own cache
+# folder (CLI subprocesses inherit it), never the user's.
+os.environ.setdefault("DREAM_KERAS_CACHE_DIR", tempfile.mkdtemp(prefix="dream-keras-test-cache-"))
 
 import pytest  # noqa: E402
 

@@ -10,7 +10,8 @@ from bias_models import with_bias
 from dream_keras import build_model
 from dream_keras.cli import main
 from dream_keras.losses import chrombpnet_loss
-from dream_keras.training.performance import (XLA_FASTER_ON_CPU, apply_jit_compile, precision, resolve_jit_compile,
+from dream_keras.training import jit_choice
+from dream_keras.training.performance import (MEASURE, apply_jit_compile, precision, resolve_jit_compile,
                                               set_precision)
 from dream_keras.tasks.atac.profile_count_fit import compile_profile_count
 from dream_keras.training.seeding import seed_everything
@@ -105,12 +106,72 @@ def test_unknown_precision_and_jit_choice_are_refused():
         resolve_jit_compile("yes", "bpnet")
 
 
-def test_auto_jit_takes_the_measured_choice_on_cpu():
+def test_auto_jit_measures_on_cpu():
     assert resolve_jit_compile("on", "bpnet") is True
     assert resolve_jit_compile("off", "dream_cnn") is False
-    # This machine has no GPU: "auto" is the measured table (XLA for DREAM-CNN's grouped convolutions).
-    assert resolve_jit_compile("auto", "dream_cnn") is True is XLA_FASTER_ON_CPU["dream_cnn"]
-    assert resolve_jit_compile("auto", "some_plugin_backbone") is False
+    # This machine has no GPU: "auto" times the run's model both ways (no table of figures).
+    assert resolve_jit_compile("auto", "dream_cnn") == MEASURE == resolve_jit_compile("auto", "any_backbone")
+
+
+def _compiled_tiny_bpnet():
+    seed_everything(0)
+    model = _tiny_bpnet()
+    compile_profile_count(model, counts_loss_weight=2.0, learning_rate=1e-2, jit_compile=False)
+    return model
+
+
+def test_auto_jit_measures_caches_and_reuses_the_decision(tmp_path, monkeypatch):
+    monkeypatch.setenv(jit_choice.CACHE_ENV, str(tmp_path / "cache"))
+    assert jit_choice.cache_path() == tmp_path / "cache" / jit_choice.CACHE_FILE
+    model = _compiled_tiny_bpnet()
+    key = jit_choice.decision_key(model, 4, "bpnet")
+    said = []
+    # the real measuring code, on the tiny model: one entry is written, with both timings
+    chose = apply_jit_compile(model, MEASURE, batch_size=4, backbone="bpnet", say=said.append)
+    entries = json.loads(jit_choice.cache_path().read_text())
+    assert list(entries) == [key]
+    measured = entries[key]
+    assert measured["without_xla"] > 0 and measured["with_xla"] > 0
+    assert chose is (measured["with_xla"] < measured["without_xla"]) is model.jit_compile
+    assert len(said) == 1 and "measured now" in said[0] and f"XLA {'on' if chose else 'off'}" in said[0]
+    assert json.loads(key)["batch_size"] == 4 and json.loads(key)["precision"] == "float32"
+    assert json.loads(key)["cpu"] == jit_choice.cpu_model() and json.loads(key)["input_shape"] == [[INPUT, 4]]
+    # a cached entry is reused, not measured again, and the decision follows the faster figure
+    for without, with_xla, expected in ((9.0, 1.0, True), (1.0, 9.0, False)):
+        jit_choice.write_cache_entry(jit_choice.cache_path(), key, {"without_xla": without, "with_xla": with_xla})
+        said.clear()
+        assert apply_jit_compile(model, MEASURE, batch_size=4, backbone="bpnet", say=said.append) is expected
+        assert model.jit_compile is expected and "cached in" in said[0]
+    # another batch size is another configuration: measured, added next to the first
+    apply_jit_compile(model, MEASURE, batch_size=2, backbone="bpnet", say=said.append)
+    assert len(json.loads(jit_choice.cache_path().read_text())) == 2
+    with pytest.raises(ValueError, match="batch_size"):
+        apply_jit_compile(model, MEASURE)
+
+
+def test_measuring_leaves_the_run_training_as_without_measuring(tmp_path, monkeypatch):
+    monkeypatch.setenv(jit_choice.CACHE_ENV, str(tmp_path))
+    x, y = _batch(4)
+    trained = []
+    for measure in (False, True):
+        model = _compiled_tiny_bpnet()
+        if measure:
+            jit_choice.measure_jit_compile(model, 4, steps=1)
+        apply_jit_compile(model, False)
+        model.train_on_batch(x, y)
+        trained.append(model.get_weights() + [v.numpy() for v in model.optimizer.variables])
+    assert len(trained[0]) == len(trained[1])
+    for a, b in zip(*trained):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_unreadable_cache_is_ignored_and_rewritten(tmp_path, monkeypatch):
+    monkeypatch.setenv(jit_choice.CACHE_ENV, str(tmp_path))
+    jit_choice.cache_path().write_text("{not json")
+    assert jit_choice.read_cache(jit_choice.cache_path()) == {}
+    jit_choice.write_cache_entry(jit_choice.cache_path(), "k", {"without_xla": 1.0, "with_xla": 2.0})
+    assert json.loads(jit_choice.cache_path().read_text()) == {"k": {"without_xla": 1.0, "with_xla": 2.0}}
+    assert not list(tmp_path.glob(".*.tmp"))  # the temporary name was renamed
 
 
 def test_xla_on_and_off_predict_the_same_for_dream_cnn():

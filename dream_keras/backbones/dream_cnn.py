@@ -3,7 +3,8 @@
 Core stage ``(prev, size)``, for consecutive entries of ``[first_filters, *core_channels]``:
 
 1. inverted residual block on the stage input ``x`` (``prev`` channels): 1x1 conv to ``4 * size``
-   (no bias), BN, SiLU; grouped conv kernel 7 with 2 channels per group (no bias), BN, SiLU;
+   (no bias), BN, SiLU; grouped conv kernel 7 with 2 channels per group (no bias; computed as
+   depthwise convolutions, :class:`dream_keras.layers.GroupedConv1D`), BN, SiLU;
    squeeze-excitation (mean over length, Dense ``prev // 4`` SiLU, Dense ``4 * size`` sigmoid,
    rescale channels); 1x1 conv back to ``prev`` (no bias), BN, SiLU;
 2. concatenate ``[x, block(x)]`` on channels (``2 * prev``);
@@ -21,7 +22,7 @@ from typing import Sequence
 import keras
 
 from dream_keras.backbones.bhi_blocks import bhi_first_block
-from dream_keras.layers import autosome_conv_kernel, autosome_dense_kernel
+from dream_keras.layers import GroupedConv1D, autosome_conv_kernel, autosome_dense_kernel
 from dream_keras.registry import register_backbone
 
 # Published widths: 320 channels out of the first block, then six core stages.
@@ -37,8 +38,10 @@ BN_EPSILON = 1e-5  # PyTorch default
 
 
 def _conv_bn_silu(x, filters: int, kernel_size: int, name: str, groups: int = 1):
-    x = keras.layers.Conv1D(filters, kernel_size, padding="same", groups=groups, use_bias=False,
-                            kernel_initializer=autosome_conv_kernel(), name=f"{name}_conv")(x)
+    # GroupedConv1D: Conv1D's variables and function, computed with kernels that are fast on CPU
+    conv = GroupedConv1D if groups > 1 else keras.layers.Conv1D
+    x = conv(filters, kernel_size, padding="same", groups=groups, use_bias=False,
+             kernel_initializer=autosome_conv_kernel(), name=f"{name}_conv")(x)
     x = keras.layers.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=f"{name}_bn")(x)
     return keras.layers.Activation("silu", name=f"{name}_silu")(x)
 

@@ -100,8 +100,10 @@ def add_speed_options(parser: argparse.ArgumentParser) -> None:
                         help="Keras dtype policy: mixed_bfloat16/mixed_float16 compute in 16 bits with float32 "
                              f"weights, outputs and losses (default: {_run_default('precision')})")
     parser.add_argument("--jit-compile", choices=JIT_CHOICES, action=Explicit,
-                        help="XLA-compiled train and predict steps; auto takes what was measured faster for the "
-                             "backbone on CPU (XLA for dream_cnn), Keras's choice elsewhere (default: "
+                        help="XLA-compiled train and predict steps; auto times a few training steps of the run's model "
+                             "both ways on this machine at the start (once per configuration: cached under "
+                             "~/.cache/dream-keras or $DREAM_KERAS_CACHE_DIR) and keeps the faster on CPU, Keras's "
+                             "choice elsewhere (default: "
                              f"{_run_default('jit_compile')})")
 
 

@@ -78,6 +78,9 @@ def add_parser(sub) -> None:
     table.add_argument("--valid", action=Explicit, help="validation table")
     table.add_argument("--recipe", choices=("dream", "deepstarr", "mprann"), action=Explicit,
                        help="training recipe (default: the backbone's own)")
+    table.add_argument("--accumulate", type=int, action=Explicit, metavar="N",
+                       help="gradient accumulation: each step holds batch-size / N rows and the optimizer updates "
+                            "every N steps, so the recipe's batch is kept with 1/N of the activations (default: 1)")
     table.add_argument("--valid-fraction", type=float, action=Explicit,
                        help="share of the training table held out for validation when --valid is not given")
     p.set_defaults(func=run)
@@ -94,7 +97,7 @@ def train_table(args) -> int:
              "recipe": "recipe", "epochs": "epochs", "patience": "patience", "lr": "learning_rate",
              "batch_size": "batch_size", "seed": "seed", "valid_fraction": "valid_fraction",
              "reverse_channel": "reverse_channel", "augment": "augment", "precision": "precision",
-             "jit_compile": "jit_compile", "strategy": "strategy"}
+             "jit_compile": "jit_compile", "strategy": "strategy", "accumulate": "accumulate"}
     given = {name: getattr(args, option) for option, name in names.items() if getattr(args, option, None) is not None}
     result = train_table_task(args.task, args.data, out=args.out, model_options=dict(args.model_options or {}),
                               overwrite=bool(args.overwrite), resume=bool(args.resume), **given)
@@ -135,6 +138,11 @@ def run(args) -> int:
     collect_model_options(args)
     if args.task != "atac":
         return train_table(args)
+    if getattr(args, "accumulate", None) not in (None, 1):
+        from data_prep.errors import InputError
+
+        raise InputError(f"--accumulate {args.accumulate}: gradient accumulation applies to the sequence-table "
+                         "tasks' recipes, not to --task atac. Fix: drop --accumulate, or lower --batch-size.")
     from dream_keras.tasks.atac.train import train_atac
 
     summary = train_atac(atac_parameters(args), args.out, resume=args.resume, overwrite=args.overwrite)

@@ -9,24 +9,14 @@ Precision
     (Keras's ``auto_scale_loss``). The policy must be set before the model is built.
 
 XLA
-    ``--jit-compile auto|on|off``: ``on`` and ``off`` are explicit; ``auto`` takes, on TensorFlow
-    without a GPU, the faster of the two as measured on CPU for the backbone
-    (:data:`XLA_FASTER_ON_CPU`), and otherwise leaves the choice to Keras (XLA where it supports it;
-    the JAX backend always compiles). Keras refuses XLA while TensorFlow's op determinism is on
-    (which seeded runs switch on), so :func:`apply_jit_compile` sets the choice on the compiled model
-    itself; XLA on CPU repeats exactly from the same seed (tests/test_performance.py checks it).
-
-Measured (``benchmarks/train_step.py``, ``profile_count`` head, 2,114 -> 1,000 bp, batch 64, float32;
-training / prediction examples per second without and with XLA) on this project's 2-core Xeon
-(Cascade Lake, AVX-512, no bf16 instructions; TF 2.21; "quiet": 1-minute load about 2, nothing else running):
-
-===========  ======================  ======================  ==============================================
-backbone     without XLA             with XLA                default on CPU (``auto``)
-===========  ======================  ======================  ==============================================
-bpnet 512/8  1.10 / 3.96 (quiet)     1.30 / 4.75 (quiet)     no XLA: +18 %, below the 1.25x bar (see below)
-dream_cnn    0.048 (grouped conv)    8 (grouped conv)        XLA (grouped Conv1D has no fast TF CPU kernel)
-dream_rnn    0.86 / 3.15 (quiet)     Bi-LSTM 2.3x slower     no XLA (the LSTM loop is slower under XLA)
-===========  ======================  ======================  ==============================================
+    ``--jit-compile auto|on|off``: ``on`` and ``off`` are explicit; ``auto`` on a TensorFlow without
+    a GPU times a few training steps of the run's own compiled model both ways at the start of the
+    run and keeps the faster (cached per machine and configuration:
+    :mod:`dream_keras.training.jit_choice`); elsewhere it leaves the choice to Keras (XLA where it
+    supports it; the JAX backend always compiles). Keras refuses XLA while TensorFlow's op
+    determinism is on (which seeded runs switch on), so :func:`apply_jit_compile` sets the choice on
+    the compiled model itself; XLA on CPU repeats exactly from the same seed (tests/test_performance.py
+    checks it).
 
 Mixed precision pays only on hardware with 16-bit matrix units. On this CPU bfloat16 Conv1D and
 matmul run at 0.19x to 0.23x of float32 (oneDNN emulates bf16 without AVX512_BF16/AMX), so
@@ -43,11 +33,6 @@ whole float32 layer, so bf16 *prediction* of bpnet 512/8 runs at 36 examples/s; 
 convolutions inside a gradient step are fast (0.026 s for the whole forward and backward pass). A
 model saved after mixed-precision training loads and predicts in float32 (the dtype policy is
 not stored in the model's config), so ``dream-keras predict`` does not meet this case.
-
-XLA is the CPU default only where it trains at least :data:`MIN_XLA_GAIN` times faster: the figures
-come from a shared machine (the load changed 4-fold during the bpnet rows), and an XLA model
-compiles again for every new batch shape (the last, shorter batch of an epoch; evaluation), which
-costs seconds per shape on small runs.
 """
 
 from __future__ import annotations
@@ -59,30 +44,8 @@ PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 #: ``--jit-compile`` choices.
 JIT_CHOICES = ("auto", "on", "off")
 
-#: Training examples/s on CPU (TF 2.21, 2 shared cores, batch 64, 2,114 -> 1,000 bp, float32) without
-#: and with XLA, from ``benchmarks/train_step.py --jit off,on``; ``None``: not measured or did not finish.
-XLA_CPU_MEASUREMENTS = {
-    "bpnet": {"without_xla": 1.10, "with_xla": 1.30},  # 1-minute load 2.1; under load 24: 0.44 / 0.48
-    # Not at the benchmark's size: forward+backward of DREAM-CNN's grouped Conv1D alone (512 channels,
-    # length 150, batch 8) took 167 s without XLA and ~1 s with it (batch 64 did not finish in 10 min).
-    "dream_cnn": {"without_xla": 8 / 167, "with_xla": 8 / 1.0},
-    # Not at the benchmark's size: fwd+bwd of the Bi-LSTM alone (320 units, 128 steps, batch 64,
-    # under load) took 1.53 s per step without XLA and 3.47 s with it.
-    "dream_rnn": {"without_xla": 0.86, "with_xla": 0.86 * 1.53 / 3.47},
-}
-#: XLA is used by ``auto`` on CPU when it trains at least this many times faster (see above).
-MIN_XLA_GAIN = 1.25
-
-
-def _xla_is_faster(measured: dict) -> bool:
-    without, with_xla = measured["without_xla"], measured["with_xla"]
-    if with_xla is None:
-        return False
-    return without is None or with_xla >= MIN_XLA_GAIN * without
-
-
-#: Backbone -> whether XLA trains it faster on a CPU-only TensorFlow (read by :func:`resolve_jit_compile`).
-XLA_FASTER_ON_CPU = {name: _xla_is_faster(measured) for name, measured in XLA_CPU_MEASUREMENTS.items()}
+#: ``resolve_jit_compile``'s answer for ``auto`` on a CPU-only TensorFlow: time both ways, keep the faster.
+MEASURE = "measure"
 
 
 def check_precision(name: str) -> str:
@@ -125,21 +88,20 @@ def _has_gpu() -> bool:
     return bool(tf.config.list_physical_devices("GPU"))
 
 
-def resolve_jit_compile(choice: str, backbone: str | None) -> bool | str:
-    """The ``jit_compile`` for ``model.compile`` of a model with ``backbone``.
+def resolve_jit_compile(choice: str, backbone: str | None = None) -> bool | str:
+    """The ``jit_compile`` to give :func:`apply_jit_compile` for the ``--jit-compile`` ``choice``.
 
     Parameters
     ----------
     choice
         ``"on"`` (True), ``"off"`` (False) or ``"auto"``.
     backbone
-        Registered backbone name; for ``"auto"`` on a CPU-only TensorFlow, XLA is used when
-        :data:`XLA_FASTER_ON_CPU` says it is faster for this backbone (unknown backbones: no XLA,
-        as Keras decides on CPU).
+        Registered backbone name (kept for callers; the decision is measured, not looked up).
 
     Returns
     -------
-    ``True``, ``False`` or ``"auto"`` (let Keras decide: GPUs, and other backends).
+    ``True``, ``False``, :data:`MEASURE` (``auto`` on a CPU-only TensorFlow: time the compiled
+    model both ways) or ``"auto"`` (let Keras decide: GPUs, and other backends).
     """
     import keras
 
@@ -149,11 +111,17 @@ def resolve_jit_compile(choice: str, backbone: str | None) -> bool | str:
         return choice == "on"
     if keras.backend.backend() != "tensorflow" or _has_gpu():
         return "auto"
-    return XLA_FASTER_ON_CPU.get(backbone, False)
+    return MEASURE
 
 
-def apply_jit_compile(model, jit_compile: bool | str) -> bool:
+def apply_jit_compile(model, jit_compile: bool | str, *, batch_size: int | None = None,
+                      backbone: str | None = None, say=print) -> bool:
     """Set XLA compilation on a compiled ``model``; returns whether its steps will use XLA.
+
+    :data:`MEASURE` times ``model``'s training steps at ``batch_size`` (examples per step) both ways,
+    or reads an earlier measurement of the same configuration, and sets the faster
+    (:func:`dream_keras.training.jit_choice.choose_jit_compile`; ``say`` gets its one-line report).
+    Under a distribution strategy with several replicas nothing is timed and XLA stays off.
 
     Compile with ``jit_compile=False`` and call this after: ``True`` is kept even while
     TensorFlow's op determinism is enabled. Keras's ``jit_compile`` setter refuses XLA then, with a
@@ -162,6 +130,15 @@ def apply_jit_compile(model, jit_compile: bool | str) -> bool:
     train; so the attribute that Keras's train/test/predict functions read is set directly.
     ``"auto"`` restores Keras's own lazy choice.
     """
+    if jit_compile == MEASURE:
+        if batch_size is None:
+            raise ValueError("jit_compile 'measure' needs the batch_size the model trains at")
+        if model.distribute_strategy.num_replicas_in_sync > 1:
+            jit_compile = False
+        else:
+            from dream_keras.training.jit_choice import choose_jit_compile
+
+            jit_compile = choose_jit_compile(model, batch_size, backbone, say=say)
     # Private Keras API (Keras 3.15): Trainer._jit_compile is what the public jit_compile property
     # and the step functions read; the public setter refuses True under op determinism. Checked by
     # tests/test_keras_internals.py, which fails if Keras renames it.

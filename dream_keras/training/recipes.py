@@ -143,6 +143,11 @@ class OneCycleAdamW(keras.optimizers.AdamW):
         return one_cycle_value(step, schedule.total_steps, schedule.pct_start, self.max_momentum,
                                self.base_momentum, self.max_momentum)
 
+    def _get_current_learning_rate(self):
+        # Under gradient accumulation Keras evaluates a schedule at micro-steps; the one-cycle curve
+        # counts optimizer updates (``iterations`` is micro-steps // accumulation steps).
+        return self._learning_rate(self.iterations)
+
     def update_step(self, gradient, variable, learning_rate):
         dtype = variable.dtype
         lr = ops.cast(learning_rate, dtype)
@@ -178,6 +183,15 @@ class Recipe:
         monitor, mode: the quantity that picks the best epoch (``val_pearson_r``/``max`` or
             ``val_loss``/``min``).
         weight_decay: AdamW's decoupled decay (one-cycle recipe only).
+        accumulate: gradient accumulation (``--accumulate N``): each training step holds
+            ``batch_size / N`` examples and the optimizer updates every ``N`` steps with their mean
+            gradient (Keras's ``gradient_accumulation_steps``), so the effective batch stays
+            ``batch_size``. With mean-reduced losses and no BatchNorm or dropout, N steps of
+            ``batch_size / N`` equal one step of ``batch_size`` up to float rounding (schedules count
+            updates, not steps; tests/test_accumulation.py). BatchNorm normalises each smaller batch
+            with its own statistics and updates its moving statistics every step, and dropout draws
+            its masks per step, so the zoo's models (all have one or the other) train as with the full
+            batch in expectation, not bit for bit.
     """
 
     name: str
@@ -189,11 +203,24 @@ class Recipe:
     monitor: str
     mode: str
     weight_decay: float = 0.0
+    accumulate: int = 1
 
-    def resolved(self, *, learning_rate=None, batch_size=None, epochs=None, patience=None) -> "Recipe":
+    def __post_init__(self):
+        if int(self.accumulate) < 1 or self.batch_size % int(self.accumulate):
+            raise ValueError(f"recipe {self.name!r}: --accumulate {self.accumulate} must be a whole divisor of the "
+                             f"batch size {self.batch_size} (each step holds batch_size / accumulate examples)")
+
+    @property
+    def step_batch_size(self) -> int:
+        """Examples per training step: ``batch_size / accumulate``."""
+        return self.batch_size // int(self.accumulate)
+
+    def resolved(self, *, learning_rate=None, batch_size=None, epochs=None, patience=None,
+                 accumulate=None) -> "Recipe":
         """This recipe with any given value replacing its default (None keeps the default)."""
         changes = {key: value for key, value in dict(learning_rate=learning_rate, batch_size=batch_size,
-                                                      epochs=epochs, patience=patience).items() if value is not None}
+                                                      epochs=epochs, patience=patience,
+                                                      accumulate=accumulate).items() if value is not None}
         return dataclasses.replace(self, **changes)
 
     def effective_patience(self) -> int:
@@ -201,12 +228,14 @@ class Recipe:
         return self.epochs if self.patience is None else self.patience
 
     def make_optimizer(self, steps_per_epoch: int) -> keras.optimizers.Optimizer:
-        """A fresh optimizer for ``epochs`` epochs of ``steps_per_epoch`` batches."""
+        """A fresh optimizer for ``epochs`` epochs of ``steps_per_epoch`` updates (batches of ``batch_size``),
+        accumulating ``accumulate`` steps' gradients per update when it is above 1."""
+        accumulation = {"gradient_accumulation_steps": int(self.accumulate)} if self.accumulate > 1 else {}
         if self.optimizer == "one_cycle_adamw":
             schedule = OneCycleSchedule(self.learning_rate, total_steps=max(2, self.epochs * steps_per_epoch))
-            return OneCycleAdamW(schedule, weight_decay=self.weight_decay)
+            return OneCycleAdamW(schedule, weight_decay=self.weight_decay, **accumulation)
         if self.optimizer == "adam":
-            return keras.optimizers.Adam(self.learning_rate)
+            return keras.optimizers.Adam(self.learning_rate, **accumulation)
         raise ValueError(f"recipe {self.name!r}: unknown optimizer {self.optimizer!r}")
 
     def to_dict(self) -> dict:

@@ -147,7 +147,8 @@ def run_fold(stage: FoldStage, out, *, resume: bool, overwrite: bool, progress: 
     trained = stage.trained_model(model, data, run, plan, resume)
     # the trainer wraps ``trained`` (whose variables it fits) so that the logged loss is the optimised one
     trainer = compile_profile_count(trained, counts_loss_weight=weight, learning_rate=params.lr,
-                                    jit_compile=resolve_jit_compile(params.jit_compile, params.backbone))
+                                    jit_compile=resolve_jit_compile(params.jit_compile, params.backbone),
+                                    batch_size=plan.global_batch_size(params.batch_size), backbone=params.backbone)
 
     # the datasets let go of the training windows when the block ends (tf.data would keep them alive)
     with releasing_windows():

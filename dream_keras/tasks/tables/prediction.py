@@ -48,15 +48,18 @@ class ArrayBatches(keras.utils.PyDataset):
             zero-padded to ``batch_size`` rows: keep the first n predictions).
         batch_size: examples per batch (the last batch may be smaller).
         shuffle: permute the rows every epoch and give full batches only (training).
+        accumulate: with ``shuffle``, give whole groups of ``accumulate`` batches (one optimizer update
+            each under gradient accumulation, the same rows as one batch ``accumulate`` times larger).
         seed: seed of the permutations.
         first_epoch: the epoch the first pass is (for resumed runs).
     """
 
     def __init__(self, inputs: np.ndarray, targets: dict | None = None, *, batch_size: int, shuffle: bool = False,
-                 seed: int = 0, first_epoch: int = 0):
+                 seed: int = 0, first_epoch: int = 0, accumulate: int = 1):
         super().__init__()
         self.inputs, self.targets, self.batch_size = inputs, targets, int(batch_size)
         self.shuffle, self.seed, self.epoch = shuffle, int(seed), int(first_epoch)
+        self.accumulate = int(accumulate)
         self._order = self._permutation()
 
     def _permutation(self) -> np.ndarray:
@@ -66,8 +69,8 @@ class ArrayBatches(keras.utils.PyDataset):
         return np.random.default_rng([self.seed, self.epoch]).permutation(n)
 
     def __len__(self) -> int:
-        if self.shuffle:
-            return max(1, len(self.inputs) // self.batch_size)
+        if self.shuffle:  # whole updates only: accumulate batches each (the rows of one full-size batch)
+            return max(1, len(self.inputs) // (self.batch_size * self.accumulate)) * self.accumulate
         return math.ceil(len(self.inputs) / self.batch_size)
 
     def __getitem__(self, index: int):

@@ -263,16 +263,17 @@ def _fit(model, data: TableData, recipe: Recipe, run: RunFolder, *, task: str, s
     xla = performance.resolve_jit_compile(jit_compile, model.backbone_name)
     model.compile(optimizer=recipe.make_optimizer(steps_per_epoch),
                   loss=table_losses(list(model.output), spec.task_names, soft_bins), jit_compile=False)
-    performance.apply_jit_compile(model, xla)
+    step_batch = recipe.step_batch_size  # batch_size / accumulate: the examples one step holds
+    performance.apply_jit_compile(model, xla, batch_size=step_batch, backbone=model.backbone_name)
     train_targets = _fit_targets(data.train, spec.task_names, soft_bins)
     # One prediction pass gives the validation loss and correlations (no second pass by Keras).
-    validation = ValidationMetrics(ArrayBatches(data.valid.sequences, batch_size=recipe.batch_size),
+    validation = ValidationMetrics(ArrayBatches(data.valid.sequences, batch_size=step_batch),
                                    {task_name: data.valid.targets[task_name] for task_name in spec.task_names},
                                    loss_targets=_fit_targets(data.valid, spec.task_names, soft_bins))
 
     def training_batches(first_epoch: int) -> ArrayBatches:
-        return ArrayBatches(data.train.sequences, train_targets, batch_size=recipe.batch_size, shuffle=True,
-                            seed=seed, first_epoch=first_epoch)
+        return ArrayBatches(data.train.sequences, train_targets, batch_size=step_batch, shuffle=True,
+                            seed=seed, first_epoch=first_epoch, accumulate=recipe.accumulate)
 
     return fit_resumable(model, training_batches, None, epochs=recipe.epochs,
                          patience=recipe.effective_patience(), checkpoint_dir=run.checkpoints,
@@ -316,7 +317,7 @@ def _run_one(task: str, data: TableData, run: RunFolder, *, backbone: str, head:
                verbose=verbose, jit_compile=jit_compile)
     with atomic_path(run.models / "model.keras") as tmp:
         model.save(tmp)
-    sets = evaluate_table_model(task, model, data.evaluation, run, batch_size=recipe.batch_size)
+    sets = evaluate_table_model(task, model, data.evaluation, run, batch_size=recipe.step_batch_size)
     metrics = {"task": task, "backbone": backbone, "head": head, "recipe": recipe.name,
                "test_time_reverse_complement": True, "monitor": recipe.monitor,
                # epochs are counted from 1 wherever a person reads them (console, JSON, summary.tsv, figures)
@@ -343,7 +344,8 @@ def train_table_task(task: str, data, *, out, valid=None, backbone: str | None =
                      overwrite: bool = False, resume: bool = False, valid_fraction: float = 0.1,
                      valid_chromosomes: Sequence[str] | None = None, test_chromosomes: Sequence[str] | None = None,
                      reverse_channel: bool = False, augment: bool | None = None, verbose="auto",
-                     precision: str = "float32", jit_compile: str = "auto", strategy: str = "default"):
+                     precision: str = "float32", jit_compile: str = "auto", strategy: str = "default",
+                     accumulate: int | None = None):
     """Trains ``backbone`` + ``head`` on a task table with a recipe and writes a run folder.
 
     Args:
@@ -369,6 +371,8 @@ def train_table_task(task: str, data, *, out, valid=None, backbone: str | None =
         strategy: ``default``, ``mirrored`` or ``multiworker`` (``dream_keras.training.distribution``);
             ``batch_size`` is per replica, each step trains on ``batch_size`` x replicas rows, and the
             learning rate is not scaled. On a multi-worker cluster only the chief writes ``out``.
+        accumulate: gradient accumulation steps (``--accumulate``; see :class:`Recipe`): each step
+            holds ``batch_size / accumulate`` rows, the update uses ``batch_size``.
 
     Returns:
         :class:`TableRun`, or :class:`FoldRuns` for ``fold="all"``.
@@ -382,8 +386,11 @@ def train_table_task(task: str, data, *, out, valid=None, backbone: str | None =
     head = resolve_head(task, backbone, head)
     if recipe is not None and recipe not in RECIPES:
         raise InputError(f"unknown recipe {recipe!r}. Fix: use one of {sorted(RECIPES)}.")
-    chosen = recipe_for(backbone, recipe).resolved(learning_rate=learning_rate, batch_size=batch_size,
-                                                   epochs=epochs, patience=patience)
+    try:
+        chosen = recipe_for(backbone, recipe).resolved(learning_rate=learning_rate, batch_size=batch_size,
+                                                       epochs=epochs, patience=patience, accumulate=accumulate)
+    except ValueError as error:
+        raise InputError(f"{error}. Fix: give an --accumulate that divides the batch size.") from None
     # Keys named as the command's options, so that `dream-keras train --config run.json` repeats the run.
     parameters = {"task": task, "data": _absolute(data), "valid": _absolute(valid), "fold": fold,
                   "backbone": backbone, "head": head, "recipe": chosen.name, "epochs": chosen.epochs,
@@ -391,7 +398,8 @@ def train_table_task(task: str, data, *, out, valid=None, backbone: str | None =
                   "seed": seed, "model_options": dict(model_options or {}), "valid_fraction": valid_fraction,
                   "valid_chromosomes": valid_chromosomes, "test_chromosomes": test_chromosomes,
                   "reverse_channel": reverse_channel, "augment": augment, "recipe_settings": chosen.to_dict(),
-                  "precision": performance.check_precision(precision), "jit_compile": jit_compile}
+                  "precision": performance.check_precision(precision), "jit_compile": jit_compile,
+                  "accumulate": chosen.accumulate}
     from dream_keras.training.distribution import make_strategy, training_scope
     from dream_keras.training.staging import final_folder
 

@@ -1,0 +1,165 @@
+"""``--jit-compile auto`` on CPU: XLA or not, decided by timing train steps of the run's own model here.
+
+Whether XLA trains a model faster on a CPU depends on the CPU, the TensorFlow build, the model and
+the batch shape (on one 2-core machine XLA trained BPNet 2.3-3.2x faster; on another it made the
+DREAM-RNN LSTM 2.3x slower). So the first run of a configuration times a few training steps of the
+compiled model both ways, on a synthetic batch of the run's shape, and keeps the faster (steady
+state: the first, compiling step is not timed; XLA compiles again for each new batch shape, which
+a long run pays once per shape). The decision is cached in a small JSON file, one entry per configuration:
+
+    CPU model, TensorFlow / Keras versions, backbone, input shape, batch size, dtype policy
+
+under ``$DREAM_KERAS_CACHE_DIR``, else ``$XDG_CACHE_HOME/dream-keras/``, else
+``~/.cache/dream-keras/`` (file :data:`CACHE_FILE`, written to a temporary name and renamed). Later
+runs of the same configuration read it. The model, its optimizer and its random-seed states are
+restored after the timing, so a run trains the same whether or not it measured.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import platform
+import time
+
+#: Environment variable naming the cache folder (overrides ``$XDG_CACHE_HOME/dream-keras``).
+CACHE_ENV = "DREAM_KERAS_CACHE_DIR"
+CACHE_FILE = "jit_choice.json"
+#: Timed training steps each way, after one untimed step that traces (and compiles) the function.
+TIMED_STEPS = 2
+
+
+def cache_path() -> pathlib.Path:
+    """The JSON cache of measured decisions (see the module docstring for the folder's rules)."""
+    folder = os.environ.get(CACHE_ENV)
+    if not folder:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        folder = os.path.join(base, "dream-keras")
+    return pathlib.Path(folder) / CACHE_FILE
+
+
+def cpu_model() -> str:
+    """The CPU's model string (``/proc/cpuinfo``'s "model name", else ``platform.processor()``)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
+def decision_key(model, batch_size: int, backbone: str | None) -> str:
+    """The cache key of ``model`` trained at ``batch_size`` under the current dtype policy on this machine."""
+    import keras
+    import tensorflow as tf
+
+    shapes = [list(tensor.shape[1:]) for tensor in model.inputs]
+    return json.dumps({"cpu": cpu_model(), "cores": os.cpu_count(), "tensorflow": tf.__version__,
+                       "keras": keras.__version__, "backbone": backbone, "input_shape": shapes,
+                       "batch_size": int(batch_size), "precision": keras.config.dtype_policy().name},
+                      sort_keys=True)
+
+
+def read_cache(path: pathlib.Path) -> dict:
+    """The cached entries (``{}`` when the file is missing or unreadable: it is only a cache)."""
+    try:
+        entries = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return entries if isinstance(entries, dict) else {}
+
+
+def write_cache_entry(path: pathlib.Path, key: str, entry: dict) -> None:
+    """Add ``entry`` under ``key`` to the cache at ``path``, written to a temporary name and renamed."""
+    entries = read_cache(path)
+    entries[key] = entry
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(entries, indent=1, sort_keys=True), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def synthetic_batch(model, batch_size: int):
+    """Inputs ``(batch_size, *input_shape)`` uniform in [0, 1) and zero targets shaped as the outputs.
+
+    Step time does not depend on the values; zeros are valid targets for every head's loss. With a
+    loss per output (a dict), only the outputs that have one get targets, as in the run's own data:
+    Keras fixes the target structure at the first step.
+    """
+    import keras
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    inputs = [rng.random((batch_size, *tensor.shape[1:])).astype("float32") for tensor in model.inputs]
+    x = inputs[0] if len(inputs) == 1 else inputs
+    one = model.predict_on_batch(inputs[0][:1] if len(inputs) == 1 else [a[:1] for a in inputs])
+    y = keras.tree.map_structure(lambda out: np.zeros((batch_size, *np.shape(out)[1:]), "float32"), one)
+    if isinstance(y, dict) and isinstance(model.loss, dict):
+        y = {name: target for name, target in y.items() if name in model.loss}
+    return x, y
+
+
+def _state(model) -> list:
+    # every variable a train step changes: weights, BatchNorm statistics, seed-generator states,
+    # the optimizer's slots and iteration count, and the metric trackers
+    return [*model.variables, *model.optimizer.variables, *model.metrics_variables]
+
+
+def time_train_steps(model, x, y, jit_compile: bool, steps: int = TIMED_STEPS) -> float:
+    """Seconds per ``train_on_batch(x, y)`` step of the compiled ``model`` with or without XLA, after one
+    untimed step (tracing and compiling)."""
+    from dream_keras.training.performance import apply_jit_compile
+
+    apply_jit_compile(model, jit_compile)
+    model.train_on_batch(x, y)
+    started = time.perf_counter()
+    for _ in range(steps):
+        model.train_on_batch(x, y)
+    return (time.perf_counter() - started) / steps
+
+
+def measure_jit_compile(model, batch_size: int, steps: int = TIMED_STEPS) -> dict:
+    """Seconds per training step without and with XLA for the compiled ``model`` at ``batch_size``.
+
+    Returns ``{"without_xla": s, "with_xla": s}``. Every variable of the model, its optimizer and its
+    metrics is put back as it was; the step functions are dropped (set XLA afterwards with
+    :func:`dream_keras.training.performance.apply_jit_compile`).
+    """
+    from dream_keras.training.performance import apply_jit_compile
+
+    optimizer = model.optimizer
+    if not optimizer.built:  # build it now so that its fresh slots are part of the saved state
+        optimizer.build(model.trainable_variables)
+    state = _state(model)
+    saved = [variable.numpy() for variable in state]
+    x, y = synthetic_batch(model, batch_size)
+    try:
+        return {"without_xla": time_train_steps(model, x, y, False, steps),
+                "with_xla": time_train_steps(model, x, y, True, steps)}
+    finally:
+        for variable, value in zip(state, saved):
+            variable.assign(value)
+        apply_jit_compile(model, False)
+
+
+def choose_jit_compile(model, batch_size: int, backbone: str | None, *, say=print,
+                       steps: int = TIMED_STEPS) -> bool:
+    """Whether the compiled ``model`` trains faster with XLA here at ``batch_size``: read from the cache,
+    or measured (:func:`measure_jit_compile`) and cached. ``say`` gets one line with what was
+    measured (or read) and chosen."""
+    path = cache_path()
+    key = decision_key(model, batch_size, backbone)
+    entry = read_cache(path).get(key)
+    source = f"cached in {path}"
+    if not (isinstance(entry, dict) and {"without_xla", "with_xla"} <= set(entry)):
+        entry = {**measure_jit_compile(model, batch_size, steps), "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                 "load_average": os.getloadavg()[0] if hasattr(os, "getloadavg") else None}
+        write_cache_entry(path, key, entry)
+        source = f"measured now, {steps} steps each way; cached in {path}"
+    use_xla = float(entry["with_xla"]) < float(entry["without_xla"])
+    say(f"--jit-compile auto: {backbone or 'model'} at batch {batch_size} trains in {entry['without_xla']:.3g} s/step "
+        f"without XLA and {entry['with_xla']:.3g} s/step with XLA ({source}) -> XLA {'on' if use_xla else 'off'}")
+    return use_xla
