@@ -23,6 +23,8 @@ import sys
 import tempfile
 import time
 
+from dream_keras.training.jit_choice import cpu_model
+
 README = pathlib.Path(__file__).resolve().parents[1] / "README.md"
 _BLOCK = re.compile(r"<!-- example: (?P<name>[\w-]+) -->\s*```sh\n(?P<body>.*?)```", re.S)
 
@@ -38,12 +40,6 @@ def readme_examples(text: str) -> list[tuple[str, str]]:
                 commands.append((match["name"], " ".join(line.split())))
     return commands
 
-
-def _cpu() -> str:
-    for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return "unknown CPU"
 
 
 def main(argv=None) -> int:
@@ -63,7 +59,7 @@ def main(argv=None) -> int:
     work = pathlib.Path(args.keep) if args.keep else pathlib.Path(tempfile.mkdtemp(prefix="readme_examples_"))
     work.mkdir(parents=True, exist_ok=True)
     executable = shutil.which("dream-keras") or sys.exit("dream-keras is not on PATH: pip install -e . first")
-    print(f"{_cpu()}, {os.cpu_count()} cores; load average before: {os.getloadavg()[0]:.2f}; in {work}")
+    print(f"{cpu_model()}, {os.cpu_count()} cores; load average before: {os.getloadavg()[0]:.2f}; in {work}")
     total = 0.0
     for name, command in commands:
         start = time.perf_counter()

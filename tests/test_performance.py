@@ -114,9 +114,11 @@ def test_auto_jit_measures_on_cpu():
 
 
 def _compiled_tiny_bpnet():
+    """The network compiled with ChromBPNet's losses, as compile_profile_count times it for ``auto``."""
     seed_everything(0)
     model = _tiny_bpnet()
-    compile_profile_count(model, counts_loss_weight=2.0, learning_rate=1e-2, jit_compile=False)
+    loss, loss_weights = chrombpnet_loss(2.0)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss=loss, loss_weights=loss_weights, jit_compile=False)
     return model
 
 
@@ -163,6 +165,22 @@ def test_measuring_leaves_the_run_training_as_without_measuring(tmp_path, monkey
     assert len(trained[0]) == len(trained[1])
     for a, b in zip(*trained):
         np.testing.assert_array_equal(a, b)
+
+
+def test_a_model_xla_cannot_compile_trains_without_it(tmp_path, monkeypatch):
+    """Seeded runs turn op determinism on, and TensorFlow has no deterministic XLA kernel for MaxPool's
+    gradient: DeepSTARR's tower then trains without XLA, and the reason is said and cached."""
+    from dream_keras import build_model
+
+    monkeypatch.setenv(jit_choice.CACHE_ENV, str(tmp_path))
+    seed_everything(0)
+    model = build_model("deepstarr", filters=[4, 4, 4, 4], dense_units=[8, 8])
+    model.compile(optimizer="adam", loss={name: "mse" for name in model.output}, jit_compile=False)
+    said = []
+    assert apply_jit_compile(model, MEASURE, batch_size=4, backbone="deepstarr", say=said.append) is False
+    (entry,) = json.loads(jit_choice.cache_path().read_text()).values()
+    assert entry["with_xla"] is None and "deterministic" in entry["xla_error"] and entry["without_xla"] > 0
+    assert "XLA cannot compile it here" in said[0] and said[0].endswith("-> XLA off")
 
 
 def test_unreadable_cache_is_ignored_and_rewritten(tmp_path, monkeypatch):

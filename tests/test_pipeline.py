@@ -162,6 +162,27 @@ def test_refused_starts(pipeline, atac, tmp_path, capsys):
     assert "nothing to resume" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # a second tiny pipeline run
+def test_overwrite_keeps_user_files_and_swaps_in_a_finished_pipeline(pipeline, atac, tmp_path, capsys):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(pipeline, copy)
+    notes = copy / "bias" / "logs" / "notes.txt"  # inside a stage folder: not the tool's, never deleted
+    notes.write_text("keep me")
+    command = ["pipeline", "--bigwig", str(atac / "tn5_insertions.bw"), *_inputs(atac), "--out", str(copy),
+               "--overwrite", *TINY]
+    assert main(command) == 2
+    assert "notes.txt" in capsys.readouterr().err and notes.read_text() == "keep me"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["copy"]  # no staging folder left
+    notes.unlink()
+    assert main(command) == 0
+    assert json.loads((copy / "logs" / "manifest.json").read_text())["complete"] is True
+    assert _actions(copy, 1) == {stage: "ran" for stage in STAGES}  # a new pipeline, started once
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["copy"]
+    assert (copy / "report" / "report.html").is_file()
+
+
 @pytest.mark.skipif(importlib.util.find_spec("data_prep.reads") is not None,
                     reason="the reads code is installed; reads are tested with it")
 def test_reads_without_the_reads_code_stop_with_a_clear_error(atac, tmp_path, capsys):

@@ -8,23 +8,19 @@ there. Header lines (``#``) are skipped.
 
 from __future__ import annotations
 
-import collections
-import os
-import pathlib
 from typing import Iterator
 
 import numpy as np
 
 from data_prep.reads.read_ends import ReadEnds
-from data_prep.reads.text_blocks import BLOCK_BYTES, text_blocks
-from data_prep.reads.text_table import TableLayout, chromosome_runs, parse_block
+from data_prep.reads.text_table import TableLayout, TableReads, chromosome_runs
 
 FRAGMENTS = TableLayout(
     name="fragments", fields="chrom, start, end, ...", min_fields=3, strand_field=None,
     hint="A fragments file is tab-separated: chrom, start, end, then optional columns.")
 
 
-class FragmentReads:
+class FragmentReads(TableReads):
     """Iterable over the read ends of a fragments file; each pass re-reads the file.
 
     Attributes:
@@ -34,16 +30,10 @@ class FragmentReads:
     """
 
     option = "--fragments"
-
-    def __init__(self, path: str | os.PathLike, block_bytes: int = BLOCK_BYTES):
-        self.path = pathlib.Path(path)
-        self.block_bytes = block_bytes
-        self.tally: collections.Counter = collections.Counter()
+    layout = FRAGMENTS
 
     def __iter__(self) -> Iterator[ReadEnds]:
-        self.tally = collections.Counter()
-        for first_line, block in text_blocks(self.path, "fragments", self.block_bytes):
-            rows = parse_block(block, first_line, self.path, FRAGMENTS)
+        for rows in self.parsed_blocks():
             self.tally["fragments"] += len(rows.codes)
             self.tally["reads"] += 2 * len(rows.codes)
             for chrom, rows_slice in chromosome_runs(rows):

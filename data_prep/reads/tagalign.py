@@ -6,23 +6,19 @@ it is counted in ``tally["no_strand"]``.
 
 from __future__ import annotations
 
-import collections
-import os
-import pathlib
 from typing import Iterator
 
 import numpy as np
 
 from data_prep.reads.read_ends import ReadEnds
-from data_prep.reads.text_blocks import BLOCK_BYTES, text_blocks
-from data_prep.reads.text_table import TableLayout, chromosome_runs, parse_block
+from data_prep.reads.text_table import TableLayout, TableReads, chromosome_runs
 
 TAGALIGN = TableLayout(
     name="tagAlign", fields="chrom, start, end, name, score, strand", min_fields=6, strand_field=5,
     hint="Is this a fragments file (pass it with --fragments) or a BED without strand?")
 
 
-class TagAlignReads:
+class TagAlignReads(TableReads):
     """Iterable over the reads of a tagAlign file; each pass re-reads the file.
 
     Attributes:
@@ -32,16 +28,10 @@ class TagAlignReads:
     """
 
     option = "--tagalign"
-
-    def __init__(self, path: str | os.PathLike, block_bytes: int = BLOCK_BYTES):
-        self.path = pathlib.Path(path)
-        self.block_bytes = block_bytes
-        self.tally: collections.Counter = collections.Counter()
+    layout = TAGALIGN
 
     def __iter__(self) -> Iterator[ReadEnds]:
-        self.tally = collections.Counter()
-        for first_line, block in text_blocks(self.path, "tagAlign", self.block_bytes):
-            rows = parse_block(block, first_line, self.path, TAGALIGN)
+        for rows in self.parsed_blocks():
             self.tally["reads"] += len(rows.codes)
             for chrom, rows_slice in chromosome_runs(rows):
                 strand, start, end = rows.strand[rows_slice], rows.start[rows_slice], rows.end[rows_slice]

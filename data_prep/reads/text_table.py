@@ -7,14 +7,18 @@ format and names the first bad line. Both paths give the same result on a valid 
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import io
+import os
 import pathlib
+from typing import Iterator
 
 import numpy as np
 import pandas as pd
 
 from data_prep.errors import InputError
+from data_prep.reads.text_blocks import BLOCK_BYTES, text_blocks
 
 SKIPPED_PREFIXES = (b"#", b"track", b"browser")
 
@@ -139,3 +143,23 @@ def chromosome_runs(rows: TableRows) -> list[tuple[str, slice]]:
     cuts = np.flatnonzero(rows.codes[1:] != rows.codes[:-1]) + 1
     bounds = np.concatenate([[0], cuts, [len(rows.codes)]])
     return [(rows.names[rows.codes[a]], slice(int(a), int(b))) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+class TableReads:
+    """Base of the readers of tab-separated read files (fragments, tagAlign): the file, the bytes parsed
+    at a time and the counts of the last pass; a subclass sets ``layout`` and ``option`` and turns
+    :meth:`parsed_blocks` into read ends."""
+
+    layout: TableLayout
+    option: str = ""
+
+    def __init__(self, path: str | os.PathLike, block_bytes: int = BLOCK_BYTES):
+        self.path = pathlib.Path(path)
+        self.block_bytes = block_bytes
+        self.tally: collections.Counter = collections.Counter()
+
+    def parsed_blocks(self) -> Iterator[TableRows]:
+        """The file's rows block by block; the counts start again with each pass."""
+        self.tally = collections.Counter()
+        for first_line, block in text_blocks(self.path, self.layout.name, self.block_bytes):
+            yield parse_block(block, first_line, self.path, self.layout)

@@ -1,7 +1,8 @@
 """``dream-keras quickstart``: ``dream-keras pipeline`` for fold 0 on the real data bundled with the package.
 
 Mouse ATAC-seq (mm10 chr17:64-65 Mb as five 200 kb pseudo-chromosomes, 87 peaks; see
-``data_prep/data/atac_mm10/PROVENANCE.txt``), from its Tn5 insertion bigWig: GC-matched nonpeaks,
+``data_prep/data/atac_mm10/PROVENANCE.txt``), from its aligned reads (reads.bam): the Tn5 insertion
+bigWig (shift estimated from the reads), GC-matched nonpeaks,
 a bias model, a bias-factorised BPNet, its evaluation on the test chromosome with the bias QC,
 footprints of the Tn5 and a few TF motifs, and report/report.html; then the metrics and where
 everything is. Windows are the official 2,114 bp input and 1,000 bp output with +/-500 bp jitter;
@@ -50,7 +51,8 @@ def quickstart_parameters(epochs: int, bias_epochs: int):
     data = bundled_atac_data()
     q = QUICKSTART
     return PipelineParameters(
-        genome=str(data.genome), peaks=str(data.peaks), fold="0", bigwig=str(data.bigwig), fold_dir=str(data.folds),
+        genome=str(data.genome), peaks=str(data.peaks), fold="0", reads=str(data.reads), reads_format="bam",
+        data_type="ATAC", fold_dir=str(data.folds),
         input_length=q["input_length"], output_length=q["output_length"], max_jitter=q["max_jitter"],
         nonpeak_ratio=q["nonpeak_ratio"], nonpeak_stride=q["input_length"] // 2,
         bias_filters=q["bias_options"]["filters"], bias_n_dil_layers=q["bias_options"]["n_dil_layers"],
@@ -71,8 +73,8 @@ def run(args) -> int:
     out = pathlib.Path(args.out).resolve()
     params = quickstart_parameters(args.epochs or QUICKSTART["main_epochs"],
                                    args.bias_epochs or QUICKSTART["bias_epochs"])
-    print(f"dream-keras quickstart: bundled mouse ATAC-seq ({pathlib.Path(params.peaks).name}, "
-          f"{pathlib.Path(params.bigwig).name}), fold 0 -> {out}\n", flush=True)
+    print(f"dream-keras quickstart: bundled mouse ATAC-seq ({pathlib.Path(params.reads).name}, "
+          f"{pathlib.Path(params.peaks).name}), fold 0 -> {out}\n", flush=True)
     result = run_pipeline(params, out, resume=args.resume, overwrite=args.overwrite)
 
     print("\n" + "=" * 78)
@@ -87,6 +89,7 @@ def run(args) -> int:
     print("=" * 78)
     print(f"quickstart finished in {(time.time() - started) / 60:.1f} min. Everything is in {out}:\n"
           f"  report/report.html    the whole run on one page: metrics, figures, bias checks explained, footprints\n"
+          f"  bigwig/               the Tn5 insertion bigWig made from the bundled reads (signal.bw)\n"
           f"  nonpeaks/             the GC-matched background regions (nonpeaks.narrowPeak)\n"
           f"  bias/                 the bias model run (models/bias.keras, logs/, evaluation/)\n"
           f"  chrombpnet/           the main run (models/model.keras, model_nobias.keras, bias_scaled.keras;\n"

@@ -124,7 +124,8 @@ def time_train_steps(model, x, y, jit_compile: bool, steps: int = TIMED_STEPS) -
 def measure_jit_compile(model, batch_size: int, steps: int = TIMED_STEPS) -> dict:
     """Seconds per training step without and with XLA for the compiled ``model`` at ``batch_size``.
 
-    Returns ``{"without_xla": s, "with_xla": s}``. Every variable of the model, its optimizer and its
+    Returns ``{"without_xla": s, "with_xla": s}``; ``with_xla`` is ``None`` (and ``xla_error`` says why)
+    when XLA cannot compile the model's training step here. Every variable of the model, its optimizer and its
     metrics is put back as it was; the step functions are dropped (set XLA afterwards with
     :func:`dream_keras.training.performance.apply_jit_compile`).
     """
@@ -137,8 +138,15 @@ def measure_jit_compile(model, batch_size: int, steps: int = TIMED_STEPS) -> dic
     saved = [variable.numpy() for variable in state]
     x, y = synthetic_batch(model, batch_size)
     try:
-        return {"without_xla": time_train_steps(model, x, y, False, steps),
-                "with_xla": time_train_steps(model, x, y, True, steps)}
+        timings = {"without_xla": time_train_steps(model, x, y, False, steps)}
+        try:
+            timings["with_xla"] = time_train_steps(model, x, y, True, steps)
+        except Exception as error:  # noqa: BLE001 - any failure to compile means: no XLA for this run
+            # e.g. TensorFlow has no deterministic XLA kernel for MaxPool's gradient, and seeded runs
+            # switch op determinism on: such a model trains without XLA
+            timings["with_xla"] = None
+            timings["xla_error"] = str(error).strip().splitlines()[0][:200]
+        return timings
     finally:
         for variable, value in zip(state, saved):
             variable.assign(value)
@@ -159,6 +167,10 @@ def choose_jit_compile(model, batch_size: int, backbone: str | None, *, say=prin
                  "load_average": os.getloadavg()[0] if hasattr(os, "getloadavg") else None}
         write_cache_entry(path, key, entry)
         source = f"measured now, {steps} steps each way; cached in {path}"
+    if entry["with_xla"] is None:
+        say(f"--jit-compile auto: {backbone or 'model'} at batch {batch_size} trains in {entry['without_xla']:.3g} "
+            f"s/step without XLA; XLA cannot compile it here ({entry.get('xla_error', 'error')}) ({source}) -> XLA off")
+        return False
     use_xla = float(entry["with_xla"]) < float(entry["without_xla"])
     say(f"--jit-compile auto: {backbone or 'model'} at batch {batch_size} trains in {entry['without_xla']:.3g} s/step "
         f"without XLA and {entry['with_xla']:.3g} s/step with XLA ({source}) -> XLA {'on' if use_xla else 'off'}")

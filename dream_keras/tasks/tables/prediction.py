@@ -191,7 +191,8 @@ def write_tsv_atomic(frame: pd.DataFrame, path: str | os.PathLike) -> pathlib.Pa
     """Writes ``frame`` as a tab-separated table with a header, through a temporary file."""
     path = pathlib.Path(path)
     with atomic_path(path) as tmp:
-        frame.to_csv(tmp, sep="\t", index=False, float_format="%.6g")
+        # 9 significant digits: a float32 prediction is written exactly (it round-trips)
+        frame.to_csv(tmp, sep="\t", index=False, float_format="%.9g")
     return path
 
 
