@@ -41,6 +41,7 @@ def _train_one_epoch(recipe, x, targets):
     return model
 
 
+@pytest.mark.slow  # trains two models per recipe (kept out of the quick subset)
 @pytest.mark.parametrize("recipe_name", ["dream", "deepstarr"])  # one-cycle AdamW with weight decay; plain Adam
 def test_256_x_4_makes_the_same_updates_as_1024(recipe_name):
     x, targets = _table()

@@ -177,6 +177,7 @@ def test_kill_9_of_a_fresh_run_mid_write_then_overwrite(atac, work, tmp_path, ca
     assert (out / "models" / "bias.keras").is_file() and manifest.read_manifest(out)["complete"] is True
 
 
+@pytest.mark.slow  # trains end to end (kept out of the quick subset)
 def test_resume_and_config_stop_on_a_changed_input(atac, work, bias_run, tmp_path, capsys):
     peaks = tmp_path / "peaks.narrowPeak"
     shutil.copy(work / "peaks.narrowPeak", peaks)

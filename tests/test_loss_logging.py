@@ -95,6 +95,7 @@ def test_losses_for_outputs_the_network_lacks_are_refused():
         WeightedLossTraining(_tiny(), {**loss, "bins": keras.losses.MeanSquaredError()}, weights)
 
 
+@pytest.mark.slow  # trains end to end (kept out of the quick subset)
 def test_train_csv_loss_is_profile_plus_weighted_counts(data_dir, tmp_path):
     atac = data_dir / "atac_mm10"
     data = ["--genome", str(atac / "genome.fa"), "--bigwig", str(atac / "tn5_insertions.bw"),

@@ -225,6 +225,7 @@ def test_a_record_counts_only_while_its_outputs_are_unchanged(tmp_path):
 READS = pathlib.Path(__file__).parent / "data" / "reads" / "atac_mm10_reads.bam"
 
 
+@pytest.mark.slow  # trains end to end (kept out of the quick subset)
 @pytest.mark.skipif(importlib.util.find_spec("data_prep.reads") is None or not READS.is_file(),
                     reason="needs the reads-to-bigWig code (data_prep.reads) and its test reads (tests/data/reads)")
 def test_pipeline_from_reads(atac, tmp_path):

@@ -29,6 +29,7 @@ def test_a_folder_with_foreign_files_is_refused(tmp_path):
     assert (tmp_path / "notes.txt").read_text() == "mine" and [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
 
 
+@pytest.mark.slow  # trains end to end (kept out of the quick subset)
 def test_tiny_synthetic_quickstart_runs_end_to_end(tmp_path, monkeypatch, capsys):
     tiny = {"n_chroms": 3, "chrom_size": 150_000, "n_peaks": 120, "input_length": 512, "output_length": 256,
             "max_jitter": 16, "bias_options": {"filters": 4, "n_dil_layers": 1}, "bias_epochs": 1,

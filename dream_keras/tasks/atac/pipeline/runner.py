@@ -77,6 +77,7 @@ def _prepare_folder(root: pathlib.Path, params: PipelineParameters, *, resume: b
     ``root`` is new or empty unless ``resume`` (an ``--overwrite`` writes into a new staging folder).
     """
     from dream_keras import __version__
+    from dream_keras.training.manifest import start_recording
 
     if root.exists() and not root.is_dir():
         raise InputError(f"output folder {root} is a file; choose another --out")
@@ -103,6 +104,8 @@ def _prepare_folder(root: pathlib.Path, params: PipelineParameters, *, resume: b
                   "parameters": params.as_dict()}
         invocation = 1
     record["invocations"] = invocation
+    # the manifest records from here on: everything the pipeline writes into root is the tool's
+    start_recording(root, resume=resume)
     write_json_atomic(record_path, record)
     return invocation
 
@@ -125,7 +128,6 @@ def run_pipeline(params: PipelineParameters, out, *, resume: bool = False, overw
         :class:`PipelineResult`; ``report`` is ``out/report/report.html``.
     """
     from data_prep.atac.inputs import resolve_folds
-    from dream_keras.training.manifest import start_recording
     from dream_keras.training.staging import final_folder, staged_output
 
     if resume and overwrite:
@@ -136,7 +138,6 @@ def run_pipeline(params: PipelineParameters, out, *, resume: bool = False, overw
     # --overwrite builds the pipeline beside the old one and swaps it in once finished
     with staged_output(pathlib.Path(out).resolve(), overwrite=overwrite, resume=resume) as root:
         invocation = _prepare_folder(root, params, resume=resume)
-        start_recording(root, resume=resume)
         result = _run_stages(params, root, folds, invocation, resume=resume, progress=progress)
     final = final_folder(root)
     if final != root:  # swapped in: the final paths
