@@ -15,6 +15,9 @@ import pytest
 from dream_keras.cli import main
 from report_checks import decoded_image_sizes, metric_cells, parse_report
 
+# every test here trains tiny models end to end (a pipeline or a run): not part of the quick subset
+pytestmark = pytest.mark.slow
+
 STAGES = ["bigwig", "nonpeaks", "bias", "chrombpnet", "footprints", "report"]
 TINY = ["--input-length", "512", "--output-length", "256", "--max-jitter", "32", "--nonpeak-ratio", "4",
         "--nonpeak-stride", "256", "--bias-filters", "4", "--bias-n-dil-layers", "1", "--bias-epochs", "1",
