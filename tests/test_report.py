@@ -11,10 +11,10 @@ import pytest
 
 from dream_keras.cli import main
 from report_checks import (chromium, chromium_dom, chromium_screenshot, decoded_image_sizes, metric_cells,
+                           parse_report)
 
 # every test here trains tiny models end to end (a pipeline or a run): not part of the quick subset
 pytestmark = pytest.mark.slow
-                           parse_report)
 
 INPUT, OUTPUT, JITTER = 512, 256, 32
 TINY = ["--filters", "4", "--n-dil-layers", "1", "--epochs", "1", "--batch-size", "64",
