@@ -103,11 +103,11 @@ def chromium_screenshot(page: pathlib.Path, out: pathlib.Path, width: int = 1200
     command = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
                "--disable-background-networking", f"--window-size={width},{height}", f"--screenshot={out}",
                page.resolve().as_uri()]
-    # hang guard only: a render takes a few seconds
-    subprocess.run(command, capture_output=True, text=True, timeout=300, check=True)
+    # hang guard only (1200 s): a render takes a few seconds
+    subprocess.run(command, capture_output=True, text=True, timeout=1200, check=True)
 
 
 def chromium_dom(page: pathlib.Path) -> str:
     """The DOM headless Chromium builds from ``page`` (``--dump-dom``)."""
     command = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", page.resolve().as_uri()]
-    return subprocess.run(command, capture_output=True, text=True, timeout=300, check=True).stdout
+    return subprocess.run(command, capture_output=True, text=True, timeout=1200, check=True).stdout

@@ -248,7 +248,7 @@ def test_the_command_module_imports_no_stage_code():
     code = ("import sys; import dream_keras.cli.pipeline; "
             "print(sorted(m for m in ('dream_keras.tasks.atac.pipeline.stages', 'dream_keras.tasks.atac.train', "
             "'dream_keras.tasks.atac.reporting', 'dream_keras.interpret') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600,
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=1200,
                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
