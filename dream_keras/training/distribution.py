@@ -323,6 +323,17 @@ def output_folder(out, plan: DistributionPlan):
 
 
 @contextlib.contextmanager
+def run_output(out, plan: DistributionPlan, *, overwrite: bool = False, resume: bool = False):
+    """The folder this process writes a run into: :func:`output_folder`, and with ``overwrite`` the
+    staging folder that replaces the old run only once the new one has finished
+    (:func:`dream_keras.training.staging.staged_output`)."""
+    from dream_keras.training.staging import staged_output
+
+    with output_folder(out, plan) as own_out, staged_output(own_out, overwrite=overwrite, resume=resume) as target:
+        yield target
+
+
+@contextlib.contextmanager
 def training_scope(out, plan: DistributionPlan, precision: str, *, overwrite: bool = False, resume: bool = False):
     """The set-up every training run shares: ``plan``'s strategy scope (models are built, loaded
     and compiled in it), the folder this process writes (:func:`output_folder`), the Keras dtype
@@ -334,12 +345,11 @@ def training_scope(out, plan: DistributionPlan, precision: str, *, overwrite: bo
         The folder this process writes: ``out`` on the chief, or its staging folder when replacing.
     """
     from dream_keras.training.performance import precision as dtype_policy
-    from dream_keras.training.staging import staged_output
 
-    with plan.scope(), output_folder(out, plan) as own_out, dtype_policy(precision), \
-            staged_output(own_out, overwrite=overwrite, resume=resume) as target:
+    with plan.scope(), dtype_policy(precision), run_output(out, plan, overwrite=overwrite, resume=resume) as target:
         yield target
 
 
 __all__ = ["DistributionPlan", "LOGICAL_CPUS_ENV", "STRATEGIES", "STRATEGY_HELP", "is_chief_task", "make_strategy",
-           "output_folder", "prepare_model_for_active_strategy", "read_tf_config", "split_cpu", "training_scope"]
+           "output_folder", "prepare_model_for_active_strategy", "read_tf_config", "run_output", "split_cpu",
+           "training_scope"]

@@ -280,12 +280,10 @@ def train_folds(params: AtacTrainParameters, out, *, resume: bool = False, overw
     ``plan`` as in :func:`train_fold`.
     """
     if plan is None:
-        from dream_keras.training.distribution import make_strategy, output_folder
-
-        from dream_keras.training.staging import staged_output
+        from dream_keras.training.distribution import make_strategy, run_output
 
         plan = make_strategy(params.strategy)
-        with output_folder(out, plan) as own_out, staged_output(own_out, overwrite=overwrite, resume=resume) as target:
+        with run_output(out, plan, overwrite=overwrite, resume=resume) as target:
             return train_folds(params, target, resume=resume, overwrite=overwrite, progress=progress, plots=plots,
                                plan=plan)
     folds = resolve_folds(ALL_FOLDS, params.fold_dir)
@@ -371,13 +369,12 @@ def train_atac(params: AtacTrainParameters, out, *, resume: bool = False, overwr
     With ``params.strategy`` ``multiworker`` every worker runs this; only the chief writes ``out``
     (the others write a temporary folder, deleted at the end).
     """
-    from dream_keras.training.distribution import make_strategy, output_folder
-
-    from dream_keras.training.staging import relocated, staged_output
+    from dream_keras.training.distribution import make_strategy, run_output
+    from dream_keras.training.staging import final_folder, relocated
 
     plan = make_strategy(params.strategy)
     # --overwrite builds the run beside the old one and swaps it in once finished
-    with output_folder(out, plan) as own_out, staged_output(own_out, overwrite=overwrite, resume=resume) as out:
+    with run_output(out, plan, overwrite=overwrite, resume=resume) as out:
         if str(params.fold).strip() == ALL_FOLDS:
             results, table = train_folds(params, out, resume=resume, overwrite=overwrite, progress=progress,
                                          plots=plots, plan=plan)
@@ -386,5 +383,5 @@ def train_atac(params: AtacTrainParameters, out, *, resume: bool = False, overwr
             (fold,) = resolve_folds(params.fold, params.fold_dir)
             text = format_fold_summary(train_fold(params, fold, out, resume=resume, overwrite=overwrite,
                                                   progress=progress, plots=plots, plan=plan))
-    return relocated(text, out, pathlib.Path(own_out).absolute())
+    return relocated(text, out, final_folder(out))
 
