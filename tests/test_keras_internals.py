@@ -64,3 +64,15 @@ def test_conv1d_defines_its_own_call():
 def test_dtype_policies_get_gives_named_policies(name):
     """SequenceModel(dtype=...) reads policies through the public keras.dtype_policies.get."""
     assert keras.dtype_policies.get(name).name == name
+
+
+def test_op_determinism_switch_is_readable():
+    """jit_choice.op_determinism_enabled reads TensorFlow's private switch that enable_op_determinism sets
+    (run in a fresh process: determinism cannot be switched off again)."""
+    import subprocess
+    import sys
+
+    code = ("import tensorflow as tf; from dream_keras.training.jit_choice import op_determinism_enabled as on; "
+            "before = on(); tf.config.experimental.enable_op_determinism(); print(before, on())")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=1200)
+    assert done.stdout.split()[-2:] == ["False", "True"], done.stderr[-2000:]

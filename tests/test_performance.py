@@ -19,9 +19,9 @@ from dream_keras.training.seeding import seed_everything
 INPUT, OUTPUT = 256, 128
 
 
-def _tiny_bpnet(**options):
-    return build_model("bpnet", "profile_count", input_length=INPUT, output_length=OUTPUT, filters=8, n_dil_layers=1,
-                       **options)
+def _tiny_bpnet(filters=8, **options):
+    return build_model("bpnet", "profile_count", input_length=INPUT, output_length=OUTPUT, filters=filters,
+                       n_dil_layers=1, **options)
 
 
 def _tiny_dream_cnn():
@@ -113,10 +113,10 @@ def test_auto_jit_measures_on_cpu():
     assert resolve_jit_compile("auto", "dream_cnn") == MEASURE == resolve_jit_compile("auto", "any_backbone")
 
 
-def _compiled_tiny_bpnet():
+def _compiled_tiny_bpnet(filters=8):
     """The network compiled with ChromBPNet's losses, as compile_profile_count times it for ``auto``."""
     seed_everything(0)
-    model = _tiny_bpnet()
+    model = _tiny_bpnet(filters)
     loss, loss_weights = chrombpnet_loss(2.0)
     model.compile(optimizer=keras.optimizers.Adam(1e-2), loss=loss, loss_weights=loss_weights, jit_compile=False)
     return model
@@ -138,6 +138,7 @@ def test_auto_jit_measures_caches_and_reuses_the_decision(tmp_path, monkeypatch)
     assert len(said) == 1 and "measured now" in said[0] and f"XLA {'on' if chose else 'off'}" in said[0]
     assert json.loads(key)["batch_size"] == 4 and json.loads(key)["precision"] == "float32"
     assert json.loads(key)["cpu"] == jit_choice.cpu_model() and json.loads(key)["input_shape"] == [[INPUT, 4]]
+    assert json.loads(key)["parameters"] == model.count_params() and json.loads(key)["op_determinism"] is True
     # a cached entry is reused, not measured again, and the decision follows the faster figure
     for without, with_xla, expected in ((9.0, 1.0, True), (1.0, 9.0, False)):
         jit_choice.write_cache_entry(jit_choice.cache_path(), key, {"without_xla": without, "with_xla": with_xla})
@@ -147,6 +148,9 @@ def test_auto_jit_measures_caches_and_reuses_the_decision(tmp_path, monkeypatch)
     # another batch size is another configuration: measured, added next to the first
     apply_jit_compile(model, MEASURE, batch_size=2, backbone="bpnet", say=said.append)
     assert len(json.loads(jit_choice.cache_path().read_text())) == 2
+    # another size of the same backbone at the same shape and batch is another configuration too
+    wider = _compiled_tiny_bpnet(filters=16)
+    assert jit_choice.decision_key(wider, 4, "bpnet") != key
     with pytest.raises(ValueError, match="batch_size"):
         apply_jit_compile(model, MEASURE)
 

@@ -7,7 +7,9 @@ compiled model both ways, on a synthetic batch of the run's shape, and keeps the
 state: the first, compiling step is not timed; XLA compiles again for each new batch shape, which
 a long run pays once per shape). The decision is cached in a small JSON file, one entry per configuration:
 
-    CPU model, TensorFlow / Keras versions, backbone, input shape, batch size, dtype policy
+    CPU model, core count, TensorFlow / Keras versions, backbone, parameter count and layer count (so
+    that two sizes of one backbone are two configurations), input shape, batch size, dtype policy,
+    whether TensorFlow's op determinism is on (seeded runs switch it on; it changes which kernels run)
 
 under ``$DREAM_KERAS_CACHE_DIR``, else ``$XDG_CACHE_HOME/dream-keras/``, else
 ``~/.cache/dream-keras/`` (file :data:`CACHE_FILE`, written to a temporary name and renamed). Later
@@ -51,6 +53,15 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine() or "unknown CPU"
 
 
+def op_determinism_enabled() -> bool:
+    """Whether TensorFlow's op determinism is on in this process."""
+    # private TensorFlow function (no public getter exists for enable_op_determinism's switch);
+    # pinned by tests/test_keras_internals.py
+    from tensorflow.python.framework import config as tf_config
+
+    return bool(tf_config.is_op_determinism_enabled())
+
+
 def decision_key(model, batch_size: int, backbone: str | None) -> str:
     """The cache key of ``model`` trained at ``batch_size`` under the current dtype policy on this machine."""
     import keras
@@ -58,8 +69,10 @@ def decision_key(model, batch_size: int, backbone: str | None) -> str:
 
     shapes = [list(tensor.shape[1:]) for tensor in model.inputs]
     return json.dumps({"cpu": cpu_model(), "cores": os.cpu_count(), "tensorflow": tf.__version__,
-                       "keras": keras.__version__, "backbone": backbone, "input_shape": shapes,
-                       "batch_size": int(batch_size), "precision": keras.config.dtype_policy().name},
+                       "keras": keras.__version__, "backbone": backbone, "parameters": int(model.count_params()),
+                       "layers": len(model.layers), "input_shape": shapes, "batch_size": int(batch_size),
+                       "precision": keras.config.dtype_policy().name,
+                       "op_determinism": op_determinism_enabled()},
                       sort_keys=True)
 
 
