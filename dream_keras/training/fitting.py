@@ -132,6 +132,26 @@ def _write_history_csv(path: str | os.PathLike, history: list[dict]) -> None:
         tmp.write_text("\n".join(lines) + "\n")
 
 
+def one_iterator(train):
+    """``(dataset, steps_per_epoch)`` that ``model.fit`` reads through one iterator for the whole run.
+
+    Given a ``tf.data.Dataset`` of ``n`` batches (known cardinality), returns ``(train.repeat(), n)``:
+    Keras then keeps a single iterator and plays ``n`` steps per epoch, and each pass of the repeated
+    dataset is the next epoch exactly as a fresh iteration would be (a generator-fed dataset calls its
+    generator again; a shuffled one reshuffles). Without it, Keras opens a new iterator every epoch
+    and lets go of the previous one; with a generator-fed dataset the first step of an epoch then
+    waited 3-9 s now and then (measured: a 32/5 BPNet epoch of 57 steps took 10-21 s instead of a
+    steady 11 s). Anything else (unknown or infinite cardinality, arrays) is returned as it is.
+    """
+    cardinality = getattr(train, "cardinality", None)
+    if cardinality is None:
+        return train, None
+    steps = int(cardinality())
+    if steps <= 0:  # tf.data.UNKNOWN_CARDINALITY (-2), INFINITE_CARDINALITY (-1), or empty
+        return train, None
+    return train.repeat(), steps
+
+
 def fit_resumable(model: keras.Model, train_data, valid_data, *, epochs: int, patience: int,
                   checkpoint_dir: str | os.PathLike, log_csv: str | os.PathLike | None = None,
                   monitor: str = "val_loss", mode: str = "min", resume: bool = False,
@@ -180,7 +200,9 @@ def fit_resumable(model: keras.Model, train_data, valid_data, *, epochs: int, pa
     all_callbacks.append(checkpoint)
     train = train_data(first_epoch) if isinstance(train_data, Callable) and not hasattr(train_data, "element_spec") \
         else train_data
+    train, steps_per_epoch = one_iterator(train)
     model.fit(train, validation_data=valid_data, epochs=epochs, initial_epoch=first_epoch, callbacks=all_callbacks,
-              verbose=verbose, shuffle=False)  # the datasets shuffle themselves, reproducibly
+              verbose=verbose, shuffle=False,  # the datasets shuffle themselves, reproducibly
+              steps_per_epoch=steps_per_epoch)
     s = checkpoint.state
     return FitResult(s["history"], s["best_epoch"], s["best_value"], s["stopped_early"], first_epoch)
