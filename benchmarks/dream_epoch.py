@@ -41,8 +41,12 @@ def run_epoch(backbone: str, accumulate: int, data: pathlib.Path, out: pathlib.P
         _, status, usage = os.wait4(child.pid, 0)
     wall = time.perf_counter() - started
     text = log.read_text()
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{' '.join(command)} failed:\n{text[-3000:]}")
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        # e.g. the memory preflight's refusal (rc 2): report it as the row and go on with the next run
+        reason = next((line for line in reversed(text.splitlines()) if "error" in line.lower()), text[-300:])
+        return {"backbone": backbone, "accumulate": accumulate, "wall_s": wall, "peak_rss_gb": usage.ru_maxrss / 1e6,
+                "train_rows": None, "jit": "", "load": os.getloadavg()[0], "failed": f"rc {code}: {reason.strip()}"}
     jit_line = next((line for line in text.splitlines() if "--jit-compile auto" in line), "")
     metrics_files = list(out.rglob("metrics.json"))
     split = json.loads(metrics_files[0].read_text()).get("split", {}) if metrics_files else {}
@@ -68,6 +72,8 @@ def main(argv=None) -> None:
                       f"{str(row['train_rows']):>11s} {row['load']:>5.1f}", flush=True)
                 if row["jit"]:
                     print(f"    {row['jit']}", flush=True)
+                if row.get("failed"):
+                    print(f"    failed: {row['failed']}", flush=True)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,9 @@ published sizes) at each shape (``--shapes``):
 - ``yeast``: DREAM yeast, 150 bp x 6 channels, the ``soft_bins`` head, trained as ``dream-keras train
   --task dream_yeast`` trains it: the backbone's recipe (one-cycle AdamW), the run's seeding (op
   determinism on) and ``--jit-compile auto`` (timed both ways on this machine and cached), at batch
-  1,024 and 256 (``--yeast-batches``). A model that cannot take 150 bp prints why instead of a row.
+  1,024 and 256 (``--yeast-batches``). A model that cannot take 150 bp, or whose training step at the
+  row's batch is estimated not to fit in the available memory (``dream_keras.training.memory_check``),
+  prints why instead of a row.
 
 - training examples/s: ``train_on_batch`` (forward, backward, Adam update) on a fixed random batch,
   timed over ``--steps`` steps after one warm-up step (the warm-up traces the graph);
@@ -109,9 +111,19 @@ def build_yeast(name: str, batch_size: int, jit: str = "auto"):
     recipe = recipe_for(name).resolved(batch_size=batch_size)
     model.compile(optimizer=recipe.make_optimizer(steps_per_epoch=12_740 // batch_size),
                   loss=table_losses(list(model.output), ["expression"], True), jit_compile=False)
+    _check_memory(model, name, batch_size)  # before the XLA timing, which runs steps at this batch
     xla = performance.apply_jit_compile(model, performance.resolve_jit_compile(jit, name), batch_size=batch_size,
                                         backbone=name)
     return model, xla
+
+
+def _check_memory(model, name: str, batch_size: int) -> None:
+    """Raise InputError (a ValueError: the row is replaced by the reason) when a training step at
+    ``batch_size`` is estimated not to fit in this machine's available memory, as ``dream-keras train``
+    checks (TensorFlow would abort inside the step)."""
+    from dream_keras.training.memory_check import check_step_memory
+
+    check_step_memory(model, batch_size=batch_size, step_batch_size=batch_size, what=name)
 
 
 def _yeast_batch(batch_size: int, seed: int = 0):
@@ -194,6 +206,7 @@ def measure_model(name: str, batch_size: int, steps: int, jit_compile: bool | st
         x, y = _yeast_batch(batch_size)
     else:
         model = build(name, jit_compile)
+        _check_memory(model, name, batch_size)
         x, y = _batch(batch_size)
     train_seconds = _timed(lambda: model.train_on_batch(x, y), steps)
     predict_seconds = _timed(lambda: model.predict_on_batch(x), steps)
@@ -205,6 +218,14 @@ def measure_model(name: str, batch_size: int, steps: int, jit_compile: bool | st
     return {"model": name, "shape": shape, "batch": batch_size, "jit": jit_compile, "parameters": parameters, "forward_gflop": flops / 1e9,
             "train_examples_per_s": train_rate, "predict_examples_per_s": predict_rate,
             "train_gflops": 3 * flops * train_rate / 1e9, "predict_gflops": flops * predict_rate / 1e9}
+
+
+def keras_clear() -> None:
+    """Free what a row that stopped early built."""
+    import keras
+
+    keras.backend.clear_session()
+    gc.collect()
 
 
 def _measure_machine_jax(dtype: str, repeats: int) -> dict:
@@ -391,9 +412,10 @@ def main(argv=None) -> None:
                 for batch, jit in runs:
                     try:
                         row = measure_model(name, batch, args.steps, jit, shape)
-                    except ValueError as error:  # e.g. bpnet 512/8 needs more than 150 bp
+                    except ValueError as error:  # bpnet 512/8 needs more than 150 bp; a step too big for memory
                         print(f"{name:10s} {shape:5s} {batch:>5d}: no row ({error})", flush=True)
-                        break
+                        keras_clear()
+                        continue
                     if shape == "atac":
                         rates[name, precision, jit] = row
                     _print_row(row, precision, machines[dtype])

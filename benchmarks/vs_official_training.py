@@ -18,7 +18,11 @@ Usage:
 
 Prints one row per model (official seed N, dream-keras): test counts Pearson and Spearman in peaks,
 nonpeaks and both, median profile JSD in peaks, best epoch, epochs run, seconds per main-model epoch,
-total training seconds (bias + main, data loading included); then the footprint gains. Writes the
+the sum of the epoch seconds Keras printed (bias + main), and wall seconds: for the official code its
+training steps (hyperparameter finders + ``train.main``, data loading included), its evaluation steps
+(``predict.main`` of both models on the test chromosomes and the Tn5 footprints of the bias-free
+model, as its pipelines run them) and their total; for dream-keras the two commands, which train and
+evaluate in one go (test metrics, bias QC footprints, figures, report); then the footprint gains. Writes the
 same as ``results.json`` in the work folder. Quote ``/proc/loadavg`` with the times: the machine is
 shared.
 """
@@ -29,6 +33,7 @@ import argparse
 import json
 import os
 import pathlib
+import re
 import subprocess
 import sys
 import time
@@ -81,8 +86,11 @@ def prepare_data(kind: str, folder: pathlib.Path, input_length: int) -> dict:
 
 
 def run_official(data: dict, s: dict, seed: int, out: pathlib.Path, venv: pathlib.Path) -> dict:
-    """Train the official bias and main models (one seed) in ``out``; returns ``timing.json``."""
-    if not (out / "timing.json").is_file():
+    """Train and evaluate the official bias and main models (one seed) in ``out``; returns ``timing.json``.
+
+    A folder trained before the evaluation was timed (no ``eval_*`` keys) gets only the evaluation."""
+    trained = (out / "timing.json").is_file()
+    if not trained or "eval_main_predict_s" not in json.loads((out / "timing.json").read_text()):
         out.mkdir(parents=True, exist_ok=True)
         command = [str(venv / "bin" / "python"), str(ROOT / "benchmarks" / "official_chrombpnet_run.py"),
                    "--genome", data["genome"], "--bigwig", data["bigwig"], "--peaks", data["peaks"],
@@ -93,11 +101,11 @@ def run_official(data: dict, s: dict, seed: int, out: pathlib.Path, venv: pathli
                    "--negative-ratio", str(s["negative_ratio"]), "--epochs", str(s["epochs"]),
                    "--bias-epochs", str(s["bias_epochs"]), "--patience", str(s["patience"]),
                    "--batch-size", str(s["batch_size"]), "--lr", str(s["lr"]), "--seed", str(seed),
-                   "--bias-threshold-factor", str(s["bias_threshold_factor"])]
+                   "--bias-threshold-factor", str(s["bias_threshold_factor"])] + (["--evaluate-only"] if trained else [])
         env = {**os.environ, "TF_USE_LEGACY_KERAS": "1", "CUDA_VISIBLE_DEVICES": "-1", "TF_CPP_MIN_LOG_LEVEL": "2"}
         env.pop("PYTHONPATH", None)
-        _log(f"official ChromBPNet, seed {seed} -> {out}")
-        with open(out / "stdout.log", "w") as log:
+        _log(f"official ChromBPNet, seed {seed} -> {out}" + (" (evaluation only)" if trained else ""))
+        with open(out / ("evaluate.log" if trained else "stdout.log"), "w") as log:
             subprocess.run(command, check=True, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=out)
     return json.loads((out / "timing.json").read_text())
 
@@ -172,6 +180,14 @@ def score(model, nobias, windows, s: dict, planted: str | None) -> dict:
     return row
 
 
+def epoch_seconds(log_path: pathlib.Path) -> int:
+    """The sum of the per-epoch seconds Keras printed (``57/57 ... - 14s ...``: whole seconds, training
+    plus validation) in a run's console log, bias and main model together."""
+    text = log_path.read_text(errors="replace").replace("\r", "\n")
+    return sum(int(seconds) for seconds in re.findall(r"^\s*(\d+)/\1 (?:\[[=>.]*\] )?- (\d+)s", text, re.M)
+               for seconds in [seconds[1]])
+
+
 def _epochs_and_best(csv_path: pathlib.Path) -> tuple[int, int]:
     import pandas as pd
 
@@ -206,12 +222,14 @@ def main(argv=None) -> int:
         timing = run_official(data, s, seed, out, pathlib.Path(args.official_venv))
         model, nobias = load_official_h5(out / "chrombpnet.h5"), load_official_h5(out / "chrombpnet_nobias.h5")
         epochs, best = _epochs_and_best(out / "chrombpnet.log")
-        total = sum(v for k, v in timing.items() if k.endswith("_s"))
+        train_s = sum(v for k, v in timing.items() if k.endswith("_s") and not k.startswith("eval_"))
+        eval_s = sum(v for k, v in timing.items() if k.startswith("eval_"))
         # a run started with --bias-model (official_chrombpnet_run.py) trained the main model only
         label = f"official seed {seed}" + ("" if "bias_train_s" in timing else " (main model only)")
         rows.append({"model": label, **score(model, nobias, windows, s, data["planted_motif"]),
                      "best_epoch": best, "epochs": epochs, "s_per_epoch": timing["main_train_s"] / epochs,
-                     "total_s": total})
+                     "epoch_s_sum": epoch_seconds(out / "stdout.log"), "train_s": train_s, "eval_s": eval_s,
+                     "total_s": train_s + eval_s})
     out = work / f"dream_keras_seed{args.dream_keras_seed}"
     timing = run_dream_keras(data, s, args.dream_keras_seed, out)
     model = load_profile_count_model(out / "main" / "models" / "model.keras")
@@ -219,7 +237,9 @@ def main(argv=None) -> int:
     epochs, best = _epochs_and_best(out / "main" / "logs" / "training_log.csv")
     rows.append({"model": f"dream-keras seed {args.dream_keras_seed}",
                  **score(model, nobias, windows, s, data["planted_motif"]), "best_epoch": best, "epochs": epochs,
-                 "s_per_epoch": timing["main_s"] / epochs, "total_s": timing["bias_s"] + timing["main_s"]})
+                 "s_per_epoch": timing["main_s"] / epochs, "epoch_s_sum": epoch_seconds(out / "stdout.log"),
+                 # the commands train and evaluate in one go: no separate training time
+                 "train_s": None, "eval_s": None, "total_s": timing["bias_s"] + timing["main_s"]})
 
     import pandas as pd
 

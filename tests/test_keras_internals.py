@@ -76,3 +76,13 @@ def test_op_determinism_switch_is_readable():
             "before = on(); tf.config.experimental.enable_op_determinism(); print(before, on())")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=1200)
     assert done.stdout.split()[-2:] == ["False", "True"], done.stderr[-2000:]
+
+
+def test_flatten_layers_walks_nested_layers():
+    """memory_check.activation_bytes_per_example sums the outputs of model._flatten_layers(recursive=True)."""
+    inner = keras.Sequential([keras.layers.Dense(3), keras.layers.Dense(5)])
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, inner(keras.layers.Dense(7)(inputs)))
+    sizes = sorted(layer.output.shape[-1] for layer in model._flatten_layers(include_self=False, recursive=True)
+                   if not isinstance(layer, keras.layers.InputLayer))
+    assert sizes == [3, 5, 5, 7]  # the Sequential (output 5) and both of its Dense layers

@@ -132,3 +132,25 @@ def test_run_json_records_inputs(tmp_path, data_dir):
     assert record["inputs"]["peaks"]["size"] == peaks.stat().st_size
     import hashlib
     assert record["inputs"]["peaks"]["sha256"] == hashlib.sha256(peaks.read_bytes()).hexdigest()
+
+
+def test_one_iterator_plays_the_same_epochs_as_fresh_iterations(windows):
+    """fit reads the training stream through one repeated iterator (steps_per_epoch = its batches);
+    each pass must be the next epoch exactly as a new iteration of the stream would give it."""
+    from dream_keras.training.fitting import one_iterator
+
+    def stream():
+        return data_prep.training_dataset(windows, None, input_length=INPUT, output_length=OUTPUT, max_jitter=JITTER,
+                                          batch_size=16, seed=5)
+
+    fresh = stream()
+    epochs = [[batch[0].numpy() for batch in fresh] for _ in range(3)]  # three fresh iterations
+    repeated, steps = one_iterator(stream())
+    assert steps == len(epochs[0]) == int(fresh.cardinality()) > 1
+    played = [batch[0].numpy() for batch in repeated.take(3 * steps)]
+    for epoch in range(3):
+        for got, expected in zip(played[epoch * steps:(epoch + 1) * steps], epochs[epoch]):
+            np.testing.assert_array_equal(got, expected)
+    assert not np.array_equal(epochs[0][0], epochs[1][0])  # the epochs differ (new jitter and order)
+    # streams without a known, finite length are left to Keras as they are
+    assert one_iterator(repeated)[1] is None and one_iterator(np.zeros(3))[1] is None

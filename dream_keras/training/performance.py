@@ -82,7 +82,7 @@ def precision(name: str):
         keras.config.set_dtype_policy(previous)
 
 
-def _has_gpu() -> bool:
+def has_gpu() -> bool:
     import tensorflow as tf
 
     return bool(tf.config.list_physical_devices("GPU"))
@@ -109,7 +109,7 @@ def resolve_jit_compile(choice: str, backbone: str | None = None) -> bool | str:
         raise ValueError(f"jit_compile {choice!r} is not one of {', '.join(JIT_CHOICES)}")
     if choice != "auto":
         return choice == "on"
-    if keras.backend.backend() != "tensorflow" or _has_gpu():
+    if keras.backend.backend() != "tensorflow" or has_gpu():
         return "auto"
     return MEASURE
 

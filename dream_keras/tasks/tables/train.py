@@ -48,7 +48,7 @@ from data_prep.tables import TASKS, SequenceTable, SplitIndices, with_reverse_co
 from data_prep.tables import starrseq as starrseq_module
 from dream_keras.model import build_model
 from dream_keras.registry import IncompatibleHeadError, get_backbone, get_head
-from dream_keras.training import performance
+from dream_keras.training import memory_check, performance
 from dream_keras.training.distribution import prepare_model_for_active_strategy
 from dream_keras.training.fitting import FitResult, fit_resumable, fit_verbosity
 from dream_keras.training.recipes import RECIPES, Recipe, ValidationMetrics, recipe_for, table_losses
@@ -308,6 +308,9 @@ def _run_one(task: str, data: TableData, run: RunFolder, *, backbone: str, head:
     seed_everything(seed)
     model = build_table_model(task, backbone, head, data.train.sequences.shape[-1], model_options)
     model = prepare_model_for_active_strategy(model)  # --strategy: see dream_keras.training.distribution
+    if not performance.has_gpu():  # CPU runs share the machine's memory: stop before a step that cannot fit
+        memory_check.check_step_memory(model, batch_size=recipe.batch_size, step_batch_size=recipe.step_batch_size,
+                                       what=f"{backbone} on {task}")
     parameters = {**parameters, "resolved_model_options": dict(model.model_options), "split": data.split}
     run.write_run_json("train", parameters, inputs)
     print(run_header(task, model, head, recipe, data, run), flush=True)
