@@ -84,19 +84,18 @@ def evaluate(args, out: pathlib.Path) -> dict:
     common = dict(genome=args.genome, bigwig=args.bigwig, chr_fold_path=args.fold, inputlen=args.inputlen,
                   outputlen=args.outputlen, batch_size=args.batch_size, seed=args.seed)
     timing = {}
-    if (out / "bias.h5").is_file():
+    # (timing key, model, peaks, nonpeaks, prefix): the bias model (when trained here), then ChromBPNet
+    predictions = [("eval_bias_predict_s", "bias", "bias_filtered.bias_peaks.bed", "bias_filtered.bias_nonpeaks.bed",
+                    "bias"),
+                   ("eval_main_predict_s", "chrombpnet", "main_filtered.peaks.bed", "main_filtered.nonpeaks.bed",
+                    "chrombpnet")]
+    for key, model, peaks, nonpeaks, prefix in predictions:
+        if not (out / f"{model}.h5").is_file():
+            continue
         began = time.time()
-        predict.main(types.SimpleNamespace(**common, model_h5=str(out / "bias.h5"),
-                                           peaks=str(out / "bias_filtered.bias_peaks.bed"),
-                                           nonpeaks=str(out / "bias_filtered.bias_nonpeaks.bed"),
-                                           output_prefix=str(evaluation / "bias")))
-        timing["eval_bias_predict_s"] = time.time() - began
-    began = time.time()
-    predict.main(types.SimpleNamespace(**common, model_h5=str(out / "chrombpnet.h5"),
-                                       peaks=str(out / "main_filtered.peaks.bed"),
-                                       nonpeaks=str(out / "main_filtered.nonpeaks.bed"),
-                                       output_prefix=str(evaluation / "chrombpnet")))
-    timing["eval_main_predict_s"] = time.time() - began
+        predict.main(types.SimpleNamespace(**common, model_h5=str(out / f"{model}.h5"), peaks=str(out / peaks),
+                                           nonpeaks=str(out / nonpeaks), output_prefix=str(evaluation / prefix)))
+        timing[key] = time.time() - began
     motifs = evaluation / "motif_to_pwm.tsv"
     motifs.write_text("".join(f"{name}\t{consensus}\n" for name, consensus in TN5_MOTIFS))
     began = time.time()

@@ -38,3 +38,10 @@ def test_a_step_that_fits_passes_and_one_that_does_not_names_the_accumulation():
 def test_available_memory_is_read_from_this_machine():
     available = memory_check.available_bytes()
     assert available is None or available > 2 ** 28
+
+
+def test_a_recurrent_layer_counts_its_gates_too():
+    inputs = keras.Input((5, 2))
+    outputs = keras.layers.Bidirectional(keras.layers.LSTM(3, return_sequences=True))(inputs)  # 5 x 6 floats
+    model = keras.Model(inputs, outputs)
+    assert memory_check.activation_bytes_per_example(model) == (5 * 2 + 5 * 6 * (1 + memory_check.RECURRENT_GATES)) * 4
