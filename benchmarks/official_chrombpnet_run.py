@@ -111,12 +111,14 @@ def main():
     args = _parse()
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    if args.evaluate_only:
-        timing = json.loads((out / "timing.json").read_text())
-        timing.update(evaluate(args, out))
-        (out / "timing.json").write_text(json.dumps(timing, indent=1))
-        print(json.dumps(timing))
-        return
+    timing = json.loads((out / "timing.json").read_text()) if args.evaluate_only else train_models(args, out)
+    timing.update(evaluate(args, out))
+    (out / "timing.json").write_text(json.dumps(timing, indent=1))
+    print(json.dumps(timing))
+
+
+def train_models(args, out: pathlib.Path) -> dict:
+    """Steps 1-4; returns their seconds and the epochs trained."""
     import chrombpnet.helpers.hyperparameters.find_bias_hyperparams as find_bias_hyperparams
     import chrombpnet.helpers.hyperparameters.find_chrombpnet_hyperparams as find_chrombpnet_hyperparams
     import chrombpnet.training.models.bpnet_model as bpnet_model
@@ -162,9 +164,7 @@ def main():
         seed=args.seed, architecture_from_file=chrombpnet_with_bias_model.__file__))
     timing["main_train_s"] = time.time() - began
     timing["main_epochs"] = _epochs_trained(out / "chrombpnet.log")
-    timing.update(evaluate(args, out))
-    (out / "timing.json").write_text(json.dumps(timing, indent=1))
-    print(json.dumps(timing))
+    return timing
 
 
 if __name__ == "__main__":

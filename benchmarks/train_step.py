@@ -198,8 +198,6 @@ def measure_model(name: str, batch_size: int, steps: int, jit_compile: bool | st
 
     ``shape`` ``atac`` (``jit_compile`` True/False) or ``yeast`` (``jit_compile`` ``auto``/``on``/``off``:
     the run's own choice, see :func:`build_yeast`)."""
-    import keras
-
     if shape == "yeast":
         model, jit_compile = build_yeast(name, batch_size, jit_compile if isinstance(jit_compile, str)
                                          else ("on" if jit_compile else "off"))
@@ -212,8 +210,7 @@ def measure_model(name: str, batch_size: int, steps: int, jit_compile: bool | st
     predict_seconds = _timed(lambda: model.predict_on_batch(x), steps)
     flops, parameters = forward_flops(model), model.count_params()
     del model
-    keras.backend.clear_session()  # free the model's graphs and buffers before the next one
-    gc.collect()
+    keras_clear()  # free the model's graphs and buffers before the next one
     train_rate, predict_rate = batch_size / train_seconds, batch_size / predict_seconds
     return {"model": name, "shape": shape, "batch": batch_size, "jit": jit_compile, "parameters": parameters, "forward_gflop": flops / 1e9,
             "train_examples_per_s": train_rate, "predict_examples_per_s": predict_rate,
@@ -221,7 +218,7 @@ def measure_model(name: str, batch_size: int, steps: int, jit_compile: bool | st
 
 
 def keras_clear() -> None:
-    """Free what a row that stopped early built."""
+    """Free the graphs and buffers of the models built so far (after a row, or a row that stopped early)."""
     import keras
 
     keras.backend.clear_session()

@@ -89,8 +89,9 @@ def run_official(data: dict, s: dict, seed: int, out: pathlib.Path, venv: pathli
     """Train and evaluate the official bias and main models (one seed) in ``out``; returns ``timing.json``.
 
     A folder trained before the evaluation was timed (no ``eval_*`` keys) gets only the evaluation."""
-    trained = (out / "timing.json").is_file()
-    if not trained or "eval_main_predict_s" not in json.loads((out / "timing.json").read_text()):
+    timing_path = out / "timing.json"
+    trained = timing_path.is_file()
+    if not trained or "eval_main_predict_s" not in json.loads(timing_path.read_text()):
         out.mkdir(parents=True, exist_ok=True)
         command = [str(venv / "bin" / "python"), str(ROOT / "benchmarks" / "official_chrombpnet_run.py"),
                    "--genome", data["genome"], "--bigwig", data["bigwig"], "--peaks", data["peaks"],
@@ -107,7 +108,7 @@ def run_official(data: dict, s: dict, seed: int, out: pathlib.Path, venv: pathli
         _log(f"official ChromBPNet, seed {seed} -> {out}" + (" (evaluation only)" if trained else ""))
         with open(out / ("evaluate.log" if trained else "stdout.log"), "w") as log:
             subprocess.run(command, check=True, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=out)
-    return json.loads((out / "timing.json").read_text())
+    return json.loads(timing_path.read_text())
 
 
 def run_dream_keras(data: dict, s: dict, seed: int, out: pathlib.Path) -> dict:
@@ -184,8 +185,7 @@ def epoch_seconds(log_path: pathlib.Path) -> int:
     """The sum of the per-epoch seconds Keras printed (``57/57 ... - 14s ...``: whole seconds, training
     plus validation) in a run's console log, bias and main model together."""
     text = log_path.read_text(errors="replace").replace("\r", "\n")
-    return sum(int(seconds) for seconds in re.findall(r"^\s*(\d+)/\1 (?:\[[=>.]*\] )?- (\d+)s", text, re.M)
-               for seconds in [seconds[1]])
+    return sum(int(seconds) for _steps, seconds in re.findall(r"^\s*(\d+)/\1 (?:\[[=>.]*\] )?- (\d+)s", text, re.M))
 
 
 def _epochs_and_best(csv_path: pathlib.Path) -> tuple[int, int]:
