@@ -10,7 +10,9 @@ published sizes) at each shape (``--shapes``):
   determinism on) and ``--jit-compile auto`` (timed both ways on this machine and cached), at batch
   1,024 and 256 (``--yeast-batches``). A model that cannot take 150 bp, or whose training step at the
   row's batch is estimated not to fit in the available memory (``dream_keras.training.memory_check``),
-  prints why instead of a row.
+  prints why instead of a row (as ``dream-keras train`` refuses it). An ``atac`` row whose step would
+  not fit trains as ``--accumulate N`` would (the smallest N that fits): N steps of batch / N per
+  update (prediction in the same parts), printed as batch "16x4".
 
 - training examples/s: ``train_on_batch`` (forward, backward, Adam update) on a fixed random batch,
   timed over ``--steps`` steps after one warm-up step (the warm-up traces the graph);
@@ -75,9 +77,10 @@ def set_precision(name: str) -> str:
     return PRECISIONS[name]
 
 
-def build(name: str, jit_compile: bool = False, options: dict | None = None):
-    """The model ``name`` with the profile_count head, compiled with ChromBPNet's loss and Adam,
-    with (``jit_compile=True``) or without XLA, under the current dtype policy."""
+def build(name: str, jit_compile: bool = False, options: dict | None = None, accumulate: int = 1):
+    """The model ``name`` with the profile_count head, compiled with ChromBPNet's loss and Adam
+    (accumulating the gradients of ``accumulate`` steps per update), with (``jit_compile=True``) or
+    without XLA, under the current dtype policy."""
     import keras
 
     import baselines  # noqa: F401  (registers bpnet where the package's entry points are not installed)
@@ -89,7 +92,8 @@ def build(name: str, jit_compile: bool = False, options: dict | None = None):
     model = build_model(options.pop("backbone"), "profile_count", input_length=INPUT_LENGTH,
                         output_length=OUTPUT_LENGTH, **options)
     loss, weights = chrombpnet_loss(10.0)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=loss, loss_weights=weights, jit_compile=False)
+    optimizer = keras.optimizers.Adam(1e-3, gradient_accumulation_steps=accumulate if accumulate > 1 else None)
+    model.compile(optimizer=optimizer, loss=loss, loss_weights=weights, jit_compile=False)
     apply_jit_compile(model, jit_compile)
     return model
 
@@ -198,21 +202,43 @@ def measure_model(name: str, batch_size: int, steps: int, jit_compile: bool | st
 
     ``shape`` ``atac`` (``jit_compile`` True/False) or ``yeast`` (``jit_compile`` ``auto``/``on``/``off``:
     the run's own choice, see :func:`build_yeast`)."""
+    accumulate = 1
     if shape == "yeast":
         model, jit_compile = build_yeast(name, batch_size, jit_compile if isinstance(jit_compile, str)
                                          else ("on" if jit_compile else "off"))
         x, y = _yeast_batch(batch_size)
     else:
+        from dream_keras.training.memory_check import smallest_accumulation
+
         model = build(name, jit_compile)
-        _check_memory(model, name, batch_size)
+        # a step of the whole batch that would not fit trains as --accumulate N would: N steps of batch / N
+        accumulate = smallest_accumulation(model, batch_size)
+        if accumulate is None:
+            _check_memory(model, name, batch_size)  # raises: not even one example fits
+        if accumulate > 1:
+            keras_clear()
+            model = build(name, jit_compile, accumulate=accumulate)
         x, y = _batch(batch_size)
-    train_seconds = _timed(lambda: model.train_on_batch(x, y), steps)
-    predict_seconds = _timed(lambda: model.predict_on_batch(x), steps)
+    micro = batch_size // accumulate
+    parts = [(x[i:i + micro], {key: value[i:i + micro] for key, value in y.items()} if isinstance(y, dict)
+              else y[i:i + micro]) for i in range(0, batch_size, micro)]
+
+    def update():  # one optimizer update over the whole batch
+        for part_x, part_y in parts:
+            model.train_on_batch(part_x, part_y)
+
+    def predict():  # in the same parts: the forward pass of a step that does not fit may not fit either
+        for part_x, _ in parts:
+            model.predict_on_batch(part_x)
+
+    train_seconds = _timed(update, steps)
+    predict_seconds = _timed(predict, steps)
     flops, parameters = forward_flops(model), model.count_params()
-    del model
+    model = None
     keras_clear()  # free the model's graphs and buffers before the next one
     train_rate, predict_rate = batch_size / train_seconds, batch_size / predict_seconds
-    return {"model": name, "shape": shape, "batch": batch_size, "jit": jit_compile, "parameters": parameters, "forward_gflop": flops / 1e9,
+    return {"model": name, "shape": shape, "batch": batch_size, "accumulate": accumulate, "jit": jit_compile,
+            "parameters": parameters, "forward_gflop": flops / 1e9,
             "train_examples_per_s": train_rate, "predict_examples_per_s": predict_rate,
             "train_gflops": 3 * flops * train_rate / 1e9, "predict_gflops": flops * predict_rate / 1e9}
 
@@ -347,7 +373,8 @@ def _print_machine(machines: dict) -> None:
 
 def _print_row(row: dict, precision: str, machine: dict) -> None:
     conv_gflops, matmul_gflops = machine["conv1d_gflops"], machine["matmul_gflops"]
-    print(f"{row['model']:10s} {row['shape']:5s} {row['batch']:>5d} {precision:15s} {'on' if row['jit'] else 'off':>4s} "
+    batch = str(row["batch"]) if row["accumulate"] == 1 else f"{row['batch'] // row['accumulate']}x{row['accumulate']}"
+    print(f"{row['model']:10s} {row['shape']:5s} {batch:>5s} {precision:15s} {'on' if row['jit'] else 'off':>4s} "
           f"{row['parameters']:>11,d} {row['forward_gflop']:>9.3f} {row['train_examples_per_s']:>11.2f} "
           f"{row['train_gflops']:>10.1f} {row['train_gflops'] / conv_gflops:>8.0%} "
           f"{row['train_gflops'] / matmul_gflops:>9.0%} {row['predict_examples_per_s']:>12.2f} "

@@ -12,6 +12,7 @@ import tensorflow as tf
 from dream_keras import build_model
 from dream_keras.layers import GroupedConv1D
 from dream_keras.saving import load_model
+from layer_pairs import outputs_and_gradients, same_weights
 
 DATA = pathlib.Path(__file__).parent / "data"
 #: Saved before GroupedConv1D existed (keras.layers.Conv1D(groups=...) in every grouped layer), with
@@ -23,27 +24,8 @@ TINY_DREAM_CNN = {"input_length": 40, "channels": 6, "first_filters": 8, "core_c
 
 def _pair(filters, kernel_size, groups, in_channels, seed, **options):
     """A Keras Conv1D and a GroupedConv1D with the same random weights."""
-    rng = np.random.default_rng(seed)
-    reference = keras.layers.Conv1D(filters, kernel_size, groups=groups, **options)
-    fast = GroupedConv1D(filters, kernel_size, groups=groups, **options)
-    for layer in (reference, fast):
-        layer.build((None, None, in_channels))
-    for ref_var, fast_var in zip(reference.weights, fast.weights):
-        assert ref_var.path.split("/")[-1] == fast_var.path.split("/")[-1] and ref_var.shape == fast_var.shape
-        value = rng.normal(size=ref_var.shape).astype("float32")
-        ref_var.assign(value)
-        fast_var.assign(value)
-    return reference, fast
-
-
-def _outputs_and_gradients(layer, x, upstream):
-    x = tf.constant(x)
-    with tf.GradientTape() as tape:
-        tape.watch(x)
-        y = layer(x)
-        loss = tf.reduce_sum(y * upstream)  # a random linear function of every output
-    grads = tape.gradient(loss, [x, *layer.trainable_weights])
-    return y.numpy(), [g.numpy() for g in grads]
+    return same_weights(keras.layers.Conv1D(filters, kernel_size, groups=groups, **options),
+                        GroupedConv1D(filters, kernel_size, groups=groups, **options), in_channels, seed)
 
 
 @pytest.mark.parametrize("per_group_in,per_group_out,groups,kernel_size,options", [
@@ -63,8 +45,8 @@ def test_grouped_conv1d_equals_keras_conv1d_forward_and_gradients(per_group_in, 
     x = rng.normal(size=(3, 23, in_channels)).astype("float32")
     y_ref = reference(x)
     upstream = tf.constant(rng.normal(size=y_ref.shape).astype("float32"))
-    expected, expected_grads = _outputs_and_gradients(reference, x, upstream)
-    actual, actual_grads = _outputs_and_gradients(fast, x, upstream)
+    expected, expected_grads = outputs_and_gradients(reference, x, upstream)
+    actual, actual_grads = outputs_and_gradients(fast, x, upstream)
     assert actual.shape == expected.shape
     np.testing.assert_allclose(actual, expected, atol=1e-5, rtol=1e-5)
     assert len(actual_grads) == len(expected_grads) == 2 + options.get("use_bias", True)

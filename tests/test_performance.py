@@ -187,6 +187,36 @@ def test_a_model_xla_cannot_compile_trains_without_it(tmp_path, monkeypatch):
     assert "XLA cannot compile it here" in said[0] and said[0].endswith("-> XLA off")
 
 
+def test_xla_is_not_tried_where_its_step_may_not_fit_in_memory(tmp_path, monkeypatch):
+    """An XLA step that runs out of memory ends the process: ``auto`` keeps XLA off, without timing and
+    without caching, when ``XLA_FACTOR`` x the layer outputs x the batch exceeds the available memory,
+    even over a cached "XLA on"."""
+    from dream_keras.training import memory_check
+
+    monkeypatch.setenv(jit_choice.CACHE_ENV, str(tmp_path))
+    model = _compiled_tiny_bpnet()
+    needs = memory_check.activation_bytes_per_example(model) * memory_check.XLA_FACTOR * 4
+    assert memory_check.xla_fits(model, 4, available=needs) == (True, needs, needs)
+    assert memory_check.xla_fits(model, 4, available=needs - 1)[0] is False
+    key = jit_choice.decision_key(model, 4, "bpnet")
+    jit_choice.write_cache_entry(jit_choice.cache_path(), key, {"without_xla": 9.0, "with_xla": 1.0})
+    monkeypatch.setattr(memory_check, "available_bytes", lambda: int(needs) - 1)
+    said = []
+    assert apply_jit_compile(model, MEASURE, batch_size=4, backbone="bpnet", say=said.append) is False
+    assert model.jit_compile is False and "XLA is not tried -> XLA off" in said[0] and "GiB available now" in said[0]
+    assert list(json.loads(jit_choice.cache_path().read_text()).values()) == [{"without_xla": 9.0, "with_xla": 1.0}]
+    monkeypatch.setattr(memory_check, "available_bytes", lambda: int(needs))  # room enough: the cache decides
+    assert apply_jit_compile(model, MEASURE, batch_size=4, backbone="bpnet", say=said.append) is True
+    # room at the start, but not after the steps without XLA (whose memory the process keeps): timed
+    # without XLA only, XLA not tried, nothing cached
+    readings = iter([int(needs), int(needs) - 1])
+    monkeypatch.setattr(memory_check, "available_bytes", lambda: next(readings))
+    said.clear()
+    assert apply_jit_compile(model, MEASURE, batch_size=4, backbone="bpnet-2", say=said.append) is False
+    assert "s/step without XLA; an XLA step may need" in said[0] and said[0].endswith("XLA is not tried -> XLA off")
+    assert len(json.loads(jit_choice.cache_path().read_text())) == 1
+
+
 def test_unreadable_cache_is_ignored_and_rewritten(tmp_path, monkeypatch):
     monkeypatch.setenv(jit_choice.CACHE_ENV, str(tmp_path))
     jit_choice.cache_path().write_text("{not json")

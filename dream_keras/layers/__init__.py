@@ -4,6 +4,7 @@ Everything here is written with ``keras.ops`` only and registered serializable u
 ``dream_keras``, so models that use it save to ``.keras`` files and run on any Keras backend.
 """
 
+from dream_keras.layers.few_filter_conv1d import FewFilterConv1D
 from dream_keras.layers.grouped_conv1d import GroupedConv1D
 from dream_keras.layers.soft_bin_expectation import SoftBinExpectation
 from dream_keras.layers.torch_init import (
@@ -15,6 +16,7 @@ from dream_keras.layers.torch_init import (
 )
 
 __all__ = [
+    "FewFilterConv1D",
     "GroupedConv1D",
     "SoftBinExpectation",
     "autosome_conv_kernel",

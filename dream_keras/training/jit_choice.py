@@ -7,7 +7,8 @@ compiled model both ways, on a synthetic batch of the run's shape, and keeps the
 state: the first, compiling step is not timed; XLA compiles again for each new batch shape, which
 a long run pays once per shape). The decision is cached in a small JSON file, one entry per configuration:
 
-    CPU model, core count, TensorFlow / Keras versions, backbone, parameter count and layer count (so
+    CPU model, core count, TensorFlow / Keras / dream-keras versions (a new release may compute
+    layers differently), backbone, parameter count and layer count (so
     that two sizes of one backbone are two configurations), input shape, batch size, dtype policy,
     whether TensorFlow's op determinism is on (seeded runs switch it on; it changes which kernels run)
 
@@ -67,9 +68,12 @@ def decision_key(model, batch_size: int, backbone: str | None) -> str:
     import keras
     import tensorflow as tf
 
+    from dream_keras import __version__
+
     shapes = [list(tensor.shape[1:]) for tensor in model.inputs]
     return json.dumps({"cpu": cpu_model(), "cores": os.cpu_count(), "tensorflow": tf.__version__,
-                       "keras": keras.__version__, "backbone": backbone, "parameters": int(model.count_params()),
+                       "keras": keras.__version__, "dream_keras": __version__, "backbone": backbone,
+                       "parameters": int(model.count_params()),
                        "layers": len(model.layers), "input_shape": shapes, "batch_size": int(batch_size),
                        "precision": keras.config.dtype_policy().name,
                        "op_determinism": op_determinism_enabled()},
@@ -138,10 +142,13 @@ def measure_jit_compile(model, batch_size: int, steps: int = TIMED_STEPS) -> dic
     """Seconds per training step without and with XLA for the compiled ``model`` at ``batch_size``.
 
     Returns ``{"without_xla": s, "with_xla": s}``; ``with_xla`` is ``None`` (and ``xla_error`` says why)
-    when XLA cannot compile the model's training step here. Every variable of the model, its optimizer and its
+    when XLA cannot compile the model's training step here, or (``xla_not_tried`` says why) when its
+    step may not fit in the memory left after the steps without XLA
+    (:func:`dream_keras.training.memory_check.xla_fits`). Every variable of the model, its optimizer and its
     metrics is put back as it was; the step functions are dropped (set XLA afterwards with
     :func:`dream_keras.training.performance.apply_jit_compile`).
     """
+    from dream_keras.training.memory_check import xla_fits
     from dream_keras.training.performance import apply_jit_compile
 
     optimizer = model.optimizer
@@ -152,6 +159,11 @@ def measure_jit_compile(model, batch_size: int, steps: int = TIMED_STEPS) -> dic
     x, y = synthetic_batch(model, batch_size)
     try:
         timings = {"without_xla": time_train_steps(model, x, y, False, steps)}
+        fits, needs, available = xla_fits(model, batch_size)  # what the steps without XLA left available
+        if not fits:
+            timings["with_xla"] = None
+            timings["xla_not_tried"] = _not_tried(needs, available)
+            return timings
         try:
             timings["with_xla"] = time_train_steps(model, x, y, True, steps)
         except Exception as error:  # noqa: BLE001 - any failure to compile means: no XLA for this run
@@ -166,11 +178,23 @@ def measure_jit_compile(model, batch_size: int, steps: int = TIMED_STEPS) -> dic
         apply_jit_compile(model, False)
 
 
+def _not_tried(needs: float, available: int) -> str:
+    return (f"an XLA step may need {needs / 1024 ** 3:.1f} GiB, more than the {available / 1024 ** 3:.1f} GiB "
+            "available now; running out of memory would end the process, so XLA is not tried")
+
+
 def choose_jit_compile(model, batch_size: int, backbone: str | None, *, say=print,
                        steps: int = TIMED_STEPS) -> bool:
     """Whether the compiled ``model`` trains faster with XLA here at ``batch_size``: read from the cache,
     or measured (:func:`measure_jit_compile`) and cached. ``say`` gets one line with what was
     measured (or read) and chosen."""
+    from dream_keras.training.memory_check import xla_fits
+
+    fits, needs, available = xla_fits(model, batch_size)
+    if not fits:  # decided by this run's memory, not cached: the next run may have more
+        say(f"--jit-compile auto: {backbone or 'model'} at batch {batch_size}: {_not_tried(needs, available)} "
+            "-> XLA off")
+        return False
     path = cache_path()
     key = decision_key(model, batch_size, backbone)
     entry = read_cache(path).get(key)
@@ -178,6 +202,10 @@ def choose_jit_compile(model, batch_size: int, backbone: str | None, *, say=prin
     if not (isinstance(entry, dict) and {"without_xla", "with_xla"} <= set(entry)):
         entry = {**measure_jit_compile(model, batch_size, steps), "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
                  "load_average": os.getloadavg()[0] if hasattr(os, "getloadavg") else None}
+        if "xla_not_tried" in entry:  # not cached either
+            say(f"--jit-compile auto: {backbone or 'model'} at batch {batch_size} trains in "
+                f"{entry['without_xla']:.3g} s/step without XLA; {entry['xla_not_tried']} -> XLA off")
+            return False
         write_cache_entry(path, key, entry)
         source = f"measured now, {steps} steps each way; cached in {path}"
     if entry["with_xla"] is None:

@@ -18,7 +18,8 @@ from data_prep.atac.inputs import FoldSpec, check_atac_inputs
 from data_prep.errors import InputError
 from dream_keras.tasks.atac.profile_count_fit import (TRAINING_LOG, compile_profile_count, fit_profile_count,
                                                       read_training_log)
-from dream_keras.training.performance import resolve_jit_compile
+from dream_keras.training.memory_check import check_step_memory
+from dream_keras.training.performance import has_gpu, resolve_jit_compile
 from dream_keras.training.run_folder import RunFolder, write_json_atomic
 from dream_keras.training.seeding import seed_everything
 
@@ -136,6 +137,10 @@ def run_fold(stage: FoldStage, out, *, resume: bool, overwrite: bool, progress: 
     stage.check(plan)
     seed_everything(params.seed)
     model = stage.build(plan)
+    if not has_gpu():  # CPU runs share the machine's memory: stop before a step that cannot fit
+        batch = plan.global_batch_size(params.batch_size)
+        check_step_memory(model, batch_size=batch, step_batch_size=batch, what=f"[{stage.tag}] {params.backbone}",
+                          accumulate=False)
     data = stage.load_data(inputs, progress)
     weight = params.counts_loss_weight if params.counts_loss_weight is not None else data.counts_loss_weight
     resolved = dataclasses.replace(params, counts_loss_weight=float(weight))

@@ -33,10 +33,11 @@ Data per task (validation = the rows that pick the best epoch; evaluation = vali
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import pathlib
-from typing import Sequence
+from typing import Callable, Sequence
 
 import keras
 import numpy as np
@@ -302,8 +303,8 @@ def evaluate_table_model(task: str, model, evaluation: dict, run: RunFolder, bat
     return records
 
 
-def _run_one(task: str, data: TableData, run: RunFolder, *, backbone: str, head: str, recipe: Recipe,
-             model_options: dict | None, seed: int, resume: bool, verbose, parameters: dict,
+def _run_one(task: str, data: TableData, prepare_run: Callable[[], RunFolder], *, backbone: str, head: str,
+             recipe: Recipe, model_options: dict | None, seed: int, resume: bool, verbose, parameters: dict,
              inputs: dict, jit_compile: str = "auto") -> TableRun:
     seed_everything(seed)
     model = build_table_model(task, backbone, head, data.train.sequences.shape[-1], model_options)
@@ -311,6 +312,7 @@ def _run_one(task: str, data: TableData, run: RunFolder, *, backbone: str, head:
     if not performance.has_gpu():  # CPU runs share the machine's memory: stop before a step that cannot fit
         memory_check.check_step_memory(model, batch_size=recipe.batch_size, step_batch_size=recipe.step_batch_size,
                                        what=f"{backbone} on {task}")
+    run = prepare_run()  # only now: a refused run leaves no folder behind
     parameters = {**parameters, "resolved_model_options": dict(model.model_options), "split": data.split}
     run.write_run_json("train", parameters, inputs)
     print(run_header(task, model, head, recipe, data, run), flush=True)
@@ -425,8 +427,9 @@ def train_table_task(task: str, data, *, out, valid=None, backbone: str | None =
         else:
             print(f"[{task}] reading {data}" + (f" and {valid}" if valid else ""), flush=True)
             table_data = prepare_table_data(task, data, valid=valid, fold=fold, **split_options)
-            run = RunFolder.prepare(target, resume=resume, overwrite=overwrite)
-            result = _run_one(task, table_data, run, resume=resume, parameters=parameters, **common)
+            result = _run_one(task, table_data, functools.partial(RunFolder.prepare, target, resume=resume,
+                                                                  overwrite=overwrite),
+                              resume=resume, parameters=parameters, **common)
     final = final_folder(target)
     if final != target:  # swapped in: report the final paths
         if isinstance(result, FoldRuns):
@@ -460,8 +463,15 @@ def _train_all_folds(task, data, out, *, folds, overwrite, resume, parameters, s
     if unknown:
         raise InputError(f"folds {unknown} are not fold labels of {data} ({labels}). Fix: choose among them.")
     root = pathlib.Path(out)
-    root_run = RunFolder.prepare(root, resume=resume, overwrite=overwrite, subfolders=("logs",))
-    root_run.write_run_json("train", {**parameters, "folds": chosen}, inputs)
+    root_ready = []
+
+    def prepare_fold(folder: pathlib.Path, fold_resume: bool) -> RunFolder:
+        if not root_ready:  # the top folder is made with the first fold that starts (after its memory check)
+            root_run = RunFolder.prepare(root, resume=resume, overwrite=overwrite, subfolders=("logs",))
+            root_run.write_run_json("train", {**parameters, "folds": chosen}, inputs)
+            root_ready.append(root_run)
+        return RunFolder.prepare(folder, resume=fold_resume, overwrite=not fold_resume)
+
     runs, rows = {}, []
     for fold in chosen:
         folder = root / f"fold_{fold}"
@@ -472,8 +482,8 @@ def _train_all_folds(task, data, out, *, folds, overwrite, resume, parameters, s
             continue
         fold_resume = resume and (folder / "logs" / "run.json").is_file()
         table_data = prepare_table_data(task, data, fold=fold, table=table, fold_labels=labels, **split_options)
-        run = RunFolder.prepare(folder, resume=fold_resume, overwrite=not fold_resume)
-        result = _run_one(task, table_data, run, backbone=backbone, head=head, recipe=recipe,
+        result = _run_one(task, table_data, functools.partial(prepare_fold, folder, fold_resume), backbone=backbone,
+                          head=head, recipe=recipe,
                           model_options=model_options, seed=seed, resume=fold_resume, verbose=verbose,
                           parameters={**parameters, "fold": fold}, inputs=inputs, jit_compile=jit_compile)
         runs[fold] = result

@@ -1,0 +1,32 @@
+"""Shared by the tests of layers that compute a Keras layer's function another way (same variables)."""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+
+def same_weights(reference, fast, in_channels: int, seed: int):
+    """Build ``reference`` and ``fast`` for ``in_channels`` inputs and give both the same random weights
+    (their variables must match by name and shape). Returns ``(reference, fast)``."""
+    rng = np.random.default_rng(seed)
+    for layer in (reference, fast):
+        layer.build((None, None, in_channels))
+    for ref_var, fast_var in zip(reference.weights, fast.weights):
+        assert ref_var.path.split("/")[-1] == fast_var.path.split("/")[-1] and ref_var.shape == fast_var.shape
+        value = rng.normal(size=ref_var.shape).astype("float32")
+        ref_var.assign(value)
+        fast_var.assign(value)
+    return reference, fast
+
+
+def outputs_and_gradients(layer, x, upstream):
+    """``layer(x)`` and the gradients of ``sum(layer(x) * upstream)`` (a random linear function of every
+    output) with respect to ``x`` and each trainable weight."""
+    x = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = layer(x)
+        loss = tf.reduce_sum(y * upstream)
+    grads = tape.gradient(loss, [x, *layer.trainable_weights])
+    return y.numpy(), [g.numpy() for g in grads]
