@@ -15,7 +15,7 @@ from dream_keras.saving import load_model
 from layer_pairs import outputs_and_gradients, same_weights
 
 DATA = pathlib.Path(__file__).parent / "data"
-#: Saved by the code before FewFilterConv1D existed (keras.layers.Conv1D as the profile convolution),
+#: Saved by the code before FewFilterConv1D existed (commit 02f8298: keras.layers.Conv1D as the profile convolution),
 #: tiny BPNet (8 filters, 2 dilated layers, 200 -> 60 bp), with that code's predictions on a fixed input.
 OLD_FILE = DATA / "bpnet_profile_conv1d.keras"
 OLD_PREDICTIONS = DATA / "bpnet_profile_conv1d_predictions.npz"
