@@ -78,15 +78,15 @@ def _recurrent_steps(model) -> int:
     """Time steps x directions of every recurrent layer of ``model`` (nested ones included)."""
     import keras
 
-    layers = list(model._flatten_layers(include_self=False, recursive=True))  # private Keras: test_keras_internals
-    inside = {id(part) for layer in layers if isinstance(layer, keras.layers.Bidirectional)
-              for part in (layer.forward_layer, layer.backward_layer)}  # counted with their Bidirectional
     steps = 0
-    for layer in layers:
-        if isinstance(layer, keras.layers.Bidirectional) or (isinstance(layer, keras.layers.RNN)
-                                                             and id(layer) not in inside):
+    for layer in model._flatten_layers(include_self=False, recursive=True):  # private Keras: test_keras_internals
+        if not isinstance(layer, (keras.layers.RNN, keras.layers.Bidirectional)):
+            continue
+        try:
             length = layer.input.shape[1]
-            steps += (2 if isinstance(layer, keras.layers.Bidirectional) else 1) * int(length or 0)
+        except AttributeError:  # a Bidirectional's own two layers: counted with it
+            continue
+        steps += (2 if isinstance(layer, keras.layers.Bidirectional) else 1) * int(length or 0)
     return steps
 
 
@@ -97,8 +97,8 @@ def xla_fits(model, batch_size: int, *, available: int | None = None) -> tuple[b
     XLA plans one compiled program's buffers at once, and its step can hold more than the same step
     without XLA. Measured here (``benchmarks/step_memory.py --xla``), per example: DREAM-CNN 1.44 x
     its layer outputs at 2,114 bp and 1.38 x at the yeast shape, BPNet 512/8 0.89 x and DREAM-RNN
-    0.94 x (less than without XLA). ``--jit-compile auto`` times the step without XLA first, and the process keeps that
-    memory: DREAM-CNN at 2,114 bp, batch 32, peaked at 7.2 GB without XLA, then at 16.2 GB once the
+    0.94 x (less than without XLA). ``--jit-compile auto`` times the step without XLA first, and the
+    process keeps that memory: DREAM-CNN at 2,114 bp, batch 32, peaked at 7.2 GB without XLA, then at 16.2 GB once the
     XLA step ran beside it. A step that does not fit aborts the process, so ``auto`` asks this with
     the memory available at that moment and does not try XLA where it says no.
 

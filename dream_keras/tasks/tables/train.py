@@ -463,13 +463,14 @@ def _train_all_folds(task, data, out, *, folds, overwrite, resume, parameters, s
     if unknown:
         raise InputError(f"folds {unknown} are not fold labels of {data} ({labels}). Fix: choose among them.")
     root = pathlib.Path(out)
-    root_ready = []
+    root_prepared = False
 
     def prepare_fold(folder: pathlib.Path, fold_resume: bool) -> RunFolder:
-        if not root_ready:  # the top folder is made with the first fold that starts (after its memory check)
+        nonlocal root_prepared
+        if not root_prepared:  # the top folder is made with the first fold that starts (after its memory check)
             root_run = RunFolder.prepare(root, resume=resume, overwrite=overwrite, subfolders=("logs",))
             root_run.write_run_json("train", {**parameters, "folds": chosen}, inputs)
-            root_ready.append(root_run)
+            root_prepared = True
         return RunFolder.prepare(folder, resume=fold_resume, overwrite=not fold_resume)
 
     runs, rows = {}, []
@@ -482,8 +483,8 @@ def _train_all_folds(task, data, out, *, folds, overwrite, resume, parameters, s
             continue
         fold_resume = resume and (folder / "logs" / "run.json").is_file()
         table_data = prepare_table_data(task, data, fold=fold, table=table, fold_labels=labels, **split_options)
-        result = _run_one(task, table_data, functools.partial(prepare_fold, folder, fold_resume), backbone=backbone,
-                          head=head, recipe=recipe,
+        result = _run_one(task, table_data, functools.partial(prepare_fold, folder, fold_resume),
+                          backbone=backbone, head=head, recipe=recipe,
                           model_options=model_options, seed=seed, resume=fold_resume, verbose=verbose,
                           parameters={**parameters, "fold": fold}, inputs=inputs, jit_compile=jit_compile)
         runs[fold] = result
