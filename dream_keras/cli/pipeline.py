@@ -56,6 +56,9 @@ def add_parser(sub) -> None:
     p.add_argument("--out", required=True, help="pipeline folder")
     p.add_argument("--resume", action="store_true", help="skip complete stages and continue the pipeline in --out")
     p.add_argument("--overwrite", action="store_true", help="start again in an --out a pipeline wrote before")
+    p.add_argument("--allow-changed-inputs", action="store_true",
+                   help="with --resume: go on when an input file changed since the pipeline started (its size and "
+                        "SHA-256 are recorded); every stage that reads it runs again")
     sizes = p.add_argument_group("sizes and training (defaults: the official ChromBPNet's)")
     for flag, kind, words in (
             ("--input-length", int, "input window, bp"), ("--output-length", int, "profile window, bp"),
@@ -131,7 +134,8 @@ def pipeline_parameters(args):
 def run(args) -> int:
     from dream_keras.tasks.atac.pipeline import run_pipeline
 
-    result = run_pipeline(pipeline_parameters(args), args.out, resume=args.resume, overwrite=args.overwrite)
+    result = run_pipeline(pipeline_parameters(args), args.out, resume=args.resume, overwrite=args.overwrite,
+                          allow_changed_inputs=args.allow_changed_inputs)
     skipped = [name for name in result.records if name not in result.ran]
     print(f"\npipeline finished in {result.root}: ran {', '.join(result.ran) or 'nothing'}"
           f"{'; skipped (complete) ' + ', '.join(skipped) if skipped else ''}")

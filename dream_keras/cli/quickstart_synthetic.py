@@ -75,39 +75,21 @@ def plot_footprints(summary: dict, planted: str, path: pathlib.Path) -> pathlib.
     return _save(figure, path)
 
 
-def prepare_folder(out: pathlib.Path) -> None:
-    """Create ``out`` (a new folder, or the staging folder of an ``--overwrite``) and record its
-    manifest, so that a later ``--overwrite`` deletes only what this quickstart wrote."""
-    from data_prep.errors import InputError
-    from dream_keras.training.manifest import start_recording
-
-    if out.exists() and not out.is_dir():
-        raise InputError(f"{out} is a file; choose another --out")
-    existing = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
-    if existing:
-        raise InputError(f"output folder {out} is not empty (it holds {', '.join(existing[:5])}); pass --overwrite "
-                         "to replace an earlier quickstart, or choose another --out")
-    out.mkdir(parents=True, exist_ok=True)
-    start_recording(out)
-
-
 def run(args) -> int:
     """Generate the data, train bias and main model, evaluate, footprint; print what was learned.
 
     ``--overwrite`` builds the new folder beside the old one and swaps it in once finished
-    (:func:`dream_keras.training.staging.staged_output`)."""
+    (:func:`data_prep.outputs.open_output`)."""
     from data_prep.errors import InputError
-    from dream_keras.training.staging import relocated, staged_output
+    from data_prep.outputs import open_output
 
     if getattr(args, "resume", False):
         raise InputError("quickstart --synthetic always starts afresh (it takes minutes); --resume continues the "
                          "bundled-data quickstart only")
     started = time.time()
-    final = pathlib.Path(args.out).resolve()
-    with staged_output(final, overwrite=args.overwrite) as out:
-        prepare_folder(out)
-        summary = _run_in(args, out, started)
-    print(relocated(summary, out, final))
+    with open_output(args.out, overwrite=args.overwrite) as output:
+        summary = _run_in(args, output.make(), started)
+    print(output.relocated(summary))
     return 0
 
 
@@ -118,7 +100,7 @@ def _run_in(args, out: pathlib.Path, started: float) -> str:
     from dream_keras.tasks.atac.train import AtacTrainParameters, format_fold_summary, train_fold
     from data_prep.atac.inputs import resolve_folds
     from dream_keras.tasks.atac.bias_stage import BiasTrainParameters, format_bias_summary, train_bias
-    from dream_keras.training.run_folder import write_json_atomic
+    from data_prep.outputs import write_json_atomic
 
     q = SYNTHETIC
     print(f"dream-keras quickstart --synthetic: {q['n_chroms']} x {q['chrom_size'] / 1e6:.1f} Mb, {q['n_peaks']:,} peaks "

@@ -95,13 +95,6 @@ def nonpeaks_stage(ctx: StageContext) -> StageOutput:
     return StageOutput({"nonpeaks": out}, {"nonpeaks": int(len(nonpeaks)), "warnings": notes})
 
 
-def _start_clean(folder: pathlib.Path) -> None:
-    import shutil
-
-    if folder.exists():
-        shutil.rmtree(folder)
-
-
 def bias_stage(ctx: StageContext) -> StageOutput:
     """Train the bias model on the first fold (it serves every fold), or record ``--bias-model``."""
     params = ctx.params
@@ -112,8 +105,6 @@ def bias_stage(ctx: StageContext) -> StageOutput:
 
     fold = ctx.folds[0]
     resume = ctx.continue_partial and (ctx.folder / "logs" / "run.json").is_file()
-    if not resume:
-        _start_clean(ctx.folder)
     factor = params.bias_threshold_factor
     bias_params = BiasTrainParameters(
         genome=params.genome, bigwig=str(ctx.output("bigwig", "bigwig")), peaks=params.peaks,
@@ -123,7 +114,8 @@ def bias_stage(ctx: StageContext) -> StageOutput:
         bias_threshold_factor=factor if factor is not None else bias_threshold_factor(params.data_type),
         epochs=params.bias_epochs, patience=params.patience, lr=params.lr, batch_size=params.batch_size,
         seed=params.seed)
-    result = train_bias(bias_params, fold, ctx.folder, resume=resume, progress=ctx.progress)
+    # not resumed: the stage starts from a clean folder (what the pipeline's manifest owns there is deleted)
+    result = train_bias(bias_params, fold, ctx.folder, resume=resume, overwrite=not resume, progress=ctx.progress)
     evaluation = result.run.evaluation
     return StageOutput({"bias_model": result.model_path, "metrics": evaluation / "metrics.json",
                         "bias_qc": evaluation / "bias_qc.json"},
@@ -148,8 +140,6 @@ def train_stage(ctx: StageContext) -> StageOutput:
 
     params = ctx.params
     resume = ctx.continue_partial and (ctx.folder / "logs" / "run.json").is_file()
-    if not resume:
-        _start_clean(ctx.folder)
     train_params = AtacTrainParameters(
         genome=params.genome, bigwig=str(ctx.output("bigwig", "bigwig")), peaks=params.peaks,
         nonpeaks=str(ctx.output("nonpeaks", "nonpeaks")), bias_model=str(ctx.output("bias", "bias_model")),
@@ -159,7 +149,8 @@ def train_stage(ctx: StageContext) -> StageOutput:
         epochs=params.epochs, patience=params.patience, lr=params.lr, batch_size=params.batch_size,
         seed=params.seed)
     if str(params.fold).strip() == ALL_FOLDS:
-        results, _ = train_folds(train_params, ctx.folder, resume=resume, progress=ctx.progress)
+        results, _ = train_folds(train_params, ctx.folder, resume=resume, overwrite=not resume,
+                                 progress=ctx.progress)
         outputs = {"summary": ctx.folder / "summary.tsv"}
         for result in results:
             outputs.update(_fold_outputs(result.run.root, f"{result.run.root.name}/"))
@@ -167,7 +158,7 @@ def train_stage(ctx: StageContext) -> StageOutput:
     else:
         fold = ctx.folds[0]
         results = [train_fold(dataclasses.replace(train_params, fold=fold.argument), fold, ctx.folder,
-                              resume=resume, progress=ctx.progress)]
+                              resume=resume, overwrite=not resume, progress=ctx.progress)]
         outputs = _fold_outputs(ctx.folder)
         first = ctx.folder
     # the footprints stage reads the first fold's bias-free model
@@ -243,18 +234,31 @@ def report_stage(ctx: StageContext) -> StageOutput:
 
 @dataclasses.dataclass(frozen=True)
 class Stage:
-    """A stage: its name (also its folder's), a one-line title, and its function."""
+    """A stage: its name (also its folder's), a one-line title, its function and the pipeline input
+    files it reads (names of :func:`~dream_keras.tasks.atac.pipeline.runner.pipeline_inputs`; ``fold``
+    stands for every fold file)."""
 
     name: str
     title: str
     run: object
+    inputs: tuple = ()
 
+    def input_fingerprints(self, fingerprints: dict) -> dict:
+        """The fingerprints of the files this stage reads, out of those of every pipeline input."""
+        return {name: value for name, value in fingerprints.items()
+                if name in self.inputs or ("fold" in self.inputs and name.startswith("fold"))}
+
+
+_TRAINING_INPUTS = ("genome", "bigwig", "reads", "peaks", "fold", "bias_model")
 
 STAGES = (
-    Stage("bigwig", "insertion bigWig (dream-keras prep bigwig)", bigwig_stage),
-    Stage("nonpeaks", "GC-matched nonpeaks (dream-keras prep nonpeaks)", nonpeaks_stage),
-    Stage("bias", "bias model (dream-keras bias train)", bias_stage),
-    Stage("chrombpnet", "bias-factorised model, evaluation and bias QC (dream-keras train)", train_stage),
-    Stage("footprints", "footprints of enzyme and TF motifs (dream-keras footprints)", footprints_stage),
+    Stage("bigwig", "insertion bigWig (dream-keras prep bigwig)", bigwig_stage, ("genome", "bigwig", "reads")),
+    Stage("nonpeaks", "GC-matched nonpeaks (dream-keras prep nonpeaks)", nonpeaks_stage,
+          ("genome", "peaks", "blacklist", "fold")),
+    Stage("bias", "bias model (dream-keras bias train)", bias_stage, _TRAINING_INPUTS),
+    Stage("chrombpnet", "bias-factorised model, evaluation and bias QC (dream-keras train)", train_stage,
+          _TRAINING_INPUTS),
+    Stage("footprints", "footprints of enzyme and TF motifs (dream-keras footprints)", footprints_stage,
+          ("genome",)),
     Stage("report", "HTML report", report_stage),
 )
