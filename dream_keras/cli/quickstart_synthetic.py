@@ -98,7 +98,7 @@ def motif_summary(models: dict, genome, peaks, folder: pathlib.Path, input_lengt
     """
     from data_prep import extract_windows, read_regions
     from dream_keras.interpret.motifs.bias_check import motif_bias_check
-    from dream_keras.interpret.motifs.settings import MOTIF_CONTRIBUTION_METHOD, MOTIF_OUTPUT
+    from dream_keras.motif_settings import MOTIF_CONTRIBUTION_METHOD, MOTIF_OUTPUT
     from dream_keras.tasks.atac.model_motifs import model_motifs, sample_peaks
     from dream_keras.tasks.atac.prediction import load_profile_count_model
 

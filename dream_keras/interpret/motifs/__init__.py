@@ -7,7 +7,7 @@
 - :func:`match_patterns`: TOMTOM from pip (``memelite``) against the bundled database
   (ChromBPNet's enzyme-bias motifs and JASPAR 2024 CORE vertebrates non-redundant) or any MEME file.
 
-Defaults (the official ChromBPNet pipeline's) are in :mod:`~dream_keras.interpret.motifs.settings`.
+Defaults (the official ChromBPNet pipeline's) are in :mod:`~dream_keras.motif_settings`.
 """
 
 from dream_keras.interpret.motifs.contribution_file import ContributionWindows, read_contribution_windows

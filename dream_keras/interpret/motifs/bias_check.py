@@ -4,12 +4,12 @@ The ChromBPNet pipeline ends with TF-MoDISco on the bias-free model's contributi
 look there for the Tn5 (or DNase I) motif: a bias-free model that still carries the enzyme's
 preference shows it as a pattern. Here that look is a verdict: the check fails when a pattern is
 named after an enzyme-bias motif, i.e. its best database match is a TN5_*/DNASE_* motif with a
-q-value below :data:`~dream_keras.interpret.motifs.settings.MATCH_Q_THRESHOLD` (0.05).
+q-value below :data:`~dream_keras.motif_settings.MATCH_Q_THRESHOLD` (0.05).
 """
 
 from __future__ import annotations
 
-from dream_keras.interpret.motifs.settings import MATCH_Q_THRESHOLD
+from dream_keras.motif_settings import MATCH_Q_THRESHOLD
 
 PASS, FAIL, NO_PATTERNS = "pass", "fail", "no patterns"
 

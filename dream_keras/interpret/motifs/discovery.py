@@ -31,8 +31,8 @@ from dream_keras.interpret.motifs.logos import draw_logo, file_stem, pwm_heights
 from dream_keras.interpret.motifs.matching import MotifMatch, load_motif_database, match_patterns
 from dream_keras.interpret.motifs.modisco_run import run_modisco
 from dream_keras.interpret.motifs.patterns import Pattern, consensus, read_patterns
-from dream_keras.interpret.motifs.settings import (MATCH_Q_THRESHOLD, MAX_SEQLETS, MIN_METACLUSTER_SEQLETS,
-                                                   MODISCO_OPTIONS, MODISCO_WINDOW, TOP_MATCHES, TRIM_THRESHOLD)
+from dream_keras.motif_settings import (MATCH_Q_THRESHOLD, MAX_SEQLETS, MIN_METACLUSTER_SEQLETS,
+                                        MODISCO_OPTIONS, MODISCO_WINDOW, TOP_MATCHES, TRIM_THRESHOLD)
 
 RESULTS_NAME = "modisco_results.h5"
 TABLE_NAME = "motifs.tsv"
@@ -153,7 +153,7 @@ def discover_motifs(contributions: str | os.PathLike, out: str | os.PathLike, *,
             of the maximum before matching and drawing.
         q_threshold: a pattern is named after its best match when that match's q-value is below this.
         modisco_options: other ``modisco motifs`` options
-            (:data:`~dream_keras.interpret.motifs.settings.MODISCO_OPTIONS`).
+            (:data:`~dream_keras.motif_settings.MODISCO_OPTIONS`).
         title: the page's title (default: names the contributions file).
         say: where progress lines go (``print`` or a function taking the same arguments; ``None``
             for silence).
@@ -185,7 +185,7 @@ def write_motifs(inputs: MotifInputs, out: str | os.PathLike, *, max_seqlets: in
     say(f"      TF-MoDISco on {n_regions:,} regions, central {window} bp of {windows.length} bp, at most "
         f"{max_seqlets:,} seqlets per sign", flush=True)
     run = run_modisco(windows.onehot, windows.hypothetical, folder / RESULTS_NAME, window=window,
-                      max_seqlets=max_seqlets, options=modisco_options)
+                      max_seqlets=max_seqlets, options=modisco_options, source=str(windows.path))
     patterns = read_patterns(folder / RESULTS_NAME)
     say(f"      {run.positive_seqlets:,} positive and {run.negative_seqlets:,} negative seqlets -> "
         f"{run.positive_patterns} positive and {run.negative_patterns} negative patterns; matching against "

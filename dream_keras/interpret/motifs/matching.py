@@ -17,8 +17,8 @@ import numpy as np
 
 from data_prep.motifs import Motif, bundled_motif_path, read_meme
 from dream_keras.interpret.motifs.patterns import Pattern
-from dream_keras.interpret.motifs.settings import (DEFAULT_DATABASE, ENZYME_MOTIF_PREFIXES, TOP_MATCHES,
-                                                   TRIM_THRESHOLD)
+from dream_keras.motif_settings import (DEFAULT_DATABASE, ENZYME_MOTIF_PREFIXES, TOP_MATCHES,
+                                        TRIM_THRESHOLD)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """TF-MoDISco through the maintained package (``modisco-lite`` on PyPI, import name ``modiscolite``).
 
 :func:`run_modisco` calls ``modiscolite.tfmodisco.TFMoDISco`` with the options the ``modisco
-motifs`` command passes (:data:`~dream_keras.interpret.motifs.settings.MODISCO_OPTIONS`) and
+motifs`` command passes (:data:`~dream_keras.motif_settings.MODISCO_OPTIONS`) and
 writes its results with ``modiscolite.io.save_hdf5``, so ``modisco report`` and every other
 reader of TF-MoDISco results read the file. No seqlet, or too few for a pattern, is a result too:
 the file then holds no pattern group (as ``modisco motifs`` writes it).
@@ -15,7 +15,7 @@ import os
 import numpy as np
 
 from data_prep.atomic import atomic_path
-from dream_keras.interpret.motifs.settings import MAX_SEQLETS, MIN_METACLUSTER_SEQLETS, MODISCO_OPTIONS
+from dream_keras.motif_settings import MAX_SEQLETS, MIN_METACLUSTER_SEQLETS, MODISCO_OPTIONS
 
 
 @dataclasses.dataclass
@@ -91,7 +91,8 @@ def count_seqlets(onehot: np.ndarray, hypothetical: np.ndarray, options: dict) -
 
 
 def run_modisco(onehot: np.ndarray, hypothetical: np.ndarray, out: str | os.PathLike, *, window: int,
-                max_seqlets: int = MAX_SEQLETS, options: dict | None = None, verbose: bool = False) -> ModiscoRun:
+                max_seqlets: int = MAX_SEQLETS, options: dict | None = None, verbose: bool = False,
+                source: str = "these regions") -> ModiscoRun:
     """Run TF-MoDISco on windows of one-hot bases and hypothetical scores; write its results file.
 
     Args:
@@ -102,11 +103,15 @@ def run_modisco(onehot: np.ndarray, hypothetical: np.ndarray, out: str | os.Path
         window: recorded as the file's ``window_size`` attribute.
         max_seqlets: most seqlets per metacluster (sign).
         options: ``modisco motifs`` options overriding
-            :data:`~dream_keras.interpret.motifs.settings.MODISCO_OPTIONS`.
+            :data:`~dream_keras.motif_settings.MODISCO_OPTIONS`.
         verbose: TF-MoDISco's own progress lines.
+        source: what the scores are (a file name), for messages.
 
     Returns:
         :class:`ModiscoRun`.
+
+    Raises:
+        InputError: TF-MoDISco failed on the scores (its message, and the share of zero scores).
     """
     modiscolite = _import_modisco()
     settings = {**MODISCO_OPTIONS, **(options or {})}
@@ -115,11 +120,22 @@ def run_modisco(onehot: np.ndarray, hypothetical: np.ndarray, out: str | os.Path
     # TF-MoDISco clusters a metacluster only above this many seqlets; below it there is nothing to
     # run (and an all-zero track has no seqlet at all, where its seqlet caller cannot fit a null)
     if max(positive, negative) > MIN_METACLUSTER_SEQLETS:
-        patterns = modiscolite.tfmodisco.TFMoDISco(
-            one_hot=np.ascontiguousarray(onehot, dtype=np.float32),
-            hypothetical_contribs=np.ascontiguousarray(hypothetical, dtype=np.float32),
-            max_seqlets_per_metacluster=int(max_seqlets), min_metacluster_size=MIN_METACLUSTER_SEQLETS,
-            verbose=verbose, **settings)
+        try:
+            patterns = modiscolite.tfmodisco.TFMoDISco(
+                one_hot=np.ascontiguousarray(onehot, dtype=np.float32),
+                hypothetical_contribs=np.ascontiguousarray(hypothetical, dtype=np.float32),
+                max_seqlets_per_metacluster=int(max_seqlets), min_metacluster_size=MIN_METACLUSTER_SEQLETS,
+                verbose=verbose, **settings)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as error:  # leidenalg raises bare BaseException
+            from data_prep.errors import InputError
+
+            zero = float((onehot * hypothetical).sum(axis=2).__eq__(0).mean())
+            raise InputError(f"TF-MoDISco (modisco-lite) failed on the contributions of {source}: {error}. "
+                             f"{zero:.0%} of their per-base scores are exactly zero; scores that are zero over long "
+                             "stretches (a model with few active units) are a known cause: compute the "
+                             "contributions of a trained model, or with another method") from error
     with atomic_path(out) as temporary:
         modiscolite.io.save_hdf5(str(temporary), patterns[0], patterns[1], int(window))
     return ModiscoRun(positive, negative, len(patterns[0] or []), len(patterns[1] or []))

@@ -13,7 +13,7 @@ import os
 
 import numpy as np
 
-from dream_keras.interpret.motifs.settings import TRIM_THRESHOLD
+from dream_keras.motif_settings import TRIM_THRESHOLD
 
 #: pattern groups in the order they are reported, with their sign
 GROUPS = (("pos_patterns", "pos"), ("neg_patterns", "neg"))

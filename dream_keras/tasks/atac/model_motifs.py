@@ -14,8 +14,8 @@ import pathlib
 import pandas as pd
 
 from data_prep.errors import InputError
-from dream_keras.interpret.motifs.settings import (MATCH_Q_THRESHOLD, MAX_SEQLETS, MODISCO_WINDOW,
-                                                   MOTIF_CONTRIBUTION_METHOD, MOTIF_OUTPUT, PEAK_SAMPLE_SEED)
+from dream_keras.motif_settings import (MATCH_Q_THRESHOLD, MAX_SEQLETS, MODISCO_WINDOW,
+                                        MOTIF_CONTRIBUTION_METHOD, MOTIF_OUTPUT, PEAK_SAMPLE_SEED)
 
 
 def sample_peaks(peaks: pd.DataFrame, genome: str | os.PathLike, input_length: int, most: int) -> pd.DataFrame:

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from dream_keras.interpret.motifs.settings import (MAX_SEQLETS, MODISCO_WINDOW, MOTIF_CONTRIBUTION_METHOD,
-                                                   MOTIF_OUTPUT, MOTIF_PEAKS)
+from dream_keras.motif_settings import (MAX_SEQLETS, MODISCO_WINDOW, MOTIF_CONTRIBUTION_METHOD,
+                                        MOTIF_OUTPUT, MOTIF_PEAKS)
 
 #: Read formats the reads stage takes (``--bam``, ``--fragments``, ``--tagalign``).
 READ_FORMATS = ("bam", "fragments", "tagalign")
@@ -31,7 +31,7 @@ class PipelineParameters:
     Motifs: contributions (``motif_contribution_method``, of ``motif_output``) of the bias-free model
     on at most ``motif_peaks`` peaks, then TF-MoDISco on the central ``motif_window`` bases with at
     most ``motif_max_seqlets`` seqlets per sign, named against ``motif_db`` (``None``: the bundled
-    database); the defaults are the official pipeline's (:mod:`dream_keras.interpret.motifs.settings`).
+    database); the defaults are the official pipeline's (:mod:`dream_keras.motif_settings`).
     """
 
     genome: str
