@@ -117,7 +117,8 @@ def motif_summary(models: dict, genome, peaks, folder: pathlib.Path, input_lengt
         top = positive.iloc[0] if len(positive) else None
         summary[label] = {"patterns": int(len(table)), "top_positive": None if top is None else str(top["pattern"]),
                           "top_seqlets": None if top is None else int(top["n_seqlets"]),
-                          "top_match": None if top is None else f"{top['match_1']} {top['match_1_name']}",
+                          "top_match": None if top is None else " ".join(dict.fromkeys([str(top["match_1"]),
+                                                                                         str(top["match_1_name"])])),
                           "top_match_q": None if top is None else float(top["match_1_q"]),
                           "top_match_p": None if top is None else float(top["match_1_p"]),
                           "named": discovery.summary["named"], "enzyme_patterns": discovery.enzyme_patterns,
@@ -132,8 +133,10 @@ def _motif_lines(summary: dict) -> str:
         top = (f"top positive pattern {found['top_positive']} ({found['top_seqlets']} seqlets) = {found['top_match']} "
                f"(q {found['top_match_q']:.2g}, p {found['top_match_p']:.2g})" if found["top_positive"]
                else "no positive pattern")
-        enzyme = ", ".join(f"{e['pattern']} ~ {e['match']} (q {e['q_value']:.2g})"
-                           for e in found["motif_check"]["enzyme_patterns"]) or "none"
+        named = found["motif_check"]["enzyme_patterns"]
+        enzyme = ", ".join(f"{e['pattern']} ~ {e['match']} (q {e['q_value']:.2g})" for e in named[:3]) or "none"
+        if len(named) > 3:
+            enzyme += f" and {len(named) - 3} more"
         lines.append(f"  {label.replace('_', '-')} model: {found['patterns']} pattern(s); {top}; Tn5/DNase "
                      f"motifs among them: {enzyme}")
     check = summary.get("bias_free", {}).get("motif_check", {})
