@@ -77,10 +77,13 @@ def named_match(matches: list[MotifMatch], q_threshold: float = MATCH_Q_THRESHOL
 def motif_table(patterns: list[Pattern], matches: list[list[MotifMatch]], top: int, trim_threshold: float,
                 q_threshold: float) -> pd.DataFrame:
     """One row per pattern: ``pattern, sign, n_seqlets, width, consensus, name, enzyme_motif`` and per
-    rank ``k`` ``match_k, match_k_name, match_k_p, match_k_q`` (empty when there are fewer matches)."""
+    rank ``k`` ``match_k, match_k_name, match_k_p, match_k_q, match_k_strand`` (``+``: the motif as in
+    the database aligns to the pattern, ``-``: its reverse complement; empty when there are fewer
+    matches)."""
     columns = ["pattern", "sign", "n_seqlets", "width", "consensus", "name", "enzyme_motif"]
     for rank in range(1, top + 1):
-        columns += [f"match_{rank}", f"match_{rank}_name", f"match_{rank}_p", f"match_{rank}_q"]
+        columns += [f"match_{rank}", f"match_{rank}_name", f"match_{rank}_p", f"match_{rank}_q",
+                    f"match_{rank}_strand"]
     rows = []
     for pattern, found in zip(patterns, matches):
         kept = pattern.trimmed(trim_threshold)
@@ -93,9 +96,16 @@ def motif_table(patterns: list[Pattern], matches: list[list[MotifMatch]], top: i
             row.update({f"match_{rank}": match.identifier if match else "",
                         f"match_{rank}_name": match.name if match else "",
                         f"match_{rank}_p": match.p_value if match else "",
-                        f"match_{rank}_q": match.q_value if match else ""})
+                        f"match_{rank}_q": match.q_value if match else "",
+                        f"match_{rank}_strand": ("-" if match.reverse_complement else "+") if match else ""})
         rows.append(row)
     return pd.DataFrame(rows, columns=columns)
+
+
+def match_logo_name(identifier: str, reverse_complement: bool) -> str:
+    """File name of a database motif's logo in ``logos/`` (``motif.MA0139.2.png``, ``.rc.png`` when
+    drawn reverse-complemented)."""
+    return f"motif.{file_stem(identifier)}{'.rc' if reverse_complement else ''}.png"
 
 
 def _draw_logos(folder: pathlib.Path, patterns, matches, motifs, trim_threshold: float) -> None:
@@ -106,10 +116,15 @@ def _draw_logos(folder: pathlib.Path, patterns, matches, motifs, trim_threshold:
         draw_logo(pattern.cwm[kept], folder / f"{pattern.name}.cwm.png", f"{pattern.name} CWM")
         draw_logo(pwm_heights(pattern.ppm[kept]), folder / f"{pattern.name}.pwm.png", f"{pattern.name} PWM")
         for match in found:
-            if match.identifier not in drawn:
-                drawn.add(match.identifier)
-                draw_logo(pwm_heights(by_identifier[match.identifier].probabilities),
-                          folder / f"motif.{file_stem(match.identifier)}.png", match.label)
+            # each motif drawn as it aligns to the pattern: as in the database, or reverse-complemented
+            name = match_logo_name(match.identifier, match.reverse_complement)
+            if name not in drawn:
+                drawn.add(name)
+                probabilities = by_identifier[match.identifier].probabilities
+                if match.reverse_complement:
+                    probabilities = probabilities[::-1, ::-1]
+                draw_logo(pwm_heights(probabilities), folder / name,
+                          match.label + (" (reverse complement)" if match.reverse_complement else ""))
 
 
 @dataclasses.dataclass

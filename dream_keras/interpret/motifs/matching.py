@@ -24,13 +24,15 @@ from dream_keras.motif_settings import (DEFAULT_DATABASE, ENZYME_MOTIF_PREFIXES,
 @dataclasses.dataclass(frozen=True)
 class MotifMatch:
     """One database motif matched to a pattern: identifier and name as in the database's MOTIF line,
-    TOMTOM's p-value, the q-value and E-value derived from it."""
+    TOMTOM's p-value, the q-value and E-value derived from it, and whether the motif aligns to the
+    pattern as its reverse complement."""
 
     identifier: str
     name: str
     p_value: float
     q_value: float
     e_value: float
+    reverse_complement: bool = False
 
     @property
     def label(self) -> str:
@@ -94,12 +96,13 @@ def match_patterns(patterns: list[Pattern], motifs: list[Motif], top: int = TOP_
     with warnings.catch_warnings():
         # the warning about small target sets: a user database of a few motifs is the user's choice
         warnings.filterwarnings("ignore", message=".*target motifs.*")
-        p_values = tomtom(queries, targets)[0]
-    p_values = np.clip(np.nan_to_num(np.asarray(p_values, dtype=np.float64), nan=1.0), 0.0, 1.0)
+        result = tomtom(queries, targets)
+    p_values = np.clip(np.nan_to_num(np.asarray(result[0], dtype=np.float64), nan=1.0), 0.0, 1.0)
+    strands = np.asarray(result[4])  # 1: the target's reverse complement aligned best
     matches = []
-    for row in p_values:
+    for row, row_strands in zip(p_values, strands):
         q_values = benjamini_hochberg(row)
         best = np.argsort(row, kind="stable")[:top]
         matches.append([MotifMatch(motifs[i].identifier, motifs[i].name, float(row[i]), float(q_values[i]),
-                                   float(row[i] * len(motifs))) for i in best])
+                                   float(row[i] * len(motifs)), bool(row_strands[i])) for i in best])
     return matches

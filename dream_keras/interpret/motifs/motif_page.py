@@ -16,11 +16,11 @@ import pathlib
 
 import pandas as pd
 
-from dream_keras.interpret.motifs.logos import file_stem
+from dream_keras.interpret.motifs.discovery import match_logo_name
 from dream_keras.tasks.atac.reporting.html_page import HtmlPage, Markup, text, verdict_badge
 
 
-def _image(path: pathlib.Path, alt: str, width: int = 220) -> str:
+def _image(path: pathlib.Path, alt: str, width: int = 190) -> str:
     if not path.is_file():
         return f'<span class="note">({text(alt)}: no logo)</span>'
     encoded = base64.b64encode(path.read_bytes()).decode("ascii")
@@ -34,9 +34,11 @@ def _match_cell(folder: pathlib.Path, row, rank: int, q_threshold: float) -> Mar
     name = str(getattr(row, f"match_{rank}_name"))
     label = identifier if name == identifier else f"{identifier} {name}"
     p_value, q_value = float(getattr(row, f"match_{rank}_p")), float(getattr(row, f"match_{rank}_q"))
+    reverse = str(getattr(row, f"match_{rank}_strand", "+")) == "-"
     strong = "<b>" if q_value < q_threshold else ""
-    return Markup(f'{_image(folder / "logos" / f"motif.{file_stem(identifier)}.png", label, 180)}<br>'
-                  f'{strong}{text(label)}{"</b>" if strong else ""}<br>'
+    turned = " (reverse complement)" if reverse else ""
+    return Markup(f'{_image(folder / "logos" / match_logo_name(identifier, reverse), label, 150)}<br>'
+                  f'{strong}{text(label)}{"</b>" if strong else ""}{text(turned)}<br>'
                   f'<span data-q="{q_value!r}" data-p="{p_value!r}">q = {q_value:.2g}, p = {p_value:.2g}</span>')
 
 
