@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 
 from bias_models.qc import FOOTPRINT_THRESHOLD, PEAK_PEARSON_FAIL, PEAK_PEARSON_WARN
+from dream_keras.motif_settings import MATCH_Q_THRESHOLD
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,7 +68,7 @@ MOTIF_CHECK = CheckText(
               "DNase I, from ChromBPNet) besides the transcription-factor motifs of JASPAR. The official pipeline "
               "ends with these motifs, and a Tn5 or DNase motif among them means that the enzyme's preference is "
               "still in the model. A pattern counts as an enzyme motif when its best database match is one with a "
-              "q-value below 0.05."),
+              f"q-value below {MATCH_Q_THRESHOLD}."),
     verdicts={
         "pass": ("No pattern of the bias-free model is an enzyme motif: its motifs are those of the proteins that "
                  "open the chromatin.", ""),
