@@ -17,10 +17,10 @@ from report_checks import decoded_image_sizes, metric_cells, parse_report
 # every test here trains tiny models end to end (a pipeline or a run): not part of the quick subset
 pytestmark = pytest.mark.slow
 
-STAGES = ["bigwig", "nonpeaks", "bias", "chrombpnet", "footprints", "report"]
+STAGES = ["bigwig", "nonpeaks", "bias", "chrombpnet", "footprints", "motifs", "report"]
 TINY = ["--input-length", "512", "--output-length", "256", "--max-jitter", "32", "--nonpeak-ratio", "4",
         "--nonpeak-stride", "256", "--bias-filters", "4", "--bias-n-dil-layers", "1", "--bias-epochs", "1",
-        "--filters", "4", "--n-dil-layers", "1", "--epochs", "1", "--batch-size", "64"]
+        "--filters", "4", "--n-dil-layers", "1", "--epochs", "1", "--batch-size", "64", "--motif-peaks", "12"]
 
 
 def _inputs(atac):
@@ -102,12 +102,31 @@ def test_pipeline_report_holds_every_stage(pipeline):
     assert len(decoded_image_sizes(report)) == 16
     status = {a["data-stage"]: None for a, _ in report.cells if "data-stage" in a}
     assert list(status) == STAGES
-    assert [a["data-status"] for a, _ in report.cells if "data-status" in a] == ["complete"] * 5 + ["this page"]
+    assert [a["data-status"] for a, _ in report.cells if "data-status" in a] == ["complete"] * 6 + ["this page"]
     metrics = json.loads((pipeline / "chrombpnet" / "evaluation" / "metrics.json").read_text())
     cells = metric_cells(report)
     # the bias model's table, then the main model's: 15 cells each, the main one equal to its metrics.json
     assert len(cells) == 30
     assert {key: exact for key, _, exact in cells[15:]} == _flat(metrics)
+
+
+def test_motifs_stage_explains_sampled_peaks_and_the_report_shows_the_motif_check(pipeline):
+    import h5py
+
+    record = _records(pipeline)["motifs"]
+    summary = record["summary"]
+    # 12 of the peaks with a whole window, sampled; their contributions in the official layout
+    assert summary["peaks"] == 12 and summary["output"] == "profile"
+    assert summary["method"] == "integrated_gradients"
+    with h5py.File(pipeline / "motifs" / "contributions.profile_scores.h5", "r") as handle:
+        assert handle["shap/seq"].shape == handle["raw/seq"].shape == (12, 4, 512)
+    # a one-epoch model on 12 peaks leaves too few seqlets for a pattern: an empty, valid result, said so
+    table = pd.read_csv(pipeline / "motifs" / "motifs.tsv", sep="\t")
+    check = json.loads((pipeline / "motifs" / "motif_check.json").read_text())
+    assert table.empty and check["verdict"] == "no patterns" and summary["motif_check"] == check
+    report = parse_report(pipeline / "report" / "report.html")
+    assert "No pattern was found" in report.text and "motif check" in report.text
+    assert 'data-check="motif" data-verdict="no patterns"' in (pipeline / "report" / "report.html").read_text()
 
 
 def test_resume_skips_every_finished_stage(pipeline, capsys):
@@ -142,7 +161,8 @@ def test_an_interrupted_training_stage_continues_and_later_stages_follow(pipelin
     assert main(["pipeline", "--out", str(pipeline), "--resume"]) == 0
     invocation = int(_log(pipeline)["invocation"].max())
     assert _actions(pipeline, invocation) == {"bigwig": "skipped", "nonpeaks": "skipped", "bias": "skipped",
-                                              "chrombpnet": "ran", "footprints": "ran", "report": "ran"}
+                                              "chrombpnet": "ran", "footprints": "ran", "motifs": "ran",
+                                              "report": "ran"}
     assert _records(pipeline)["bias"] == bias_record
     # continued in its run folder (the rescaled bias model is read back, not made again), and the
     # checkpoint's weights give the same test metrics

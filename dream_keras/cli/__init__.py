@@ -24,13 +24,14 @@ COMMAND_MODULES = [
     "export",
     "import_chrombpnet",
     "interpret",
+    "motifs",
     "pipeline",
     "quickstart",
     "demo_data",
 ]
 
-#: commands that run without Keras (data preparation only): no backend import before they run
-KERAS_FREE_COMMANDS = {"prep"}
+#: commands that run without Keras (data preparation, motif discovery): no backend import before they run
+KERAS_FREE_COMMANDS = {"prep", "motifs"}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -49,9 +49,12 @@ class PipelineResult:
 
 
 def _changed_parameters(recorded: dict, params: PipelineParameters) -> list[str]:
+    from dream_keras.tasks.atac.pipeline.parameters import PIPELINE_DEFAULTS
+
     current = json.loads(json.dumps(params.as_dict()))  # the same JSON types as the record
+    # an option added after the pipeline was started counts as recorded at its default
     return [f"{key} (recorded {recorded.get(key)!r}, now {value!r})" for key, value in current.items()
-            if recorded.get(key) != value]
+            if recorded.get(key, PIPELINE_DEFAULTS.get(key)) != value]
 
 
 def check_parameters(params: PipelineParameters) -> None:
@@ -66,19 +69,37 @@ def check_parameters(params: PipelineParameters) -> None:
         raise InputError(f"--data-type {params.data_type!r} is not one of {', '.join(DATA_TYPES)}")
     for option, path in (("--genome", params.genome), ("--peaks", params.peaks), ("--bigwig", params.bigwig),
                          (f"--{params.reads_format}", params.reads), ("--blacklist", params.blacklist),
-                         ("--bias-model", params.bias_model)):
+                         ("--bias-model", params.bias_model), ("--motif-db", params.motif_db)):
         if path is not None and not pathlib.Path(path).is_file():
             raise InputError(f"{option} {path} does not exist; give the path of an existing file")
     for option in ("input_length", "output_length", "bias_epochs", "epochs", "batch_size", "nonpeak_ratio",
-                   "nonpeak_stride"):
+                   "nonpeak_stride", "motif_peaks", "motif_window", "motif_max_seqlets"):
         if int(getattr(params, option)) < 1:
             raise InputError(f"--{option.replace('_', '-')} must be at least 1, not {getattr(params, option)}")
+    _check_motif_parameters(params)
+
+
+def _check_motif_parameters(params: PipelineParameters) -> None:
+    """The motifs stage's options, refused before training rather than after it."""
+    from dream_keras.interpret.attributions import METHODS
+    from dream_keras.interpret.motifs.matching import load_motif_database
+
+    if params.motif_window > params.input_length:
+        raise InputError(f"--motif-window {params.motif_window} is longer than the {params.input_length} bp input "
+                         "windows; choose at most --input-length")
+    if params.motif_contribution_method not in METHODS:
+        raise InputError(f"contribution method {params.motif_contribution_method!r} of the motifs stage is not one "
+                         f"of {', '.join(METHODS)}")
+    if params.motif_output not in ("profile", "logcounts", "counts"):
+        raise InputError(f"--motif-output {params.motif_output!r} is not profile or counts")
+    if params.motif_db is not None:
+        load_motif_database(params.motif_db)  # a file that does not parse stops here, its line named
 
 
 def pipeline_inputs(params: PipelineParameters, folds) -> dict:
     """``{name: path}`` of every input file the pipeline reads (``None`` for those not given)."""
     files = {"genome": params.genome, "peaks": params.peaks, "bigwig": params.bigwig, "reads": params.reads,
-             "blacklist": params.blacklist, "bias_model": params.bias_model}
+             "blacklist": params.blacklist, "bias_model": params.bias_model, "motif_db": params.motif_db}
     files.update({f"fold_{fold.number}" if len(folds) > 1 else "fold": fold.path for fold in folds})
     return files
 

@@ -9,6 +9,8 @@ bias           ``bias/``       the bias model run (``bias train``), or records `
 chrombpnet     ``chrombpnet/`` the bias-factorised model (``train``): fit, evaluation (metrics.json) and
                                the bias QC (bias_qc.json), one run folder per fold with ``--fold all``
 footprints     ``footprints/`` marginal footprints of the enzyme's and a few TF motifs on the bias-free model
+motifs         ``motifs/``     contributions of the bias-free model on (at most 30,000) peaks, TF-MoDISco,
+                               patterns named against a motif database, the motif bias check
 report         ``report/``     ``report.html``, the whole pipeline on one page
 =============  ==============  ===========================================================================
 
@@ -223,6 +225,41 @@ def footprints_stage(ctx: StageContext) -> StageOutput:
     return StageOutput({"table": ctx.folder / "footprints.tsv", "profiles": ctx.folder / "footprints.h5"}, summary)
 
 
+def motifs_stage(ctx: StageContext) -> StageOutput:
+    """Contributions of the first fold's bias-free model on (a sample of) the peaks, TF-MoDISco, the
+    patterns named against the motif database, and the motif bias check (``motif_check.json``)."""
+    from data_prep import extract_windows, read_regions
+    from dream_keras.interpret.motifs.bias_check import motif_bias_check
+    from dream_keras.tasks.atac.model_motifs import model_motifs, sample_peaks
+    from dream_keras.tasks.atac.prediction import load_profile_count_model
+    from data_prep.outputs import manifest, write_json_atomic
+
+    params = ctx.params
+    # a new start of this stage: what an earlier one left there goes (only what the pipeline's manifest owns)
+    manifest.clear_below(ctx.root, ctx.folder)
+    model_path = ctx.output("chrombpnet", "first_model_nobias")
+    model = load_profile_count_model(model_path)
+    peaks = sample_peaks(read_regions(params.peaks), params.genome, params.input_length, params.motif_peaks)
+    windows = extract_windows(peaks, params.genome, None, input_length=params.input_length, output_length=1,
+                              alphabet=getattr(model, "alphabet", "ACGT"), progress=False)
+    discovery, scores = model_motifs(
+        model, windows, ctx.folder, method=params.motif_contribution_method, output=params.motif_output,
+        window=params.motif_window, max_seqlets=params.motif_max_seqlets, motif_db=params.motif_db,
+        contribution_options={"seed": params.seed}, model_path=model_path,
+        title="dream-keras pipeline: motifs of the bias-free model", progress=ctx.progress)
+    check = motif_bias_check(discovery.table, discovery.summary["q_threshold"])
+    write_json_atomic(ctx.folder / "motif_check.json", check)
+    print(f"      motif check: {check['verdict']}: {check['message']}", flush=True)
+    outputs = {name: ctx.folder / name for name in ("motifs.html", "motifs.tsv", "motifs.json", "modisco_results.h5",
+                                                     "motif_check.json")}
+    outputs["contributions"] = scores
+    summary = {"peaks": int(len(windows.sequences)), "method": params.motif_contribution_method,
+               "output": discovery.summary["attributes"].get("output", params.motif_output),
+               "seqlets": discovery.summary["seqlets"], "patterns": discovery.summary["patterns"],
+               "named": discovery.summary["named"], "motif_check": check}
+    return StageOutput(outputs, summary, discovery)
+
+
 def report_stage(ctx: StageContext) -> StageOutput:
     """``report/report.html``: every stage on one page."""
     from dream_keras.tasks.atac.reporting import write_pipeline_report
@@ -260,5 +297,7 @@ STAGES = (
           _TRAINING_INPUTS),
     Stage("footprints", "footprints of enzyme and TF motifs (dream-keras footprints)", footprints_stage,
           ("genome",)),
+    Stage("motifs", "TF-MoDISco motifs of the bias-free model (dream-keras contribs + motifs)", motifs_stage,
+          ("genome", "peaks", "motif_db")),
     Stage("report", "HTML report", report_stage),
 )
