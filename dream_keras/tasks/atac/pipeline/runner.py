@@ -62,7 +62,7 @@ def check_parameters(params: PipelineParameters) -> None:
         raise InputError(f"--data-type {params.data_type!r} is not one of {', '.join(DATA_TYPES)}")
     for option, path in (("--genome", params.genome), ("--peaks", params.peaks), ("--bigwig", params.bigwig),
                          (f"--{params.reads_format}", params.reads), ("--blacklist", params.blacklist),
-                         ("--bias-model", params.bias_model)):
+                         ("--bias-model", params.bias_model), ("--nonpeaks", getattr(params, "nonpeaks", None))):
         if path is not None and not pathlib.Path(path).is_file():
             raise InputError(f"{option} {path} does not exist; give the path of an existing file")
     for option in ("input_length", "output_length", "bias_epochs", "epochs", "batch_size", "nonpeak_ratio",

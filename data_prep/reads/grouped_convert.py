@@ -1,0 +1,369 @@
+"""One pass over a single-cell fragments file: one insertion bigWig per group of cells.
+
+The per-group bigWigs are those that :func:`data_prep.reads.reads_to_bigwig` (``dream-keras prep
+bigwig``) makes from each group's fragments filtered into a file of their own: the same counting
+rule, shift and bigWig writer. The shift is estimated once, from a uniform sample of the reads of
+every grouped cell (the groups share one library preparation), unless it is given.
+
+What the pass reads: fragments files of 10x Cell Ranger ATAC/ARC (bgzip, ``#`` header lines,
+``chrom start end barcode count``) or any plain/gzip ``chrom start end barcode ...`` file sorted by
+chromosome and start. Memory: :mod:`data_prep.reads.grouped_counting` (bounded, whatever the size
+of the file); the counts wait on disk in a temporary folder beside the bigWigs.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import os
+import pathlib
+import tempfile
+
+import numpy as np
+
+from data_prep.atomic import temporary_name, write_text_atomic
+from data_prep.errors import InputError
+from data_prep.genome import genome_sizes, opened_genome
+from data_prep.reads.bigwig_writing import write_counts_bigwig
+from data_prep.reads.cell_groups import CellGroups
+from data_prep.reads.contig_names import naming_mismatch_message
+from data_prep.reads.convert import TARGET_SHIFT, shift_delta
+from data_prep.reads.fragments import BarcodedFragmentReads
+from data_prep.reads.grouped_counting import GroupedInsertionCounter
+from data_prep.reads.read_ends import ReadEnds
+from data_prep.reads.sampling import ReadSample
+from data_prep.reads.shift_estimation import ShiftEstimate, estimate_shift
+
+SUMMARY_NAME = "groups_summary.tsv"
+SAMPLES_NAME = "samples.tsv"
+UNSEEN_NAME = "barcodes_not_seen.txt"
+#: fragments read before a table none of whose barcodes has appeared stops the pass
+EARLY_CHECK_FRAGMENTS = 200_000
+SUMMARY_COLUMNS = ("group", "file", "status", "cells", "cells_with_fragments", "fragments", "insertions",
+                   "reads_on_other_contigs", "reads_off_chromosome", "reason")
+UNASSIGNED = "(not in the table)"
+
+
+@dataclasses.dataclass
+class GroupResult:
+    """One group's line of ``groups_summary.tsv``.
+
+    Attributes:
+        group: the group's name in the table.
+        file: its bigWig's file name (``<stem>.bw``).
+        status: ``written`` (by this run), ``kept`` (written by an earlier run that this one resumed) or
+            ``skipped`` (no bigWig; ``reason`` says why).
+        cells: barcodes of the group in the table.
+        cells_with_fragments: of those, barcodes with at least one fragment.
+        fragments: fragment lines of the group's cells.
+        insertions: counts in its bigWig (reads kept after the shift).
+        reads_on_other_contigs: reads dropped on contigs the genome lacks.
+        reads_off_chromosome: reads the shift moved off their chromosome.
+        reason: why a group was skipped (empty otherwise).
+    """
+
+    group: str
+    file: str
+    status: str
+    cells: int
+    cells_with_fragments: int
+    fragments: int
+    insertions: int | None = None
+    reads_on_other_contigs: int = 0
+    reads_off_chromosome: int | None = None
+    reason: str = ""
+
+
+@dataclasses.dataclass
+class GroupsSummary:
+    """What :func:`fragments_to_group_bigwigs` did.
+
+    Attributes:
+        source: the fragments file.
+        table: the barcode -> group table.
+        out_dir: the folder of the bigWigs.
+        results: one :class:`GroupResult` per group, in the table's order.
+        fragments: fragment lines read.
+        unassigned_fragments: fragments of barcodes the table lacks.
+        unassigned_barcodes: distinct such barcodes.
+        unseen_barcodes: barcodes of the table with no fragment.
+        unknown_contigs: contig -> reads of grouped cells dropped because the genome lacks it.
+        input_shift: (+, -) shift the reads already had.
+        estimated: whether it was estimated.
+        estimate: the evidence of an estimated shift.
+        delta: (+, -) shift applied.
+        data_type: ``"ATAC"`` or ``"DNASE"``.
+    """
+
+    source: pathlib.Path
+    table: pathlib.Path
+    out_dir: pathlib.Path
+    results: list
+    fragments: int
+    unassigned_fragments: int
+    unassigned_barcodes: int
+    unseen_barcodes: list
+    unknown_contigs: dict
+    input_shift: tuple
+    estimated: bool
+    estimate: ShiftEstimate | None
+    delta: tuple
+    data_type: str
+
+    def lines(self) -> list[str]:
+        """What to tell the user, one line per fact."""
+        written = [r for r in self.results if r.status in ("written", "kept")]
+        how = "given"
+        if self.estimate is not None:
+            how = (f"estimated from {self.estimate.reads[0]} + and {self.estimate.reads[1]} - strand reads of the "
+                   "grouped cells")
+        lines = [f"{self.source}: {self.fragments:,} fragments; {len(written)} of {len(self.results)} groups of "
+                 f"{self.table.name} written to {self.out_dir}/; input shift {self.input_shift[0]:+d}/"
+                 f"{self.input_shift[1]:+d} ({how}), applied {self.delta[0]:+d}/{self.delta[1]:+d} to reach the "
+                 f"{self.data_type} convention {TARGET_SHIFT[self.data_type][0]:+d}/"
+                 f"{TARGET_SHIFT[self.data_type][1]:+d}"]
+        for r in self.results:
+            counts = f"{r.cells_with_fragments:,}/{r.cells:,} cells, {r.fragments:,} fragments"
+            if r.status == "skipped":
+                lines.append(f"  skipped {r.group}: {r.reason}")
+            else:
+                lines.append(f"  {r.status} {r.file}: {counts}, {r.insertions:,} insertions")
+        if self.unassigned_fragments:
+            lines.append(f"  {self.unassigned_fragments:,} fragments of {self.unassigned_barcodes:,} barcodes not in "
+                         f"{self.table.name} were not used")
+        if self.unseen_barcodes:
+            shown = ", ".join(self.unseen_barcodes[:3])
+            lines.append(f"  {len(self.unseen_barcodes):,} barcodes of {self.table.name} have no fragment ({shown}"
+                         f"{', ...' if len(self.unseen_barcodes) > 3 else ''}; all in {self.out_dir / UNSEEN_NAME})")
+        if self.unknown_contigs:
+            names = sorted(self.unknown_contigs, key=self.unknown_contigs.get, reverse=True)
+            lines.append(f"  {sum(self.unknown_contigs.values()):,} reads on contigs the genome lacks were dropped: "
+                         + ", ".join(f"{name} ({self.unknown_contigs[name]:,})" for name in names[:8])
+                         + (", ..." if len(names) > 8 else ""))
+        deepest = max(written, key=lambda r: r.fragments, default=None)
+        if deepest is not None:
+            lines.append(f"sample sheet: {self.out_dir / SAMPLES_NAME} (deepest group first: {deepest.file[:-3]}, "
+                         f"the bias model's sample: `dream-keras pipeline --samples ... --bias-from "
+                         f"{deepest.file[:-3]}`)")
+        return lines
+
+
+def _barcode_hint(table: CellGroups, seen: set) -> str:
+    """What makes the table's barcodes differ from the fragments' (a prefix, a ``-1`` suffix), if visible."""
+    examples = table.barcodes[:2000]
+    if any("#" in b and b.split("#", 1)[1] in seen for b in examples):
+        prefix = collections.Counter(b.split("#", 1)[0] for b in examples if "#" in b).most_common(1)[0][0]
+        return (f" The table names cells SAMPLE#BARCODE (as ArchR does): pass --barcode-prefix '{prefix}#' to use the "
+                "rows of that sample with the prefix removed.")
+    if any(f"{b}-1" in seen for b in examples):
+        return " The fragments' barcodes end in '-1' and the table's do not: add '-1' to the table's barcodes."
+    if any(b.rsplit("-", 1)[0] in seen for b in examples if "-" in b):
+        return (" The table's barcodes carry a suffix the fragments' lack (e.g. '-1-0' that scanpy's concat adds): "
+                "remove it from the table.")
+    return " Check that the table belongs to this fragments file (the same sample and barcode whitelist)."
+
+
+def _no_match_error(fragments: pathlib.Path, table: CellGroups, read: int, seen: set) -> InputError:
+    ours = ", ".join(sorted(seen)[:3])
+    theirs = ", ".join(table.barcodes[:3])
+    return InputError(f"none of the {len(table.barcodes):,} barcodes of {table.source} appears in the first {read:,} "
+                      f"fragments of {fragments} (the fragments' barcodes look like {ours}; the table's like {theirs})."
+                      + _barcode_hint(table, seen))
+
+
+def _group_reason(fragments: int, cells: int, min_fragments: int, source: pathlib.Path) -> str:
+    if not fragments:
+        return f"no fragments: none of its {cells:,} barcodes appears in {source.name}"
+    if fragments < min_fragments:
+        return f"{fragments:,} fragments, below --min-fragments {min_fragments:,}"
+    return ""
+
+
+def fragments_to_group_bigwigs(out_dir: str | os.PathLike, genome: str | os.PathLike, fragments: str | os.PathLike,
+                               groups: CellGroups, *, data_type: str, plus_shift: int | None = None,
+                               minus_shift: int | None = None, min_fragments: int = 0, done_groups=(),
+                               num_samples: int = 10_000, seed: int = 0, zoom_levels: int = 10,
+                               progress: bool | None = None) -> GroupsSummary:
+    """Write ``out_dir/<group>.bw`` for every group of ``groups`` in one pass over ``fragments``.
+
+    Also writes ``groups_summary.tsv`` (:data:`SUMMARY_COLUMNS`, one line per group, then one for the
+    barcodes the table lacks), ``samples.tsv`` (a sample sheet for ``dream-keras pipeline --samples``:
+    ``name``, ``bigwig``, deepest group first) and, when some barcodes of the table have no fragment,
+    ``barcodes_not_seen.txt``. Every file is written under a temporary name and renamed when complete.
+
+    Args:
+        out_dir: existing folder for the outputs.
+        genome: reference FASTA (chromosome names and sizes; the shift estimate reads it).
+        fragments: single-cell fragments file (see the module docstring).
+        groups: the barcode -> group table (:func:`~data_prep.reads.cell_groups.read_cell_groups`).
+        data_type: ``"ATAC"`` or ``"DNASE"``.
+        plus_shift, minus_shift: shift the reads already have (both or neither; else estimated).
+        min_fragments: groups with fewer fragments get no bigWig (listed as skipped).
+        done_groups: groups whose bigWig an earlier run wrote (resumed): counted in the summary, not
+            written again.
+        num_samples, seed: the shift estimate's sample (``2 * num_samples`` reads) and its seed.
+        zoom_levels: bigWig zoom levels (see :func:`~data_prep.reads.bigwig_writing.write_counts_bigwig`).
+        progress: a progress bar over the file (None: only on a terminal).
+
+    Returns:
+        :class:`GroupsSummary` (``lines()`` is the report for the user).
+
+    Raises:
+        InputError: a bad or truncated file (named with its line), no barcode of the table in the
+            fragments (with what differs), reads named unlike the genome's chromosomes, no read on
+            the genome, or a shift that cannot be estimated.
+    """
+    from tqdm.auto import tqdm
+
+    data_type = data_type.upper()
+    if data_type not in TARGET_SHIFT:
+        raise InputError(f"--data-type must be ATAC or DNASE, not {data_type!r}")
+    if (plus_shift is None) != (minus_shift is None):
+        raise InputError("give both --plus-shift and --minus-shift, or neither (then the shift is estimated)")
+    out_dir = pathlib.Path(out_dir)
+    reads = BarcodedFragmentReads(fragments)
+    if not reads.path.is_file():
+        raise InputError(f"--fragments file {reads.path} does not exist")
+    n_groups = len(groups.groups)
+    stems = groups.file_stems()
+    done = np.array([stem + ".bw" in set(done_groups) or name in set(done_groups)
+                     for name, stem in zip(groups.groups, stems)], dtype=bool)
+    estimating = plus_shift is None
+    fragments_per_barcode = np.zeros(len(groups.barcodes), dtype=np.int64)
+    unassigned = 0
+    unknown_barcodes: set = set()
+    with opened_genome(genome) as fasta, \
+            tempfile.TemporaryDirectory(prefix=temporary_name(out_dir / "spill").name + "-", dir=out_dir) as spill:
+        sizes = genome_sizes(fasta)
+        counter = GroupedInsertionCounter(sizes, n_groups, spill, str(reads.path), skip_groups=done)
+        sample = ReadSample(2 * num_samples, seed=seed) if estimating else None
+        checked_names = False
+        size = reads.path.stat().st_size
+        with tqdm(total=size, desc=reads.path.name, unit="B", unit_scale=True,
+                  disable=None if progress is None else not progress) as bar:
+            for rows in reads.blocks(on_read=lambda done_bytes: bar.update(done_bytes - bar.n)):
+                lookup = np.fromiter((groups.index.get(b, -1) for b in rows.barcodes), dtype=np.int64,
+                                     count=len(rows.barcodes))
+                table_row = lookup[rows.barcode_codes]
+                matched = table_row >= 0
+                unassigned += int(len(matched) - matched.sum())
+                unknown_barcodes.update(b for b, m in zip(rows.barcodes, lookup) if m < 0)
+                fragments_per_barcode += np.bincount(table_row[matched], minlength=len(groups.barcodes))
+                if reads.tally["fragments"] >= EARLY_CHECK_FRAGMENTS and not fragments_per_barcode.any():
+                    raise _no_match_error(reads.path, groups, reads.tally["fragments"], unknown_barcodes)
+                kept = np.flatnonzero(matched)
+                group = groups.group_of[table_row[kept]]
+                codes, start, end = rows.codes[kept], rows.start[kept], rows.end[kept]
+                if not len(kept):
+                    continue
+                cuts = np.flatnonzero(codes[1:] != codes[:-1]) + 1
+                for a, b in zip(np.concatenate([[0], cuts]), np.concatenate([cuts, [len(kept)]])):
+                    chrom = rows.names[codes[a]]
+                    if chrom not in sizes and not checked_names and not counter.reads_by_group.any():
+                        mismatch = naming_mismatch_message(reads.path, genome, [chrom], sizes, reads.option)
+                        if mismatch:
+                            raise InputError(mismatch)
+                    checked_names = checked_names or chrom in sizes
+                    if sample is not None and chrom in sizes:
+                        sample.add(ReadEnds(chrom, np.concatenate([start[a:b], end[a:b] - 1]),
+                                            np.repeat([False, True], b - a), f"line {rows.lines[kept[a]]}"))
+                    counter.add(chrom, start[a:b], end[a:b], group[a:b])
+        counter.finish()
+        if not fragments_per_barcode.any():
+            raise _no_match_error(reads.path, groups, reads.tally["fragments"], unknown_barcodes)
+        if not counter.reads_by_group.any():
+            names = sorted(counter.unknown_contigs, key=counter.unknown_contigs.get, reverse=True)
+            raise InputError(f"{reads.path}: the fragments of the grouped cells all lie on contigs {genome} lacks "
+                             f"({', '.join(names[:5])}; the genome has {', '.join(list(sizes)[:5])}"
+                             f"{', ...' if len(sizes) > 5 else ''}); check that the reads were aligned to this genome")
+        estimate = None
+        if estimating:
+            estimate = estimate_shift(sample.reads(), fasta, data_type)
+            plus_shift, minus_shift = estimate.plus, estimate.minus
+        delta = shift_delta(data_type, plus_shift, minus_shift)
+
+        cells = groups.cells_per_group()
+        cells_seen = np.bincount(groups.group_of[fragments_per_barcode > 0], minlength=n_groups)
+        fragments_per_group = np.bincount(groups.group_of, weights=fragments_per_barcode,
+                                          minlength=n_groups).astype(np.int64)
+        results = []
+        for index, (name, stem) in enumerate(zip(groups.groups, stems)):
+            result = GroupResult(group=name, file=f"{stem}.bw", status="skipped", cells=int(cells[index]),
+                                 cells_with_fragments=int(cells_seen[index]),
+                                 fragments=int(fragments_per_group[index]),
+                                 reads_on_other_contigs=int(counter.unknown_by_group[index]))
+            results.append(result)
+            result.reason = _group_reason(result.fragments, result.cells, min_fragments, reads.path)
+            if result.reason:
+                continue
+            path = out_dir / result.file
+            if done[index]:
+                result.status, result.insertions = "kept", _bigwig_total(path)
+                continue
+            if not counter.reads_by_group[index]:
+                result.reason = f"its {result.fragments:,} fragments all lie on contigs the genome lacks"
+                continue
+            result.insertions, result.reads_off_chromosome = _write_group(path, sizes, counter, index, delta,
+                                                                          zoom_levels)
+            result.status = "written"
+    seen_mask = fragments_per_barcode > 0
+    summary = GroupsSummary(
+        source=reads.path, table=groups.source, out_dir=out_dir, results=results,
+        fragments=reads.tally["fragments"], unassigned_fragments=unassigned,
+        unassigned_barcodes=len(unknown_barcodes),
+        unseen_barcodes=[b for b, seen in zip(groups.barcodes, seen_mask) if not seen],
+        unknown_contigs=dict(counter.unknown_contigs), input_shift=(plus_shift, minus_shift), estimated=estimating,
+        estimate=estimate, delta=delta, data_type=data_type)
+    write_group_files(summary)
+    return summary
+
+
+def _write_group(path: pathlib.Path, sizes: dict, counter: GroupedInsertionCounter, group: int, delta: tuple,
+                 zoom_levels: int) -> tuple[int, int]:
+    """Write one group's bigWig; return its insertions and the reads the shift moved off their chromosome."""
+    insertions = off = 0
+
+    def counts_of(chrom):
+        nonlocal insertions, off
+        values, off_chromosome = counter.counts(chrom, group, delta[0], delta[1])
+        off += off_chromosome
+        if values is not None:
+            insertions += int(values[1].sum(dtype=np.int64))
+        return values
+
+    write_counts_bigwig(path, sizes, counts_of, zoom_levels=zoom_levels)
+    return insertions, off
+
+
+def _bigwig_total(path: pathlib.Path) -> int:
+    """The sum of a bigWig's values (its header's total), as whole insertions."""
+    import pyBigWig
+
+    with pyBigWig.open(str(path)) as handle:
+        return int(round(handle.header()["sumData"]))
+
+
+def _cell(value) -> str:
+    return "" if value is None else str(value).replace("\t", " ").replace("\n", " ")
+
+
+def write_group_files(summary: GroupsSummary) -> None:
+    """``groups_summary.tsv``, ``samples.tsv`` and (when needed) ``barcodes_not_seen.txt`` in ``summary.out_dir``."""
+    out_dir = summary.out_dir
+    rows = ["\t".join(SUMMARY_COLUMNS)]
+    for r in summary.results:
+        rows.append("\t".join(_cell(getattr(r, column)) for column in SUMMARY_COLUMNS))
+    rows.append("\t".join(_cell(value) for value in (
+        UNASSIGNED, "", "unassigned", summary.unassigned_barcodes, summary.unassigned_barcodes,
+        summary.unassigned_fragments, None, None, None,
+        f"barcodes of {summary.source.name} that {summary.table.name} does not list")))
+    write_text_atomic(out_dir / SUMMARY_NAME, "\n".join(rows) + "\n")
+    written = sorted((r for r in summary.results if r.status in ("written", "kept")),
+                     key=lambda r: r.fragments, reverse=True)
+    write_text_atomic(out_dir / SAMPLES_NAME,
+                      "name\tbigwig\n" + "".join(f"{r.file[:-3]}\t{r.file}\n" for r in written))
+    unseen = out_dir / UNSEEN_NAME
+    if summary.unseen_barcodes:
+        write_text_atomic(unseen, "".join(f"{b}\n" for b in summary.unseen_barcodes))
+    elif unseen.exists():
+        unseen.unlink()
