@@ -121,9 +121,9 @@ def check_reads_match_genome(reads, genome, sizes: dict, unknown_contigs: dict, 
                          "(`bedtools bamtobed` from the BAM gives it)")
     if ordered:
         names = ", ".join(ordered[:5]) + (", ..." if len(ordered) > 5 else "")
-        raise InputError(f"{reads.path}: all {total} reads lie on contigs {genome} lacks ({names}; the genome has "
-                         f"{', '.join(list(sizes)[:5])}{', ...' if len(sizes) > 5 else ''}); check that the reads "
-                         "were aligned to this genome")
+        raise InputError(f"{reads.path}: no read falls on the chromosomes of {genome} (all {total} reads lie on "
+                         f"contigs it lacks: {names}; the genome has {', '.join(list(sizes)[:5])}"
+                         f"{', ...' if len(sizes) > 5 else ''}); check that the reads were aligned to this genome")
 
 
 def open_reads(bam=None, fragments=None, tagalign=None):

@@ -77,6 +77,10 @@ def parse_block(block: bytes, first_line: int, path: pathlib.Path, layout: Table
         InputError: naming ``path`` and the line, when a line has too few fields, a coordinate that is
             not a non-negative integer, or an end before its start.
     """
+    # header lines at the top of a file (10x fragments start with '#' lines) keep the fast path for the rest
+    while block.startswith(SKIPPED_PREFIXES) and b"\n" in block:
+        block = block[block.index(b"\n") + 1:]
+        first_line += 1
     if b"#" in block or b"\r" in block or b"\n\n" in block or block.startswith((b"\n", b"track", b"browser")):
         return _parse_lines(block, first_line, path, layout)
     columns = [0, 1, 2] + [field for field in (layout.strand_field, layout.barcode_field) if field is not None]
