@@ -1,4 +1,4 @@
-"""Per-base counts written as a bigWig with pyBigWig, through a temporary name."""
+"""Per-base counts written as a bigWig through a temporary name (:mod:`data_prep.reads.bigwig_format`)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ from typing import Callable
 import numpy as np
 
 from data_prep.atomic import atomic_path
-
-ENTRIES_PER_CALL = 1 << 20
+from data_prep.reads.bigwig_format import write_bigwig
 
 
 def write_counts_bigwig(path: str | os.PathLike, sizes: dict[str, int],
@@ -22,29 +21,16 @@ def write_counts_bigwig(path: str | os.PathLike, sizes: dict[str, int],
         sizes: chromosome name -> length (bp).
         counts_of: chromosome -> uint32 array (2, n) of increasing 0-based positions and their
             counts, or None for a chromosome without reads.
-        zoom_levels: most zoom (summary) levels, as bedGraphToBigWig's 10. libBigWig builds them in memory
-            on close (about 33 bytes per counted base) and they take half the writing time; 0 writes none
-            (values are the same; genome browsers draw zoomed-out views more slowly).
+        zoom_levels: most zoom (summary) levels, as bedGraphToBigWig's 10; 0 writes none (values are
+            the same; genome browsers draw zoomed-out views more slowly).
 
     Returns:
         ``path``. Bases without reads have no entry (read back as NaN / no interval), as in the
         official bedGraph; every counted base is one 1-bp entry.
-    """
-    import pyBigWig
 
+    Raises:
+        OSError: the file could not be written completely (a full disk): nothing is left under ``path``.
+    """
     with atomic_path(path) as tmp:
-        bigwig = pyBigWig.open(str(tmp), "w")
-        try:
-            bigwig.addHeader(list(sizes.items()), maxZooms=zoom_levels)
-            for chrom in sizes:
-                counts = counts_of(chrom)
-                if counts is None or not counts.shape[1]:
-                    continue
-                # Variable-step 1-bp entries (half the cost of bedGraph entries in pyBigWig), given as the uint32
-                # and float32 that libBigWig stores, which pyBigWig copies fastest.
-                for first in range(0, counts.shape[1], ENTRIES_PER_CALL):
-                    part = counts[:, first:first + ENTRIES_PER_CALL]
-                    bigwig.addEntries(chrom, part[0], values=part[1].astype(np.float32), span=1)
-        finally:
-            bigwig.close()
+        write_bigwig(tmp, sizes, counts_of, zoom_levels=zoom_levels)
     return pathlib.Path(path)
