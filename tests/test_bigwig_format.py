@@ -53,9 +53,15 @@ def test_the_same_bigwig_as_pybigwig_writes(tmp_path):
 def test_zoom_summaries_equal_the_exact_ones_on_their_bins(tmp_path):
     sizes, data = counts_table(1)
     write_counts_bigwig(tmp_path / "z.bw", sizes, data.get)
+    # a quarter of the bases counted: the first level summarises 40 bases (10 has more summaries than items / 8)
+    reductions = bigwig_format.zoom_reductions(sizes, data.get, 10)
+    assert reductions[:3] == [40, 160, 640] and all(b == 4 * a for a, b in zip(reductions, reductions[1:]))
     with pyBigWig.open(str(tmp_path / "z.bw")) as bigwig:
+        assert bigwig.header()["nLevels"] == len(reductions)
         for chrom in ("chr1", "chr2"):
-            for bins, span in ((4, 4096), (16, 65_536), (8, 262_144)):  # bins of 1,024, 4,096 and 32,768 bases
+            for level in range(3):  # query bins of 4 x a level's span, which the reader answers from that level
+                bins = 8
+                span = bins * 4 * reductions[level]
                 for kind in ("mean", "max", "min", "coverage"):
                     zoomed = np.array(bigwig.stats(chrom, 0, span, type=kind, nBins=bins), dtype=float)
                     exact = np.array(bigwig.stats(chrom, 0, span, type=kind, nBins=bins, exact=True), dtype=float)

@@ -14,10 +14,14 @@ What is written, in file order (every offset is recorded in the header, as reade
 3. the data: a 64-bit block count, then zlib blocks of up to 1,024 one-base ``varStep`` items (span
    1, the value as float32): one section header (24 bytes) and 8 bytes per counted base;
 4. the R-tree index of the data blocks (256 children per node);
-5. per zoom level (reductions 16, 64, 256, ... bases, as libBigWig chooses them for one-base items,
-   none above the longest chromosome, none that summarises no further than the level before): a
-   32-bit block count, blocks of up to 1,024 summaries (chromosome, start, end, bases covered, min,
-   max, sum, sum of squares), and their R-tree index.
+5. per zoom level: a 32-bit block count, blocks of up to 1,024 summaries (chromosome, start, end,
+   bases covered, min, max, sum, sum of squares), and their R-tree index. The levels are chosen as
+   UCSC's bedGraphToBigWig chooses them: the first summarises 10 x 2^k bases, the smallest such that its
+   summaries take less room than the data (a summary is 32 bytes, an item 8, and summaries compress
+   about half as well: fewer summaries than items / 8); each next level summarises 4 times more, up to
+   the longest chromosome, while it still summarises further. (Sparse data, such as the cells of one
+   cluster, would otherwise spend most of the writing on levels that summarise nothing.) Choosing them
+   reads the counts twice (``counts_of`` is called twice per chromosome).
 
 Readers: pyBigWig/libBigWig, UCSC tools (bigWigInfo, bigWigToBedGraph), IGV and the other
 implementations of the format read the same layout; the tests read every file back with pyBigWig,
@@ -43,8 +47,11 @@ BPT_MAGIC = 0x78CA8C91
 CIR_MAGIC = 0x2468ACE0
 ITEMS_PER_SLOT = 1024
 INDEX_BLOCK = 256
-FIRST_ZOOM = 16
-ZOOM_FACTOR = 4
+FIRST_ZOOM = 10
+#: the first zoom level needs fewer summaries than data items / this (32-byte summaries compress half as well)
+SUMMARY_TO_ITEM_BYTES = 8
+#: each zoom level summarises 4 times more than the one before: two doublings of the candidates
+ZOOM_STEPS = 2
 COMPRESSION_LEVEL = 1
 MAX_CHROM_KEYS = 0x7FFF
 
@@ -66,15 +73,36 @@ NODE_ITEM = np.dtype([("start_chrom", "<u4"), ("start", "<u4"), ("end_chrom", "<
 VARSTEP = 2
 
 
-def zoom_reductions(sizes: dict[str, int], zoom_levels: int) -> list[int]:
-    """The bases each zoom level summarises: 16, 64, 256, ... (at most ``zoom_levels``), the first capped at
-    the longest chromosome and none beyond it."""
+def zoom_reductions(sizes: dict[str, int], counts_of: Callable[[str], np.ndarray | None],
+                    zoom_levels: int) -> list[int]:
+    """The bases each zoom level summarises (see the module docstring), from a first pass over the counts."""
     longest = max(sizes.values(), default=0)
-    reductions, reduction = [], min(FIRST_ZOOM, longest)
-    while len(reductions) < zoom_levels and 0 < reduction <= longest and reduction < 1 << 32:
-        reductions.append(reduction)
-        reduction *= ZOOM_FACTOR
-    return reductions
+    if not zoom_levels or not longest:
+        return []
+    candidates = [FIRST_ZOOM * 2 ** k for k in range(40) if FIRST_ZOOM * 2 ** k <= min(longest, (1 << 32) - 1)]
+    candidates = candidates or [longest]
+    summaries = np.zeros(len(candidates), dtype=np.int64)
+    items = 0
+    for chrom in sizes:
+        counts = counts_of(chrom)
+        if counts is None or not counts.shape[1]:
+            continue
+        positions = counts[0].astype(np.int64)
+        items += len(positions)
+        for index, reduction in enumerate(candidates):
+            bins = positions // reduction
+            summaries[index] += 1 + int(np.count_nonzero(bins[1:] != bins[:-1]))
+    if not items:
+        return []
+    small = np.flatnonzero(summaries * SUMMARY_TO_ITEM_BYTES < items)
+    first = int(small[0]) if len(small) else len(candidates) - 1
+    levels = [first]
+    while len(levels) < zoom_levels:
+        following = levels[-1] + ZOOM_STEPS
+        if following >= len(candidates) or summaries[following] >= summaries[levels[-1]]:
+            break
+        levels.append(following)
+    return [candidates[level] for level in levels]
 
 
 def write_chromosome_tree(handle, sizes: dict[str, int]) -> None:
@@ -136,6 +164,10 @@ def write_rtree(handle, entries: np.ndarray, end_file_offset: int) -> None:
             handle.write(NODE_HEADER.pack(0, 0, len(items)) + items.tobytes())
 
 
+def _compress_all(blocks: list[bytes]) -> list[bytes]:
+    return [zlib.compress(block, COMPRESSION_LEVEL) for block in blocks]
+
+
 class _Blocks:
     """Compressed blocks appended to a file, with their index entries."""
 
@@ -148,7 +180,8 @@ class _Blocks:
     def add(self, raw: list[bytes], bounds: np.ndarray) -> None:
         """Compress and append ``raw`` blocks; ``bounds``: :data:`LEAF_ITEM` rows (offsets filled here,
         relative to the start of the handle's file)."""
-        compressed = list(self.pool.map(lambda data: zlib.compress(data, COMPRESSION_LEVEL), raw))
+        compressed = [c for part in self.pool.map(_compress_all, [raw[i:i + 64] for i in range(0, len(raw), 64)])
+                      for c in part]
         sizes = np.array([len(c) for c in compressed], dtype=np.uint64)
         bounds["offset"] = self.handle.tell() + np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.uint64)
         bounds["size"] = sizes
@@ -213,7 +246,8 @@ def write_bigwig(path: str | os.PathLike, sizes: dict[str, int], counts_of: Call
         path: the file to write.
         sizes: chromosome name -> length (bp); the header lists them all, ids in this order.
         counts_of: chromosome -> uint32 array (2, n) of increasing 0-based positions and their counts, or
-            None; called once per chromosome, in ``sizes`` order.
+            None; called in ``sizes`` order, twice per chromosome with zoom levels (they are chosen from
+            the counts), once without.
         zoom_levels: most zoom levels (0: none).
         threads: compression threads (default: up to 4, as many as CPUs).
 
@@ -224,7 +258,7 @@ def write_bigwig(path: str | os.PathLike, sizes: dict[str, int], counts_of: Call
         OSError: the file cannot be written completely (e.g. the disk is full).
     """
     path = pathlib.Path(path)
-    reductions = zoom_reductions(sizes, zoom_levels)
+    reductions = zoom_reductions(sizes, counts_of, zoom_levels)
     threads = threads or max(1, min(4, os.cpu_count() or 1))
     total = {"bases": 0, "min": math.inf, "max": -math.inf, "sum": 0.0, "sumsq": 0.0}
     zoom_files = [tempfile.TemporaryFile(dir=path.parent) for _ in reductions]
@@ -238,7 +272,6 @@ def write_bigwig(path: str | os.PathLike, sizes: dict[str, int], counts_of: Call
             handle.write(b"\0" * 8)
             data = _Blocks(handle, pool)
             zooms = [_Blocks(f, pool) for f in zoom_files]
-            zoom_counts = [0] * len(reductions)
             for chrom_id, (chrom, size) in enumerate(sizes.items()):
                 counts = counts_of(chrom)
                 if counts is None or not counts.shape[1]:
@@ -251,15 +284,10 @@ def write_bigwig(path: str | os.PathLike, sizes: dict[str, int], counts_of: Call
                 total["sumsq"] += float((wide * wide).sum())
                 data.add(*_data_blocks(chrom_id, positions, values))
                 for level, reduction in enumerate(reductions):
-                    records = _zoom_records(chrom_id, size, positions, values, reduction)
-                    zoom_counts[level] += len(records)
-                    zooms[level].add(*_zoom_blocks(records))
+                    zooms[level].add(*_zoom_blocks(_zoom_records(chrom_id, size, positions, values, reduction)))
             index_offset = handle.tell()
             write_rtree(handle, data.index_entries(), index_offset)
-            # a level that summarises no further than the one before is left out, and so are those above it
-            kept = 0
-            while kept < len(reductions) and data.count and (not kept or zoom_counts[kept] < zoom_counts[kept - 1]):
-                kept += 1
+            kept = len(reductions) if data.count else 0
             zoom_headers = []
             for level in range(kept):
                 level_offset = handle.tell()

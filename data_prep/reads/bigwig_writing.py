@@ -20,7 +20,8 @@ def write_counts_bigwig(path: str | os.PathLike, sizes: dict[str, int],
         path: the bigWig to write; it appears only once complete.
         sizes: chromosome name -> length (bp).
         counts_of: chromosome -> uint32 array (2, n) of increasing 0-based positions and their
-            counts, or None for a chromosome without reads.
+            counts, or None for a chromosome without reads; with zoom levels it is called twice per
+            chromosome (the levels are chosen from the counts).
         zoom_levels: most zoom (summary) levels, as bedGraphToBigWig's 10; 0 writes none (values are
             the same; genome browsers draw zoomed-out views more slowly).
 

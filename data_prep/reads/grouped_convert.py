@@ -321,18 +321,15 @@ def fragments_to_group_bigwigs(out_dir: str | os.PathLike, genome: str | os.Path
 def _write_group(path: pathlib.Path, sizes: dict, counter: GroupedInsertionCounter, group: int, delta: tuple,
                  zoom_levels: int) -> tuple[int, int]:
     """Write one group's bigWig; return its insertions and the reads the shift moved off their chromosome."""
-    insertions = off = 0
+    tally = {}  # per chromosome: the writer may read a chromosome twice
 
     def counts_of(chrom):
-        nonlocal insertions, off
         values, off_chromosome = counter.counts(chrom, group, delta[0], delta[1])
-        off += off_chromosome
-        if values is not None:
-            insertions += int(values[1].sum(dtype=np.int64))
+        tally[chrom] = (0 if values is None else int(values[1].sum(dtype=np.int64)), off_chromosome)
         return values
 
     write_counts_bigwig(path, sizes, counts_of, zoom_levels=zoom_levels)
-    return insertions, off
+    return sum(t[0] for t in tally.values()), sum(t[1] for t in tally.values())
 
 
 def _bigwig_total(path: pathlib.Path) -> int:
