@@ -237,8 +237,14 @@ def test_group_tables_of_the_usual_exports(tmp_path):
         read_cell_groups(clash)
 
 
+# the command, then the heavy modules it loaded (it must stay Keras-free)
+RUN_AND_LIST_MODULES = ("import sys\nfrom dream_keras.cli import main\nstatus = main(sys.argv[1:])\n"
+                        "print('loaded:', sorted(m for m in ('tensorflow', 'keras', 'jax', 'torch') if m in sys.modules))\n"
+                        "sys.exit(status)")
+
+
 def _prep(tmp_path, *extra, env=None):
-    argv = [sys.executable, "-m", "dream_keras.cli", "prep", "bigwig", "--fragments", str(tmp_path / "f.tsv.gz"),
+    argv = [sys.executable, "-c", RUN_AND_LIST_MODULES, "prep", "bigwig", "--fragments", str(tmp_path / "f.tsv.gz"),
             "--cell-groups", str(tmp_path / "g.tsv"), "--genome", str(GENOME), "--data-type", "ATAC",
             "--plus-shift", "4", "--minus-shift", "-5", "--out-dir", str(tmp_path / "out"), *extra]
     return subprocess.run(argv, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})})
@@ -261,6 +267,7 @@ def test_a_killed_run_leaves_only_finished_bigwigs_and_resume_finishes_it(tmp_pa
     resumed = _prep(tmp_path, "--resume")
     assert resumed.returncode == 0, resumed.stderr
     assert "2 of 3 bigWigs were finished and are kept" in resumed.stdout
+    assert "loaded: []" in resumed.stdout  # no TensorFlow, Keras or other backend
     assert "kept T_cells.bw" in resumed.stdout and "written NK.bw" in resumed.stdout
     assert sorted(p.name for p in out.iterdir()) == ["B.bw", "NK.bw", "T_cells.bw", "groups_summary.tsv",
                                                      "prep_bigwig.json", "samples.tsv"]

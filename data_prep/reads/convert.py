@@ -157,8 +157,8 @@ def reads_to_bigwig(out: str | os.PathLike, genome: str | os.PathLike, *, data_t
         zoom_levels: bigWig zoom levels (see :func:`data_prep.reads.bigwig_writing.write_counts_bigwig`).
 
     Memory: reads are streamed in 4 MB blocks (BAM in 262,144-read batches); counts are one uint32 array of the
-    current chromosome; finished chromosomes wait on disk beside ``out``. With zoom levels, libBigWig also holds
-    about 33 bytes per counted base while it builds them on close (``zoom_levels=0`` avoids that).
+    current chromosome; finished chromosomes wait on disk beside ``out``. Writing holds one chromosome's counted
+    bases and their zoom summaries (:mod:`data_prep.reads.bigwig_format`).
 
     Returns:
         A :class:`ReadsSummary` (its ``line()`` is the one-line report).

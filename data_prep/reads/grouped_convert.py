@@ -199,8 +199,8 @@ def fragments_to_group_bigwigs(out_dir: str | os.PathLike, genome: str | os.Path
         data_type: ``"ATAC"`` or ``"DNASE"``.
         plus_shift, minus_shift: shift the reads already have (both or neither; else estimated).
         min_fragments: groups with fewer fragments get no bigWig (listed as skipped).
-        done_groups: groups whose bigWig an earlier run wrote (resumed): counted in the summary, not
-            written again.
+        done_groups: bigWig file names (``<stem>.bw``) an earlier run wrote (resumed): those groups are
+            counted in the summary, not written again.
         num_samples, seed: the shift estimate's sample (``2 * num_samples`` reads) and its seed.
         zoom_levels: bigWig zoom levels (see :func:`~data_prep.reads.bigwig_writing.write_counts_bigwig`).
         progress: a progress bar over the file (None: only on a terminal).
@@ -213,8 +213,6 @@ def fragments_to_group_bigwigs(out_dir: str | os.PathLike, genome: str | os.Path
             fragments (with what differs), reads named unlike the genome's chromosomes, no read on
             the genome, or a shift that cannot be estimated.
     """
-    from tqdm.auto import tqdm
-
     data_type = data_type.upper()
     if data_type not in TARGET_SHIFT:
         raise InputError(f"--data-type must be ATAC or DNASE, not {data_type!r}")
@@ -224,98 +222,122 @@ def fragments_to_group_bigwigs(out_dir: str | os.PathLike, genome: str | os.Path
     reads = BarcodedFragmentReads(fragments)
     if not reads.path.is_file():
         raise InputError(f"--fragments file {reads.path} does not exist")
-    n_groups = len(groups.groups)
     stems = groups.file_stems()
-    done = np.array([stem + ".bw" in set(done_groups) or name in set(done_groups)
-                     for name, stem in zip(groups.groups, stems)], dtype=bool)
+    done = np.array([f"{stem}.bw" in set(done_groups) for stem in stems], dtype=bool)
     estimating = plus_shift is None
-    fragments_per_barcode = np.zeros(len(groups.barcodes), dtype=np.int64)
-    unassigned = 0
-    unknown_barcodes: set = set()
     with opened_genome(genome) as fasta, \
             tempfile.TemporaryDirectory(prefix=temporary_name(out_dir / "spill").name + "-", dir=out_dir) as spill:
         sizes = genome_sizes(fasta)
-        counter = GroupedInsertionCounter(sizes, n_groups, spill, str(reads.path), skip_groups=done)
+        counter = GroupedInsertionCounter(sizes, len(groups.groups), spill, str(reads.path), skip_groups=done)
         sample = ReadSample(2 * num_samples, seed=seed) if estimating else None
-        checked_names = False
-        size = reads.path.stat().st_size
-        with tqdm(total=size, desc=reads.path.name, unit="B", unit_scale=True,
-                  disable=None if progress is None else not progress) as bar:
-            for rows in reads.blocks(on_read=lambda done_bytes: bar.update(done_bytes - bar.n)):
-                lookup = np.fromiter((groups.index.get(b, -1) for b in rows.barcodes), dtype=np.int64,
-                                     count=len(rows.barcodes))
-                table_row = lookup[rows.barcode_codes]
-                matched = table_row >= 0
-                unassigned += int(len(matched) - matched.sum())
-                unknown_barcodes.update(b for b, m in zip(rows.barcodes, lookup) if m < 0)
-                fragments_per_barcode += np.bincount(table_row[matched], minlength=len(groups.barcodes))
-                if reads.tally["fragments"] >= EARLY_CHECK_FRAGMENTS and not fragments_per_barcode.any():
-                    raise _no_match_error(reads.path, groups, reads.tally["fragments"], unknown_barcodes)
-                kept = np.flatnonzero(matched)
-                group = groups.group_of[table_row[kept]]
-                codes, start, end = rows.codes[kept], rows.start[kept], rows.end[kept]
-                if not len(kept):
-                    continue
-                cuts = np.flatnonzero(codes[1:] != codes[:-1]) + 1
-                for a, b in zip(np.concatenate([[0], cuts]), np.concatenate([cuts, [len(kept)]])):
-                    chrom = rows.names[codes[a]]
-                    if chrom not in sizes and not checked_names and not counter.reads_by_group.any():
-                        mismatch = naming_mismatch_message(reads.path, genome, [chrom], sizes, reads.option)
-                        if mismatch:
-                            raise InputError(mismatch)
-                    checked_names = checked_names or chrom in sizes
-                    if sample is not None and chrom in sizes:
-                        sample.add(ReadEnds(chrom, np.concatenate([start[a:b], end[a:b] - 1]),
-                                            np.repeat([False, True], b - a), f"line {rows.lines[kept[a]]}"))
-                    counter.add(chrom, start[a:b], end[a:b], group[a:b])
-        counter.finish()
-        if not fragments_per_barcode.any():
-            raise _no_match_error(reads.path, groups, reads.tally["fragments"], unknown_barcodes)
-        if not counter.reads_by_group.any():
-            names = sorted(counter.unknown_contigs, key=counter.unknown_contigs.get, reverse=True)
-            raise InputError(f"{reads.path}: the fragments of the grouped cells all lie on contigs {genome} lacks "
-                             f"({', '.join(names[:5])}; the genome has {', '.join(list(sizes)[:5])}"
-                             f"{', ...' if len(sizes) > 5 else ''}); check that the reads were aligned to this genome")
+        tally = _count_pass(reads, groups, genome, sizes, counter, sample, progress)
         estimate = None
         if estimating:
             estimate = estimate_shift(sample.reads(), fasta, data_type)
             plus_shift, minus_shift = estimate.plus, estimate.minus
         delta = shift_delta(data_type, plus_shift, minus_shift)
-
-        cells = groups.cells_per_group()
-        cells_seen = np.bincount(groups.group_of[fragments_per_barcode > 0], minlength=n_groups)
-        fragments_per_group = np.bincount(groups.group_of, weights=fragments_per_barcode,
-                                          minlength=n_groups).astype(np.int64)
-        results = []
-        for index, (name, stem) in enumerate(zip(groups.groups, stems)):
-            result = GroupResult(group=name, file=f"{stem}.bw", status="skipped", cells=int(cells[index]),
-                                 cells_with_fragments=int(cells_seen[index]),
-                                 fragments=int(fragments_per_group[index]),
-                                 reads_on_other_contigs=int(counter.unknown_by_group[index]))
-            results.append(result)
-            result.reason = _group_reason(result.fragments, result.cells, min_fragments, reads.path)
-            if result.reason:
-                continue
-            path = out_dir / result.file
-            if done[index]:
-                result.status, result.insertions = "kept", _bigwig_total(path)
-                continue
-            if not counter.reads_by_group[index]:
-                result.reason = f"its {result.fragments:,} fragments all lie on contigs the genome lacks"
-                continue
-            result.insertions, result.reads_off_chromosome = _write_group(path, sizes, counter, index, delta,
-                                                                          zoom_levels)
-            result.status = "written"
-    seen_mask = fragments_per_barcode > 0
+        results = _write_groups(out_dir, groups, tally, counter, sizes, delta, done, min_fragments, zoom_levels,
+                                reads.path)
     summary = GroupsSummary(
         source=reads.path, table=groups.source, out_dir=out_dir, results=results,
-        fragments=reads.tally["fragments"], unassigned_fragments=unassigned,
-        unassigned_barcodes=len(unknown_barcodes),
-        unseen_barcodes=[b for b, seen in zip(groups.barcodes, seen_mask) if not seen],
+        fragments=reads.tally["fragments"], unassigned_fragments=tally.unassigned,
+        unassigned_barcodes=len(tally.unknown_barcodes),
+        unseen_barcodes=[b for b, n in zip(groups.barcodes, tally.fragments_per_barcode) if not n],
         unknown_contigs=dict(counter.unknown_contigs), input_shift=(plus_shift, minus_shift), estimated=estimating,
         estimate=estimate, delta=delta, data_type=data_type)
     write_group_files(summary)
     return summary
+
+
+@dataclasses.dataclass
+class _PassTally:
+    """What the pass counted besides the reads: fragments of each barcode of the table, fragments and
+    distinct barcodes the table lacks."""
+
+    fragments_per_barcode: np.ndarray
+    unassigned: int = 0
+    unknown_barcodes: set = dataclasses.field(default_factory=set)
+
+
+def _count_pass(reads: BarcodedFragmentReads, groups: CellGroups, genome, sizes: dict,
+                counter: GroupedInsertionCounter, sample: ReadSample | None, progress: bool | None) -> _PassTally:
+    """The one pass: each block's barcodes looked up in the table, its grouped fragments counted (and
+    sampled for the shift estimate), per chromosome run."""
+    from tqdm.auto import tqdm
+
+    tally = _PassTally(np.zeros(len(groups.barcodes), dtype=np.int64))
+    checked_names = False
+    with tqdm(total=reads.path.stat().st_size, desc=reads.path.name, unit="B", unit_scale=True,
+              disable=None if progress is None else not progress) as bar:
+        for rows in reads.blocks(on_read=lambda done_bytes: bar.update(done_bytes - bar.n)):
+            # a block holds a few thousand distinct barcodes: one dictionary look-up each
+            lookup = np.fromiter((groups.index.get(b, -1) for b in rows.barcodes), dtype=np.int64,
+                                 count=len(rows.barcodes))
+            table_row = lookup[rows.barcode_codes]
+            matched = table_row >= 0
+            tally.unassigned += int(len(matched) - matched.sum())
+            tally.unknown_barcodes.update(b for b, m in zip(rows.barcodes, lookup) if m < 0)
+            tally.fragments_per_barcode += np.bincount(table_row[matched], minlength=len(groups.barcodes))
+            if reads.tally["fragments"] >= EARLY_CHECK_FRAGMENTS and not tally.fragments_per_barcode.any():
+                raise _no_match_error(reads.path, groups, reads.tally["fragments"], tally.unknown_barcodes)
+            kept = np.flatnonzero(matched)
+            if not len(kept):
+                continue
+            group = groups.group_of[table_row[kept]]
+            codes, start, end = rows.codes[kept], rows.start[kept], rows.end[kept]
+            cuts = np.flatnonzero(codes[1:] != codes[:-1]) + 1
+            for a, b in zip(np.concatenate([[0], cuts]), np.concatenate([cuts, [len(kept)]])):
+                chrom = rows.names[codes[a]]
+                if chrom not in sizes and not checked_names:
+                    # the first contig, before any read matched: other names for the same chromosomes?
+                    mismatch = naming_mismatch_message(reads.path, genome, [chrom], sizes, reads.option)
+                    if mismatch:
+                        raise InputError(mismatch)
+                checked_names = checked_names or chrom in sizes
+                if sample is not None and chrom in sizes:
+                    sample.add(ReadEnds(chrom, np.concatenate([start[a:b], end[a:b] - 1]),
+                                        np.repeat([False, True], b - a), f"line {rows.lines[kept[a]]}"))
+                counter.add(chrom, start[a:b], end[a:b], group[a:b])
+    counter.finish()
+    if not tally.fragments_per_barcode.any():
+        raise _no_match_error(reads.path, groups, reads.tally["fragments"], tally.unknown_barcodes)
+    if not counter.reads_by_group.any():
+        names = sorted(counter.unknown_contigs, key=counter.unknown_contigs.get, reverse=True)
+        raise InputError(f"{reads.path}: the fragments of the grouped cells all lie on contigs {genome} lacks "
+                         f"({', '.join(names[:5])}; the genome has {', '.join(list(sizes)[:5])}"
+                         f"{', ...' if len(sizes) > 5 else ''}); check that the reads were aligned to this genome")
+    return tally
+
+
+def _write_groups(out_dir: pathlib.Path, groups: CellGroups, tally: _PassTally, counter: GroupedInsertionCounter,
+                  sizes: dict, delta: tuple, done: np.ndarray, min_fragments: int, zoom_levels: int,
+                  source: pathlib.Path) -> list[GroupResult]:
+    """Each group's bigWig (or the reason it has none), in the table's order."""
+    n_groups = len(groups.groups)
+    cells = groups.cells_per_group()
+    seen = tally.fragments_per_barcode > 0
+    cells_seen = np.bincount(groups.group_of[seen], minlength=n_groups)
+    fragments_per_group = np.bincount(groups.group_of, weights=tally.fragments_per_barcode,
+                                      minlength=n_groups).astype(np.int64)
+    results = []
+    for index, (name, stem) in enumerate(zip(groups.groups, groups.file_stems())):
+        result = GroupResult(group=name, file=f"{stem}.bw", status="skipped", cells=int(cells[index]),
+                             cells_with_fragments=int(cells_seen[index]), fragments=int(fragments_per_group[index]),
+                             reads_on_other_contigs=int(counter.unknown_by_group[index]))
+        results.append(result)
+        result.reason = _group_reason(result.fragments, result.cells, min_fragments, source)
+        if result.reason:
+            continue
+        path = out_dir / result.file
+        if done[index]:
+            result.status, result.insertions = "kept", _bigwig_total(path)
+        elif not counter.reads_by_group[index]:
+            result.reason = f"its {result.fragments:,} fragments all lie on contigs the genome lacks"
+        else:
+            result.insertions, result.reads_off_chromosome = _write_group(path, sizes, counter, index, delta,
+                                                                          zoom_levels)
+            result.status = "written"
+    return results
 
 
 def _write_group(path: pathlib.Path, sizes: dict, counter: GroupedInsertionCounter, group: int, delta: tuple,

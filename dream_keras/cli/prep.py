@@ -73,8 +73,8 @@ def add_parser(sub) -> None:
                    help="reads per strand sampled to estimate the shift (default 10000)")
     b.add_argument("--seed", type=int, default=0, help="random seed of that sample (default 0)")
     b.add_argument("--zoom-levels", type=int, default=10,
-                   help="bigWig zoom levels (default 10, as bedGraphToBigWig); 0 writes none: same values, "
-                        "about half the writing time and memory, slower zoomed-out browser views")
+                   help="most bigWig zoom levels (default 10, as bedGraphToBigWig); 0 writes none: same values, "
+                        "faster writing, slower zoomed-out browser views")
     outputs = b.add_mutually_exclusive_group(required=True)
     outputs.add_argument("--out", help="bigWig to write")
     outputs.add_argument("--out-dir", help="with --cell-groups: folder of the per-group bigWigs")
