@@ -282,3 +282,26 @@ def test_a_killed_run_leaves_only_finished_bigwigs_and_resume_finishes_it(tmp_pa
                               str(GENOME), "--data-type", "ATAC", "--out-dir", str(out), "--resume"],
                              capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
     assert changed.returncode == 2 and "--cell-groups" in changed.stderr and "plus_shift" in changed.stderr
+
+
+def test_the_block_parsers_agree_and_name_a_bad_line(tmp_path, monkeypatch):
+    """pyarrow's reader (when installed), pandas' and the line-by-line reference give the same rows."""
+    from data_prep.reads import text_table
+    from data_prep.reads.fragments import BARCODED_FRAGMENTS
+
+    text = (HEADER + "".join("\t".join(map(str, row)) + "\n" for row in fragment_rows())).encode()
+    path = tmp_path / "f.tsv"
+
+    def rows(parsed):
+        return ([parsed.names[c] for c in parsed.codes], parsed.start.tolist(), parsed.end.tolist(),
+                [parsed.barcodes[c] for c in parsed.barcode_codes], parsed.lines.tolist())
+
+    reference = rows(text_table._parse_lines(text, 1, path, BARCODED_FRAGMENTS))
+    assert reference[4][0] == 4 and len(reference[0]) == 3000  # three header lines skipped, lines counted
+    fast = rows(text_table.parse_block(text, 1, path, BARCODED_FRAGMENTS))
+    monkeypatch.setattr(text_table, "_arrow_csv", lambda: None)
+    assert rows(text_table.parse_block(text, 1, path, BARCODED_FRAGMENTS)) == fast == reference
+    monkeypatch.undo()
+    bad = text + b"chr17_seg5\t10\t50\n"
+    with pytest.raises(InputError, match=r"f.tsv line 3004: a fragments line has at least 4 tab-separated fields"):
+        text_table.parse_block(bad, 1, path, BARCODED_FRAGMENTS)
