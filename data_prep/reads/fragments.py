@@ -13,6 +13,7 @@ from typing import Iterator
 
 import numpy as np
 
+from data_prep.reads.prefetch import prefetched
 from data_prep.reads.read_ends import ReadEnds
 from data_prep.reads.text_table import TableLayout, TableReads, TableRows, chromosome_runs
 
@@ -62,7 +63,8 @@ class BarcodedFragmentReads(TableReads):
     layout = BARCODED_FRAGMENTS
 
     def blocks(self, on_read=None) -> Iterator[TableRows]:
-        """The parsed blocks (``on_read``: see :meth:`TableReads.parsed_blocks`)."""
-        for rows in self.parsed_blocks(on_read):
+        """The parsed blocks, read and parsed ahead in a background thread (``on_read``: see
+        :meth:`TableReads.parsed_blocks`; it is called from that thread)."""
+        for rows in prefetched(self.parsed_blocks(on_read)):
             self.tally["fragments"] += len(rows.codes)
             yield rows
