@@ -55,6 +55,19 @@ write 10 zoom levels; every group's bigWig of ours is compared with the route's,
 
     nice python benchmarks/reads.py --grouped            # 50 M fragments, 20 groups
     python benchmarks/reads.py --grouped --quick         # 2 M fragments, 20 groups (a quick look)
+
+Measured 2026-12-07 on the same shared 2-core box (Intel Xeon; load average 7-10 from other jobs
+throughout), pyarrow 26 installed:
+
+    2 M fragments:  ours wall 13.0 s, CPU 4.6 s, peak 237 MiB; route filter 28.9 CPU s + 20 conversions
+                    38.0 CPU s -> 11.7x wall, 14.5x CPU
+    10 M fragments: ours wall 35.5 s (281,428 fragments/s), CPU 13.1 s, peak 371 MiB; route filter wall
+                    295.8 s / CPU 110.2 s + conversions wall 98.4 s / CPU 41.4 s -> 11.1x wall, 11.6x CPU;
+                    one-awk-pass filtering + the conversions: 3.6x wall, 4.0x CPU; 0 bigWig entries differ
+
+The tagAlign/BAM figures above were taken with pyBigWig's writer; the bigWigs are now written by
+data_prep.reads.bigwig_format (numpy/zlib level 1, zoom levels chosen from the data), so ours is faster
+than they say: run the command again for today's figures.
 """
 
 from __future__ import annotations
