@@ -35,3 +35,11 @@ def write_counts_bigwig(path: str | os.PathLike, sizes: dict[str, int],
     with atomic_path(path) as tmp:
         write_bigwig(tmp, sizes, counts_of, zoom_levels=zoom_levels)
     return pathlib.Path(path)
+
+
+def bigwig_total(path: str | os.PathLike) -> int:
+    """The sum of a bigWig's values (the total of its header), rounded to a whole count."""
+    import pyBigWig
+
+    with pyBigWig.open(str(path)) as handle:
+        return int(round(handle.header()["sumData"]))

@@ -21,7 +21,7 @@ import pathlib
 
 from data_prep.atomic import write_text_atomic
 from data_prep.errors import InputError
-from data_prep.reads.grouped_convert import SAMPLES_NAME, SUMMARY_NAME, UNSEEN_NAME
+from data_prep.reads.groups_summary import SAMPLES_NAME, SUMMARY_NAME, UNSEEN_NAME
 from data_prep.stale_temporaries import TEMPORARY_NAME, remove_stale_temporaries
 
 RECORD_NAME = "prep_bigwig.json"

@@ -66,13 +66,12 @@ def _record(root: pathlib.Path, stage: str) -> dict | None:
     return None if record is None else {"outputs": record.outputs, "summary": record.summary}
 
 
-def bigwig_total(path: str | os.PathLike) -> int | None:
-    """The sum of a bigWig's values (its header's total), or None when it cannot be read."""
-    import pyBigWig
+def insertions_of(path: str | os.PathLike) -> int | None:
+    """The total of a sample's bigWig, or None when it cannot be read (moved or removed since)."""
+    from data_prep.reads.bigwig_writing import bigwig_total
 
     try:
-        with pyBigWig.open(str(path)) as handle:
-            return int(round(handle.header()["sumData"]))
+        return bigwig_total(path)
     except (RuntimeError, OSError, TypeError, KeyError):
         return None
 
@@ -91,7 +90,7 @@ def sample_rows(name: str, root: pathlib.Path, study: pathlib.Path) -> tuple[lis
     status = "finished" if pending is None else f"not finished (next stage: {pending})"
     params = json.loads((root / "logs" / "pipeline.json").read_text()).get("parameters", {})
     signal = (records["bigwig"] or {}).get("outputs", {}).get("bigwig")
-    insertions = bigwig_total(signal) if signal else None
+    insertions = insertions_of(signal) if signal else None
     bias = records["bias"]
     if bias is None:
         bias_source = None
