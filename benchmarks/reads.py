@@ -64,6 +64,10 @@ throughout), pyarrow 26 installed:
     10 M fragments: ours wall 35.5 s (281,428 fragments/s), CPU 13.1 s, peak 371 MiB; route filter wall
                     295.8 s / CPU 110.2 s + conversions wall 98.4 s / CPU 41.4 s -> 11.1x wall, 11.6x CPU;
                     one-awk-pass filtering + the conversions: 3.6x wall, 4.0x CPU; 0 bigWig entries differ
+    50 M fragments (run at nice 19, load 5-13: the wall ratio flatters ours): ours wall 92.9 s
+                    (538,421 fragments/s), CPU 59.2 s, peak 414 MiB; route filter wall 1,538.7 s / CPU 574.5 s
+                    + conversions wall 203.1 s / CPU 81.2 s -> 18.8x wall, 11.1x CPU; one-awk-pass filtering
+                    (CPU 54.4 s) + the conversions: 4.2x wall, 2.3x CPU; 0 bigWig entries differ
 
 The tagAlign/BAM figures above were taken with pyBigWig's writer; the bigWigs are now written by
 data_prep.reads.bigwig_format (numpy/zlib level 1, zoom levels chosen from the data), so ours is faster
