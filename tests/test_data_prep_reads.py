@@ -316,3 +316,34 @@ def test_without_zoom_levels_the_values_are_the_same(tmp_path, atac_outputs):
     with pyBigWig.open(str(tmp_path / "flat.bw")) as flat, pyBigWig.open(str(out / "bam.bw")) as zoomed:
         assert flat.header()["nLevels"] == 0 and zoomed.header()["nLevels"] > 0
     assert total_difference(bigwig_counts(tmp_path / "flat.bw"), bigwig_counts(out / "bam.bw")) == 0
+
+
+def test_reads_named_without_chr_are_reported_as_such(tmp_path):
+    """A BAM whose chromosomes lack the genome's 'chr' prefix: the naming is the error, not the shift estimate."""
+    renamed = tmp_path / "nochr.bam"
+    with pysam.AlignmentFile(str(BAM)) as source:
+        header = source.header.to_dict()
+        for sequence in header["SQ"]:
+            sequence["SN"] = sequence["SN"].removeprefix("chr")
+        with pysam.AlignmentFile(str(renamed), "wb", header=header) as out:
+            for read in source:
+                fields = read.to_dict()
+                fields["ref_name"] = fields["ref_name"].removeprefix("chr")
+                fields["next_ref_name"] = fields["next_ref_name"].removeprefix("chr")
+                out.write(pysam.AlignedSegment.from_dict(fields, out.header))
+    message = (r"nochr.bam names its chromosomes without the 'chr' prefix \(17_seg\d \(the genome's chr17_seg\d\).* "
+               r"but .*genome.fa names them with it.*samtools reheader")
+    for shift in ({}, {"plus_shift": 0, "minus_shift": 0}):  # estimated, or given (then the counting pass sees it)
+        with pytest.raises(InputError, match=message):
+            reads_to_bigwig(tmp_path / "x.bw", GENOME, data_type="ATAC", bam=renamed, **shift)
+    assert not list(tmp_path.glob("*.bw"))
+
+
+def test_a_tagalign_without_strands_is_reported_as_such(tmp_path):
+    lines = ["\t".join(line.rstrip("\n").split("\t")[:5] + ["."]) for line in tagalign_lines()[:3000]]
+    dotted = write_tagalign(tmp_path / "dots.tagAlign", lines)
+    for shift in ({}, {"plus_shift": 0, "minus_shift": 0}):
+        with pytest.raises(InputError, match=r"dots.tagAlign: none of its 3000 reads has a strand: the sixth column "
+                                             r"must be '\+' or '-' \(the first line reads 'chr17_seg1.*\\t\.'\).*"
+                                             r"--fragments"):
+            reads_to_bigwig(tmp_path / "y.bw", GENOME, data_type="ATAC", tagalign=dotted, **shift)

@@ -18,26 +18,18 @@ import numpy as np
 
 from data_prep.errors import InputError
 from data_prep.reads.read_ends import ReadEnds
+from data_prep.reads.text_blocks import bgzf_lacks_eof
 
-# The empty BGZF block that ends every complete BAM file (SAM/BAM specification, section 4.1.2).
-BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
 BATCH = 1 << 18
 UNMAPPED, REVERSE = 0x4, 0x10
 
 
 def check_bam_complete(path: pathlib.Path) -> None:
     """Raise :class:`InputError` when a BGZF file lacks its end-of-file block (a truncated copy)."""
-    with open(path, "rb") as handle:
-        header = handle.read(16)
-        # BGZF: gzip with the FEXTRA flag and a "BC" subfield; plain gzip or SAM text are left to pysam.
-        if header[:4] != b"\x1f\x8b\x08\x04" or header[12:14] != b"BC":
-            return
-        handle.seek(0, os.SEEK_END)
-        size = handle.tell()
-        handle.seek(max(0, size - len(BGZF_EOF)))
-        if handle.read() != BGZF_EOF:
-            raise InputError(f"{path} has no BGZF end-of-file block: the BAM file is truncated (an interrupted "
-                             "copy or download); copy it again or re-run the aligner/sorter that wrote it")
+    # plain gzip or SAM text are left to pysam
+    if bgzf_lacks_eof(path):
+        raise InputError(f"{path} has no BGZF end-of-file block: the BAM file is truncated (an interrupted "
+                         "copy or download); copy it again or re-run the aligner/sorter that wrote it")
 
 
 class BamReads:

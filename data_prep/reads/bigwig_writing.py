@@ -1,5 +1,4 @@
-"""Per-base counts written as a bigWig with pyBigWig, through a temporary name, in a child process
-(libBigWig aborts the process on a failed write: :mod:`data_prep.outputs.isolated`)."""
+"""Per-base counts written as a bigWig through a temporary name (:mod:`data_prep.reads.bigwig_format`)."""
 
 from __future__ import annotations
 
@@ -10,9 +9,7 @@ from typing import Callable
 import numpy as np
 
 from data_prep.outputs.atomic import atomic_path
-from data_prep.outputs.isolated import run_isolated
-
-ENTRIES_PER_CALL = 1 << 20
+from data_prep.reads.bigwig_format import write_bigwig
 
 
 def write_counts_bigwig(path: str | os.PathLike, sizes: dict[str, int],
@@ -23,33 +20,26 @@ def write_counts_bigwig(path: str | os.PathLike, sizes: dict[str, int],
         path: the bigWig to write; it appears only once complete.
         sizes: chromosome name -> length (bp).
         counts_of: chromosome -> uint32 array (2, n) of increasing 0-based positions and their
-            counts, or None for a chromosome without reads.
-        zoom_levels: most zoom (summary) levels, as bedGraphToBigWig's 10. libBigWig builds them in memory
-            on close (about 33 bytes per counted base) and they take half the writing time; 0 writes none
-            (values are the same; genome browsers draw zoomed-out views more slowly).
+            counts, or None for a chromosome without reads; with zoom levels it is called twice per
+            chromosome (the levels are chosen from the counts).
+        zoom_levels: most zoom (summary) levels, as bedGraphToBigWig's 10; 0 writes none (values are
+            the same; genome browsers draw zoomed-out views more slowly).
 
     Returns:
         ``path``. Bases without reads have no entry (read back as NaN / no interval), as in the
         official bedGraph; every counted base is one 1-bp entry.
+
+    Raises:
+        OSError: the file could not be written completely (a full disk): nothing is left under ``path``.
     """
+    with atomic_path(path) as tmp:
+        write_bigwig(tmp, sizes, counts_of, zoom_levels=zoom_levels)
+    return pathlib.Path(path)
+
+
+def bigwig_total(path: str | os.PathLike) -> int:
+    """The sum of a bigWig's values (the total of its header), rounded to a whole count."""
     import pyBigWig
 
-    def write(tmp: pathlib.Path) -> None:
-        bigwig = pyBigWig.open(str(tmp), "w")
-        try:
-            bigwig.addHeader(list(sizes.items()), maxZooms=zoom_levels)
-            for chrom in sizes:
-                counts = counts_of(chrom)
-                if counts is None or not counts.shape[1]:
-                    continue
-                # Variable-step 1-bp entries (half the cost of bedGraph entries in pyBigWig), given as the uint32
-                # and float32 that libBigWig stores, which pyBigWig copies fastest.
-                for first in range(0, counts.shape[1], ENTRIES_PER_CALL):
-                    part = counts[:, first:first + ENTRIES_PER_CALL]
-                    bigwig.addEntries(chrom, part[0], values=part[1].astype(np.float32), span=1)
-        finally:
-            bigwig.close()
-
-    with atomic_path(path) as tmp:
-        run_isolated(lambda: write(tmp), tmp, path)
-    return pathlib.Path(path)
+    with pyBigWig.open(str(path)) as handle:
+        return int(round(handle.header()["sumData"]))

@@ -7,6 +7,7 @@ per base on the chromosomes of the genome. See :mod:`data_prep.reads.counting` f
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import os
 import pathlib
@@ -18,11 +19,13 @@ from data_prep.outputs.atomic import scratch_folder
 from data_prep.genome import genome_sizes, opened_genome
 from data_prep.reads.bam import BamReads
 from data_prep.reads.bigwig_writing import write_counts_bigwig
+from data_prep.reads.contig_names import naming_mismatch_message
 from data_prep.reads.counting import InsertionCounter
 from data_prep.reads.fragments import FragmentReads
 from data_prep.reads.sampling import ReadSample
 from data_prep.reads.shift_estimation import ShiftEstimate, estimate_shift
 from data_prep.reads.tagalign import TagAlignReads
+from data_prep.reads.text_blocks import first_data_line
 
 # The shift the ChromBPNet convention wants on each strand, per data type.
 TARGET_SHIFT = {"ATAC": (4, -4), "DNASE": (0, 1)}
@@ -86,6 +89,43 @@ class ReadsSummary:
                 f"{TARGET_SHIFT[self.data_type][0]:+d}/{TARGET_SHIFT[self.data_type][1]:+d}; wrote {self.output}")
 
 
+def check_reads_match_genome(reads, genome, sizes: dict, unknown_contigs: dict, on_genome: int) -> None:
+    """Stop with the real reason when a pass over ``reads`` found (almost) nothing to use.
+
+    Args:
+        reads: the reader after a pass (its ``tally``).
+        genome: the FASTA path, for messages.
+        sizes: the genome's chromosome sizes.
+        unknown_contigs: contig -> reads on contigs the genome lacks, in that pass.
+        on_genome: reads of that pass on the genome's chromosomes (with a usable strand).
+
+    Raises:
+        InputError: the reads' chromosome names differ from the genome's by the ``chr`` prefix (and no
+            read matched), no read has a strand (a tagAlign whose strand column is ``.``), or every read
+            lies on contigs the genome lacks.
+    """
+    total = reads.tally["reads"]
+    if on_genome or not total:
+        return
+    ordered = sorted(unknown_contigs, key=unknown_contigs.get, reverse=True)
+    mismatch = naming_mismatch_message(reads.path, genome, ordered, sizes, getattr(reads, "option", ""))
+    if mismatch:
+        raise InputError(mismatch)
+    no_strand = reads.tally["no_strand"]
+    if no_strand and no_strand + sum(unknown_contigs.values()) >= total:
+        line = first_data_line(reads.path, reads.option)
+        raise InputError(f"{reads.path}: none of its {total} reads has a strand: the sixth column must be '+' or "
+                         f"'-' (the first line reads {line!r}), and the 5' end of a read without a strand is "
+                         "unknown. If the file holds fragments (both ends of paired reads), pass it with "
+                         "--fragments; if it is a BED of reads, rewrite it with the strand of each read "
+                         "(`bedtools bamtobed` from the BAM gives it)")
+    if ordered:
+        names = ", ".join(ordered[:5]) + (", ..." if len(ordered) > 5 else "")
+        raise InputError(f"{reads.path}: no read falls on the chromosomes of {genome} (all {total} reads lie on "
+                         f"contigs it lacks: {names}; the genome has {', '.join(list(sizes)[:5])}"
+                         f"{', ...' if len(sizes) > 5 else ''}); check that the reads were aligned to this genome")
+
+
 def open_reads(bam=None, fragments=None, tagalign=None):
     """The reader for the one input given: :class:`BamReads`, :class:`FragmentReads` or :class:`TagAlignReads`."""
     given = [(path, kind) for path, kind in ((bam, BamReads), (fragments, FragmentReads), (tagalign, TagAlignReads))
@@ -117,8 +157,8 @@ def reads_to_bigwig(out: str | os.PathLike, genome: str | os.PathLike, *, data_t
         zoom_levels: bigWig zoom levels (see :func:`data_prep.reads.bigwig_writing.write_counts_bigwig`).
 
     Memory: reads are streamed in 4 MB blocks (BAM in 262,144-read batches); counts are one uint32 array of the
-    current chromosome; finished chromosomes wait on disk beside ``out``. With zoom levels, libBigWig also holds
-    about 33 bytes per counted base while it builds them on close (``zoom_levels=0`` avoids that).
+    current chromosome; finished chromosomes wait on disk beside ``out``. Writing holds one chromosome's counted
+    bases and their zoom summaries (:mod:`data_prep.reads.bigwig_format`).
 
     Returns:
         A :class:`ReadsSummary` (its ``line()`` is the one-line report).
@@ -140,9 +180,14 @@ def reads_to_bigwig(out: str | os.PathLike, genome: str | os.PathLike, *, data_t
         estimate = None
         if estimated:
             sample = ReadSample(2 * num_samples, seed=seed)
+            unknown: collections.Counter = collections.Counter()
             for ends in reads:
                 if ends.chrom in sizes:
                     sample.add(ends)
+                else:
+                    unknown[ends.chrom] += len(ends)
+            # what makes the sample small says more than the estimation would (issue: wrong names, no strand)
+            check_reads_match_genome(reads, genome, sizes, unknown, sample.seen)
             estimate = estimate_shift(sample.reads(), fasta, data_type)
             plus_shift, minus_shift = estimate.plus, estimate.minus
     delta = shift_delta(data_type, plus_shift, minus_shift)
@@ -154,10 +199,10 @@ def reads_to_bigwig(out: str | os.PathLike, genome: str | os.PathLike, *, data_t
             counter.add(ends)
         saved = counter.finish()
         if not counter.kept:
+            check_reads_match_genome(reads, genome, sizes, counter.unknown_contigs, counter.kept)
             raise InputError(f"{reads.path}: no read falls on the chromosomes of {genome} "
-                             f"({reads.tally['reads']} reads read; contigs seen: "
-                             f"{', '.join(list(counter.unknown_contigs)[:5]) or 'none'}); "
-                             "check that the reads were aligned to this genome")
+                             f"({reads.tally['reads']} reads read, {counter.off_chromosome} shifted off their "
+                             "chromosome); check that the reads were aligned to this genome")
         write_counts_bigwig(out, sizes, lambda chrom: np.load(saved[chrom]) if chrom in saved else None,
                             zoom_levels=zoom_levels)
     dropped = {"unmapped": reads.tally["unmapped"], "without + or - strand": reads.tally["no_strand"],

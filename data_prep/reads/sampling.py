@@ -17,10 +17,14 @@ class ReadSample:
     Args:
         size: reads to keep.
         seed: random seed.
+
+    Attributes:
+        seen: reads offered so far.
     """
 
     def __init__(self, size: int, seed: int = 0):
         self.size = size
+        self.seen = 0
         self._rng = np.random.default_rng(seed)
         self._chroms: list[str] = []
         self._keys = np.zeros(0)
@@ -30,6 +34,7 @@ class ReadSample:
 
     def add(self, ends: ReadEnds) -> None:
         """Offer a run of reads to the sample."""
+        self.seen += len(ends)
         if ends.chrom not in self._chroms:
             self._chroms.append(ends.chrom)
         keys = self._rng.random(len(ends))

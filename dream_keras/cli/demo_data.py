@@ -3,7 +3,9 @@
 The README's examples run on it. ``DIR`` gets::
 
     atac/        mouse ATAC-seq (mm10 chr17:64-65 Mb as chr17_seg1..5): genome.fa, chrom.sizes,
-                 tn5_insertions.bw, peaks.narrowPeak, folds/fold_{0..4}.json, variants.vcf
+                 tn5_insertions.bw, peaks.narrowPeak, folds/fold_{0..4}.json, variants.vcf, reads.bam;
+                 fragments.tsv.gz (+ .tbi) and cell_groups.tsv: the same reads dealt out to made-up
+                 cells in the 10x layout, for the single-cell tutorial
     tables/      dream_yeast/, starrseq/, lentimpra/: the sample tables of the sequence-table tasks
     motifs/      JASPAR and ChromBPNet enzyme-bias motifs (MEME)
     chrombpnet/  small official ChromBPNet .h5 files (random weights) for ``import-chrombpnet``

@@ -8,6 +8,12 @@ bias-free model), motifs (TF-MoDISco on the bias-free model's contributions, nam
 database, and the motif bias check), report (report/report.html). --resume skips every complete
 stage and continues from the first that is not (a killed training resumes from its last epoch);
 options left out on --resume are those the pipeline was started with.
+
+Many samples: --samples SHEET runs the pipeline of every row of a sample sheet (name, signal, peaks;
+optional nonpeaks and bias_model) into --out/<name>/, with the other options shared; --bias-from
+NAME trains one bias model on that sample and reuses it in the others (rescaled to each sample's
+depth); --only NAME runs one row (a job of a Slurm array); --summarize writes --out/summary.tsv and
+--out/report.html from whatever has finished.
 """
 
 from __future__ import annotations
@@ -24,10 +30,14 @@ EXAMPLE = """examples:
       --bias-model earlier/bias/models/bias.keras --out sample_all_folds
   dream-keras pipeline --out sample_pipeline --resume        (continue after an interruption)
   -> sample_pipeline/report/report.html, chrombpnet/models/model.keras, model_nobias.keras, ...
+  dream-keras pipeline --samples bigwigs/samples.tsv --peaks peaks.narrowPeak --genome hg38.fa --fold 0 \
+      --bias-from B_cells --out study        (every sample; study/summary.tsv, study/report.html)
+  dream-keras pipeline --samples samples.tsv ... --out study --only T_cells --resume   (one sample)
+  dream-keras pipeline --samples samples.tsv --out study --summarize
 """
 
 #: Options that map one to one onto PipelineParameters fields (the signal options are handled apart).
-_PATH_FIELDS = ("genome", "peaks", "blacklist", "fold_dir", "bias_model", "motif_db")
+_PATH_FIELDS = ("genome", "peaks", "blacklist", "fold_dir", "bias_model", "motif_db", "nonpeaks")
 _SIGNAL_OPTIONS = ("bigwig",) + READ_FORMATS
 
 
@@ -55,7 +65,18 @@ def add_parser(sub) -> None:
     data.add_argument("--fold-dir", action=Explicit, help="folder of fold_N.json files (default: bundled hg38 folds)")
     data.add_argument("--bias-model", action=Explicit, help="reuse this trained bias model (.keras) instead of "
                                                             "training one")
-    p.add_argument("--out", required=True, help="pipeline folder")
+    data.add_argument("--nonpeaks", action=Explicit, help="background regions (narrowPeak/BED) to use instead of "
+                                                          "making GC-matched ones")
+    p.add_argument("--out", required=True, help="pipeline folder (with --samples: the study folder)")
+    study = p.add_argument_group("many samples")
+    study.add_argument("--samples", metavar="SHEET",
+                       help="sample sheet (TSV/CSV with header: name, one of bigwig/bam/fragments/tagalign/reads, "
+                            "peaks; optional nonpeaks, bias_model): one pipeline per row in --out/<name>/")
+    study.add_argument("--only", metavar="NAME", help="with --samples: run this sample only (a job of an array)")
+    study.add_argument("--bias-from", metavar="NAME",
+                       help="with --samples: train the bias model on this sample and reuse it in the others")
+    study.add_argument("--summarize", action="store_true",
+                       help="with --samples: write --out/summary.tsv and report.html from what has finished")
     p.add_argument("--resume", action="store_true", help="skip complete stages and continue the pipeline in --out")
     p.add_argument("--overwrite", action="store_true", help="start again in an --out a pipeline wrote before")
     p.add_argument("--allow-changed-inputs", action="store_true",
@@ -129,7 +150,8 @@ def pipeline_parameters(args):
     else:
         values.update({key: recorded.get(key) for key in ("bigwig", "reads", "reads_format")})
     for field in ("genome", "peaks", "fold", "data_type", "plus_shift", "minus_shift", "blacklist", "fold_dir",
-                  "bias_model", "input_length", "output_length", "max_jitter", "nonpeak_ratio", "nonpeak_stride",
+                  "bias_model", "nonpeaks", "input_length", "output_length", "max_jitter", "nonpeak_ratio",
+                  "nonpeak_stride",
                   "bias_filters", "bias_n_dil_layers", "bias_epochs", "bias_threshold_factor", "filters",
                   "n_dil_layers", "epochs", "patience", "lr", "batch_size", "seed", "footprint_motifs",
                   "footprint_regions", "motif_peaks", "motif_window", "motif_max_seqlets", "motif_output",
@@ -148,7 +170,57 @@ def pipeline_parameters(args):
     return PipelineParameters(**values)
 
 
+def shared_options(args) -> dict:
+    """The options given on the command line, for every sample of ``--samples``: ``{field: value}``."""
+    from data_prep.errors import InputError
+
+    given = set(getattr(args, "explicit_options", set()) or set())
+    signals = [name for name in _SIGNAL_OPTIONS if name in given]
+    if signals:
+        raise InputError(f"--samples takes each sample's signal from the sheet; leave out --{signals[0]}")
+    shared = {}
+    for field in given:
+        value = getattr(args, field)
+        shared[field] = absolute(value) if field in _PATH_FIELDS else value
+    if "fold" in shared:
+        shared["fold"] = str(shared["fold"])
+    return shared
+
+
+def run_samples(args) -> int:
+    """``pipeline --samples``: every sample (or ``--only``), or ``--summarize``."""
+    from data_prep.errors import InputError
+    from dream_keras.tasks.atac.study import read_sample_sheet, run_study, summarize_study
+
+    sheet = read_sample_sheet(args.samples)
+    if args.summarize:
+        if args.only or args.bias_from or args.resume or args.overwrite:
+            raise InputError("--summarize only reads the study folder; leave out --only, --bias-from, --resume and "
+                             "--overwrite")
+        summary = summarize_study(sheet, args.out)
+        print("\n".join(summary.lines()))
+        return 0
+    result = run_study(sheet, args.out, shared_options(args), bias_from=args.bias_from, only=args.only,
+                       resume=args.resume, overwrite=args.overwrite)
+    if result.summary is not None:
+        print("\n" + "\n".join(result.summary.lines()))
+    else:
+        print(f"\nsample {args.only} finished; when every sample has, `dream-keras pipeline --samples {args.samples} "
+              f"--out {args.out} --summarize` writes the study's summary.tsv and report.html")
+    if result.failed:
+        print(f"failed: {', '.join(f'{name} ({message})' for name, message in result.failed.items())}")
+        return 1
+    return 0
+
+
 def run(args) -> int:
+    from data_prep.errors import InputError
+
+    if args.samples:
+        return run_samples(args)
+    for option in ("only", "bias_from", "summarize"):
+        if getattr(args, option):
+            raise InputError(f"--{option.replace('_', '-')} belongs to --samples (a sample sheet)")
     from dream_keras.tasks.atac.pipeline import run_pipeline
 
     result = run_pipeline(pipeline_parameters(args), args.out, resume=args.resume, overwrite=args.overwrite,

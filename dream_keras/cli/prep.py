@@ -2,7 +2,8 @@
 
 ``prep splits`` writes a fold JSON (test and validation chromosomes given, every other chromosome
 trains); ``prep nonpeaks`` writes GC-matched background regions for a fold as narrowPeak; ``prep bigwig``
-makes the official per-base Tn5/DNase bigWig from reads (BAM, fragments or tagAlign).
+makes the official per-base Tn5/DNase bigWig from reads (BAM, fragments or tagAlign), or, with
+``--cell-groups``, one bigWig per group of cells from a single-cell fragments file in one pass.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ EXAMPLES = """examples:
   dream-keras prep nonpeaks --genome hg38.fa --peaks peaks.narrowPeak --fold folds/fold_0.json \\
       --out nonpeaks.narrowPeak
   dream-keras prep bigwig --genome hg38.fa --bam sample.bam --data-type ATAC --out sample.bw
+  dream-keras prep bigwig --genome hg38.fa --fragments fragments.tsv.gz --cell-groups clusters.tsv \
+      --data-type ATAC --out-dir bigwigs/          (one bigWig per cluster, groups_summary.tsv, samples.tsv)
 """
 
 
@@ -71,10 +74,30 @@ def add_parser(sub) -> None:
                    help="reads per strand sampled to estimate the shift (default 10000)")
     b.add_argument("--seed", type=int, default=0, help="random seed of that sample (default 0)")
     b.add_argument("--zoom-levels", type=int, default=10,
-                   help="bigWig zoom levels (default 10, as bedGraphToBigWig); 0 writes none: same values, "
-                        "about half the writing time and memory, slower zoomed-out browser views")
-    b.add_argument("--out", required=True, help="bigWig to write")
-    b.add_argument("--overwrite", action="store_true", help="replace an existing file")
+                   help="most bigWig zoom levels (default 10, as bedGraphToBigWig); 0 writes none: same values, "
+                        "faster writing, slower zoomed-out browser views")
+    outputs = b.add_mutually_exclusive_group(required=True)
+    outputs.add_argument("--out", help="bigWig to write")
+    outputs.add_argument("--out-dir", help="with --cell-groups: folder of the per-group bigWigs")
+    b.add_argument("--overwrite", action="store_true",
+                   help="replace an existing file (--out-dir: the earlier run's outputs)")
+    cells = b.add_argument_group("single-cell fragments: one bigWig per group of cells, in one pass")
+    cells.add_argument("--cell-groups", metavar="TABLE",
+                       help="barcode -> group table (TSV or CSV, plain or gzip; two columns barcode, group, with or "
+                            "without header, or a cell metadata export: see --group-column); needs --fragments "
+                            "and --out-dir")
+    cells.add_argument("--group-column", metavar="NAME",
+                       help="column of --cell-groups holding the group (e.g. Clusters, seurat_clusters, leiden, "
+                            "cell_type; or a number, 1 = first); needed when the table has more than two columns")
+    cells.add_argument("--barcode-column", metavar="NAME",
+                       help="column of --cell-groups holding the barcodes (default: the first)")
+    cells.add_argument("--barcode-prefix", metavar="TEXT",
+                       help="use only the table's barcodes that start with TEXT, with TEXT removed (ArchR names "
+                            "cells SAMPLE#BARCODE: --barcode-prefix 'SAMPLE#')")
+    cells.add_argument("--min-fragments", type=int, default=0, metavar="N",
+                       help="groups with fewer fragments get no bigWig (listed as skipped; default 0)")
+    cells.add_argument("--resume", action="store_true",
+                       help="finish an interrupted --cell-groups run in --out-dir (its finished bigWigs are kept)")
     b.set_defaults(func=run_bigwig)
 
 
@@ -148,13 +171,68 @@ def _write_nonpeaks(args, out: pathlib.Path) -> int:
 
 def run_bigwig(args) -> int:
     # data_prep only: this command must not import TensorFlow or Keras.
+    from data_prep.errors import InputError
     from data_prep.outputs import open_output
     from data_prep.reads import reads_to_bigwig
 
+    if args.cell_groups or args.out_dir:
+        return run_group_bigwigs(args)
+    for option in ("group_column", "barcode_column", "barcode_prefix", "resume"):
+        if getattr(args, option):
+            raise InputError(f"--{option.replace('_', '-')} belongs to --cell-groups (one bigWig per group of cells)")
+    if not args.out:
+        raise InputError("prep bigwig needs --out FILE.bw (or --cell-groups with --out-dir for one bigWig per group)")
     with open_output(args.out, kind="files", overwrite=args.overwrite) as output:
         summary = reads_to_bigwig(output.final, args.genome, data_type=args.data_type, bam=args.bam,
                                   fragments=args.fragments, tagalign=args.tagalign, plus_shift=args.plus_shift,
                                   minus_shift=args.minus_shift, num_samples=args.num_samples, seed=args.seed,
                                   zoom_levels=args.zoom_levels)
     print(summary.line())
+    return 0
+
+
+def _groups_record(args, groups) -> dict:
+    """What ``prep_bigwig.json`` records of this run: its parameters, its input files and the files it writes."""
+    return {"parameters": {"data_type": args.data_type, "plus_shift": args.plus_shift,
+                           "minus_shift": args.minus_shift, "num_samples": args.num_samples, "seed": args.seed,
+                           "zoom_levels": args.zoom_levels, "min_fragments": args.min_fragments,
+                           "group_column": args.group_column, "barcode_column": args.barcode_column,
+                           "barcode_prefix": args.barcode_prefix},
+            "inputs": {"fragments": args.fragments, "cell_groups": args.cell_groups, "genome": args.genome},
+            "files": groups.file_stems()}
+
+
+def run_group_bigwigs(args) -> int:
+    """``prep bigwig --fragments F --cell-groups T --out-dir D``: one bigWig per group, in one pass."""
+    from data_prep.errors import InputError
+    from data_prep.outputs import open_output
+    from data_prep.reads.cell_groups import read_cell_groups
+    from data_prep.reads.grouped_convert import fragments_to_group_bigwigs
+    from data_prep.reads.grouped_folder import RECORD_NAME, start_groups_folder
+
+    if not (args.cell_groups and args.out_dir and args.fragments):
+        raise InputError("one bigWig per group of cells needs --fragments (a single-cell fragments file), "
+                         "--cell-groups (barcode -> group) and --out-dir together")
+    for option in ("fragments", "cell_groups", "genome"):
+        if not pathlib.Path(getattr(args, option)).is_file():
+            raise InputError(f"--{option.replace('_', '-')} {getattr(args, option)} does not exist")
+    if args.min_fragments < 0:
+        raise InputError(f"--min-fragments must be 0 or more, not {args.min_fragments}")
+    groups = read_cell_groups(args.cell_groups, barcode_column=args.barcode_column, group_column=args.group_column,
+                              barcode_prefix=args.barcode_prefix)
+    with open_output(args.out_dir, overwrite=args.overwrite, resume=args.resume, option="--out-dir",
+                     resume_needs=(RECORD_NAME,)) as output:
+        done = start_groups_folder(output.make(), _groups_record(args, groups), resume=output.resumed)
+        if done == ["*"]:
+            print(f"{output.final}: the run finished already (its groups_summary.tsv is there); nothing to do")
+            return 0
+        if done:
+            print(f"resuming in {output.final}: {len(done)} of {len(groups.groups)} bigWigs were finished and are "
+                  "kept")
+        summary = fragments_to_group_bigwigs(output.path, args.genome, args.fragments, groups,
+                                             data_type=args.data_type, plus_shift=args.plus_shift,
+                                             minus_shift=args.minus_shift, min_fragments=args.min_fragments,
+                                             done_groups=done, num_samples=args.num_samples, seed=args.seed,
+                                             zoom_levels=args.zoom_levels)
+    print(output.relocated("\n".join(summary.lines())))
     return 0

@@ -26,6 +26,7 @@ class PipelineParameters:
     ``reads_format`` (one of :data:`READ_FORMATS`), made into a bigWig by the reads stage.
     ``fold``: a number (``fold_N.json`` in ``fold_dir``), ``all``, or a fold JSON file.
     ``bias_model``: reuse a trained bias model instead of training one.
+    ``nonpeaks``: use these background regions (narrowPeak/BED) instead of making GC-matched ones.
     ``bias_threshold_factor=None`` takes the assay's convention (ATAC 0.5, DNase 0.8).
     ``footprint_regions=None`` footprints on every test-chromosome nonpeak (as the official QC).
     Motifs: contributions (``motif_contribution_method``, of ``motif_output``) of the bias-free model
@@ -46,6 +47,7 @@ class PipelineParameters:
     blacklist: str | None = None
     fold_dir: str | None = None
     bias_model: str | None = None
+    nonpeaks: str | None = None
     input_length: int = 2114
     output_length: int = 1000
     max_jitter: int = 500

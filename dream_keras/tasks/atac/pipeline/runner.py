@@ -69,7 +69,8 @@ def check_parameters(params: PipelineParameters) -> None:
         raise InputError(f"--data-type {params.data_type!r} is not one of {', '.join(DATA_TYPES)}")
     for option, path in (("--genome", params.genome), ("--peaks", params.peaks), ("--bigwig", params.bigwig),
                          (f"--{params.reads_format}", params.reads), ("--blacklist", params.blacklist),
-                         ("--bias-model", params.bias_model), ("--motif-db", params.motif_db)):
+                         ("--bias-model", params.bias_model), ("--motif-db", params.motif_db),
+                         ("--nonpeaks", params.nonpeaks)):
         if path is not None and not pathlib.Path(path).is_file():
             raise InputError(f"{option} {path} does not exist; give the path of an existing file")
     for option in ("input_length", "output_length", "bias_epochs", "epochs", "batch_size", "nonpeak_ratio",
@@ -99,7 +100,8 @@ def _check_motif_parameters(params: PipelineParameters) -> None:
 def pipeline_inputs(params: PipelineParameters, folds) -> dict:
     """``{name: path}`` of every input file the pipeline reads (``None`` for those not given)."""
     files = {"genome": params.genome, "peaks": params.peaks, "bigwig": params.bigwig, "reads": params.reads,
-             "blacklist": params.blacklist, "bias_model": params.bias_model, "motif_db": params.motif_db}
+             "blacklist": params.blacklist, "bias_model": params.bias_model, "motif_db": params.motif_db,
+             "nonpeaks": params.nonpeaks}
     files.update({f"fold_{fold.number}" if len(folds) > 1 else "fold": fold.path for fold in folds})
     return files
 

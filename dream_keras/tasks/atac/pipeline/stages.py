@@ -4,7 +4,7 @@
 stage          folder          what it does
 =============  ==============  ===========================================================================
 bigwig         ``bigwig/``     reads -> per-base insertion bigWig (``prep bigwig``), or records ``--bigwig``
-nonpeaks       ``nonpeaks/``   GC-matched background regions (``prep nonpeaks``)
+nonpeaks       ``nonpeaks/``   GC-matched background regions (``prep nonpeaks``), or records ``--nonpeaks``
 bias           ``bias/``       the bias model run (``bias train``), or records ``--bias-model``
 chrombpnet     ``chrombpnet/`` the bias-factorised model (``train``): fit, evaluation (metrics.json) and
                                the bias QC (bias_qc.json), one run folder per fold with ``--fold all``
@@ -72,7 +72,8 @@ def bigwig_stage(ctx: StageContext) -> StageOutput:
 
 
 def nonpeaks_stage(ctx: StageContext) -> StageOutput:
-    """GC-matched nonpeaks, ``nonpeak_ratio`` per peak on every chromosome of the first fold's splits.
+    """GC-matched nonpeaks, ``nonpeak_ratio`` per peak on every chromosome of the first fold's splits
+    (or records ``--nonpeaks`` as given).
 
     The ratio is the same in every split, so the file serves every fold of a fold set (``--fold
     all``): which split a nonpeak falls in depends only on its chromosome.
@@ -82,6 +83,8 @@ def nonpeaks_stage(ctx: StageContext) -> StageOutput:
     from data_prep import make_nonpeaks, write_narrowpeak
 
     params = ctx.params
+    if params.nonpeaks:
+        return StageOutput({"nonpeaks": params.nonpeaks}, {"source": "given", "path": str(params.nonpeaks)})
     fold = ctx.folds[0].splits
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -286,12 +289,12 @@ class Stage:
                 if name in self.inputs or ("fold" in self.inputs and name.startswith("fold"))}
 
 
-_TRAINING_INPUTS = ("genome", "bigwig", "reads", "peaks", "fold", "bias_model")
+_TRAINING_INPUTS = ("genome", "bigwig", "reads", "peaks", "fold", "bias_model", "nonpeaks")
 
 STAGES = (
     Stage("bigwig", "insertion bigWig (dream-keras prep bigwig)", bigwig_stage, ("genome", "bigwig", "reads")),
     Stage("nonpeaks", "GC-matched nonpeaks (dream-keras prep nonpeaks)", nonpeaks_stage,
-          ("genome", "peaks", "blacklist", "fold")),
+          ("genome", "peaks", "blacklist", "fold", "nonpeaks")),
     Stage("bias", "bias model (dream-keras bias train)", bias_stage, _TRAINING_INPUTS),
     Stage("chrombpnet", "bias-factorised model, evaluation and bias QC (dream-keras train)", train_stage,
           _TRAINING_INPUTS),
