@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "export",
     "import_chrombpnet",
     "interpret",
+    "variants",
     "pipeline",
     "quickstart",
     "demo_data",
