@@ -40,12 +40,13 @@ def random_variants(genome: str | os.PathLike, n_snvs: int, *, n_deletions: int 
     """Seeded test variants (``chr, pos, allele1, allele2, variant_id``; ``-`` for an empty allele).
 
     Positions are drawn over the chromosomes in proportion to their length, with the whole window
-    (and a 10 bp deletion) inside the chromosome; bases that are not A/C/G/T are redrawn.
+    (and a 10 bp deletion) inside the chromosome; bases that are not A/C/G/T, and repeats of a
+    variant already drawn, are redrawn.
     """
     import pyfaidx
 
     rng = np.random.default_rng(seed)
-    rows = []
+    rows, seen = [], set()
     with pyfaidx.Fasta(str(genome), as_raw=True, sequence_always_upper=True) as fasta:
         names = list(fasta.keys())
         sizes = np.array([len(fasta[name]) for name in names])
@@ -69,6 +70,9 @@ def random_variants(genome: str | os.PathLike, n_snvs: int, *, n_deletions: int 
                     alt = "-"
                 else:
                     ref, alt = "-", "".join(rng.choice(list("ACGT"), int(rng.integers(1, 10))))
+                if (chrom, pos, ref, alt) in seen:
+                    continue
+                seen.add((chrom, pos, ref, alt))
                 rows.append((chrom, pos, ref, alt, f"{kind}_{made}_{chrom}_{pos}"))
                 made += 1
     return pd.DataFrame(rows, columns=["chr", "pos", "allele1", "allele2", "variant_id"])

@@ -24,6 +24,8 @@ from data_prep import InputError
 from dream_keras import build_model
 from dream_keras.cli import main as cli_main
 from dream_keras.interpret.variants import read_variant_list, score_variants
+from dream_keras.interpret.variants import snv_reuse
+from dream_keras.interpret.variants.allele_predictions import AllelePredictor
 from dream_keras.interpret.variants.chromosomes import ChromosomeReader
 from dream_keras.interpret.variants.dinucleotide_shuffle import dinucleotide_shuffle_text, dinucleotide_shuffles
 from dream_keras.interpret.variants.fold_summary import summarise_models
@@ -31,7 +33,7 @@ from dream_keras.interpret.variants.peak_scores import peak_windows, read_peaks
 from dream_keras.interpret.variants.scores import (empirical_pvalues, profile_count_scores, pvalue_columns,
                                                    quantile_scores)
 from dream_keras.interpret.variants.shuffled_variants import shuffled_variant_table
-from dream_keras.interpret.variants.windows import allele_windows
+from dream_keras.interpret.variants.windows import allele_windows, segment_starts
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword")
 
@@ -262,6 +264,56 @@ def test_scores_are_the_strand_means_of_direct_predictions(models, genome):
         assert row["jsd"] == pytest.approx(jensenshannon(p[1], p[0], base=2.0), rel=1e-4, abs=1e-6)
     same = score_variants(models[0], path, rows.iloc[[0, 1, 3]].assign(allele2=lambda f: f["allele1"]))
     np.testing.assert_allclose(same[["logfc", "jsd"]].to_numpy(), 0.0, atol=1e-7)
+
+
+def _snv_windows(text, positions):
+    bases = np.frombuffer(text.encode(), np.uint8)
+    allele1 = [text[p - 1].upper() for p in positions]
+    allele2 = ["ACGT"[("ACGT".index(a) + 1) % 4] for a in allele1]
+    return bases, allele_windows(bases, positions, allele1, allele2, LENGTH)
+
+
+def test_snv_reuse_gives_the_full_models_predictions(monkeypatch, models, genome):
+    monkeypatch.setattr(snv_reuse, "MIN_REUSE_FILTERS", 0)  # the tiny test tower has 8 filters
+    calls = []
+    original = snv_reuse.BPNetSNVReuse.predict
+    monkeypatch.setattr(snv_reuse.BPNetSNVReuse, "predict", lambda self, *a, **k: calls.append(1) or original(self, *a, **k))
+    _, texts = genome
+    # unsorted: a cluster 10-30 bp apart, isolated SNVs, and two whose region (rounded up to 400 bp) runs
+    # past the end of chrA (3,000 bp): the region is padded
+    positions = np.array([1510, 150, 1500, 2750, 1000, 1530, 2895, 1700])
+    bases, (windows1, windows2) = _snv_windows(texts["chrA"], positions)
+    snv = np.ones(len(positions), bool)
+    expected = AllelePredictor(models, 3, snv_reuse=False).predict_pairs(windows1, windows2, snv)
+    reuse = AllelePredictor(models, 3)
+    from_regions = reuse.predict_pairs(windows1, windows2, snv, bases=bases,
+                                       window_starts=segment_starts(positions, LENGTH))
+    from_windows = reuse.predict_pairs(windows1, windows2, snv)
+    assert calls and reuse.reuse_refused == {}
+    for got in (from_regions, from_windows):
+        for mine, full in zip(got, expected):
+            np.testing.assert_allclose(mine["counts"], full["counts"], rtol=1e-5)
+            np.testing.assert_allclose(mine["logits"], full["logits"], rtol=1e-5, atol=1e-5)
+
+
+def test_snv_reuse_that_disagrees_with_the_model_is_switched_off(monkeypatch, models, genome):
+    monkeypatch.setattr(snv_reuse, "MIN_REUSE_FILTERS", 0)
+    original = snv_reuse.BPNetSNVReuse.predict
+
+    def shifted(self, *args, **kwargs):
+        outputs = original(self, *args, **kwargs)
+        return {**outputs, "logcounts": outputs["logcounts"] + 0.01}
+
+    monkeypatch.setattr(snv_reuse.BPNetSNVReuse, "predict", shifted)
+    _, texts = genome
+    bases, (windows1, windows2) = _snv_windows(texts["chrB"], np.array([300, 900, 1400]))
+    snv = np.ones(3, bool)
+    predictor = AllelePredictor(models[:1], 2)
+    got = predictor.predict_pairs(windows1, windows2, snv, bases=bases, window_starts=segment_starts([300, 900, 1400],
+                                                                                                    LENGTH))
+    expected = AllelePredictor(models[:1], 2, snv_reuse=False).predict_pairs(windows1, windows2, snv)
+    assert "differed from the full model by 1.0e-02" in predictor.reuse_refused[0]
+    np.testing.assert_allclose(got[0]["counts"], expected[0]["counts"], rtol=1e-6)
 
 
 # --- inputs ---------------------------------------------------------------------------------------------

@@ -91,6 +91,9 @@ def add_parser(sub) -> None:
     p.add_argument("--chunk-size", type=_positive, default=parameter_default("chunk_size"),
                    help=f"variants per chunk: memory bound and --resume unit (default: "
                         f"{parameter_default('chunk_size')})")
+    p.add_argument("--no-snv-reuse", action="store_true",
+                   help="predict SNVs' alternate windows in full (default for BPNet models: only the positions that "
+                        "differ from the reference's activations, the same numbers up to float32 rounding)")
     p.add_argument("--skip-bad", action="store_true", help="skip bad variants (counted, listed in "
                                                              "skipped_variants.tsv) instead of refusing them")
     p.add_argument("--no-bias", action="store_true", help="score the bias-free part of bias-factorised models")
@@ -110,7 +113,7 @@ def parameters(args: argparse.Namespace) -> VariantScoringParameters:
         models=[absolute(m) for m in args.model], genome=absolute(args.genome), variants=absolute(args.variants),
         out=absolute(args.out), schema=args.schema, peaks=absolute(args.peaks), max_peaks=args.max_peaks,
         num_shuffles=args.num_shuffles, total_shuffles=args.total_shuffles, seed=args.seed,
-        batch_size=args.batch_size, chunk_size=args.chunk_size, skip_bad=args.skip_bad, no_bias=args.no_bias,
+        batch_size=args.batch_size, chunk_size=args.chunk_size, snv_reuse=not args.no_snv_reuse, skip_bad=args.skip_bad, no_bias=args.no_bias,
         allow_bias_model=args.allow_bias_model, hdf5=args.hdf5, parquet=args.parquet, plot=list(args.plot),
         resume=args.resume, overwrite=args.overwrite)
 

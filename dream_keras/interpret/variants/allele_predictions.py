@@ -11,7 +11,8 @@ reverse complements of both. Per allele, as the official scorer averages the str
 
 Models with other outputs of width 1 (``expression``, ``Dev``, ...) give, per output, the mean of
 the two strands' values. Batches are padded to one shape, so the model's predict function is
-traced once.
+traced once. For SNVs, BPNet models compute the alternate allele only where it differs from the
+reference (:mod:`.snv_reuse`; checked against the full model on the first batch).
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ from data_prep.onehot import reverse_complement
 from dream_keras.interpret.predict import model_input_shape, output_dict
 from dream_keras.interpret.targets import LOGCOUNTS, PROFILE, output_widths
 from dream_keras.interpret.variants.chromosomes import encode, encoding_table
+from dream_keras.interpret.variants.snv_reuse import BPNetSNVReuse, Region, plan_regions, reusable
+
+#: largest difference (relative to the largest output) tolerated between the SNV reuse and the full model
+REUSE_TOLERANCE = 1e-4
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,14 +82,20 @@ class AllelePredictor:
     Args:
         models: Keras models of one :class:`ModelKind`.
         batch_size: variants per model call (``4 x batch_size`` windows).
+        snv_reuse: compute SNVs' alternate alleles from the reference's activations where the model
+            allows it (:mod:`.snv_reuse`).
     """
 
-    def __init__(self, models, batch_size: int):
+    def __init__(self, models, batch_size: int, snv_reuse: bool = True):
         self.models = list(models)
         self.kind = model_kind(self.models)
         self.batch_size = int(batch_size)
         self._table = encoding_table(self.kind.alphabet)
         reverse_complement(np.zeros((1, 1, 4)), self.kind.alphabet)  # refuses an order that flipping cannot complement
+        self._reuse = [BPNetSNVReuse(m) if snv_reuse and reusable(m) else None for m in self.models]
+        self._checked = [False] * len(self.models)
+        #: why the SNV reuse was switched off for a model (it disagreed with the full model), by model index
+        self.reuse_refused: dict[int, str] = {}
 
     def _predict(self, model, batch: np.ndarray, rows: int) -> dict[str, np.ndarray]:
         if len(batch) < rows:
@@ -126,6 +137,131 @@ class AllelePredictor:
                 for name, value in means.items():
                     collected.setdefault(name, []).append(value)
         return [{name: np.concatenate(values, axis=1) for name, values in collected.items()} for collected in chunks]
+
+    def predict_pairs(self, windows1: np.ndarray, windows2: np.ndarray, snv: np.ndarray,
+                      bases: np.ndarray | None = None, window_starts: np.ndarray | None = None) -> list[dict]:
+        """:meth:`predict` of the two alleles' windows; the rows flagged ``snv`` (windows that differ only
+        at index ``L // 2``) go through :mod:`.snv_reuse` for the models that allow it, cut from
+        ``bases`` at ``window_starts`` (shared regions) when given, else each from its own window."""
+        snv = np.asarray(snv, dtype=bool)
+        if not snv.any() or not any(self._reuse):
+            return self.predict(windows1, windows2)
+        full = self.predict(windows1[~snv], windows2[~snv]) if (~snv).any() else None
+        centre = self.kind.input_length // 2
+        if bases is not None:
+            regions = plan_regions(np.asarray(window_starts)[snv], self.kind.input_length)
+            source = bases
+        else:
+            length = self.kind.input_length
+            regions = [Region(i * length, length, np.array([i]), np.array([0])) for i in range(int(snv.sum()))]
+            source = windows1[snv].reshape(-1)
+        merged = []
+        for index in range(len(self.models)):
+            if self._reuse[index] is None:
+                part = self._predict_one(index, windows1[snv], windows2[snv])
+            else:
+                part = self._predict_reused(index, source, regions, windows2[snv][:, centre])
+            out = {}
+            for name, value in part.items():
+                out[name] = np.empty((2, len(snv), *value.shape[2:]), dtype=value.dtype)
+                out[name][:, snv] = value
+                if full is not None:
+                    out[name][:, ~snv] = full[index][name]
+            merged.append(out)
+        return merged
+
+    def _predict_one(self, index: int, windows1: np.ndarray, windows2: np.ndarray) -> dict[str, np.ndarray]:
+        models, self.models = self.models, [self.models[index]]
+        try:
+            return self.predict(windows1, windows2)[0]
+        finally:
+            self.models = models
+
+    def _region_calls(self, regions: list[Region]):
+        """Regions grouped into calls of one region length, at most ``batch_size`` windows' worth of bases
+        (the tower's activations of every layer are held for a call)."""
+        budget = self.batch_size * self.kind.input_length
+        by_length: dict[int, list[Region]] = {}
+        for region in regions:
+            by_length.setdefault(region.length, []).append(region)
+        for length in sorted(by_length):
+            per_call = max(1, budget // length)
+            group = by_length[length]
+            for first in range(0, len(group), per_call):
+                yield length, per_call, group[first:first + per_call]
+
+    def _predict_reused(self, index: int, source: np.ndarray, regions: list[Region], alternate_codes: np.ndarray):
+        reuse, length = self._reuse[index], self.kind.input_length
+        centre = length // 2
+        n = len(alternate_codes)
+        results = {name: np.zeros((4, n, *shape), np.float32) for name, shape in
+                   ((PROFILE, (self.kind.output_length,)), (LOGCOUNTS, (1,)))}
+        for region_length, per_call, group in self._region_calls(regions):
+            codes = np.zeros((per_call, region_length), np.uint8)   # padding: all-zero (N) bases
+            for row, region in enumerate(group):
+                piece = source[region.start:region.start + region_length]
+                codes[row, :len(piece)] = piece
+            forward = encode(codes, self._table)
+            members = np.concatenate([region.members for region in group])
+            region_index = np.concatenate([np.full(len(r.members), row) for row, r in enumerate(group)])
+            offsets = np.concatenate([region.offsets for region in group])
+            alternate = self._table[alternate_codes[members]]
+            calls = ((forward, offsets, alternate, centre, 0),
+                     (np.ascontiguousarray(reverse_complement(forward, self.kind.alphabet)),
+                      region_length - offsets - length, np.ascontiguousarray(alternate[:, ::-1]), length - 1 - centre,
+                      2))
+            for regions_onehot, starts, alt, position, slot in calls:
+                outputs = reuse.predict(regions_onehot, region_index, starts, alt, position, 2 * self.batch_size)
+                for name in (PROFILE, LOGCOUNTS):
+                    value = outputs[name].reshape(2, len(members), -1)
+                    results[name][slot, members] = value[0]
+                    results[name][slot + 1, members] = value[1]
+            if not self._checked[index]:
+                if not self._check_reuse(index, codes, group, alternate_codes, results):
+                    windows = self._windows_of(source, regions, n)
+                    return self._predict_one(index, windows, self._with_alternate(windows, alternate_codes))
+        outputs = {name: value.reshape(4 * n, -1) for name, value in results.items()}
+        return self._strand_means(outputs, 2, n)
+
+    def _windows_of(self, source: np.ndarray, regions: list[Region], n: int) -> np.ndarray:
+        length = self.kind.input_length
+        windows = np.zeros((n, length), np.uint8)
+        for region in regions:
+            for member, offset in zip(region.members, region.offsets):
+                windows[member] = source[region.start + offset:region.start + offset + length]
+        return windows
+
+    def _with_alternate(self, references: np.ndarray, alternate_codes: np.ndarray) -> np.ndarray:
+        windows = references.copy()
+        windows[:, self.kind.input_length // 2] = alternate_codes
+        return windows
+
+    def _check_reuse(self, index: int, codes: np.ndarray, group: list[Region], alternate_codes: np.ndarray,
+                     results: dict) -> bool:
+        """Compare the first call's SNVs (up to a batch) with the full model; switch the reuse off when
+        they differ. Returns whether it stays on."""
+        self._checked[index] = True
+        length = self.kind.input_length
+        members, references = [], []
+        for row, region in enumerate(group):
+            for member, offset in zip(region.members, region.offsets):
+                members.append(member)
+                references.append(codes[row, offset:offset + length])
+        members, references = np.array(members[:self.batch_size]), np.stack(references[:self.batch_size])
+        windows = np.concatenate([references, self._with_alternate(references, alternate_codes[members])])
+        forward = encode(windows, self._table)
+        batch = np.concatenate([forward, reverse_complement(forward, self.kind.alphabet)])
+        full = output_dict(self.models[index], self.models[index].predict_on_batch(batch))
+        for name in (PROFILE, LOGCOUNTS):
+            expected = np.asarray(full[name], np.float64).reshape(4, len(members), -1)
+            got = results[name][:, members].astype(np.float64)
+            difference = np.max(np.abs(expected - got)) / max(1.0, np.max(np.abs(expected)))
+            if not difference <= REUSE_TOLERANCE:
+                self._reuse[index] = None
+                self.reuse_refused[index] = (f"model {index}: the SNV shortcut differed from the full model by "
+                                             f"{difference:.1e} ({name}); full windows used")
+                return False
+        return True
 
 
 __all__ = ["AllelePredictor", "ModelKind", "model_kind"]

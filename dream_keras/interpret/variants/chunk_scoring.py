@@ -19,7 +19,7 @@ from dream_keras.interpret.variants.allele_predictions import AllelePredictor
 from dream_keras.interpret.variants.chunk_store import model_key
 from dream_keras.interpret.variants.peak_scores import peak_windows
 from dream_keras.interpret.variants.scores import profile_count_scores, scalar_output_scores
-from dream_keras.interpret.variants.windows import allele_windows
+from dream_keras.interpret.variants.windows import allele_windows, segment_starts
 
 #: the profile arrays kept for the HDF5 file (``--hdf5``), per model
 PROFILE_KEYS = ("allele1_pred_profiles", "allele2_pred_profiles")
@@ -73,7 +73,11 @@ def score_variant_chunk(predictor: AllelePredictor, bases: np.ndarray, rows: pd.
     lengths1 = np.array([len(a) for a in allele1])
     lengths2 = np.array([len(a) for a in allele2])
     arrays = {}
-    for model, predicted in enumerate(predictor.predict(windows1, windows2)):
+    snv = (lengths1 == 1) & (lengths2 == 1)
+    # genome windows of nearby SNVs share one region of the chromosome; shuffled ones are each their own
+    regions = {} if shuffle_seeds is not None else {
+        "bases": bases, "window_starts": segment_starts(rows["pos"].to_numpy(), predictor.kind.input_length)}
+    for model, predicted in enumerate(predictor.predict_pairs(windows1, windows2, snv, **regions)):
         if predictor.kind.profile_count:
             columns = profile_count_scores(predicted, lengths1, lengths2)
         else:

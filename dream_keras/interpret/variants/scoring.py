@@ -103,7 +103,7 @@ def prepare_run(params: VariantScoringParameters, models=None, say: Callable[[st
     if models is None:
         models = load_scoring_models(params.models, no_bias=params.no_bias,
                                      allow_bias_model=params.allow_bias_model, say=say)
-    predictor = AllelePredictor(models, params.batch_size)
+    predictor = AllelePredictor(models, params.batch_size, snv_reuse=params.snv_reuse)
     _check_options(params, predictor)
     schema = resolve_schema(params.variants, params.schema)
     table = read_variant_list(params.variants, schema)
@@ -235,7 +235,8 @@ def assemble(run: PreparedRun, store, chunks: list[Chunk], write_scores, write_s
 
 def score_variants(models, genome, variants, *, schema: str = "auto", peaks=None, max_peaks=None,
                    num_shuffles: int = 0, total_shuffles=None, seed: int | None = None, batch_size: int | None = None,
-                   chunk_size: int | None = None, skip_bad: bool = False, progress: bool = False) -> pd.DataFrame:
+                   chunk_size: int | None = None, skip_bad: bool = False, snv_reuse: bool = True,
+                   progress: bool = False) -> pd.DataFrame:
     """Score variants in memory: the long table that ``variant_scores.tsv`` holds.
 
     Args:
@@ -243,7 +244,7 @@ def score_variants(models, genome, variants, *, schema: str = "auto", peaks=None
         genome: FASTA path.
         variants: a VCF / variant-list path, or a DataFrame with ``chr``/``chrom``, ``pos`` (1-based),
             ``allele1``/``ref``, ``allele2``/``alt`` (optional ``variant_id``/``id``).
-        schema, peaks, max_peaks, num_shuffles, total_shuffles, seed, batch_size, chunk_size, skip_bad:
+        schema, peaks, max_peaks, num_shuffles, total_shuffles, seed, batch_size, chunk_size, skip_bad, snv_reuse:
             as :class:`~.parameters.VariantScoringParameters` (``None``: its default).
         progress: a progress bar.
 
@@ -269,7 +270,7 @@ def score_variants(models, genome, variants, *, schema: str = "auto", peaks=None
                                       variants=str(path) if path is not None else "<DataFrame>", out="", schema=schema,
                                       peaks=None if peaks is None else str(peaks), max_peaks=max_peaks,
                                       num_shuffles=num_shuffles, total_shuffles=total_shuffles, skip_bad=skip_bad,
-                                      progress=progress, **overrides)
+                                      snv_reuse=snv_reuse, progress=progress, **overrides)
     if path is None:
         with _variant_list_of(frame) as temporary:
             run = prepare_run(dataclasses.replace(params, variants=str(temporary), schema="chrombpnet"), models,
@@ -368,6 +369,8 @@ def score_run(run: PreparedRun, folder: str | pathlib.Path, say: Callable[[str],
     if params.resume and done_before:
         say(f"resuming: {done_before} of {len(chunks)} chunk(s) done")
     score_chunks(run, store, chunks)
+    for reason in run.predictor.reuse_refused.values():
+        say(f"note: {reason}")
     paths = {key: folder / name for key, name in OUTPUT_FILES.items()}
     n_models = len(run.models)
     with contextlib.ExitStack() as stack:
