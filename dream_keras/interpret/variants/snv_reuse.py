@@ -38,10 +38,11 @@ MIN_REUSE_FILTERS = 32
 
 
 def reusable(model) -> bool:
-    """Whether ``model`` is a plain BPNet tower (at least :data:`MIN_REUSE_FILTERS` filters) with the
-    ``profile_count`` head (one task)."""
+    """Whether ``model`` is a plain float32 BPNet tower (at least :data:`MIN_REUSE_FILTERS` filters) with
+    the ``profile_count`` head (one task)."""
     options = getattr(model, "model_options", None) or {}
     return (getattr(model, "backbone_name", None) == "bpnet" and getattr(model, "head_name", None) == "profile_count"
+            and getattr(model, "compute_dtype", "float32") == "float32"
             and int(options.get("num_tasks", 1)) == 1 and "n_dil_layers" in options
             and int(options.get("filters", 0)) >= MIN_REUSE_FILTERS)
 
@@ -100,8 +101,19 @@ class BPNetSNVReuse:
         self.profile_layers = [model.get_layer(names[key]) for key in ("profile_conv", "crop", "profile")]
         self.gap, self.dense = model.get_layer(names["gap"]), model.get_layer(names["logcounts"])
         self.kernel = int(self.first.kernel_size[0])
-        self._tower = tf.function(self._tower_function)
-        self._variants = tf.function(self._variant_function)
+        # region and batch sizes stay unknown to the traced functions: one trace serves every region length
+        # (the window geometry, which the slicing below depends on, is fixed)
+        filters = int(self.first.filters)
+        regions_spec = tf.TensorSpec((None, None, 4), tf.float32)
+        activations_spec = [tf.TensorSpec((None, None, filters), tf.float32) for _ in range(count + 1)]
+        index_spec = tf.TensorSpec((None,), tf.int32)
+        self._tower = tf.function(self._tower_function, input_signature=[regions_spec])
+        centre = self.input_length // 2
+        self._variants = {
+            position: tf.function(lambda *args, position=position: self._variant_function(*args, centre=position),
+                                  input_signature=[regions_spec, activations_spec, index_spec, index_spec,
+                                                   tf.TensorSpec((None, 4), tf.float32)])
+            for position in (centre, self.input_length - 1 - centre)}
 
     def _heads(self, features):
         profile = features
@@ -113,7 +125,7 @@ class BPNetSNVReuse:
         activations = [self.first(regions)]
         for layer, dilation in self.dilated:
             below = activations[-1]
-            activations.append(layer(below) + below[:, dilation:below.shape[1] - dilation])
+            activations.append(layer(below) + below[:, dilation:-dilation])
         return activations
 
     @staticmethod
@@ -121,8 +133,8 @@ class BPNetSNVReuse:
         """``activation[region_index[j], starts[j] + low : starts[j] + high]`` for every ``j``: ``(m, high - low, F)``."""
         import tensorflow as tf
 
-        regions, length = activation.shape[0], activation.shape[1]
-        flat = tf.reshape(activation, (regions * length, activation.shape[2]))
+        length = tf.shape(activation)[1]
+        flat = tf.reshape(activation, (-1, activation.shape[2]))
         first = region_index * length + starts
         return tf.gather(flat, first[:, None] + tf.range(low, high)[None, :])
 
@@ -172,9 +184,8 @@ class BPNetSNVReuse:
             index = np.pad(region_index[first:first + n], (0, pad)).astype(np.int32)
             start = np.pad(starts[first:first + n], (0, pad)).astype(np.int32)
             alt = np.pad(alternate[first:first + n], ((0, pad), (0, 0))).astype(np.float32)
-            (ref_profile, ref_counts), (alt_profile, alt_counts) = self._variants(
-                tf.convert_to_tensor(regions), activations, tf.constant(index), tf.constant(start),
-                tf.constant(alt), centre)
+            (ref_profile, ref_counts), (alt_profile, alt_counts) = self._variants[centre](
+                tf.convert_to_tensor(regions), activations, tf.constant(index), tf.constant(start), tf.constant(alt))
             for outputs, profile, counts in ((references, ref_profile, ref_counts), (alternates, alt_profile, alt_counts)):
                 outputs["profile"].append(profile.numpy()[:n])
                 outputs["logcounts"].append(counts.numpy()[:n])
