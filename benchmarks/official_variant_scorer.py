@@ -78,6 +78,26 @@ def random_variants(genome: str | os.PathLike, n_snvs: int, *, n_deletions: int 
     return pd.DataFrame(rows, columns=["chr", "pos", "allele1", "allele2", "variant_id"])
 
 
+def spaced_snvs(genome: str | os.PathLike, spacing: int, *, input_length: int = 2114, seed: int = 0) -> pd.DataFrame:
+    """Seeded SNVs at least ``spacing`` bases apart (``spacing > input_length``: no two windows overlap),
+    as many as the chromosomes hold, in the layout of :func:`random_variants`."""
+    import pyfaidx
+
+    rng = np.random.default_rng(seed)
+    rows = []
+    with pyfaidx.Fasta(str(genome), as_raw=True, sequence_always_upper=True) as fasta:
+        flank = input_length // 2
+        for chrom in fasta.keys():
+            size = len(fasta[chrom])
+            for pos in range(flank + 2, size - flank - 2, spacing):
+                ref = fasta[chrom][pos - 1]
+                if ref in "ACGT":
+                    alt = "ACGT".replace(ref, "")[rng.integers(3)]
+                    rows.append((chrom, pos, ref, alt, f"spaced_{chrom}_{pos}"))
+    order = rng.permutation(len(rows))  # spread over the chromosomes when only the first n are used
+    return pd.DataFrame([rows[i] for i in order], columns=["chr", "pos", "allele1", "allele2", "variant_id"])
+
+
 def write_chrom_sizes(genome: str | os.PathLike, path: str | os.PathLike) -> pathlib.Path:
     import pyfaidx
 
@@ -113,4 +133,4 @@ def run_official(python: str, source: str | os.PathLike, *, variants: str, genom
     return float(re.findall(r"OFFICIAL_SECONDS ([0-9.]+)", done.stdout)[-1])
 
 
-__all__ = ["RUNNER", "random_variants", "run_official", "write_chrom_sizes"]
+__all__ = ["RUNNER", "random_variants", "run_official", "spaced_snvs", "write_chrom_sizes"]

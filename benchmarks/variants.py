@@ -8,8 +8,11 @@ For each BPNet tower (``--towers``; 512/8 is ChromBPNet's, 128/4 its bias model'
 official test model), an official-format ``.h5`` is built by the official ChromBPNet code (its
 ``getModelGivenModelOptionsAndWeightInits``, seeded random weights) in the official environment, and
 imported into dream-keras (``baselines.chrombpnet.load_official_h5``), so both score the same weights.
-The variants are ``--variants`` seeded random SNVs (default 100,000) on the bundled mouse genome
-(five 200 kb chromosomes), written as a ``chrombpnet`` list.
+Two SNV sets on the bundled mouse genome (five 200 kb chromosomes), written as ``chrombpnet``
+lists: *random*, ``--variants`` seeded random SNVs (default 100,000: one per 10 bp, so their windows
+overlap and dream-keras computes shared reference activations once, :mod:`dream_keras.interpret.variants.snv_reuse`),
+and *isolated*, SNVs 2,214 bp apart (about 450: no window overlaps another, the case of sparse
+genome-wide sets, where only the alternate-allele saving applies).
 
 Each tool scores the first ``n`` of them, both alleles and both strands (the official default):
 ``n`` is ``--variants``, or fewer when a probe of dream-keras's rate says the run would take longer
@@ -41,7 +44,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from official_variant_scorer import random_variants, run_official, write_chrom_sizes  # noqa: E402
+from official_variant_scorer import random_variants, run_official, spaced_snvs, write_chrom_sizes  # noqa: E402
 from variants_vs_official import machine  # noqa: E402
 
 GENOME = ROOT / "tests" / "data" / "atac_mm10" / "genome.fa"
@@ -105,6 +108,61 @@ def score_ours(model: str, variants: str, out: pathlib.Path, num_shuffles: int =
     return time.perf_counter() - started
 
 
+def measure(label: str, snvs, n_wanted: int, h5, keras_model: str, work: pathlib.Path, chrom_sizes, args,
+            official_python) -> dict:
+    """Both tools on the first ``n`` of ``snvs`` (``n`` capped by the probe and the budget); prints two lines."""
+    probe = work / "probe.tsv"
+    snvs.iloc[:64].to_csv(probe, sep="\t", header=False, index=False)
+    probe_rate = 64 / score_ours(keras_model, str(probe), work / "probe", batch_size=args.batch_size)
+    n = int(min(n_wanted, len(snvs), max(64, probe_rate * args.budget_seconds)))
+    listed = work / f"{label}_{n}.tsv"
+    snvs.iloc[:n].to_csv(listed, sep="\t", header=False, index=False)
+    row = {"set": label, "n": n}
+    row["ours_s"] = score_ours(keras_model, str(listed), work / "ours", batch_size=args.batch_size)
+    row["ours_load"] = load()
+    row["peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
+    ours_rate = n / row["ours_s"]
+    line = (f"  {label:9s} {n:>7,} SNVs  dream-keras {ours_rate:8.2f} SNV/s (load {row['ours_load']}, peak RSS "
+            f"{row['peak_rss_gb']:.2f} GB)")
+    if official_python:
+        row["official_s"] = run_official(official_python, args.official_source, variants=str(listed),
+                                         genome=str(GENOME), model=h5, chrom_sizes=str(chrom_sizes),
+                                         out_prefix=str(work / "official_run"), seed=SEED)
+        row["official_load"] = load()
+        official_rate = n / row["official_s"]
+        line += f"  official {official_rate:8.2f} SNV/s (load {row['official_load']})  ratio {ours_rate / official_rate:.2f}x"
+    print(line, flush=True)
+    print(f"            1,000,000 such SNVs at this rate: dream-keras {1e6 / ours_rate / 3600:.2f} h"
+          + (f", official {1e6 / official_rate / 3600:.2f} h" if official_python else "")
+          + f" on this machine ({os.cpu_count()} CPUs)", flush=True)
+    return row
+
+
+def measure_shuffles(snvs, n: int, h5, keras_model: str, work: pathlib.Path, chrom_sizes, args, official_python,
+                     plain_rate: float) -> dict:
+    """Both tools with ``--num-shuffles K`` on ``n / (K + 1)`` variants; prints one line."""
+    m = max(1, n // (args.num_shuffles + 1))
+    listed = work / f"shuffled_{m}.tsv"
+    snvs.iloc[:m].to_csv(listed, sep="\t", header=False, index=False)
+    row = {"shuffle_n": m, "ours_shuffle_s": score_ours(keras_model, str(listed), work / "ours_shuffled",
+                                                        num_shuffles=args.num_shuffles, batch_size=args.batch_size)}
+    items = m * (1 + args.num_shuffles)
+    text = (f"  --num-shuffles {args.num_shuffles} ({m:,} variants + {m * args.num_shuffles:,} shuffled): dream-keras "
+            f"{row['ours_shuffle_s']:.1f} s, {row['ours_shuffle_s'] * plain_rate / m:.2f}x the time of the variants "
+            f"alone (load {load()})")
+    if official_python:
+        for leftover in work.glob("official_shuffled*"):
+            leftover.unlink()
+        row["official_shuffle_s"] = run_official(official_python, args.official_source, variants=str(listed),
+                                                 genome=str(GENOME), model=h5, chrom_sizes=str(chrom_sizes),
+                                                 out_prefix=str(work / "official_shuffled"),
+                                                 num_shuffles=args.num_shuffles, seed=SEED)
+        text += (f"; official {row['official_shuffle_s']:.1f} s ({items / row['official_shuffle_s']:.2f} scored/s); "
+                 f"ratio {row['official_shuffle_s'] / row['ours_shuffle_s']:.2f}x")
+    print(text, flush=True)
+    return row
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--official-python", default=".official-venv/bin/python")
@@ -112,7 +170,7 @@ def main(argv=None) -> int:
     parser.add_argument("--skip-official", action="store_true", help="time dream-keras only")
     parser.add_argument("--towers", default="512/8,128/4,32/8")
     parser.add_argument("--variants", type=int, default=100_000)
-    parser.add_argument("--budget-seconds", type=float, default=3600, help="longest run per tool and tower")
+    parser.add_argument("--budget-seconds", type=float, default=3600, help="longest run per tool, tower and set")
     parser.add_argument("--num-shuffles", type=int, default=1, help="shuffled variants per variant for the "
                                                                     "p-value cost (0: skip)")
     parser.add_argument("--batch-size", type=int, default=None, help="dream-keras --batch-size (default: its own)")
@@ -125,67 +183,33 @@ def main(argv=None) -> int:
     work = pathlib.Path(args.work or tempfile.mkdtemp(prefix="variants-benchmark-"))
     work.mkdir(parents=True, exist_ok=True)
     print(f"machine: {machine()}", flush=True)
-    print(f"{args.variants:,} seeded random SNVs on {GENOME.name} (5 x 200 kb), BPNet {INPUT_LENGTH} -> "
-          f"{OUTPUT_LENGTH} bp, float32, both alleles x both strands; work folder {work}", flush=True)
-    snvs = random_variants(GENOME, args.variants, input_length=INPUT_LENGTH, seed=0)
+    sets = {"random": random_variants(GENOME, args.variants, input_length=INPUT_LENGTH, seed=0),
+            "isolated": spaced_snvs(GENOME, INPUT_LENGTH + 100, input_length=INPUT_LENGTH, seed=0)}
+    print(f"SNV sets on {GENOME.name} (5 x 200 kb): random = {args.variants:,} seeded random SNVs (1 per "
+          f"{1_000_000 // args.variants:,} bp: windows overlap, so dream-keras shares reference activations); isolated = "
+          f"{len(sets['isolated'])} SNVs {INPUT_LENGTH + 100:,} bp apart (no window overlaps another). BPNet "
+          f"{INPUT_LENGTH} -> {OUTPUT_LENGTH} bp, float32, both alleles x both strands; work folder {work}", flush=True)
     chrom_sizes = write_chrom_sizes(GENOME, work / "chrom.sizes")
     results = []
     for tower in args.towers.split(","):
         h5, keras_model = build_models(tower, work, official_python)
-        probe = work / "probe.tsv"
-        snvs.iloc[:64].to_csv(probe, sep="\t", header=False, index=False)
-        score_ours(keras_model, str(probe), work / "probe", batch_size=args.batch_size)  # warm-up: traces the model
-        probe_rate = 64 / score_ours(keras_model, str(probe), work / "probe", batch_size=args.batch_size)
-        n = int(min(args.variants, max(64, probe_rate * args.budget_seconds)))
-        listed = work / f"snvs_{n}.tsv"
-        snvs.iloc[:n].to_csv(listed, sep="\t", header=False, index=False)
-        row = {"tower": tower, "n": n}
-        row["ours_s"] = score_ours(keras_model, str(listed), work / "ours", batch_size=args.batch_size)
-        row["ours_load"] = load()
-        row["peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
-        if official_python:
-            row["official_s"] = run_official(official_python, args.official_source, variants=str(listed),
-                                             genome=str(GENOME), model=h5, chrom_sizes=str(chrom_sizes),
-                                             out_prefix=str(work / "official_run"), seed=SEED)
-            row["official_load"] = load()
+        print(f"BPNet {tower}:", flush=True)
+        score_ours(keras_model, str(_first(sets["random"], 64, work)), work / "probe", batch_size=args.batch_size)
+        for label, snvs in sets.items():
+            row = measure(label, snvs, args.variants, h5, keras_model, work, chrom_sizes, args, official_python)
+            results.append({"tower": tower, **row})
         if args.num_shuffles:
-            m = max(1, n // (args.num_shuffles + 1))
-            shuffled_list = work / f"snvs_{m}.tsv"
-            snvs.iloc[:m].to_csv(shuffled_list, sep="\t", header=False, index=False)
-            row["shuffle_n"] = m
-            row["ours_shuffle_s"] = score_ours(keras_model, str(shuffled_list), work / "ours_shuffled",
-                                               num_shuffles=args.num_shuffles, batch_size=args.batch_size)
-            if official_python:
-                for leftover in work.glob("official_shuffled*"):
-                    leftover.unlink()
-                row["official_shuffle_s"] = run_official(
-                    official_python, args.official_source, variants=str(shuffled_list), genome=str(GENOME), model=h5,
-                    chrom_sizes=str(chrom_sizes), out_prefix=str(work / "official_shuffled"),
-                    num_shuffles=args.num_shuffles, seed=SEED)
-        results.append(row)
-        ours_rate = n / row["ours_s"]
-        line = (f"{tower:6s} {n:>7,} SNVs  dream-keras {ours_rate:8.2f} SNV/s (load {row['ours_load']}, peak RSS "
-                f"{row['peak_rss_gb']:.2f} GB)")
-        if official_python:
-            official_rate = n / row["official_s"]
-            line += f"  official {official_rate:8.2f} SNV/s (load {row['official_load']})  ratio {ours_rate / official_rate:.2f}x"
-        print(line, flush=True)
-        hours = 1e6 / ours_rate / 3600
-        print(f"       1,000,000 SNVs at this rate: dream-keras {hours:.2f} h"
-              + (f", official {1e6 / (n / row['official_s']) / 3600:.2f} h" if official_python else "")
-              + f" on this machine ({os.cpu_count()} CPUs)", flush=True)
-        if args.num_shuffles:
-            items = row["shuffle_n"] * (1 + args.num_shuffles)
-            text = (f"       with --num-shuffles {args.num_shuffles} ({row['shuffle_n']:,} variants + "
-                    f"{row['shuffle_n'] * args.num_shuffles:,} shuffled): dream-keras {row['ours_shuffle_s']:.1f} s "
-                    f"({items / row['ours_shuffle_s']:.2f} scored/s, {row['ours_shuffle_s'] / row['shuffle_n'] / (1 / ours_rate):.2f}x "
-                    f"the time per variant without shuffles)")
-            if official_python:
-                text += (f"; official {row['official_shuffle_s']:.1f} s ({items / row['official_shuffle_s']:.2f} scored/s); "
-                         f"ratio {row['official_shuffle_s'] / row['ours_shuffle_s']:.2f}x")
-            print(text, flush=True)
+            first = results[-2]
+            results[-2].update(measure_shuffles(sets["random"], first["n"], h5, keras_model, work, chrom_sizes, args,
+                                                official_python, first["n"] / first["ours_s"]))
     print(json.dumps(results))
     return 0
+
+
+def _first(snvs, n: int, work: pathlib.Path) -> pathlib.Path:
+    path = work / f"first_{n}.tsv"
+    snvs.iloc[:n].to_csv(path, sep="\t", header=False, index=False)
+    return path
 
 
 if __name__ == "__main__":

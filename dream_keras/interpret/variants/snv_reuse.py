@@ -107,12 +107,12 @@ class BPNetSNVReuse:
         regions_spec = tf.TensorSpec((None, None, 4), tf.float32)
         activations_spec = [tf.TensorSpec((None, None, filters), tf.float32) for _ in range(count + 1)]
         index_spec = tf.TensorSpec((None,), tf.int32)
-        self._tower = tf.function(self._tower_function, input_signature=[regions_spec])
+        self._tower = tf.function(self._tower_function, input_signature=[regions_spec], autograph=False)
         centre = self.input_length // 2
         self._variants = {
             position: tf.function(lambda *args, position=position: self._variant_function(*args, centre=position),
                                   input_signature=[regions_spec, activations_spec, index_spec, index_spec,
-                                                   tf.TensorSpec((None, 4), tf.float32)])
+                                                   tf.TensorSpec((None, 4), tf.float32)], autograph=False)
             for position in (centre, self.input_length - 1 - centre)}
 
     def _heads(self, features):

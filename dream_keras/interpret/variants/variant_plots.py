@@ -65,6 +65,10 @@ def _contribution_panel(axis, window: np.ndarray, scores: np.ndarray, centre: in
     axis.axhline(0, color="black", linewidth=0.5)
     axis.set_ylabel("contribution")
     axis.set_title(title, fontsize=9)
+    from matplotlib.patches import Patch
+
+    axis.legend(handles=[Patch(color=colour, label=base) for base, colour in BASE_COLOURS.items()], ncol=4,
+                fontsize=7, loc="upper right", frameon=False)
 
 
 def plot_variant(path: str | os.PathLike, data: dict, row, scores: dict, output_length: int) -> pathlib.Path:
