@@ -316,6 +316,22 @@ def test_snv_reuse_that_disagrees_with_the_model_is_switched_off(monkeypatch, mo
     np.testing.assert_allclose(got[0]["counts"], expected[0]["counts"], rtol=1e-6)
 
 
+def test_models_with_single_value_outputs_get_allele_columns_and_differences(genome):
+    import baselines.deepstarr  # noqa: F401  (registers deepstarr)
+
+    path, texts = genome
+    keras.utils.set_random_seed(5)
+    model = build_model("deepstarr", input_length=LENGTH, filters=[8, 8], kernel_sizes=[7, 3], dense_units=[16])
+    rows = variant_rows(texts).iloc[:2]
+    table = score_variants(model, path, rows, num_shuffles=3)
+    assert {"allele1_Dev", "allele2_Hk", "Dev_diff", "Dev_diff.pval", "Dev_diff.pval_capped"} <= set(table.columns)
+    window = texts["chrA"][1000 - 1 - FLANK:1000 - 1 + FLANK].upper()
+    onehot = np.eye(4, dtype=np.float32)[[["ACGT".index(b) for b in window]]]
+    both = [model.predict_on_batch(x)["Dev"][0, 0] for x in (onehot, onehot[:, ::-1, ::-1].copy())]
+    assert table["allele1_Dev"][0] == pytest.approx(np.mean(both), rel=1e-5)
+    np.testing.assert_allclose(table["Dev_diff"], table["allele2_Dev"] - table["allele1_Dev"], rtol=1e-9)
+
+
 # --- inputs ---------------------------------------------------------------------------------------------
 
 def test_every_schema_reads_the_same_variants(tmp_path):
@@ -494,7 +510,7 @@ def test_bias_models_are_refused_and_factorised_models_warned(genome, command_in
     assert not np.allclose(with_bias_scores["logfc"], expected["logfc"])
 
 
-def test_parquet_without_pyarrow_is_refused_before_any_work(monkeypatch, saved_models, command_inputs, tmp_path,
+def test_parquet_without_pyarrow_and_an_out_under_a_file_are_refused_before_any_work(monkeypatch, saved_models, command_inputs, tmp_path,
                                                             capsys):
     genome_path, variants, _ = command_inputs
     monkeypatch.setitem(sys.modules, "pyarrow", None)
@@ -502,3 +518,7 @@ def test_parquet_without_pyarrow_is_refused_before_any_work(monkeypatch, saved_m
                      str(variants), "--parquet", "--out", str(tmp_path / "out")]) == 2
     assert "pip install 'dream-keras[parquet]'" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+    (tmp_path / "a_file").write_text("mine\n")
+    assert cli_main(["variants", "--model", str(saved_models[0]), "--genome", str(genome_path), "--variants",
+                     str(variants), "--out", str(tmp_path / "a_file" / "out")]) == 2
+    assert f"{tmp_path / 'a_file'} is a file" in capsys.readouterr().err

@@ -124,10 +124,19 @@ def output_folder(params: VariantScoringParameters):
     The one place this command touches its output folder: a new folder, ``--resume`` of the run
     in it, or ``--overwrite`` (built aside and swapped in when complete).
     """
+    import os
+
+    from data_prep.errors import InputError
     from dream_keras.training.run_folder import RunFolder
     from dream_keras.training.staging import staged_output
 
     RunFolder.check(params.out, resume=params.resume, overwrite=params.overwrite)
+    existing = pathlib.Path(params.out)
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise InputError(f"--out {params.out} cannot be created: {existing} is "
+                         f"{'a file' if not existing.is_dir() else 'not writable'}; choose another --out")
 
     @contextlib.contextmanager
     def opened():

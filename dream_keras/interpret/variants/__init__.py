@@ -8,6 +8,8 @@ Modules, in the order a run uses them:
 - :mod:`.chromosomes`, :mod:`.windows`: allele windows cut from one chromosome held in memory;
 - :mod:`.dinucleotide_shuffle`, :mod:`.shuffled_variants`: the shuffled variants of the p-values;
 - :mod:`.allele_predictions`: both alleles and both strands in one batched model call;
+- :mod:`.snv_reuse`: for BPNet, SNVs share reference activations and compute only what the
+  alternate allele changes;
 - :mod:`.scores`, :mod:`.peak_scores`, :mod:`.fold_summary`: the official columns, quantiles,
   p-values and the summary across models;
 - :mod:`.chunk_scoring`, :mod:`.chunk_store`, :mod:`.score_tables`, :mod:`.output_files`: chunked,

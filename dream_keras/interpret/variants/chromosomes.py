@@ -43,6 +43,7 @@ class ChromosomeReader:
         return self._bases
 
     def close(self) -> None:
+        """Release the chromosome held and close the FASTA."""
         self._bases = None
         self._fasta.close()
 

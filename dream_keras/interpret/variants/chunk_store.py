@@ -27,27 +27,29 @@ class ChunkStore:
         self.folder = pathlib.Path(folder)
 
     def path(self, kind: str, index: int) -> pathlib.Path:
+        """The file of chunk ``index`` of ``kind`` (``peaks``, ``shuffled`` or ``variants``)."""
         if kind not in KINDS:
             raise ValueError(f"chunk kind {kind!r} is not one of {KINDS}")
         return self.folder / f"{kind}.{index:06d}.npz"
 
     def has(self, kind: str, index: int) -> bool:
+        """Whether the chunk is done (its file exists)."""
         return self.path(kind, index).is_file()
 
     def save(self, kind: str, index: int, arrays: dict[str, np.ndarray]) -> None:
+        """Store a finished chunk's arrays (through a temporary name, renamed when written)."""
         self.folder.mkdir(parents=True, exist_ok=True)
         with atomic_path(self.path(kind, index)) as temporary:
             with open(temporary, "wb") as handle:
                 np.savez(handle, **arrays)
 
     def load(self, kind: str, index: int) -> dict[str, np.ndarray]:
+        """The arrays of a finished chunk, in stored order."""
         with np.load(self.path(kind, index), allow_pickle=False) as stored:
             return {name: stored[name] for name in stored.files}
 
-    def count_done(self) -> int:
-        return len(list(self.folder.glob("*.npz"))) if self.folder.is_dir() else 0
-
     def remove(self) -> None:
+        """Delete the chunk files (once the outputs are written)."""
         shutil.rmtree(self.folder, ignore_errors=True)
 
 

@@ -71,6 +71,7 @@ class VariantScoringParameters:
     progress: bool = True
 
     def as_dict(self) -> dict:
+        """Every parameter, as ``run.json`` records them."""
         return dataclasses.asdict(self)
 
     def recorded(self) -> dict:
