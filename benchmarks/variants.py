@@ -22,7 +22,8 @@ this process (``prepare_run`` + ``score_run``: model loading, checks, chunked sc
 TensorFlow's import excluded), the official scorer as a subprocess (its ``main()``: model loading,
 scoring, tables; imports excluded; ``--no_hdf5``). Printed per tower: SNVs/s of each, the ratio, the
 peak memory of the dream-keras process, and the time a million SNVs would take at that rate (a
-measured extrapolation: chunked scoring runs at a steady rate). ``--num-shuffles K`` also times both
+measured extrapolation: chunked scoring runs at a steady rate; each tool's fixed cost, its time for
+16 SNVs, is taken out of the rate, which matters for short runs). ``--num-shuffles K`` also times both
 with K shuffled variants per variant (p-values) on ``n / (K + 1)`` variants, so the cost of the
 shuffles is shown. Every line carries the load average.
 """
@@ -108,32 +109,44 @@ def score_ours(model: str, variants: str, out: pathlib.Path, num_shuffles: int =
     return time.perf_counter() - started
 
 
+FIXED_COST_SNVS = 16
+
+
 def measure(label: str, snvs, n_wanted: int, h5, keras_model: str, work: pathlib.Path, chrom_sizes, args,
             official_python) -> dict:
-    """Both tools on the first ``n`` of ``snvs`` (``n`` capped by the probe and the budget); prints two lines."""
-    probe = work / "probe.tsv"
-    snvs.iloc[:64].to_csv(probe, sep="\t", header=False, index=False)
+    """Both tools on the first ``n`` of ``snvs`` (``n`` capped by the probe and the budget); prints two lines.
+
+    Each tool also scores the first ``FIXED_COST_SNVS`` alone: its time is the run's fixed cost (model
+    loading, tracing, starting up), and ``(n - 16) / (t_n - t_16)`` the steady rate of a long run.
+    """
+    small = _first(snvs, FIXED_COST_SNVS, work)
+    probe = _first(snvs, 64, work)
     probe_rate = 64 / score_ours(keras_model, str(probe), work / "probe", batch_size=args.batch_size)
     n = int(min(n_wanted, len(snvs), max(64, probe_rate * args.budget_seconds)))
-    listed = work / f"{label}_{n}.tsv"
-    snvs.iloc[:n].to_csv(listed, sep="\t", header=False, index=False)
+    listed = _first(snvs, n, work)
     row = {"set": label, "n": n}
+    row["ours_fixed_s"] = score_ours(keras_model, str(small), work / "ours", batch_size=args.batch_size)
     row["ours_s"] = score_ours(keras_model, str(listed), work / "ours", batch_size=args.batch_size)
     row["ours_load"] = load()
     row["peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
     ours_rate = n / row["ours_s"]
-    line = (f"  {label:9s} {n:>7,} SNVs  dream-keras {ours_rate:8.2f} SNV/s (load {row['ours_load']}, peak RSS "
-            f"{row['peak_rss_gb']:.2f} GB)")
+    ours_steady = (n - FIXED_COST_SNVS) / max(row["ours_s"] - row["ours_fixed_s"], 1e-9)
+    line = (f"  {label:9s} {n:>7,} SNVs  dream-keras {ours_rate:7.2f} SNV/s, steady {ours_steady:7.2f} (fixed "
+            f"{row['ours_fixed_s']:.0f} s; load {row['ours_load']}; peak RSS {row['peak_rss_gb']:.2f} GB)")
     if official_python:
-        row["official_s"] = run_official(official_python, args.official_source, variants=str(listed),
-                                         genome=str(GENOME), model=h5, chrom_sizes=str(chrom_sizes),
-                                         out_prefix=str(work / "official_run"), seed=SEED)
+        common = dict(genome=str(GENOME), model=h5, chrom_sizes=str(chrom_sizes),
+                      out_prefix=str(work / "official_run"), seed=SEED)
+        row["official_fixed_s"] = run_official(official_python, args.official_source, variants=str(small), **common)
+        row["official_s"] = run_official(official_python, args.official_source, variants=str(listed), **common)
         row["official_load"] = load()
         official_rate = n / row["official_s"]
-        line += f"  official {official_rate:8.2f} SNV/s (load {row['official_load']})  ratio {ours_rate / official_rate:.2f}x"
+        official_steady = (n - FIXED_COST_SNVS) / max(row["official_s"] - row["official_fixed_s"], 1e-9)
+        line += (f"\n  {'':9s} {'':>7s}       official    {official_rate:7.2f} SNV/s, steady {official_steady:7.2f} "
+                 f"(fixed {row['official_fixed_s']:.0f} s; load {row['official_load']})   ratio {ours_rate / official_rate:.2f}x, "
+                 f"steady {ours_steady / official_steady:.2f}x")
     print(line, flush=True)
-    print(f"            1,000,000 such SNVs at this rate: dream-keras {1e6 / ours_rate / 3600:.2f} h"
-          + (f", official {1e6 / official_rate / 3600:.2f} h" if official_python else "")
+    print(f"  {'':9s} 1,000,000 such SNVs at the steady rate: dream-keras {1e6 / ours_steady / 3600:.2f} h"
+          + (f", official {1e6 / official_steady / 3600:.2f} h" if official_python else "")
           + f" on this machine ({os.cpu_count()} CPUs)", flush=True)
     return row
 
@@ -194,7 +207,7 @@ def main(argv=None) -> int:
     for tower in args.towers.split(","):
         h5, keras_model = build_models(tower, work, official_python)
         print(f"BPNet {tower}:", flush=True)
-        score_ours(keras_model, str(_first(sets["random"], 64, work)), work / "probe", batch_size=args.batch_size)
+        score_ours(keras_model, str(_first(sets["random"], 64, work)), work / "probe", batch_size=args.batch_size)  # warm-up
         for label, snvs in sets.items():
             row = measure(label, snvs, args.variants, h5, keras_model, work, chrom_sizes, args, official_python)
             results.append({"tower": tower, **row})
@@ -207,7 +220,7 @@ def main(argv=None) -> int:
 
 
 def _first(snvs, n: int, work: pathlib.Path) -> pathlib.Path:
-    path = work / f"first_{n}.tsv"
+    path = work / f"first_{n}_{snvs['variant_id'].iloc[0]}.tsv"
     snvs.iloc[:n].to_csv(path, sep="\t", header=False, index=False)
     return path
 

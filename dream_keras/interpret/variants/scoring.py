@@ -133,18 +133,22 @@ def prepare_run(params: VariantScoringParameters, models=None, say: Callable[[st
 
 
 class MemoryChunkStore:
-    """:class:`~.chunk_store.ChunkStore`'s interface in memory (for :func:`score_variants`)."""
+    """:class:`~.chunk_store.ChunkStore`'s interface (``has``, ``save``, ``load``) in memory, for
+    :func:`score_variants`."""
 
     def __init__(self):
         self._chunks: dict[tuple[str, int], dict] = {}
 
     def has(self, kind: str, index: int) -> bool:
+        """Whether the chunk is held."""
         return (kind, index) in self._chunks
 
     def save(self, kind: str, index: int, arrays: dict) -> None:
+        """Hold a finished chunk's arrays."""
         self._chunks[(kind, index)] = arrays
 
     def load(self, kind: str, index: int) -> dict:
+        """A held chunk's arrays."""
         return self._chunks[(kind, index)]
 
 
@@ -341,6 +345,8 @@ def _start_or_resume(run: PreparedRun, folder: pathlib.Path, say) -> dict:
     if params.resume and run_json.is_file():
         recorded = run_folder.read_run_json()
         _check_resumable(recorded, params, fingerprints, run_json)
+        if "results" in recorded:
+            say(f"note: the run in {folder} had finished; --resume scores it again (a finished run keeps no chunks)")
         return recorded
     from dream_keras import __version__
 
