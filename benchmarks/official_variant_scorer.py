@@ -113,7 +113,8 @@ def run_official(python: str, source: str | os.PathLike, *, variants: str, genom
     """Run the official ``variant_scoring.py``; returns its ``main()`` seconds (raises on failure)."""
     source = pathlib.Path(source) / "src"
     if not (source / "variant_scoring.py").is_file():
-        raise SystemExit(f"no official variant scorer at {source}: run bash benchmarks/setup_official_variant_scorer.sh")
+        raise SystemExit(f"no official variant scorer at {source}: run "
+                         "bash benchmarks/setup_official_variant_scorer.sh")
     arguments = ["--list", variants, "--genome", genome, "--model", model, "--chrom_sizes", chrom_sizes,
                  "--out_prefix", out_prefix, "--schema", "chrombpnet", "--random_seed", str(seed),
                  "--batch_size", str(batch_size)]

@@ -142,8 +142,8 @@ def measure(label: str, snvs, n_wanted: int, h5, keras_model: str, work: pathlib
         official_rate = n / row["official_s"]
         official_steady = (n - FIXED_COST_SNVS) / max(row["official_s"] - row["official_fixed_s"], 1e-9)
         line += (f"\n  {'':9s} {'':>7s}       official    {official_rate:7.2f} SNV/s, steady {official_steady:7.2f} "
-                 f"(fixed {row['official_fixed_s']:.0f} s; load {row['official_load']})   ratio {ours_rate / official_rate:.2f}x, "
-                 f"steady {ours_steady / official_steady:.2f}x")
+                 f"(fixed {row['official_fixed_s']:.0f} s; load {row['official_load']})   ratio "
+                 f"{ours_rate / official_rate:.2f}x, steady {ours_steady / official_steady:.2f}x")
     print(line, flush=True)
     print(f"  {'':9s} 1,000,000 such SNVs at the steady rate: dream-keras {1e6 / ours_steady / 3600:.2f} h"
           + (f", official {1e6 / official_steady / 3600:.2f} h" if official_python else "")
@@ -199,7 +199,8 @@ def main(argv=None) -> int:
     sets = {"random": random_variants(GENOME, args.variants, input_length=INPUT_LENGTH, seed=0),
             "isolated": spaced_snvs(GENOME, INPUT_LENGTH + 100, input_length=INPUT_LENGTH, seed=0)}
     print(f"SNV sets on {GENOME.name} (5 x 200 kb): random = {args.variants:,} seeded random SNVs (1 per "
-          f"{1_000_000 // args.variants:,} bp: windows overlap, so dream-keras shares reference activations); isolated = "
+          f"{1_000_000 // args.variants:,} bp: windows overlap, so dream-keras shares reference activations); "
+          f"isolated = "
           f"{len(sets['isolated'])} SNVs {INPUT_LENGTH + 100:,} bp apart (no window overlaps another). BPNet "
           f"{INPUT_LENGTH} -> {OUTPUT_LENGTH} bp, float32, both alleles x both strands; work folder {work}", flush=True)
     chrom_sizes = write_chrom_sizes(GENOME, work / "chrom.sizes")
@@ -207,7 +208,8 @@ def main(argv=None) -> int:
     for tower in args.towers.split(","):
         h5, keras_model = build_models(tower, work, official_python)
         print(f"BPNet {tower}:", flush=True)
-        score_ours(keras_model, str(_first(sets["random"], 64, work)), work / "probe", batch_size=args.batch_size)  # warm-up
+        # warm-up (file caches, the first TensorFlow kernels)
+        score_ours(keras_model, str(_first(sets["random"], 64, work)), work / "probe", batch_size=args.batch_size)
         for label, snvs in sets.items():
             row = measure(label, snvs, args.variants, h5, keras_model, work, chrom_sizes, args, official_python)
             results.append({"tower": tower, **row})

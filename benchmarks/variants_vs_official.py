@@ -119,7 +119,8 @@ def main(argv=None) -> int:
     parser.add_argument("--indels", type=int, default=40, help="deletions and as many insertions")
     parser.add_argument("--num-shuffles", type=int, default=3)
     parser.add_argument("--atol", type=float, default=1e-6)
-    parser.add_argument("--work", default=None, help="folder for the inputs and both outputs (default: a temporary one)")
+    parser.add_argument("--work", default=None,
+                        help="folder for the inputs and both outputs (default: a temporary one)")
     args = parser.parse_args(argv)
 
     work = pathlib.Path(args.work or tempfile.mkdtemp(prefix="variants-vs-official-"))
@@ -163,7 +164,8 @@ def main(argv=None) -> int:
     ours = pd.read_csv(ours_out / "variant_scores.tsv", sep="\t")
     skipped = pd.read_csv(ours_out / "skipped_variants.tsv", sep="\t")
     print(f"machine: {machine()}")
-    print(f"model {MODEL_H5.name} (output layers scaled); {len(variants)} variants given ({args.snvs} SNVs, {args.indels} deletions, "
+    print(f"model {MODEL_H5.name} (output layers scaled); {len(variants)} variants given ({args.snvs} SNVs, "
+          f"{args.indels} deletions, "
           f"{args.indels} insertions, 3 with a window off the chromosome end); {args.num_shuffles} shuffles each")
     print(f"official kept {len(official)}; dream-keras scored {len(ours)} and skipped {len(skipped)} "
           f"({', '.join(sorted(set(skipped['reason'])))}); same variants: "

@@ -277,7 +277,8 @@ def test_snv_reuse_gives_the_full_models_predictions(monkeypatch, models, genome
     monkeypatch.setattr(snv_reuse, "MIN_REUSE_FILTERS", 0)  # the tiny test tower has 8 filters
     calls = []
     original = snv_reuse.BPNetSNVReuse.predict
-    monkeypatch.setattr(snv_reuse.BPNetSNVReuse, "predict", lambda self, *a, **k: calls.append(1) or original(self, *a, **k))
+    monkeypatch.setattr(snv_reuse.BPNetSNVReuse, "predict",
+                        lambda self, *a, **k: calls.append(1) or original(self, *a, **k))
     _, texts = genome
     # unsorted: a cluster 10-30 bp apart, isolated SNVs, and two whose region (rounded up to 400 bp) runs
     # past the end of chrA (3,000 bp): the region is padded
@@ -469,7 +470,8 @@ def test_a_killed_run_resumes_to_the_same_bytes(command_run, saved_models, comma
     assert cli_main([*argv, "--resume"]) == 0
     for name in ("variant_scores.tsv", "variant_scores.mean.tsv", "shuffled_scores.tsv", "peak_scores.tsv"):
         assert (out / name).read_bytes() == (command_run / name).read_bytes(), name
-    with h5py.File(out / "variant_predictions.h5") as resumed, h5py.File(command_run / "variant_predictions.h5") as whole:
+    with h5py.File(out / "variant_predictions.h5") as resumed, \
+            h5py.File(command_run / "variant_predictions.h5") as whole:
         np.testing.assert_array_equal(resumed["observed/allele1_pred_profiles"][:],
                                       whole["observed/allele1_pred_profiles"][:])
 
@@ -510,8 +512,8 @@ def test_bias_models_are_refused_and_factorised_models_warned(genome, command_in
     assert not np.allclose(with_bias_scores["logfc"], expected["logfc"])
 
 
-def test_parquet_without_pyarrow_and_an_out_under_a_file_are_refused_before_any_work(monkeypatch, saved_models, command_inputs, tmp_path,
-                                                            capsys):
+def test_parquet_without_pyarrow_and_an_out_under_a_file_are_refused_before_any_work(monkeypatch, saved_models,
+                                                                                    command_inputs, tmp_path, capsys):
     genome_path, variants, _ = command_inputs
     monkeypatch.setitem(sys.modules, "pyarrow", None)
     assert cli_main(["variants", "--model", str(saved_models[0]), "--genome", str(genome_path), "--variants",

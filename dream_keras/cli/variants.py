@@ -113,7 +113,8 @@ def parameters(args: argparse.Namespace) -> VariantScoringParameters:
         models=[absolute(m) for m in args.model], genome=absolute(args.genome), variants=absolute(args.variants),
         out=absolute(args.out), schema=args.schema, peaks=absolute(args.peaks), max_peaks=args.max_peaks,
         num_shuffles=args.num_shuffles, total_shuffles=args.total_shuffles, seed=args.seed,
-        batch_size=args.batch_size, chunk_size=args.chunk_size, snv_reuse=not args.no_snv_reuse, skip_bad=args.skip_bad, no_bias=args.no_bias,
+        batch_size=args.batch_size, chunk_size=args.chunk_size, snv_reuse=not args.no_snv_reuse,
+        skip_bad=args.skip_bad, no_bias=args.no_bias,
         allow_bias_model=args.allow_bias_model, hdf5=args.hdf5, parquet=args.parquet, plot=list(args.plot),
         resume=args.resume, overwrite=args.overwrite)
 

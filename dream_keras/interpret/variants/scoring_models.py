@@ -40,8 +40,8 @@ def load_scoring_models(paths, *, no_bias: bool = False, allow_bias_model: bool 
 
     models = []
     for path in paths:
-        model = load_model(path, fix="give a .keras file written by `dream-keras train` (RUN/models/model_nobias.keras) "
-                                     "or converted by `dream-keras import-chrombpnet`")
+        model = load_model(path, fix="give a .keras file written by `dream-keras train` "
+                                     "(RUN/models/model_nobias.keras) or converted by `dream-keras import-chrombpnet`")
         if hasattr(model, "nobias_model"):
             if no_bias:
                 from bias_models.factorised import without_bias
@@ -54,11 +54,11 @@ def load_scoring_models(paths, *, no_bias: bool = False, allow_bias_model: bool 
                     "RUN/models/model_nobias.keras")
         elif looks_like_bias_model(model, path):
             if not allow_bias_model:
-                raise InputError(f"{path} looks like a bias model (BPNet with the official bias model's layer names, "
-                                 "as `bias train` writes it): it predicts the enzyme's (Tn5/DNase) sequence preference, "
-                                 "so its variant effects are effects on enzyme cutting, not on accessibility. Score the "
-                                 "bias-corrected model (RUN/models/model_nobias.keras), or pass --allow-bias-model to "
-                                 "score the bias model on purpose")
+                raise InputError(f"{path} looks like a bias model (BPNet with the official bias model's layer "
+                                 "names, as `bias train` writes it): it predicts the enzyme's (Tn5/DNase) sequence "
+                                 "preference, so its variant effects are effects on enzyme cutting, not on "
+                                 "accessibility. Score the bias-corrected model (RUN/models/model_nobias.keras), or "
+                                 "pass --allow-bias-model to score the bias model on purpose")
             say(f"warning: scoring the bias model {path} (--allow-bias-model): the effects are on enzyme preference")
         models.append(model)
     if not models:

@@ -73,7 +73,8 @@ def plan_regions(window_starts: np.ndarray, input_length: int) -> list[Region]:
     regions, first = [], 0
     limit = MAX_REGION_WINDOWS * input_length
     for i in range(1, len(starts) + 1):
-        if i == len(starts) or starts[i] - starts[i - 1] >= input_length or starts[i] + input_length - starts[first] > limit:
+        apart = i < len(starts) and starts[i] - starts[i - 1] >= input_length
+        if i == len(starts) or apart or starts[i] + input_length - starts[first] > limit:
             span = starts[i - 1] + input_length - starts[first]
             regions.append(Region(int(starts[first]), region_length(span, input_length), order[first:i],
                                   starts[first:i] - starts[first]))
@@ -130,7 +131,8 @@ class BPNetSNVReuse:
 
     @staticmethod
     def _slices(activation, region_index, starts, low: int, high: int):
-        """``activation[region_index[j], starts[j] + low : starts[j] + high]`` for every ``j``: ``(m, high - low, F)``."""
+        """``activation[region_index[j], starts[j] + low : starts[j] + high]`` for every ``j``:
+        ``(m, high - low, F)``."""
         import tensorflow as tf
 
         length = tf.shape(activation)[1]
@@ -186,7 +188,8 @@ class BPNetSNVReuse:
             alt = np.pad(alternate[first:first + n], ((0, pad), (0, 0))).astype(np.float32)
             (ref_profile, ref_counts), (alt_profile, alt_counts) = self._variants[centre](
                 tf.convert_to_tensor(regions), activations, tf.constant(index), tf.constant(start), tf.constant(alt))
-            for outputs, profile, counts in ((references, ref_profile, ref_counts), (alternates, alt_profile, alt_counts)):
+            for outputs, profile, counts in ((references, ref_profile, ref_counts),
+                                             (alternates, alt_profile, alt_counts)):
                 outputs["profile"].append(profile.numpy()[:n])
                 outputs["logcounts"].append(counts.numpy()[:n])
         return {name: np.concatenate(references[name] + alternates[name]) for name in ("profile", "logcounts")}
