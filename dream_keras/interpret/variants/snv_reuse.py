@@ -28,8 +28,6 @@ import dataclasses
 
 import numpy as np
 
-from dream_keras.heads.profile_count import profile_count_layer_names
-
 #: the longest region, in window lengths (bounds the activations held: 8 x 2,114 positions x filters x layers)
 MAX_REGION_WINDOWS = 8
 #: towers with fewer filters are predicted whole: their per-call overheads outweigh the saved arithmetic
@@ -91,6 +89,8 @@ class BPNetSNVReuse:
 
     def __init__(self, model):
         import tensorflow as tf
+
+        from dream_keras.heads.profile_count import profile_count_layer_names  # imports Keras: not at --help
 
         options = model.model_options
         prefix = options.get("layer_prefix", "")
