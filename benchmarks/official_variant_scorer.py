@@ -36,12 +36,13 @@ print("OFFICIAL_SECONDS", time.perf_counter() - started)
 
 
 def random_variants(genome: str | os.PathLike, n_snvs: int, *, n_deletions: int = 0, n_insertions: int = 0,
-                    input_length: int = 2114, seed: int = 0) -> pd.DataFrame:
+                    input_length: int = 2114, seed: int = 0, span: int | None = None) -> pd.DataFrame:
     """Seeded test variants (``chr, pos, allele1, allele2, variant_id``; ``-`` for an empty allele).
 
-    Positions are drawn over the chromosomes in proportion to their length, with the whole window
-    (and a 10 bp deletion) inside the chromosome; bases that are not A/C/G/T, and repeats of a
-    variant already drawn, are redrawn.
+    Positions are drawn over the chromosomes in proportion to their length (or, with ``span``, in the
+    first ``span`` bases of the first chromosome whose windows fit), with the whole window (and a
+    10 bp deletion) inside the chromosome; bases that are not A/C/G/T, and repeats of a variant
+    already drawn, are redrawn.
     """
     import pyfaidx
 
@@ -54,9 +55,10 @@ def random_variants(genome: str | os.PathLike, n_snvs: int, *, n_deletions: int 
         for kind, count in (("snv", n_snvs), ("del", n_deletions), ("ins", n_insertions)):
             made = 0
             while made < count:
-                chrom = names[rng.choice(len(names), p=sizes / sizes.sum())]
+                chrom = names[0] if span else names[rng.choice(len(names), p=sizes / sizes.sum())]
                 size = len(fasta[chrom])
-                pos = int(rng.integers(flank + 2, size - flank - 12))  # 1-based
+                high = min(size - flank - 12, flank + 2 + span) if span else size - flank - 12
+                pos = int(rng.integers(flank + 2, high))  # 1-based
                 if kind == "snv":
                     ref = fasta[chrom][pos - 1]
                     if ref not in "ACGT":

@@ -12,7 +12,8 @@ Two SNV sets on the bundled mouse genome (five 200 kb chromosomes), written as `
 lists: *random*, ``--variants`` seeded random SNVs (default 100,000: one per 10 bp, so their windows
 overlap and dream-keras computes shared reference activations once, :mod:`dream_keras.interpret.variants.snv_reuse`),
 and *isolated*, SNVs 2,214 bp apart (about 450: no window overlaps another, the case of sparse
-genome-wide sets, where only the alternate-allele saving applies).
+genome-wide sets, where only the alternate-allele saving applies); with ``--quick`` also *dense*,
+2,000 SNVs one per 10 bp (as dense as the full run's random set).
 
 Each tool scores the first ``n`` of them, both alleles and both strands (the official default):
 ``n`` is ``--variants``, or fewer when a probe of that tool's rate (64 SNVs) says the run would take
@@ -204,10 +205,14 @@ def main(argv=None) -> int:
     print(f"machine: {machine()}", flush=True)
     sets = {"random": random_variants(GENOME, args.variants, input_length=INPUT_LENGTH, seed=0),
             "isolated": spaced_snvs(GENOME, INPUT_LENGTH + 100, input_length=INPUT_LENGTH, seed=0)}
+    if args.quick:  # the full run's random set is this dense already
+        sets["dense"] = random_variants(GENOME, args.variants, input_length=INPUT_LENGTH, seed=1,
+                                        span=10 * args.variants)
     print(f"SNV sets on {GENOME.name} (5 x 200 kb): random = {args.variants:,} seeded random SNVs (1 per "
           f"{1_000_000 // args.variants:,} bp: windows overlap, so dream-keras shares reference activations); "
           f"isolated = "
-          f"{len(sets['isolated'])} SNVs {INPUT_LENGTH + 100:,} bp apart (no window overlaps another). BPNet "
+          f"{len(sets['isolated'])} SNVs {INPUT_LENGTH + 100:,} bp apart (no window overlaps another)"
+          + (f"; dense = {args.variants:,} SNVs 1 per 10 bp" if "dense" in sets else "") + ". BPNet "
           f"{INPUT_LENGTH} -> {OUTPUT_LENGTH} bp, float32, both alleles x both strands; work folder {work}", flush=True)
     chrom_sizes = write_chrom_sizes(GENOME, work / "chrom.sizes")
     results = []
@@ -220,8 +225,8 @@ def main(argv=None) -> int:
             row = measure(label, snvs, args.variants, h5, keras_model, work, chrom_sizes, args, official_python)
             results.append({"tower": tower, **row})
         if args.num_shuffles:
-            first = results[-2]
-            results[-2].update(measure_shuffles(sets["random"], first["n"], h5, keras_model, work, chrom_sizes, args,
+            first = next(row for row in results if row["tower"] == tower and row["set"] == "random")
+            first.update(measure_shuffles(sets["random"], first["n"], h5, keras_model, work, chrom_sizes, args,
                                                 official_python, first["n"] / first["ours_s"]))
     print(json.dumps(results))
     return 0
