@@ -195,6 +195,7 @@ def main(argv=None) -> int:
                                                                     "p-value cost (0: skip)")
     parser.add_argument("--batch-size", type=int, default=None, help="dream-keras --batch-size (default: its own)")
     parser.add_argument("--quick", action="store_true", help="at most 2,000 variants, 120 s per run")
+    parser.add_argument("--sets", default=None, help="comma-separated subset of random,isolated,dense")
     parser.add_argument("--work", default=None)
     args = parser.parse_args(argv)
     if args.quick:
@@ -214,17 +215,20 @@ def main(argv=None) -> int:
           f"{len(sets['isolated'])} SNVs {INPUT_LENGTH + 100:,} bp apart (no window overlaps another)"
           + (f"; dense = {args.variants:,} SNVs 1 per 10 bp" if "dense" in sets else "") + ". BPNet "
           f"{INPUT_LENGTH} -> {OUTPUT_LENGTH} bp, float32, both alleles x both strands; work folder {work}", flush=True)
+    if args.sets:
+        sets = {name: sets[name] for name in args.sets.split(",")}
     chrom_sizes = write_chrom_sizes(GENOME, work / "chrom.sizes")
     results = []
     for tower in args.towers.split(","):
         h5, keras_model = build_models(tower, work, official_python)
         print(f"BPNet {tower}:", flush=True)
         # warm-up (file caches, the first TensorFlow kernels)
-        score_ours(keras_model, str(_first(sets["random"], 64, work)), work / "probe", batch_size=args.batch_size)
+        score_ours(keras_model, str(_first(next(iter(sets.values())), 64, work)), work / "probe",
+                   batch_size=args.batch_size)
         for label, snvs in sets.items():
             row = measure(label, snvs, args.variants, h5, keras_model, work, chrom_sizes, args, official_python)
             results.append({"tower": tower, **row})
-        if args.num_shuffles:
+        if args.num_shuffles and "random" in sets:
             first = next(row for row in results if row["tower"] == tower and row["set"] == "random")
             first.update(measure_shuffles(sets["random"], first["n"], h5, keras_model, work, chrom_sizes, args,
                                                 official_python, first["n"] / first["ours_s"]))
