@@ -1,4 +1,4 @@
-"""Interpretation: ISM, contribution scores, marginal footprints, variant effects and their commands.
+"""Interpretation: ISM, contribution scores, marginal footprints and their commands (variants: test_variants.py).
 
 Tiny models keep it fast; the footprint test trains a tiny BPNet on a synthetic genome with a
 planted motif for a few epochs (fixed seeds).
@@ -11,20 +11,17 @@ import keras
 import numpy as np
 import pandas as pd
 import pyBigWig
-import pyfaidx
 import pytest
 
 import baselines.bpnet  # noqa: F401  (registers bpnet)
-from data_prep import (InputError, extract_windows, make_synthetic_dataset, one_hot_decode, one_hot_encode,
-                       read_regions, reverse_complement)
+from data_prep import InputError, extract_windows, make_synthetic_dataset, one_hot_decode, one_hot_encode, read_regions
 from data_prep.tables import TASKS
 from dream_keras import build_model
 from dream_keras.cli import main as cli_main
 from dream_keras.interpret import (contributions, dinucleotide_shuffle, ism, ism_outputs, marginal_footprint,
-                                   marginal_footprints, score_variants)
+                                   marginal_footprints)
 from dream_keras.interpret.motif_sequences import resolve_motifs
 from dream_keras.interpret.tracks import owned_segments
-from dream_keras.interpret.variants import read_vcf
 from dream_keras.losses import chrombpnet_loss
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword")
@@ -219,76 +216,6 @@ def test_motif_names_resolve_to_bundled_sequences(tmp_path):
         resolve_motifs(["no_such_motif"])
 
 
-# --- variants ------------------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def small_genome(tmp_path_factory, data_dir):
-    """chrA: 4 kb of the bundled mouse genome; chrA in ``altered.fa``: the same with three variants
-    applied (an SNV at 1001, a 2 bp deletion at 2001, a 3 bp insertion after 3001)."""
-    folder = tmp_path_factory.mktemp("genome")
-    with pyfaidx.Fasta(str(data_dir / "atac_mm10" / "genome.fa"), sequence_always_upper=True) as fasta:
-        text = str(fasta["chr17_seg1"][20_000:24_000])
-    snv_ref, deletion_ref, insertion_ref = text[1000], text[2000:2003], text[3000]
-    snv_alt = "ACGT"[("ACGT".index(snv_ref) + 1) % 4]
-    variants = pd.DataFrame({"chrom": "chrA", "pos": [1001, 2001, 3001],
-                             "ref": [snv_ref, deletion_ref, insertion_ref],
-                             "alt": [snv_alt, deletion_ref[0], insertion_ref + "GAT"]})
-    altered = text[:1000] + snv_alt + text[1001:2000] + deletion_ref[0] + text[2003:3000] + insertion_ref + "GAT" \
-        + text[3001:]
-    (folder / "genome.fa").write_text(f">chrA\n{text}\n")
-    (folder / "altered.fa").write_text(f">chrA\n{altered}\n")
-    # In the altered genome the variants run backwards; the insertion sits 2 bp earlier.
-    swapped = pd.DataFrame({"chrom": "chrA", "pos": [1001, 2001, 2999], "ref": variants["alt"],
-                            "alt": variants["ref"]})
-    return folder, variants, swapped
-
-
-def test_variant_with_ref_equal_to_alt_has_no_effect(bpnet, small_genome):
-    folder, variants, _ = small_genome
-    same = variants.assign(alt=variants["ref"])
-    scores = score_variants(bpnet, folder / "genome.fa", same)
-    for column in ("logfc", "jsd", "logcounts_diff"):
-        np.testing.assert_allclose(scores[column], 0.0, atol=1e-7)
-
-
-def test_swapping_ref_and_alt_flips_the_effect(bpnet, small_genome):
-    folder, variants, swapped = small_genome
-    forward = score_variants(bpnet, folder / "genome.fa", variants)
-    backward = score_variants(bpnet, folder / "altered.fa", swapped)
-    assert np.abs(forward["logfc"]).min() > 1e-5
-    np.testing.assert_allclose(backward["logfc"], -forward["logfc"], atol=1e-6)
-    np.testing.assert_allclose(backward["logcounts_diff"], -forward["logcounts_diff"], atol=1e-6)
-    np.testing.assert_allclose(backward["jsd"], forward["jsd"], atol=1e-6)
-    np.testing.assert_allclose(forward["logfc"], forward["logcounts_diff"] / np.log(2), rtol=1e-9)
-
-
-def test_variant_scores_average_strands_and_models(bpnet, small_genome):
-    folder, variants, _ = small_genome
-    other = tiny_bpnet(seed=1)
-    pair = score_variants([bpnet, other], folder / "genome.fa", variants)
-    singles = [score_variants(model, folder / "genome.fa", variants) for model in (bpnet, other)]
-    np.testing.assert_allclose(pair["logcounts_ref"], (singles[0]["logcounts_ref"] + singles[1]["logcounts_ref"]) / 2,
-                               rtol=1e-6)
-    # One model's reference log-counts: the mean of the window and its reverse complement.
-    with pyfaidx.Fasta(str(folder / "genome.fa")) as fasta:
-        window = str(fasta["chrA"][1000 - LENGTH // 2:1000 + LENGTH // 2])
-    onehot = one_hot_encode([window]).astype(np.float32)
-    both = [bpnet.predict_on_batch(x)["logcounts"][0, 0] for x in (onehot, reverse_complement(onehot).copy())]
-    assert singles[0]["logcounts_ref"][0] == pytest.approx(np.mean(both), abs=1e-6)
-
-
-def test_vcf_reference_mismatch_names_the_variant(bpnet, small_genome, tmp_path):
-    folder, variants, _ = small_genome
-    right = variants["ref"][0]
-    wrong = "ACGT"[("ACGT".index(right) + 2) % 4]
-    vcf = tmp_path / "bad.vcf"
-    vcf.write_text("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\n"
-                   f"chrA\t1001\trs1\t{wrong}\tA,C\nchrA\t2001\trs2\t{variants['ref'][1]}\t{variants['alt'][1]}\n")
-    assert len(read_vcf(vcf)) == 3  # two ALT alleles -> two rows
-    with pytest.raises(InputError, match=f"chrA:1001 {wrong}>A .*the FASTA has {right} at chrA:1001"):
-        score_variants(bpnet, folder / "genome.fa", vcf)
-
-
 # --- bigWig overlaps -----------------------------------------------------------------------------------
 
 def test_overlapping_windows_take_the_nearest_summit():
@@ -351,27 +278,6 @@ def test_footprints_command_writes_table_and_plots(saved_bpnet, bpnet, data_dir,
     assert table["normalized_max"][0] == pytest.approx(expected.normalized_max, rel=1e-4)
     for name in ("tn5_1", "CTCF"):
         assert (out / f"{name}.footprint.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-
-
-def test_variants_command_scores_a_vcf_and_reports_mismatches(saved_bpnet, bpnet, small_genome, tmp_path, capsys):
-    folder, variants, _ = small_genome
-    vcf = tmp_path / "variants.vcf"
-    lines = [f"chrA\t{v.pos}\tv{i}\t{v.ref}\t{v.alt}" for i, v in enumerate(variants.itertuples())]
-    vcf.write_text("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\n" + "\n".join(lines) + "\n")
-    out = tmp_path / "scores.tsv"
-    assert cli_main(["variants", "--model", str(saved_bpnet), str(saved_bpnet), "--genome",
-                     str(folder / "genome.fa"), "--vcf", str(vcf), "--out", str(out)]) == 0
-    table = pd.read_csv(out, sep="\t")
-    expected = score_variants(bpnet, folder / "genome.fa", variants)
-    assert list(table["id"]) == ["v0", "v1", "v2"]
-    np.testing.assert_allclose(table["logfc"], expected["logfc"], rtol=1e-4, atol=1e-6)
-    np.testing.assert_allclose(table["jsd"], expected["jsd"], rtol=1e-4, atol=1e-6)
-
-    vcf.write_text("#CHROM\tPOS\tID\tREF\tALT\nchrA\t1001\tbad\tNN\tA\n")
-    assert cli_main(["variants", "--model", str(saved_bpnet), "--genome", str(folder / "genome.fa"),
-                     "--vcf", str(vcf), "--out", str(tmp_path / "bad.tsv")]) == 2
-    assert "chrA:1001 NN>A" in capsys.readouterr().err
-    assert not (tmp_path / "bad.tsv").exists()
 
 
 @pytest.mark.slow  # trains or starts a second interpreter

@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "import_chrombpnet",
     "interpret",
     "motifs",
+    "variants",
     "pipeline",
     "quickstart",
     "demo_data",

@@ -1,8 +1,7 @@
-"""``dream-keras contribs | footprints | variants | ism``: interpreting trained models.
+"""``dream-keras contribs | footprints | ism``: interpreting trained models (``variants``: its own module).
 
 - ``contribs``: contribution scores of genome windows -> bigWig tracks and ChromBPNet-layout HDF5.
 - ``footprints``: marginal footprints of named motifs on background windows -> TSV, HDF5, PNGs.
-- ``variants``: SNV / indel effects from a VCF or table -> TSV.
 - ``ism``: in-silico mutagenesis of a sequence table (DREAM yeast, STARR-seq, lentiMPRA) -> HDF5.
 
 Outputs are written under a temporary name and renamed when complete.
@@ -22,7 +21,6 @@ CONTRIB_FILE_STEMS = {"logcounts": "counts", "profile": "profile"}
 def add_parser(sub) -> None:
     _add_contribs(sub)
     _add_footprints(sub)
-    _add_variants(sub)
     _add_ism(sub)
 
 
@@ -78,20 +76,6 @@ def _add_footprints(sub) -> None:
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots (matplotlib not needed)")
     p.add_argument("--overwrite", action="store_true", help="replace a footprints folder written before")
     p.set_defaults(func=run_footprints)
-
-
-def _add_variants(sub) -> None:
-    p = sub.add_parser("variants", help="variant effects from a VCF -> TSV",
-                       description="Score SNVs and short indels: windows centred on the variant with each "
-                                   "allele, reverse-complement and model averaged; logfc (log2), jsd, and "
-                                   "<output>_ref/_alt/_diff for every scalar output.")
-    p.add_argument("--model", nargs="+", required=True, metavar="M", help=".keras model file(s); averaged")
-    p.add_argument("--genome", required=True, help="reference FASTA (reference alleles are checked against it)")
-    p.add_argument("--vcf", required=True,
-                   help="VCF (CHROM POS ID REF ALT) or a tab-separated table with header chrom pos ref alt [id]")
-    p.add_argument("--out", required=True, metavar="TSV", help="output table")
-    p.add_argument("--batch-size", type=_positive, default=64, help="windows per model call (default: 64)")
-    p.set_defaults(func=run_variants)
 
 
 def _add_ism(sub) -> None:
@@ -227,18 +211,6 @@ def _footprints(args, output) -> int:
     print(table.to_string(index=False))
     print(f"wrote {out / 'footprints.tsv'}, {out / 'footprints.h5'}"
           + ("" if args.no_plots else f" and {len(footprints)} PNG plot(s)"))
-    return 0
-
-
-def run_variants(args) -> int:
-    from data_prep.outputs.atomic import atomic_path
-    from dream_keras.interpret import score_variants
-
-    models = load_models(args.model)
-    scores = score_variants(models, args.genome, args.vcf, batch_size=args.batch_size, progress=True)
-    with atomic_path(args.out) as temporary:
-        scores.to_csv(temporary, sep="\t", index=False, float_format="%.6g")
-    print(f"wrote {args.out} ({len(scores)} variant(s), {len(models)} model(s))")
     return 0
 
 

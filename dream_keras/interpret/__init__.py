@@ -3,7 +3,8 @@
 - :func:`ism`: in-silico mutagenesis, every single-base substitution predicted in batches.
 - :func:`contributions`: gradient x input or integrated gradients (dinucleotide-shuffled baselines).
 - :func:`marginal_footprint` / :func:`marginal_footprints`: a motif inserted into backgrounds.
-- :func:`score_variants`: SNV and indel effects from a VCF or a table, several models averaged.
+- :func:`score_variants`: SNV and indel effects as the official variant scorer reports them
+  (:mod:`dream_keras.interpret.variants`).
 
 Every function takes any Keras model with dict outputs (``SequenceModel``, a bias-factorised
 model, a plain functional model) and only calls it; the output explained is chosen by name (see
@@ -16,9 +17,9 @@ from dream_keras.interpret.footprints import (BIAS_RESPONSE_THRESHOLD, Footprint
                                               marginal_footprints)
 from dream_keras.interpret.ism import IsmScores, ism, ism_outputs
 from dream_keras.interpret.shuffle import dinucleotide_shuffle
-from dream_keras.interpret.variants import read_variants, score_variants
+from dream_keras.interpret.variants import read_variant_list, score_variants
 
 __all__ = [
     "BIAS_RESPONSE_THRESHOLD", "Footprint", "IsmScores", "contributions", "dinucleotide_shuffle", "insert_motif",
-    "ism", "ism_outputs", "marginal_footprint", "marginal_footprints", "read_variants", "score_variants",
+    "ism", "ism_outputs", "marginal_footprint", "marginal_footprints", "read_variant_list", "score_variants",
 ]
