@@ -12,9 +12,12 @@ so both sides explain the same sequence against the same 20 references; its HDF5
 (``deepdish``, float16) is bypassed and the float scores taken before it.
 
 Models: the official small ``chrombpnet_nobias.h5`` (32 filters, 8 dilated layers, 2,114 -> 1,000) and
-``bias.h5`` (16 / 2) from ``tests/data/chrombpnet_ref`` (written by the official code), loaded by
-dream-keras with ``baselines.chrombpnet.load_official_h5``. Sequences: the six golden inputs of that
-folder (with N runs) and windows around the first peaks of ``tests/data/atac_mm10``.
+``bias.h5`` (16 / 2) from ``tests/data/chrombpnet_ref`` (written by the official code), and with
+``--full-size N`` a ChromBPNet-size tower (512 filters, 8 dilated layers, random weights) built by the
+official code's own model function and saved as ``.h5``, explained on the last ``N`` sequences (peak windows; its
+DeepSHAP takes about a minute per sequence on a CPU); dream-keras loads each file with
+``baselines.chrombpnet.load_official_h5``. Sequences: the six golden inputs of that folder (with N
+runs) and windows around the first peaks of ``tests/data/atac_mm10``.
 
 Prints, per model and target (counts, profile), the largest absolute difference of the
 hypothetical scores (``shap``) and of the projected scores (``projected_shap``), the same relative to
@@ -55,17 +58,28 @@ def _sequences(n_peaks: int):
     return np.concatenate([golden, windows.sequences[:n_peaks].astype(np.float32)])
 
 
+def _official_full_size(path: str) -> None:
+    """Build the ChromBPNet-size tower with the official code's model function and save it as ``path``."""
+    from chrombpnet.training.models.bpnet_model import getModelGivenModelOptionsAndWeightInits
+
+    params = {"filters": 512, "n_dil_layers": 8, "counts_loss_weight": 10.0, "inputlen": 2114, "outputlen": 1000}
+    getModelGivenModelOptionsAndWeightInits(argparse.Namespace(seed=1234, learning_rate=1e-3), params).save(path)
+
+
 def official_worker(data_path: str, out_path: str) -> None:
     """Run the official interpretation (in the official virtual environment) on the saved inputs."""
     import numpy as np
 
+    data = np.load(data_path)
+    paths = json.loads(data["models"].item())
+    if "full" in paths:  # saved before the official module switches eager execution off
+        _official_full_size(paths["full"])
     if not hasattr(np, "ComplexWarning"):  # deepdish (imported by the official module) predates NumPy 2
         np.ComplexWarning = np.exceptions.ComplexWarning
     import chrombpnet.evaluation.interpret.interpret as official
     import chrombpnet.evaluation.interpret.input_utils as input_utils
     import chrombpnet.evaluation.interpret.shap_utils as shap_utils
 
-    data = np.load(data_path)
     sequences, references = data["sequences"], data["references"]
 
     def same_references(s, numshuffles=20):
@@ -83,24 +97,25 @@ def official_worker(data_path: str, out_path: str) -> None:
     official.generate_shap_dict = capture
     official.dd.io.save = lambda *args, **kwargs: None
     results = {}
-    for name in json.loads(data["models"].item()):
-        model = input_utils.load_model_wrapper(argparse.Namespace(model_h5=str(REFERENCE_MODELS / MODEL_FILES[name])))
+    for name, path in paths.items():
+        model = input_utils.load_model_wrapper(argparse.Namespace(model_h5=path))
+        chosen = sequences[-int(data["full_size"]):] if name == "full" else sequences
         for target in TARGETS:
             captured.clear()
             started = time.perf_counter()
             with tempfile.TemporaryDirectory() as folder:
-                official.interpret(model, sequences, os.path.join(folder, "x"), [target])
+                official.interpret(model, chosen, os.path.join(folder, "x"), [target])
             results[f"{name}_{target}_seconds"] = time.perf_counter() - started
             results[f"{name}_{target}"] = captured[0]
     np.savez(out_path, **results)
 
 
-def _ours(name: str, sequences, references, batch_size: int):
+def _ours(path: str, sequences, references, batch_size: int):
     """dream-keras DeepSHAP of one official model file: ``{target: hypothetical}``, ``{target: seconds}``."""
     from baselines.chrombpnet import load_official_h5
     from dream_keras.interpret import deepshap_with_references
 
-    model = load_official_h5(REFERENCE_MODELS / MODEL_FILES[name])
+    model = load_official_h5(path)
     scores, seconds = {}, {}
     for target in TARGETS:
         deepshap_with_references(model, sequences, references, OUR_OUTPUTS[target], batch_size=batch_size)
@@ -111,7 +126,7 @@ def _ours(name: str, sequences, references, batch_size: int):
     return scores, seconds
 
 
-def _mean_deltas(name: str, sequences, references):
+def _mean_deltas(path: str, sequences, references):
     """``{target: (n,)}``: target(x) - mean over references of target(r), float64, from dream-keras's
     predictions of the model (the profile's weights held at the pair's mean, as DeepSHAP holds them)."""
     import numpy as np
@@ -126,7 +141,7 @@ def _mean_deltas(name: str, sequences, references):
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy("float64")
     try:
-        model = load_official_h5(REFERENCE_MODELS / MODEL_FILES[name])
+        model = load_official_h5(path)
     finally:
         keras.config.set_dtype_policy(previous)
     n, k = references.shape[:2]
@@ -163,6 +178,8 @@ def main(argv=None) -> int:
     parser.add_argument("--references", type=int, default=20, help="dinucleotide shuffles per sequence")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--batch-size", type=int, default=40, help="dream-keras: references per call")
+    parser.add_argument("--full-size", type=int, default=0, metavar="N",
+                        help="also a 512-filter, 8-layer tower built by the official code, on the last N sequences")
     parser.add_argument("--worker", nargs=2, metavar=("DATA", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -178,7 +195,11 @@ def main(argv=None) -> int:
     print(f"{len(sequences)} sequences x {args.references} references, 2,114 bp; {_machine()}")
     with tempfile.TemporaryDirectory() as folder:
         data, out = os.path.join(folder, "inputs.npz"), os.path.join(folder, "official.npz")
-        np.savez(data, sequences=sequences, references=references, models=json.dumps(args.models))
+        paths = {name: str(REFERENCE_MODELS / MODEL_FILES[name]) for name in args.models}
+        if args.full_size:
+            paths["full"] = os.path.join(folder, "full_size_bpnet.h5")
+        np.savez(data, sequences=sequences, references=references, models=json.dumps(paths),
+                 full_size=args.full_size)
         env = {**os.environ, "TF_USE_LEGACY_KERAS": "1", "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": ""}
         done = subprocess.run([args.official_python, os.path.abspath(__file__), "--worker", data, out], env=env,
                               capture_output=True, text=True)
@@ -187,29 +208,35 @@ def main(argv=None) -> int:
             return 1
         official = dict(np.load(out))
 
-    print("\nmax |official|: the largest official score; diff: ours - official; summation error: largest\n"
-          "|sum of projected scores - (target(x) - mean target(r))| / largest |delta| over the windows without\n"
-          "N, deltas from float64 predictions")
-    print(f"\n{'model':7s} {'target':8s} {'scores':10s} {'max |official|':>14s} {'max abs diff':>12s} "
-          f"{'max rel diff':>12s} {'official seq/s':>14s} {'ours seq/s':>10s}")
-    summation = []
-    for name in args.models:
-        ours, seconds = _ours(name, sequences, references, args.batch_size)
-        deltas = _mean_deltas(name, sequences, references)
-        for target in TARGETS:
-            theirs = official[f"{name}_{target}"]
-            rates = (len(sequences) / float(official[f"{name}_{target}_seconds"]), len(sequences) / seconds[target])
-            for label, transform in (("shap", lambda h: h), ("projected", lambda h: h * sequences)):
-                a, b = transform(ours[target]), transform(theirs)
-                scale = np.abs(b).max()
-                diff = np.abs(a - b).max()
-                print(f"{name:7s} {target:8s} {label:10s} {scale:14.6g} {diff:12.3g} {diff / scale:12.3g} "
-                      f"{rates[0]:14.2f} {rates[1]:10.2f}")
-            # Windows without N only: at an N (no base) the projected score is 0 whatever the reference holds.
-            whole = sequences.sum(axis=2).min(axis=1) == 1
-            scale = np.abs(deltas[target][whole]).max()
-            summation.append((name, target, *(np.abs((h * sequences).sum(axis=(1, 2)) - deltas[target])[whole].max()
-                                              / scale for h in (theirs, ours[target]))))
+        print("\nmax |official|: the largest official score; diff: ours - official; summation error: largest\n"
+              "|sum of projected scores - (target(x) - mean target(r))| / largest |delta| over the windows without\n"
+              "N, deltas from float64 predictions")
+        print(f"\n{'model':7s} {'target':8s} {'scores':10s} {'max |official|':>14s} {'max abs diff':>12s} "
+              f"{'max rel diff':>12s} {'official seq/s':>14s} {'ours seq/s':>10s}")
+        summation = []
+        for name, path in paths.items():
+            # The full-size tower: the last N sequences (peak windows), one per call (memory).
+            n = args.full_size if name == "full" else len(sequences)
+            chosen, chosen_references = sequences[-n:], references[-n:]
+            ours, seconds = _ours(path, chosen, chosen_references,
+                                  args.references if name == "full" else args.batch_size)
+            deltas = _mean_deltas(path, chosen, chosen_references)
+            for target in TARGETS:
+                theirs = official[f"{name}_{target}"]
+                rates = (n / float(official[f"{name}_{target}_seconds"]), n / seconds[target])
+                for label, transform in (("shap", lambda h: h), ("projected", lambda h: h * chosen)):
+                    a, b = transform(ours[target]), transform(theirs)
+                    scale = np.abs(b).max()
+                    diff = np.abs(a - b).max()
+                    print(f"{name:7s} {target:8s} {label:10s} {scale:14.6g} {diff:12.3g} {diff / scale:12.3g} "
+                          f"{rates[0]:14.3f} {rates[1]:10.3f}")
+                # Windows without N only: at an N (no base) the projected score is 0 whatever the reference holds.
+                whole = chosen.sum(axis=2).min(axis=1) == 1
+                if whole.any():
+                    scale = np.abs(deltas[target][whole]).max()
+                    summation.append((name, target, *(
+                        np.abs((h * chosen).sum(axis=(1, 2)) - deltas[target])[whole].max() / scale
+                        for h in (theirs, ours[target]))))
     print(f"\n{'model':7s} {'target':8s} {'summation error: official':>26s} {'ours':>10s}")
     for name, target, theirs, mine in summation:
         print(f"{name:7s} {target:8s} {theirs:26.3g} {mine:10.3g}")

@@ -111,7 +111,10 @@ def check_layer(layer) -> None:
     if isinstance(layer, _KERNEL_LAYERS) or isinstance(layer, keras.layers.Activation):
         _check_activation(layer, layer.activation)
         return
-    if isinstance(layer, _ELEMENTWISE_LAYERS) or isinstance(layer, keras.layers.Softmax):
+    if isinstance(layer, keras.layers.Softmax):
+        _check_softmax_axis(layer, layer.input.shape)
+        return
+    if isinstance(layer, _ELEMENTWISE_LAYERS):
         return
     if isinstance(layer, _RECURRENT):
         raise NoDeepLiftRule(layer, "a recurrent layer multiplies gates and states carried along the sequence; "

@@ -76,12 +76,17 @@ def check_deepshap(model) -> None:
 
 
 def pair_target(outputs: dict, name: str, rules):
-    """The reference stream of the explained target, ``(m * k,)``, its gradient the target's multipliers.
+    """The explained target on the reference stream, whose gradient is the target's multipliers.
 
     Args:
         outputs: ``{output name: Pair}`` from the model's walk.
         name: an output from :func:`~dream_keras.interpret.targets.resolve_output`.
         rules: the :class:`~dream_keras.interpret.deeplift_rules.PairRules` of this walk.
+
+    Returns:
+        ``(m * k,)`` tensor: summed log-counts or a scalar output per reference row; for the profile,
+        the mean-normalised logits weighted by their pair-mean softmax weights (the value is not the
+        target, its multipliers are).
     """
     import tensorflow as tf
 
@@ -103,8 +108,16 @@ def pair_target(outputs: dict, name: str, rules):
 
 
 def explain_function(model, output: str, jit_compile: bool = True):
-    """A compiled ``(x (m, L, C), references (m, k, L, C)) -> (hypothetical (m, L, 4), multipliers
-    (m, k, L, C))`` of ``output`` (cached per model).
+    """The compiled DeepSHAP of one output of ``model`` (cached per model, output and ``jit_compile``).
+
+    Args:
+        model: a Keras model whose layers all have a DeepLIFT rule.
+        output: an output from :func:`~dream_keras.interpret.targets.resolve_output`.
+        jit_compile: compile with XLA where it compiles.
+
+    Returns:
+        ``explain(x (m, L, C), references (m, k, L, C)) -> (hypothetical (m, L, 4), multipliers
+        (m, k, L, C))``, float32 tensors.
 
     Raises:
         InputError: a layer of the model has no DeepLIFT rule.
