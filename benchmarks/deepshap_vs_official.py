@@ -21,7 +21,9 @@ runs) and windows around the first peaks of ``tests/data/atac_mm10``.
 
 Prints, per model and target (counts, profile), the largest absolute difference of the
 hypothetical scores (``shap``) and of the projected scores (``projected_shap``), the same relative to
-the largest official score, and each side's sequences/s (the machine's CPU and load average too).
+the largest official score, and each side's sequences/s (the machine's CPU and load average too);
+then each side's summation-to-delta error (float64 deltas from predictions) and, for the small
+models, each side's distance from dream-keras DeepSHAP of the same model in float64.
 
     python benchmarks/deepshap_vs_official.py --official-python /work/official-venv-deepshap/bin/python
 """
@@ -126,6 +128,31 @@ def _ours(path: str, sequences, references, batch_size: int):
     return scores, seconds
 
 
+def _float64_model(path: str):
+    """The official file loaded by dream-keras with every layer in float64."""
+    import keras
+
+    from baselines.chrombpnet import load_official_h5
+
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("float64")
+    try:
+        return load_official_h5(path)
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def _float64_scores(path: str, sequences, references):
+    """``{target: hypothetical}`` of dream-keras DeepSHAP with the model in float64: the rules computed
+    with 16 digits, a yardstick for both float32 sides."""
+    from dream_keras.interpret import deepshap_with_references
+
+    model = _float64_model(path)
+    return {target: deepshap_with_references(model, sequences.astype("float64"), references.astype("float64"),
+                                             OUR_OUTPUTS[target], batch_size=40).hypothetical.astype("float64")
+            for target in TARGETS}
+
+
 def _mean_deltas(path: str, sequences, references):
     """``{target: (n,)}``: target(x) - mean over references of target(r), float64, from dream-keras's
     predictions of the model (the profile's weights held at the pair's mean, as DeepSHAP holds them)."""
@@ -134,16 +161,9 @@ def _mean_deltas(path: str, sequences, references):
     from baselines.chrombpnet import load_official_h5
     from dream_keras.interpret.predict import predict_outputs
 
-    import keras
-
     # float64 predictions: the small models' log-counts change by 1e-5 between sequence and
     # reference, near float32's rounding of log-counts of order 1.
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy("float64")
-    try:
-        model = load_official_h5(path)
-    finally:
-        keras.config.set_dtype_policy(previous)
+    model = _float64_model(path)
     n, k = references.shape[:2]
     own = {key: np.asarray(value) for key, value in model(sequences.astype(np.float64)).items()}
     other = predict_outputs(model, references.reshape(n * k, *references.shape[2:]).astype(np.float64),
@@ -213,7 +233,7 @@ def main(argv=None) -> int:
               "N, deltas from float64 predictions")
         print(f"\n{'model':7s} {'target':8s} {'scores':10s} {'max |official|':>14s} {'max abs diff':>12s} "
               f"{'max rel diff':>12s} {'official seq/s':>14s} {'ours seq/s':>10s}")
-        summation = []
+        summation, yardstick = [], []
         for name, path in paths.items():
             # The full-size tower: the last N sequences (peak windows), one per call (memory).
             n = args.full_size if name == "full" else len(sequences)
@@ -221,6 +241,7 @@ def main(argv=None) -> int:
             ours, seconds = _ours(path, chosen, chosen_references,
                                   args.references if name == "full" else args.batch_size)
             deltas = _mean_deltas(path, chosen, chosen_references)
+            exact = _float64_scores(path, chosen, chosen_references) if name != "full" else None
             for target in TARGETS:
                 theirs = official[f"{name}_{target}"]
                 rates = (n / float(official[f"{name}_{target}_seconds"]), n / seconds[target])
@@ -230,6 +251,10 @@ def main(argv=None) -> int:
                     diff = np.abs(a - b).max()
                     print(f"{name:7s} {target:8s} {label:10s} {scale:14.6g} {diff:12.3g} {diff / scale:12.3g} "
                           f"{rates[0]:14.3f} {rates[1]:10.3f}")
+                if exact is not None:
+                    scale = np.abs(exact[target]).max()
+                    yardstick.append((name, target, *(np.abs(h - exact[target]).max() / scale
+                                                      for h in (official[f"{name}_{target}"], ours[target]))))
                 # Windows without N only: at an N (no base) the projected score is 0 whatever the reference holds.
                 whole = chosen.sum(axis=2).min(axis=1) == 1
                 if whole.any():
@@ -240,6 +265,10 @@ def main(argv=None) -> int:
     print(f"\n{'model':7s} {'target':8s} {'summation error: official':>26s} {'ours':>10s}")
     for name, target, theirs, mine in summation:
         print(f"{name:7s} {target:8s} {theirs:26.3g} {mine:10.3g}")
+    print("\nlargest |shap - shap of the float64 model (dream-keras)| / largest |float64 shap|")
+    print(f"{'model':7s} {'target':8s} {'official':>10s} {'ours':>10s}")
+    for name, target, theirs, mine in yardstick:
+        print(f"{name:7s} {target:8s} {theirs:10.3g} {mine:10.3g}")
     print(f"\nload average at the end: {open('/proc/loadavg').read().split()[:3]}")
     return 0
 
