@@ -84,6 +84,12 @@ def _activation_name(activation) -> str:
     return name if isinstance(name, str) else getattr(activation, "__name__", repr(activation))
 
 
+def _check_two_inputs(layer, inputs) -> None:
+    if not isinstance(inputs, (list, tuple)) or len(inputs) != 2:
+        count = len(inputs) if isinstance(inputs, (list, tuple)) else 1
+        raise NoDeepLiftRule(layer, f"it combines {count} inputs; the Shapley rule here takes two")
+
+
 def _check_softmax_axis(layer, shape) -> None:
     axis = layer.axis if isinstance(layer.axis, int) else tuple(layer.axis)
     if axis not in (-1, len(shape) - 1, (-1,), (len(shape) - 1,)):
@@ -106,7 +112,10 @@ def check_layer(layer) -> None:
     if isinstance(layer, keras.layers.InputLayer) or isinstance(layer, _LINEAR_LAYERS + _MAX_POOLS):
         return
     registered = keras.saving.get_registered_name(type(layer))
-    if registered in _PROJECT_LINEAR or registered in _PROJECT_PAIRWISE or isinstance(layer, keras.layers.Multiply):
+    if registered in _PROJECT_LINEAR:
+        return
+    if registered in _PROJECT_PAIRWISE or isinstance(layer, keras.layers.Multiply):
+        _check_two_inputs(layer, layer.input)
         return
     if isinstance(layer, _KERNEL_LAYERS) or isinstance(layer, keras.layers.Activation):
         _check_activation(layer, layer.activation)
@@ -169,8 +178,7 @@ def apply_layer(rules: PairRules, layer, args: tuple, kwargs: dict):
         return rules.max_pool(lambda values: layer(values, training=False), args[0])
     if isinstance(layer, keras.layers.Multiply) or registered in _PROJECT_PAIRWISE:
         inputs = args[0]
-        if len(inputs) != 2:
-            raise NoDeepLiftRule(layer, f"it combines {len(inputs)} inputs; the Shapley rule here takes two")
+        _check_two_inputs(layer, inputs)
         if isinstance(layer, keras.layers.Multiply):
             return rules.product(inputs[0], inputs[1])
         return rules.shapley_pair(lambda a, b: layer([a, b], training=False), inputs[0], inputs[1])
