@@ -39,8 +39,8 @@ from __future__ import annotations
 import tensorflow as tf
 
 # Thresholds of the official DeepSHAP: below them a change counts as none.
-RESCALE_EPSILON = 1e-6   # element-wise rules and the softmax shift: fall back to the derivative
-SHAPLEY_EPSILON = 1e-7   # Shapley pair and max pool: the input takes no share
+RESCALE_EPSILON = 1e-6   # element-wise rules (the exp inside softmax too): fall back to the derivative
+SHAPLEY_EPSILON = 1e-7   # Shapley rules and max pools: an input that changes less takes no share
 
 
 class Pair:
