@@ -14,7 +14,7 @@ from typing import Iterable, Mapping
 
 import pandas as pd
 
-from data_prep.atomic import write_text_atomic
+from data_prep.outputs.atomic import write_text_atomic
 from data_prep.chrom_sizes import as_chrom_sizes
 from data_prep.errors import InputError
 from data_prep.genome import opened_genome

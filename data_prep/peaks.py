@@ -14,7 +14,7 @@ import pathlib
 import numpy as np
 import pandas as pd
 
-from data_prep.atomic import atomic_path
+from data_prep.outputs.atomic import atomic_path
 from data_prep.errors import InputError
 
 #: The ten narrowPeak columns, as named in the DataFrame (column 10, the summit offset from

@@ -35,7 +35,7 @@ import pyBigWig
 import pyfaidx
 from tqdm.auto import tqdm
 
-from data_prep.atomic import atomic_path, write_text_atomic
+from data_prep.outputs.atomic import atomic_path, write_text_atomic
 from data_prep.errors import InputError
 from data_prep.folds import load_fold, make_splits, write_fold
 from data_prep.motif_driven_peaks import find_motif, plant_sites

@@ -9,9 +9,6 @@
 """
 
 import json
-import os
-import pathlib
-import tempfile
 
 import numpy as np
 from scipy.spatial.distance import jensenshannon
@@ -285,19 +282,9 @@ def write_metrics_json(path, metrics_by_subset):
     pathlib.Path
         The path written.
     """
-    path = pathlib.Path(path)
-    document = chrombpnet_metrics_json(metrics_by_subset)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w") as stream:
-            json.dump(document, stream, indent=4)
-            stream.write("\n")
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
-    return path
+    from data_prep.outputs import write_text_atomic
+
+    return write_text_atomic(path, json.dumps(chrombpnet_metrics_json(metrics_by_subset), indent=4) + "\n")
 
 
 # The Random Promoter DREAM Challenge 2022 test subsets and their weights in the final scores

@@ -12,7 +12,7 @@ import pathlib
 
 import numpy as np
 
-from data_prep.atomic import atomic_path
+from data_prep.outputs.atomic import atomic_path
 
 
 class PlottingUnavailable(ImportError):

@@ -18,7 +18,7 @@ import pyBigWig
 import pytest
 
 from dream_keras.cli import main
-from dream_keras.training import manifest
+from data_prep.outputs import manifest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 INPUT, OUTPUT = 512, 256
@@ -124,9 +124,9 @@ def test_overwrite_replaces_the_run_only_when_the_new_one_finished(atac, work, b
 
 
 def _run_killed(args, event, cwd=None):
-    env = dict(os.environ, DREAM_KERAS_KILL_AT=event, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="3")
-    done = subprocess.run([sys.executable, "-m", "dream_keras.cli", *args], env=env, capture_output=True, text=True,
-                          cwd=cwd, timeout=1800)
+    env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="3")
+    done = subprocess.run([sys.executable, str(ROOT / "tests" / "kill_at.py"), event, "-m", "dream_keras.cli", *args],
+                          env=env, capture_output=True, text=True, cwd=cwd, timeout=1800)
     assert done.returncode == -9, done.stdout[-2000:] + done.stderr[-2000:]
     return done
 
@@ -300,3 +300,114 @@ def test_evaluate_into_a_run_folder_keeps_its_manifest_true(bias_run, tmp_path):
     assert record["complete"] is True
     assert record["files"]["evaluation_again/metrics.json"]["sha256"] == \
         manifest.sha256_of(out / "evaluation_again" / "metrics.json")
+
+
+# --- a full disk or a file-size limit: one message, no file under a final name (issue 27) ---------------
+
+
+def _limited_command(args, limit: int, cwd=None) -> subprocess.CompletedProcess:
+    """``dream-keras ARGS`` in a child process whose files may not grow past ``limit`` bytes (``ulimit -f``)."""
+    import resource
+
+    return subprocess.run([sys.executable, "-m", "dream_keras.cli", *args], capture_output=True, text=True, cwd=cwd,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="3"), timeout=1800,
+                          preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit)))
+
+
+def _one_clear_write_error(done: subprocess.CompletedProcess, under: pathlib.Path) -> pathlib.Path:
+    """The command stopped with status 2 and one message naming the file it could not write (inside
+    ``under``), the size limit and the fix; that file does not exist; no traceback, no crash."""
+    import re
+
+    assert done.returncode == 2, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "Traceback" not in done.stderr and "Segmentation" not in done.stderr
+    found = re.search(r"error: could not write (\S+): the file reached the file size limit \(ulimit -f\)",
+                      done.stderr)
+    assert found, done.stderr
+    path = pathlib.Path(found.group(1))
+    assert path.is_relative_to(under) or path.name.startswith("."), path
+    assert "Nothing was written under that name" in done.stderr and "ulimit -f unlimited" in done.stderr
+    assert not path.exists()
+    return path
+
+
+@pytest.mark.slow  # five commands, each starting TensorFlow in a child process
+def test_every_command_family_says_plainly_when_its_output_does_not_fit(atac, work, bias_run, tmp_path):
+    model = bias_run / "models" / "bias.keras"
+    regions = tmp_path / "regions.bed"
+    regions.write_text("chr17_seg1\t50000\t50100\nchr17_seg3\t80000\t80100\n")
+    # prep bigwig: the bigWig writer (libBigWig would abort the process) runs in a child process
+    out = tmp_path / "prep" / "signal.bw"
+    _one_clear_write_error(_limited_command(["prep", "bigwig", "--genome", str(atac / "genome.fa"), "--fragments",
+                                             str(ROOT / "tests" / "data" / "reads" / "atac_mm10_fragments.tsv.gz"),
+                                             "--data-type", "ATAC", "--out", str(out)], 48_000), out.parent)
+    assert not any(p.name.endswith(".bw") for p in out.parent.iterdir())
+    # bias train: whichever file of the run crosses the limit first
+    run = tmp_path / "bias"
+    failed = _one_clear_write_error(_limited_command(_bias_args(atac, work, run), 24_000), run)
+    assert not (run / "models" / "bias.keras").exists() or failed != run / "models" / "bias.keras"
+    # predict: the bigWig + HDF5 pair is not committed
+    prefix = tmp_path / "pred" / "p"
+    _one_clear_write_error(_limited_command(["predict", "--model", str(model), "--genome", str(atac / "genome.fa"),
+                                             "--regions", str(atac / "peaks.narrowPeak"), "--out", str(prefix)],
+                                            16_000), prefix.parent)
+    assert sorted(p.name for p in prefix.parent.iterdir()) == []
+    # export: no version folder
+    base = tmp_path / "serving"
+    _one_clear_write_error(_limited_command(["export", str(model), "--base-dir", str(base), "--name", "bias"],
+                                            40_000), base)
+    assert not (base / "bias" / "1").exists()
+    # interpret: footprints folder
+    folder = tmp_path / "footprints"
+    _one_clear_write_error(_limited_command(["footprints", "--model", str(model), "--genome", str(atac / "genome.fa"),
+                                             "--regions", str(work / "nonpeaks.narrowPeak"), "--motifs", "CTCF",
+                                             "--max-regions", "8", "--out", str(folder)], 3_000), folder)
+
+
+def test_config_with_a_wrong_type_or_an_unknown_key_stops_before_anything_is_made(bias_run, tmp_path, capsys):
+    record = json.loads((bias_run / "logs" / "run.json").read_text())
+    for change, needle in (({"epochs": "2"}, "parameter 'epochs' is \"2\", but it must be a whole number"),
+                           ({"epoch": 2}, "unknown parameter(s) epoch"),
+                           ({"lr": [0.1]}, "parameter 'lr' is [0.1], but it must be a number")):
+        config = tmp_path / "run.json"
+        config.write_text(json.dumps({**record, "parameters": {**record["parameters"], **change}}))
+        out = tmp_path / "again"
+        assert main(["bias", "train", "--config", str(config), "--out", str(out)]) == 2
+        assert needle in capsys.readouterr().err
+        assert not out.exists()
+
+
+def test_resume_of_a_finished_run_with_another_input_file_stops(atac, work, bias_run, tmp_path, capsys):
+    out = _copy(bias_run, tmp_path / "run")
+    other = tmp_path / "peaks.narrowPeak"
+    lines = (work / "peaks.narrowPeak").read_text().splitlines()
+    other.write_text("\n".join(lines[:-5]) + "\n")
+    before = _tree(out)
+    assert main(["bias", "train", "--out", str(out), "--resume", "--peaks", str(other)]) == 2
+    error = capsys.readouterr().err
+    assert f"peaks {other} is not the file the run read" in error and "--allow-changed-inputs" in error
+    assert _tree(out) == before
+
+
+def test_a_second_command_on_the_same_run_folder_stops_naming_the_first(atac, work, bias_run, tmp_path, capsys):
+    out = _copy(bias_run, tmp_path / "run")
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom data_prep.outputs import open_output\n"
+                               "with open_output(sys.argv[1], resume=True):\n    print('holding', flush=True)\n"
+                               "    time.sleep(600)", str(out)],
+                              env=dict(os.environ, PYTHONPATH=str(ROOT)), stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        before = _tree(out)
+        assert main(_bias_args(atac, work, out) + ["--overwrite"]) == 2
+        error = capsys.readouterr().err
+        assert f"{out} is being written by another dream-keras command: process {holder.pid}" in error
+        assert _tree(out) == before
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_an_out_below_a_regular_file_is_refused_before_training(atac, work, tmp_path, capsys):
+    (tmp_path / "results").write_text("a file")
+    assert main(_bias_args(atac, work, tmp_path / "results" / "bias")) == 2
+    assert "results is a file, not a folder" in capsys.readouterr().err

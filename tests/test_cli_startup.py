@@ -33,7 +33,8 @@ def _imported_modules(*argv: str) -> tuple[set[str], subprocess.CompletedProcess
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["prep", "splits", "--help"], ["train", "--help"],
-                                  ["bias", "train", "--help"], ["predict", "--help"], ["quickstart", "--help"]])
+                                  ["bias", "train", "--help"], ["predict", "--help"], ["quickstart", "--help"],
+                                  ["motifs", "--help"]])
 def test_help_imports_neither_tensorflow_nor_keras(argv):
     names, process = _imported_modules(*argv)
     assert process.returncode == 0, process.stderr[-3000:]

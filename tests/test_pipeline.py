@@ -2,7 +2,6 @@
 ``--resume``: every finished stage skipped; a lost completion record: only that stage (and what
 follows it) runs again; changed options, two signals and a foreign folder refused."""
 
-import importlib.util
 import json
 import os
 import pathlib
@@ -18,10 +17,10 @@ from report_checks import decoded_image_sizes, metric_cells, parse_report
 # every test here trains tiny models end to end (a pipeline or a run): not part of the quick subset
 pytestmark = pytest.mark.slow
 
-STAGES = ["bigwig", "nonpeaks", "bias", "chrombpnet", "footprints", "report"]
+STAGES = ["bigwig", "nonpeaks", "bias", "chrombpnet", "footprints", "motifs", "report"]
 TINY = ["--input-length", "512", "--output-length", "256", "--max-jitter", "32", "--nonpeak-ratio", "4",
         "--nonpeak-stride", "256", "--bias-filters", "4", "--bias-n-dil-layers", "1", "--bias-epochs", "1",
-        "--filters", "4", "--n-dil-layers", "1", "--epochs", "1", "--batch-size", "64"]
+        "--filters", "4", "--n-dil-layers", "1", "--epochs", "1", "--batch-size", "64", "--motif-peaks", "12"]
 
 
 def _inputs(atac):
@@ -30,8 +29,15 @@ def _inputs(atac):
 
 
 @pytest.fixture(scope="module")
-def atac(data_dir):
-    return data_dir / "atac_mm10"
+def atac(data_dir, tmp_path_factory):
+    """The bundled ATAC data, with a copy of the peaks that the last test changes."""
+    import shutil
+
+    copy = tmp_path_factory.mktemp("atac_inputs")
+    for name in ("genome.fa", "genome.fa.fai", "tn5_insertions.bw", "peaks.narrowPeak", "folds"):
+        (shutil.copytree if (data_dir / "atac_mm10" / name).is_dir() else shutil.copy)(
+            data_dir / "atac_mm10" / name, copy / name)
+    return copy
 
 
 @pytest.fixture(scope="module")
@@ -96,12 +102,31 @@ def test_pipeline_report_holds_every_stage(pipeline):
     assert len(decoded_image_sizes(report)) == 16
     status = {a["data-stage"]: None for a, _ in report.cells if "data-stage" in a}
     assert list(status) == STAGES
-    assert [a["data-status"] for a, _ in report.cells if "data-status" in a] == ["complete"] * 5 + ["this page"]
+    assert [a["data-status"] for a, _ in report.cells if "data-status" in a] == ["complete"] * 6 + ["this page"]
     metrics = json.loads((pipeline / "chrombpnet" / "evaluation" / "metrics.json").read_text())
     cells = metric_cells(report)
     # the bias model's table, then the main model's: 15 cells each, the main one equal to its metrics.json
     assert len(cells) == 30
     assert {key: exact for key, _, exact in cells[15:]} == _flat(metrics)
+
+
+def test_motifs_stage_explains_sampled_peaks_and_the_report_shows_the_motif_check(pipeline):
+    import h5py
+
+    record = _records(pipeline)["motifs"]
+    summary = record["summary"]
+    # 12 of the peaks with a whole window, sampled; their contributions in the official layout
+    assert summary["peaks"] == 12 and summary["output"] == "profile"
+    assert summary["method"] == "integrated_gradients"
+    with h5py.File(pipeline / "motifs" / "contributions.profile_scores.h5", "r") as handle:
+        assert handle["shap/seq"].shape == handle["raw/seq"].shape == (12, 4, 512)
+    # a one-epoch model on 12 peaks leaves too few seqlets for a pattern: an empty, valid result, said so
+    table = pd.read_csv(pipeline / "motifs" / "motifs.tsv", sep="\t")
+    check = json.loads((pipeline / "motifs" / "motif_check.json").read_text())
+    assert table.empty and check["verdict"] == "no patterns" and summary["motif_check"] == check
+    report = parse_report(pipeline / "report" / "report.html")
+    assert "No pattern was found" in report.text and "motif check" in report.text
+    assert 'data-check="motif" data-verdict="no patterns"' in (pipeline / "report" / "report.html").read_text()
 
 
 def test_resume_skips_every_finished_stage(pipeline, capsys):
@@ -136,7 +161,8 @@ def test_an_interrupted_training_stage_continues_and_later_stages_follow(pipelin
     assert main(["pipeline", "--out", str(pipeline), "--resume"]) == 0
     invocation = int(_log(pipeline)["invocation"].max())
     assert _actions(pipeline, invocation) == {"bigwig": "skipped", "nonpeaks": "skipped", "bias": "skipped",
-                                              "chrombpnet": "ran", "footprints": "ran", "report": "ran"}
+                                              "chrombpnet": "ran", "footprints": "ran", "motifs": "ran",
+                                              "report": "ran"}
     assert _records(pipeline)["bias"] == bias_record
     # continued in its run folder (the rescaled bias model is read back, not made again), and the
     # checkpoint's weights give the same test metrics
@@ -186,17 +212,6 @@ def test_overwrite_keeps_user_files_and_swaps_in_a_finished_pipeline(pipeline, a
     assert (copy / "report" / "report.html").is_file()
 
 
-@pytest.mark.skipif(importlib.util.find_spec("data_prep.reads") is not None,
-                    reason="the reads code is installed; reads are tested with it")
-def test_reads_without_the_reads_code_stop_with_a_clear_error(atac, tmp_path, capsys):
-    reads = tmp_path / "reads.tagAlign"
-    reads.write_text("chr17_seg1\t100\t150\tN\t1000\t+\n")
-    assert main(["pipeline", "--tagalign", str(reads), *_inputs(atac), "--out", str(tmp_path / "p"), *TINY]) == 2
-    error = capsys.readouterr().err
-    assert "data_prep.reads" in error and "--bigwig" in error
-    assert not (tmp_path / "p" / "bigwig" / "completed.json").exists()
-
-
 def test_a_record_counts_only_while_its_outputs_are_unchanged(tmp_path):
     from dream_keras.tasks.atac.pipeline.stage_records import StageRecord, read_record, write_record
 
@@ -228,9 +243,6 @@ def test_a_record_counts_only_while_its_outputs_are_unchanged(tmp_path):
 READS = pathlib.Path(__file__).parent / "data" / "reads" / "atac_mm10_reads.bam"
 
 
-@pytest.mark.slow  # trains end to end (kept out of the quick subset)
-@pytest.mark.skipif(importlib.util.find_spec("data_prep.reads") is None or not READS.is_file(),
-                    reason="needs the reads-to-bigWig code (data_prep.reads) and its test reads (tests/data/reads)")
 def test_pipeline_from_reads(atac, tmp_path):
     out = tmp_path / "from_reads"
     assert main(["pipeline", "--bam", str(READS), "--data-type", "ATAC", *_inputs(atac), "--out", str(out), *TINY,
@@ -252,3 +264,23 @@ def test_the_command_module_imports_no_stage_code():
                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_resume_stops_on_a_changed_input_and_reruns_what_read_it_when_allowed(pipeline, atac, capsys):
+    """The last test of the module: it changes the peaks that the pipeline read."""
+    peaks = atac / "peaks.narrowPeak"
+    lines = peaks.read_text().splitlines()
+    peaks.write_text("\n".join(lines[:-3]) + "\n")  # three peaks fewer
+    before = _records(pipeline)
+    assert main(["pipeline", "--out", str(pipeline), "--resume"]) == 2
+    error = capsys.readouterr().err
+    assert f"peaks {peaks} changed" in error and "--allow-changed-inputs" in error
+    assert _records(pipeline) == before  # nothing ran
+    assert main(["pipeline", "--out", str(pipeline), "--resume", "--allow-changed-inputs"]) == 0
+    invocation = int(_log(pipeline)["invocation"].max())
+    assert _actions(pipeline, invocation) == {"bigwig": "skipped", **{stage: "ran" for stage in STAGES[1:]}}
+    record = json.loads((pipeline / "logs" / "pipeline.json").read_text())
+    from data_prep.outputs.manifest import sha256_of
+
+    assert record["inputs"]["peaks"]["sha256"] == sha256_of(peaks)
+    assert _records(pipeline)["nonpeaks"]["inputs"]["peaks"]["sha256"] == sha256_of(peaks)

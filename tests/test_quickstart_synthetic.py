@@ -33,7 +33,8 @@ def test_a_folder_with_foreign_files_is_refused(tmp_path):
 def test_tiny_synthetic_quickstart_runs_end_to_end(tmp_path, monkeypatch, capsys):
     tiny = {"n_chroms": 3, "chrom_size": 150_000, "n_peaks": 120, "input_length": 512, "output_length": 256,
             "max_jitter": 16, "bias_options": {"filters": 4, "n_dil_layers": 1}, "bias_epochs": 1,
-            "main_options": {"filters": 4, "n_dil_layers": 1}, "main_epochs": 2, "footprint_backgrounds": 8}
+            "main_options": {"filters": 4, "n_dil_layers": 1}, "main_epochs": 2, "footprint_backgrounds": 8,
+            "motif_peaks": 40, "motif_contribution_options": {"n_baselines": 2, "steps": 2}}
     for key, value in tiny.items():
         monkeypatch.setitem(quickstart_synthetic.SYNTHETIC, key, value)
     out = tmp_path / "qs"
@@ -48,6 +49,12 @@ def test_tiny_synthetic_quickstart_runs_end_to_end(tmp_path, monkeypatch, capsys
     assert (out / "footprints.png").stat().st_size > 1000
     assert (out / "chrombpnet" / "evaluation" / "logcounts_scatter.png").is_file()
     assert (out / "data" / "planted_sites.tsv").is_file()
+    # the motif step ran on both models: a page each, and the summary the closing lines print
+    motifs = json.loads((out / "motifs" / "summary.json").read_text())
+    assert set(motifs) == {"bias_free", "bias"} and "bias-free model:" in printed
+    for label in motifs:
+        assert (out / "motifs" / label / "motifs.html").is_file()
+        assert motifs[label]["motif_check"]["verdict"] in ("pass", "fail", "no patterns")
     # a second run into the same folder needs --overwrite, which replaces only what the quickstart wrote
     with pytest.raises(InputError, match="--overwrite"):
         quickstart_synthetic.prepare_folder(out)

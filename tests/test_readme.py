@@ -1,4 +1,5 @@
-"""The README's runnable examples: every command in its marked example blocks parses with today's CLI."""
+"""The README's and the documentation pages' runnable examples: every command in their marked example
+blocks parses with today's CLI, and every command has one."""
 
 import importlib.util
 import pathlib
@@ -12,10 +13,13 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 def _readme_examples():
+    """The marked example blocks of the README and of the documentation pages (docs/**/*.md, which
+    take over from the README), in that order."""
     spec = importlib.util.spec_from_file_location("readme_examples", ROOT / "benchmarks" / "readme_examples.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.readme_examples((ROOT / "README.md").read_text())
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    return [example for page in pages for example in module.readme_examples(page.read_text())]
 
 
 EXAMPLES = _readme_examples()
@@ -30,7 +34,7 @@ def test_readme_has_an_example_for_every_command():
     # The quickstart is the README's first command, outside the example blocks.
     first_block = (ROOT / "README.md").read_text().split("```bash\n", 1)[1].split("```", 1)[0]
     assert first_block.strip().endswith("dream-keras quickstart")
-    assert expected - commands == set(), f"README has no runnable example of {sorted(expected - commands)}"
+    assert expected - commands == set(), f"README and docs/ have no runnable example of {sorted(expected - commands)}"
 
 
 @pytest.mark.parametrize("block,command", EXAMPLES, ids=[f"{b}-{i}" for i, (b, _) in enumerate(EXAMPLES)])

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 
 import data_prep
-from data_prep.atomic import write_text_atomic
+from data_prep.outputs.atomic import write_text_atomic
 from dream_keras import build_model
 from dream_keras.losses import chrombpnet_loss
 from dream_keras.training.fitting import fit_resumable
-from dream_keras.training.run_folder import RunFolder
+from data_prep.outputs import RunFolder, open_output
 
 INPUT, OUTPUT, JITTER = 256, 64, 16
 
@@ -108,23 +108,29 @@ def test_early_stopping_restores_best_weights(tmp_path, windows):
 
 def test_run_folder_refuses_and_accepts(tmp_path):
     out = tmp_path / "run"
-    run = RunFolder.prepare(out)
-    assert all((out / name).is_dir() for name in ("models", "logs", "evaluation"))
-    write_text_atomic(run.models / "model.keras", "x")  # as the run writes it: listed in its manifest
+    needs = ("logs/run.json",)
+    with open_output(out) as output:
+        run = RunFolder.create(output.path)
+        assert all((out / name).is_dir() for name in ("models", "logs", "evaluation"))
+        write_text_atomic(run.models / "model.json", "{}")  # as the run writes it: listed in its manifest
     with pytest.raises(data_prep.InputError, match="not empty.*--overwrite"):
-        RunFolder.prepare(out)
+        with open_output(out):
+            pass
     with pytest.raises(data_prep.InputError, match="nothing to resume"):
-        RunFolder.prepare(out, resume=True)
-    RunFolder.prepare(out, overwrite=True)
-    assert not (out / "models" / "model.keras").exists()
+        with open_output(out, resume=True, resume_needs=needs):
+            pass
+    with open_output(out, overwrite=True) as output:
+        RunFolder.create(output.path)
+    assert not (out / "models" / "model.json").exists()
     (out / "my_thesis.tex").write_text("precious")
     with pytest.raises(data_prep.InputError, match="my_thesis.tex"):
-        RunFolder.prepare(out, overwrite=True)
+        with open_output(out, overwrite=True):
+            pass
     assert (out / "my_thesis.tex").read_text() == "precious"
 
 
 def test_run_json_records_inputs(tmp_path, data_dir):
-    run = RunFolder.prepare(tmp_path / "r")
+    run = RunFolder.create(tmp_path / "r")
     peaks = data_dir / "atac_mm10" / "peaks.narrowPeak"
     run.write_run_json("train", {"epochs": 3}, {"peaks": peaks})
     record = run.read_run_json()

@@ -1,4 +1,5 @@
-"""Per-base counts written as a bigWig with pyBigWig, through a temporary name."""
+"""Per-base counts written as a bigWig with pyBigWig, through a temporary name, in a child process
+(libBigWig aborts the process on a failed write: :mod:`data_prep.outputs.isolated`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from typing import Callable
 
 import numpy as np
 
-from data_prep.atomic import atomic_path
+from data_prep.outputs.atomic import atomic_path
+from data_prep.outputs.isolated import run_isolated
 
 ENTRIES_PER_CALL = 1 << 20
 
@@ -32,7 +34,7 @@ def write_counts_bigwig(path: str | os.PathLike, sizes: dict[str, int],
     """
     import pyBigWig
 
-    with atomic_path(path) as tmp:
+    def write(tmp: pathlib.Path) -> None:
         bigwig = pyBigWig.open(str(tmp), "w")
         try:
             bigwig.addHeader(list(sizes.items()), maxZooms=zoom_levels)
@@ -47,4 +49,7 @@ def write_counts_bigwig(path: str | os.PathLike, sizes: dict[str, int],
                     bigwig.addEntries(chrom, part[0], values=part[1].astype(np.float32), span=1)
         finally:
             bigwig.close()
+
+    with atomic_path(path) as tmp:
+        run_isolated(lambda: write(tmp), tmp, path)
     return pathlib.Path(path)

@@ -10,11 +10,11 @@ from __future__ import annotations
 import dataclasses
 import os
 import pathlib
-import tempfile
 
 import numpy as np
 
 from data_prep.errors import InputError
+from data_prep.outputs.atomic import scratch_folder
 from data_prep.genome import genome_sizes, opened_genome
 from data_prep.reads.bam import BamReads
 from data_prep.reads.bigwig_writing import write_counts_bigwig
@@ -147,7 +147,8 @@ def reads_to_bigwig(out: str | os.PathLike, genome: str | os.PathLike, *, data_t
             plus_shift, minus_shift = estimate.plus, estimate.minus
     delta = shift_delta(data_type, plus_shift, minus_shift)
     out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".reads-", dir=out.parent) as spill:
+    # named after this process, so that a killed run's spill is removed by the next command writing there
+    with scratch_folder(out, "spill") as spill:
         counter = InsertionCounter(sizes, delta[0], delta[1], spill, str(reads.path))
         for ends in reads:
             counter.add(ends)

@@ -1,5 +1,5 @@
-import sys
+"""``python -m dream_keras.cli``: the ``dream-keras`` program."""
 
-from dream_keras.cli import main
+from dream_keras.cli import console
 
-sys.exit(main())
+console()

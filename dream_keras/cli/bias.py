@@ -73,7 +73,7 @@ def run_train(args) -> int:
     from data_prep.atac.inputs import resolve_folds
     from dream_keras.tasks.atac.bias_stage import format_bias_summary, train_bias
 
-    resolve_recorded_parameters(args, "bias train")
+    resolve_recorded_parameters(args, "bias train", lambda parameters: (BiasTrainParameters, ("task",)))
     collect_model_options(args)
     params = bias_parameters(args)
     folds = resolve_folds(params.fold, params.fold_dir)

@@ -35,21 +35,15 @@ def copy_demo_data(out: str | os.PathLike) -> pathlib.Path:
     """Copy the bundled data into the new folder ``out`` (see the module docstring); returns it."""
     from importlib import resources
 
-    from data_prep.errors import InputError
+    from data_prep.outputs import atomic_path, open_output
 
     out = pathlib.Path(out)
-    if out.exists():
-        raise InputError(f"{out} exists; demo-data only creates a new folder: choose another --out")
     source = pathlib.Path(str(resources.files("data_prep") / "data"))
-    staging = out.parent / f".tmp-{out.name}-{os.getpid()}"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    try:
+    # a new folder only (no --overwrite), copied under a temporary name and renamed when complete
+    with open_output(out, kind="files"), atomic_path(out) as staging:
         for name, folder in LAYOUT.items():
             shutil.copytree(source / folder, staging / name,
                             ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "__init__.py"))
-        os.rename(staging, out)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return out
 
 

@@ -40,15 +40,13 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from data_prep.errors import InputError
-    from dream_keras.tasks.atac.evaluation import evaluate_model, format_metrics, write_evaluation
-    from dream_keras.tasks.atac.prediction import load_profile_count_model, model_lengths
-    from data_prep.atac.inputs import check_atac_inputs, extract_split, resolve_folds
+    from data_prep.outputs import RunFolder, open_output, read_run_json
+    from dream_keras.tasks.atac.evaluation import write_evaluation
     from dream_keras.tasks.atac.profile_count_fit import read_training_log
-    from dream_keras.training.run_folder import RunFolder, read_run_json
 
-    history = None
+    history, run_folder = None, None
     if args.run:
-        run_folder = RunFolder(args.run)
+        run_folder = RunFolder(pathlib.Path(args.run).absolute())
         recorded = read_run_json(run_folder.logs / "run.json")["parameters"]
         for key in ("genome", "bigwig", "peaks", "nonpeaks", "fold", "fold_dir"):
             if getattr(args, key) is None:
@@ -57,18 +55,37 @@ def run(args) -> int:
             trained = run_folder.models / "model.keras"
             args.model = str(trained if trained.is_file() or not (run_folder.models / "bias.keras").is_file()
                              else run_folder.models / "bias.keras")
-        out = pathlib.Path(args.out) if args.out else run_folder.evaluation
+        out = pathlib.Path(args.out).absolute() if args.out else run_folder.evaluation
         history = read_training_log(run_folder)
     else:
         missing = [f"--{k.replace('_', '-')}" for k in ("model", "genome", "bigwig", "peaks", "fold", "out")
                    if getattr(args, k) is None]
         if missing:
             raise InputError(f"evaluate needs {', '.join(missing)} (or --run RUN_FOLDER)")
-        out = pathlib.Path(args.out)
-        existing = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
-        if existing and not args.overwrite:
-            raise InputError(f"output folder {out} is not empty (it holds {', '.join(existing[:5])}); pass "
-                             "--overwrite or choose another --out")
+        out = pathlib.Path(args.out).absolute()
+    # Written into the run folder (its evaluation/ by default), the run folder is the output: it is
+    # locked and its manifest goes on, so that a later --overwrite may delete the new files. Elsewhere
+    # the evaluation folder is an output of its own.
+    into_run = run_folder is not None and out.is_relative_to(run_folder.root)
+    with open_output(run_folder.root if into_run else out, resume=into_run,
+                     overwrite=bool(args.overwrite) and not into_run,
+                     option="--run" if into_run else "--out") as output:
+        evaluation, summary = _evaluate(args)
+        output.make()
+        written = write_evaluation(evaluation, output.path / out.relative_to(output.final), history=history,
+                                   title=pathlib.Path(args.model).stem)
+    print(summary)
+    print("wrote " + ", ".join(str(output.final_path(path)) for path in written.values()))
+    return 0
+
+
+def _evaluate(args):
+    """Score ``args.model`` on the test chromosomes; returns ``(evaluation, the lines to print)``."""
+    from data_prep.atac.inputs import check_atac_inputs, extract_split, resolve_folds
+    from data_prep.errors import InputError
+    from dream_keras.tasks.atac.evaluation import evaluate_model, format_metrics
+    from dream_keras.tasks.atac.prediction import load_profile_count_model, model_lengths
+
     folds = resolve_folds(args.fold, args.fold_dir)
     if len(folds) != 1:
         raise InputError("evaluate scores one fold; pass --fold N or a fold JSON file")
@@ -82,18 +99,7 @@ def run(args) -> int:
         nonpeaks, _ = extract_split(inputs, "nonpeaks", ("test",), input_length=input_length,
                                     output_length=output_length)
     evaluation = evaluate_model(model, peaks, nonpeaks, batch_size=args.batch_size)
-    from dream_keras.training.manifest import finish_recordings, read_manifest, start_recording
-
-    # written into a run folder: its manifest lists the new files, so a later --overwrite may delete them
-    into_run = args.run and out.resolve().is_relative_to(run_folder.root.resolve()) \
-        and read_manifest(run_folder.root) is not None
-    if into_run:
-        start_recording(run_folder.root, resume=True)
-    written = write_evaluation(evaluation, out, history=history, title=pathlib.Path(args.model).stem)
-    if into_run:
-        finish_recordings(run_folder.root)
-    print(f"{folds[0].label}: {len(peaks.sequences)} test peaks ({dropped} dropped near chromosome ends), "
-          f"{len(nonpeaks.sequences) if nonpeaks is not None else 0} test nonpeaks")
-    print(format_metrics(evaluation.summary()))
-    print("wrote " + ", ".join(str(path) for path in written.values()))
-    return 0
+    summary = (f"{folds[0].label}: {len(peaks.sequences)} test peaks ({dropped} dropped near chromosome ends), "
+               f"{len(nonpeaks.sequences) if nonpeaks is not None else 0} test nonpeaks\n"
+               f"{format_metrics(evaluation.summary())}")
+    return evaluation, summary

@@ -26,10 +26,18 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from dream_keras.export import DEFAULT_SIGNATURES, export_saved_model
+    import pathlib
 
-    written = export_saved_model(args.models, args.base_dir, args.name, version=args.version,
-                                 signatures=args.signatures or DEFAULT_SIGNATURES, rc_span=args.rc_span)
+    from data_prep.outputs import open_output
+    from dream_keras.export import DEFAULT_SIGNATURES, export_saved_model
+    from dream_keras.export.layout import check_model_name, check_new_version, next_version
+
+    model_dir = pathlib.Path(args.base_dir) / check_model_name(args.name)
+    version = next_version(model_dir) if args.version is None else check_new_version(model_dir, args.version)
+    # the version folder is the output: locked, and never replaced (a version is written once)
+    with open_output(model_dir / str(version), kind="files", option="--base-dir/--name/--version"):
+        written = export_saved_model(args.models, args.base_dir, args.name, version=version,
+                                     signatures=args.signatures or DEFAULT_SIGNATURES, rc_span=args.rc_span)
     what = f"average of {len(args.models)} models" if len(args.models) > 1 else args.models[0]
     print(f"dream-keras export: wrote {written} ({what})")
     return 0

@@ -18,9 +18,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    import os
     import pathlib
-    import uuid
 
     from data_prep.errors import InputError
 
@@ -28,21 +26,13 @@ def run(args) -> int:
     if output.suffix != ".keras":
         raise InputError(f"output {output} must end in .keras (Keras 3 saves its native format only under that "
                          "extension); e.g. chrombpnet.keras")
-    if output.exists() and not args.overwrite:
-        raise InputError(f"output {output} exists; pass --overwrite to replace it, or choose another name")
-
     from baselines.chrombpnet import load_official_h5
+    from data_prep.outputs import atomic_path, open_output
 
-    model = load_official_h5(args.input)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    # Keras needs the .keras suffix on the temporary name too.
-    temporary = output.with_name(f".{output.stem}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp.keras")
-    try:
-        model.save(temporary)
-        os.replace(temporary, output)
-    finally:
-        if temporary.exists():
-            temporary.unlink()
+    with open_output(output, kind="files", overwrite=args.overwrite, option="output"):
+        model = load_official_h5(args.input)
+        with atomic_path(output) as temporary:  # the temporary name ends in .keras, as Keras wants
+            model.save(temporary)
     print(f"{args.input}: {_describe(model)}")
     print(f"wrote {output}")
     return 0

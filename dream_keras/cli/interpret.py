@@ -85,6 +85,7 @@ def _add_footprints(sub) -> None:
                         "default: every region)")
     p.add_argument("--batch-size", type=_positive, default=64, help="windows per model call (default: 64)")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots (matplotlib not needed)")
+    p.add_argument("--overwrite", action="store_true", help="replace a footprints folder written before")
     p.set_defaults(func=run_footprints)
 
 
@@ -115,6 +116,7 @@ def _add_ism(sub) -> None:
                    help="outputs to score (default: every scalar output of the model)")
     p.add_argument("--max-sequences", type=_positive, default=None, help="score only the first N sequences")
     p.add_argument("--batch-size", type=_positive, default=256, help="mutants per model call (default: 256)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     p.set_defaults(func=run_ism)
 
 
@@ -230,6 +232,13 @@ def run_contribs(args) -> int:
 
 
 def run_footprints(args) -> int:
+    from data_prep.outputs import open_output
+
+    with open_output(args.out, overwrite=args.overwrite) as output:
+        return _footprints(args, output)
+
+
+def _footprints(args, output) -> int:
     from dream_keras.interpret import marginal_footprints
     from dream_keras.interpret.footprint_files import write_footprints
     from dream_keras.interpret.motif_sequences import resolve_motifs
@@ -241,8 +250,8 @@ def run_footprints(args) -> int:
     background = windows.sequences
     footprints = marginal_footprints(model, background, motifs, batch_size=args.batch_size, alphabet=alphabet,
                                      progress=True)
-    out = pathlib.Path(args.out)
-    table = write_footprints(footprints, out, plots=not args.no_plots)
+    table = write_footprints(footprints, output.make(), plots=not args.no_plots)
+    out = output.final
     print(table.to_string(index=False))
     print(f"wrote {out / 'footprints.tsv'}, {out / 'footprints.h5'}"
           + ("" if args.no_plots else f" and {len(footprints)} PNG plot(s)"))
@@ -250,7 +259,7 @@ def run_footprints(args) -> int:
 
 
 def run_variants(args) -> int:
-    from data_prep.atomic import atomic_path
+    from data_prep.outputs.atomic import atomic_path
     from dream_keras.interpret import score_variants
 
     models = load_models(args.model)
@@ -262,11 +271,18 @@ def run_variants(args) -> int:
 
 
 def run_ism(args) -> int:
+    from data_prep.outputs import open_output
+
+    with open_output(args.out, kind="files", overwrite=args.overwrite):
+        return _ism(args)
+
+
+def _ism(args) -> int:
     import h5py
     import numpy as np
 
-    from data_prep.atomic import atomic_path
     from data_prep.errors import InputError
+    from data_prep.outputs import atomic_path
     from data_prep.tables import TASKS
     from dream_keras.interpret.ism import ism_outputs
     from dream_keras.interpret.targets import scalar_output_names

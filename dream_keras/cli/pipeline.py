@@ -4,9 +4,10 @@ bias-factorised model with its HTML report, in one command (the official ``chrom
 Stages, each in its own folder of --out with a completion record: bigwig (reads -> per-base insertion
 bigWig, or the --bigwig given), nonpeaks (GC-matched background), bias (bias model, or --bias-model),
 chrombpnet (bias-factorised model, evaluation, bias QC), footprints (enzyme and TF motifs on the
-bias-free model), report (report/report.html). --resume skips every complete stage and continues
-from the first that is not (a killed training resumes from its last epoch); options left out on
---resume are those the pipeline was started with.
+bias-free model), motifs (TF-MoDISco on the bias-free model's contributions, named against a motif
+database, and the motif bias check), report (report/report.html). --resume skips every complete
+stage and continues from the first that is not (a killed training resumes from its last epoch);
+options left out on --resume are those the pipeline was started with.
 """
 
 from __future__ import annotations
@@ -26,13 +27,14 @@ EXAMPLE = """examples:
 """
 
 #: Options that map one to one onto PipelineParameters fields (the signal options are handled apart).
-_PATH_FIELDS = ("genome", "peaks", "blacklist", "fold_dir", "bias_model")
+_PATH_FIELDS = ("genome", "peaks", "blacklist", "fold_dir", "bias_model", "motif_db")
 _SIGNAL_OPTIONS = ("bigwig",) + READ_FORMATS
 
 
 def add_parser(sub) -> None:
     d = PIPELINE_DEFAULTS
-    p = sub.add_parser("pipeline", help="reads or bigWig -> nonpeaks, bias model, model, QC, footprints, report",
+    p = sub.add_parser("pipeline", help="reads or bigWig -> nonpeaks, bias model, model, QC, footprints, motifs, "
+                                        "report",
                        description=help_text(__doc__), epilog=EXAMPLE,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     signal = p.add_argument_group("signal (one of)")
@@ -56,6 +58,9 @@ def add_parser(sub) -> None:
     p.add_argument("--out", required=True, help="pipeline folder")
     p.add_argument("--resume", action="store_true", help="skip complete stages and continue the pipeline in --out")
     p.add_argument("--overwrite", action="store_true", help="start again in an --out a pipeline wrote before")
+    p.add_argument("--allow-changed-inputs", action="store_true",
+                   help="with --resume: go on when an input file changed since the pipeline started (its size and "
+                        "SHA-256 are recorded); every stage that reads it runs again")
     sizes = p.add_argument_group("sizes and training (defaults: the official ChromBPNet's)")
     for flag, kind, words in (
             ("--input-length", int, "input window, bp"), ("--output-length", int, "profile window, bp"),
@@ -73,6 +78,20 @@ def add_parser(sub) -> None:
         sizes.add_argument(flag, type=kind, action=Explicit, help=words + shown)
     sizes.add_argument("--footprint-motifs", nargs="+", action=Explicit, metavar="MOTIF",
                        help=f"TF motifs footprinted besides the enzyme's (default {' '.join(DEFAULT_TF_MOTIFS)})")
+    motifs = p.add_argument_group("motifs (defaults: the official pipeline's TF-MoDISco step)")
+    motifs.add_argument("--motif-peaks", type=int, action=Explicit,
+                        help=f"explain at most this many peaks, sampled (default {d['motif_peaks']:,})")
+    motifs.add_argument("--motif-window", type=int, action=Explicit,
+                        help=f"central bases TF-MoDISco reads (default {d['motif_window']})")
+    motifs.add_argument("--motif-max-seqlets", type=int, action=Explicit,
+                        help=f"most seqlets per sign (default {d['motif_max_seqlets']:,})")
+    motifs.add_argument("--motif-output", choices=["profile", "counts"], action=Explicit,
+                        help=f"the output explained (default {d['motif_output']})")
+    motifs.add_argument("--motif-contribution-method", action=Explicit, metavar="METHOD",
+                        help=f"contribution method (default {d['motif_contribution_method']})")
+    motifs.add_argument("--motif-db", action=Explicit, metavar="MEME",
+                        help="MEME file the patterns are named against (default: the bundled database, Tn5/DNase "
+                             "bias motifs and JASPAR 2024 CORE vertebrates non-redundant)")
     p.set_defaults(func=run)
 
 
@@ -113,7 +132,8 @@ def pipeline_parameters(args):
                   "bias_model", "input_length", "output_length", "max_jitter", "nonpeak_ratio", "nonpeak_stride",
                   "bias_filters", "bias_n_dil_layers", "bias_epochs", "bias_threshold_factor", "filters",
                   "n_dil_layers", "epochs", "patience", "lr", "batch_size", "seed", "footprint_motifs",
-                  "footprint_regions"):
+                  "footprint_regions", "motif_peaks", "motif_window", "motif_max_seqlets", "motif_output",
+                  "motif_contribution_method", "motif_db"):
         if field in given:
             value = getattr(args, field)
             values[field] = absolute(value) if field in _PATH_FIELDS else value
@@ -131,7 +151,8 @@ def pipeline_parameters(args):
 def run(args) -> int:
     from dream_keras.tasks.atac.pipeline import run_pipeline
 
-    result = run_pipeline(pipeline_parameters(args), args.out, resume=args.resume, overwrite=args.overwrite)
+    result = run_pipeline(pipeline_parameters(args), args.out, resume=args.resume, overwrite=args.overwrite,
+                          allow_changed_inputs=args.allow_changed_inputs)
     skipped = [name for name in result.records if name not in result.ran]
     print(f"\npipeline finished in {result.root}: ran {', '.join(result.ran) or 'nothing'}"
           f"{'; skipped (complete) ' + ', '.join(skipped) if skipped else ''}")

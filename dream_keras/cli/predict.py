@@ -63,9 +63,6 @@ def output_paths(args) -> tuple[pathlib.Path | None, pathlib.Path | None]:
         bigwig, h5 = pathlib.Path(prefix + ".bw"), pathlib.Path(prefix + ".h5")
     if bigwig is None and h5 is None:
         raise InputError("predict needs --out PREFIX (writes PREFIX.bw and PREFIX.h5) or --bigwig-out/--h5-out")
-    for path in (bigwig, h5):
-        if path is not None and path.exists() and not args.overwrite:
-            raise InputError(f"{path} exists; pass --overwrite to replace it or choose another --out")
     return bigwig, h5
 
 
@@ -76,11 +73,14 @@ def predict_table(args) -> int:
 
     if getattr(args, "out", None) is None or getattr(args, "data", None) is None:
         raise InputError(f"predict --task {args.task} needs --data TABLE and --out PRED.tsv.")
+    from data_prep.outputs import open_output
+
     out = pathlib.Path(args.out)
     if out.suffix.lower() not in (".tsv", ".txt"):
         raise InputError(f"--out {out}: predictions are written as a tab-separated table. Fix: name a .tsv file.")
     batch_size = getattr(args, "batch_size", None) or 1024
-    frame = predict_table_task(args.task, args.model, args.data, out, batch_size=batch_size, verbose="auto")
+    with open_output(out, kind="files", overwrite=bool(getattr(args, "overwrite", False))):
+        frame = predict_table_task(args.task, args.model, args.data, out, batch_size=batch_size, verbose="auto")
     columns = [c for c in frame.columns if c.startswith("pred_")]
     print(f"wrote {len(frame)} rows with {', '.join(columns)} to {out}")
     return 0
@@ -90,13 +90,22 @@ def run(args) -> int:
     if args.task != "atac":
         return predict_table(args)
     from data_prep.errors import InputError
-    from dream_keras.tasks.atac.prediction import (load_profile_count_models, predict_regions, write_prediction_bigwig,
-                                        write_prediction_h5)
+    from data_prep.outputs import open_output
 
     missing = [f"--{k}" for k in ("genome", "regions") if getattr(args, k) is None]
     if missing:
         raise InputError(f"predict (atac) needs {', '.join(missing)}")
     bigwig, h5 = output_paths(args)
+    written = [path for path in (bigwig, h5) if path is not None]
+    with open_output(written, kind="files", overwrite=args.overwrite):
+        return _predict_regions(args, bigwig, h5, written)
+
+
+def _predict_regions(args, bigwig, h5, written) -> int:
+    from data_prep.outputs import paired_paths
+    from dream_keras.tasks.atac.prediction import (load_profile_count_models, predict_regions, write_prediction_bigwig,
+                                                   write_prediction_h5)
+
     models = load_profile_count_models(args.model, no_bias=args.no_bias)
     from dream_keras.tasks.atac.profile_count_fit import quiet_retracing_warnings
 
@@ -105,10 +114,7 @@ def run(args) -> int:
     if len(predictions.dropped):
         print(f"note: {len(predictions.dropped)} region(s) of {args.regions} dropped: their input window runs off the "
               "chromosome end")
-    from data_prep.paired_outputs import paired_paths
-
-    # the bigWig and the HDF5 of one prediction become visible together (data_prep.paired_outputs)
-    written = [path for path in (bigwig, h5) if path is not None]
+    # the bigWig and the HDF5 of one prediction become visible together (data_prep.outputs.paired)
     with paired_paths(written) as staged:
         staged = dict(zip(written, staged))
         if bigwig is not None:

@@ -22,7 +22,8 @@ EXAMPLES = """examples:
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("prep", help="prepare folds (prep splits) and background regions (prep nonpeaks)",
+    p = sub.add_parser("prep", help="prepare data: folds (prep splits), background regions (prep nonpeaks), reads to an insertion "
+                            "bigWig (prep bigwig)",
                        description=help_text(__doc__),
                        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     prep_sub = p.add_subparsers(dest="prep_command", required=True, metavar="PREP_COMMAND")
@@ -77,20 +78,18 @@ def add_parser(sub) -> None:
     b.set_defaults(func=run_bigwig)
 
 
-def _refuse_existing(path: pathlib.Path, overwrite: bool) -> None:
-    from data_prep.errors import InputError
-
-    if path.exists() and not overwrite:
-        raise InputError(f"{path} exists; pass --overwrite to replace it or choose another --out")
-
-
 def run_splits(args) -> int:
+    from data_prep.outputs import open_output
+
+    with open_output(args.out, kind="files", overwrite=args.overwrite) as output:
+        return _write_splits(args, output.final)
+
+
+def _write_splits(args, out: pathlib.Path) -> int:
     from data_prep import make_splits, write_fold
     from data_prep.errors import InputError
     from data_prep.genome import genome_sizes, opened_genome
 
-    out = pathlib.Path(args.out)
-    _refuse_existing(out, args.overwrite)
     if args.genome:
         with opened_genome(args.genome) as fasta:
             sizes = genome_sizes(fasta)
@@ -117,14 +116,19 @@ def run_splits(args) -> int:
 
 
 def run_nonpeaks(args) -> int:
+    from data_prep.outputs import open_output
+
+    with open_output(args.out, kind="files", overwrite=args.overwrite) as output:
+        return _write_nonpeaks(args, output.final)
+
+
+def _write_nonpeaks(args, out: pathlib.Path) -> int:
     import warnings
 
     from data_prep import make_nonpeaks, write_narrowpeak
     from data_prep.atac.inputs import resolve_folds
     from data_prep.errors import InputError
 
-    out = pathlib.Path(args.out)
-    _refuse_existing(out, args.overwrite)
     folds = resolve_folds(args.fold, args.fold_dir)
     if len(folds) != 1:
         raise InputError("prep nonpeaks makes the background of one fold; pass --fold N or a fold JSON file")
@@ -143,13 +147,14 @@ def run_nonpeaks(args) -> int:
 
 
 def run_bigwig(args) -> int:
-    # data_prep.reads only: this command must not import TensorFlow or Keras.
+    # data_prep only: this command must not import TensorFlow or Keras.
+    from data_prep.outputs import open_output
     from data_prep.reads import reads_to_bigwig
 
-    out = pathlib.Path(args.out)
-    _refuse_existing(out, args.overwrite)
-    summary = reads_to_bigwig(out, args.genome, data_type=args.data_type, bam=args.bam, fragments=args.fragments,
-                              tagalign=args.tagalign, plus_shift=args.plus_shift, minus_shift=args.minus_shift,
-                              num_samples=args.num_samples, seed=args.seed, zoom_levels=args.zoom_levels)
+    with open_output(args.out, kind="files", overwrite=args.overwrite) as output:
+        summary = reads_to_bigwig(output.final, args.genome, data_type=args.data_type, bam=args.bam,
+                                  fragments=args.fragments, tagalign=args.tagalign, plus_shift=args.plus_shift,
+                                  minus_shift=args.minus_shift, num_samples=args.num_samples, seed=args.seed,
+                                  zoom_levels=args.zoom_levels)
     print(summary.line())
     return 0

@@ -12,6 +12,8 @@ import argparse
 import json
 import os
 import pathlib
+import types
+import typing
 
 from data_prep.errors import InputError
 
@@ -129,9 +131,95 @@ def apply_recorded_parameters(args: argparse.Namespace, parameters: dict) -> Non
             setattr(args, key, value)
 
 
-def resolve_recorded_parameters(args: argparse.Namespace, command: str) -> None:
-    """Apply ``--config`` (or, with ``--resume``, the run folder's own run.json) to ``args``."""
-    from dream_keras.training.run_folder import read_run_json
+def _describe_type(hint) -> str:
+    args = typing.get_args(hint)
+    if args and type(None) in args:
+        return " or ".join(_describe_type(a) for a in args if a is not type(None)) + " (or null)"
+    if args:
+        return " or ".join(_describe_type(a) for a in args)
+    origin = typing.get_origin(hint) or hint
+    return {int: "a whole number", float: "a number", str: "text", bool: "true or false", dict: "a mapping",
+            list: "a list"}.get(origin, getattr(origin, "__name__", str(origin)))
+
+
+def _fits(value, hint) -> bool:
+    """Whether the JSON value ``value`` has the type ``hint`` of a parameter field (ints pass as floats)."""
+    args = typing.get_args(hint)
+    if args and typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return any(_fits(value, a) for a in args)
+    origin = typing.get_origin(hint) or hint
+    if hint is type(None):
+        return value is None
+    if origin is bool:
+        return isinstance(value, bool)
+    if origin is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if origin is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if origin in (str, dict, list):
+        return isinstance(value, origin)
+    return True
+
+
+def check_recorded_parameters(parameters: dict, schema: type, source, *, derived=("task",)) -> None:
+    """Refuse a recorded ``parameters`` section with a key the run's parameters object lacks or a value
+    of the wrong type, naming the key, before anything is read or written.
+
+    Args:
+        parameters: ``run.json``'s ``parameters``.
+        schema: the parameters dataclass of the command (e.g. ``BiasTrainParameters``).
+        source: the file, for the message.
+        derived: recorded keys that are values the run derived, not options (accepted, not checked).
+    """
+    hints = typing.get_type_hints(schema)
+    unknown = sorted(set(parameters) - set(hints) - set(derived))
+    if unknown:
+        raise InputError(f"config file {source}: unknown parameter(s) {', '.join(unknown)} (not options of this "
+                         f"command; known: {', '.join(sorted(hints))}). Fix: remove them, or pass the run.json of a "
+                         "run of this command")
+    for key, value in parameters.items():
+        if key in hints and not _fits(value, hints[key]):
+            raise InputError(f"config file {source}: parameter {key!r} is {json.dumps(value)}, but it must be "
+                             f"{_describe_type(hints[key])}. Fix: correct that value in the file")
+
+
+def _changed_given_inputs(record: dict, explicit: set, args: argparse.Namespace) -> list[str]:
+    """For ``--resume``: input files the command line names now that differ from the recorded ones."""
+    from data_prep.outputs.recorded_inputs import file_fingerprint
+
+    lines = []
+    for name, recorded in record.get("inputs", {}).items():
+        given = getattr(args, name, None) if name in explicit else None
+        if not isinstance(given, str) or not isinstance(recorded, dict):
+            continue
+        now = file_fingerprint(given)
+        if (now["size"], now["sha256"]) != (recorded.get("size"), recorded.get("sha256")):
+            lines.append(f"{name} {given} is not the file the run read ({recorded.get('path')}, "
+                         f"{recorded.get('size')} bytes, SHA-256 {str(recorded.get('sha256'))[:12]}...)")
+    for name in ("fold", "fold_dir"):
+        recorded_value = record.get("parameters", {}).get(name)
+        given = getattr(args, name, None)
+        if name in explicit and given is not None and str(absolute(given) if name == "fold_dir" else given) \
+                != str(recorded_value):
+            lines.append(f"--{name.replace('_', '-')} {given} is not the recorded {recorded_value}")
+    return lines
+
+
+def resolve_recorded_parameters(args: argparse.Namespace, command: str, schema_of) -> None:
+    """Apply ``--config`` (or, with ``--resume``, the run folder's own run.json) to ``args``.
+
+    Args:
+        args: the parsed options.
+        command: the command's name (``train``, ``bias train``).
+        schema_of: ``parameters -> (dataclass, derived keys)``: the parameters object that checks the
+            recorded values (:func:`check_recorded_parameters`).
+
+    Raises:
+        InputError: the file is not a run.json of this command, holds an unknown or mistyped
+            parameter, or an input changed (a recorded file now differs; with ``--resume``, also a
+            file named anew on the command line), unless ``--allow-changed-inputs``.
+    """
+    from data_prep.outputs import read_run_json
 
     record = None
     if getattr(args, "config", None):
@@ -143,16 +231,28 @@ def resolve_recorded_parameters(args: argparse.Namespace, command: str) -> None:
         own = pathlib.Path(args.out) / "logs" / "run.json"
         if own.is_file():
             record = read_run_json(own)
-    if record is not None:
-        from dream_keras.training.input_history import check_recorded_inputs
+    if record is None:
+        return
+    from data_prep.outputs.recorded_inputs import check_recorded_inputs
 
-        # inputs the command line names anew are not the recorded ones: only the others must match
-        explicit = set(getattr(args, "explicit_options", set()) or set())
-        skip = {name for name in record.get("inputs", {})
-                if name in explicit or (name.startswith("fold") and explicit & {"fold", "fold_dir"})}
-        source = args.config if getattr(args, "config", None) else pathlib.Path(args.out) / "logs" / "run.json"
-        check_recorded_inputs(record, source, skip=skip, allow=bool(getattr(args, "allow_changed_inputs", False)))
-        apply_recorded_parameters(args, record["parameters"])
+    source = args.config if getattr(args, "config", None) else pathlib.Path(args.out) / "logs" / "run.json"
+    schema, derived = schema_of(record["parameters"])
+    check_recorded_parameters(record["parameters"], schema, source, derived=derived)
+    explicit = set(getattr(args, "explicit_options", set()) or set())
+    allow = bool(getattr(args, "allow_changed_inputs", False))
+    if getattr(args, "resume", False) and not getattr(args, "config", None):
+        # resuming continues the run on what it read: a file named anew must be that same file
+        changed = _changed_given_inputs(record, explicit, args)
+        if changed and not allow:
+            raise InputError(f"--resume refused: {'; '.join(changed)}. A resumed run (finished or not) goes on with "
+                             "the inputs it was started with: leave those options out, start a new run with --out "
+                             "NEW_FOLDER, or pass --allow-changed-inputs (run.json then keeps what the earlier "
+                             "epochs read in 'input_history')")
+    # inputs the command line names anew are not the recorded ones: only the others must match
+    skip = {name for name in record.get("inputs", {})
+            if name in explicit or (name.startswith("fold") and explicit & {"fold", "fold_dir"})}
+    check_recorded_inputs(record, source, skip=skip, allow=allow)
+    apply_recorded_parameters(args, record["parameters"])
 
 
 def collect_model_options(args: argparse.Namespace) -> dict:

@@ -8,6 +8,7 @@ sequence-table tasks (``dream_keras.tasks.tables.train``).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 
 from dream_keras.cli.run_arguments import (Explicit, ExplicitFlag, absolute, add_model_options, add_run_options,
                                            add_speed_options, add_strategy_option, collect_model_options,
@@ -87,20 +88,18 @@ def add_parser(sub) -> None:
 
 
 def train_table(args) -> int:
-    """``dream-keras train --task dream_yeast|starrseq|lentimpra ...``: the parsed options as the
-    arguments of :func:`dream_keras.tasks.tables.train.train_table_task`, whose defaults hold for
-    those not given."""
-    from dream_keras.tasks.tables.train import format_table_result, train_table_task
+    """``dream-keras train --task dream_yeast|starrseq|lentimpra ...``: the parsed options as a
+    :class:`~dream_keras.tasks.tables.parameters.TableTrainParameters`, whose defaults hold for those
+    not given."""
+    from dream_keras.tasks.tables.parameters import TableTrainParameters
+    from dream_keras.tasks.tables.train import format_table_result, train_tables
 
     require_table_data(args)
-    names = {"valid": "valid", "backbone": "backbone", "head": "head", "fold": "fold", "folds": "folds",
-             "recipe": "recipe", "epochs": "epochs", "patience": "patience", "lr": "learning_rate",
-             "batch_size": "batch_size", "seed": "seed", "valid_fraction": "valid_fraction",
-             "reverse_channel": "reverse_channel", "augment": "augment", "precision": "precision",
-             "jit_compile": "jit_compile", "strategy": "strategy", "accumulate": "accumulate"}
-    given = {name: getattr(args, option) for option, name in names.items() if getattr(args, option, None) is not None}
-    result = train_table_task(args.task, args.data, out=args.out, model_options=dict(args.model_options or {}),
-                              overwrite=bool(args.overwrite), resume=bool(args.resume), **given)
+    names = {field.name for field in dataclasses.fields(TableTrainParameters)} - {"task", "data", "model_options"}
+    given = {name: getattr(args, name) for name in sorted(names) if getattr(args, name, None) is not None}
+    params = TableTrainParameters(task=args.task, data=args.data, model_options=dict(args.model_options or {}),
+                                  **given)
+    result = train_tables(params, args.out, overwrite=bool(args.overwrite), resume=bool(args.resume))
     print(format_table_result(result))
     return 0
 
@@ -133,8 +132,18 @@ def atac_parameters(args) -> AtacTrainParameters:
         counts_loss_weight=args.counts_loss_weight, **given)
 
 
+def recorded_schema(parameters: dict):
+    """The parameters object that checks a ``train`` run.json's parameters (ATAC or a table task), and
+    the keys it records besides its fields."""
+    if parameters.get("task", "atac") == "atac":
+        return AtacTrainParameters, ("task",)
+    from dream_keras.tasks.tables.parameters import DERIVED_KEYS, TableTrainParameters
+
+    return TableTrainParameters, DERIVED_KEYS
+
+
 def run(args) -> int:
-    resolve_recorded_parameters(args, "train")
+    resolve_recorded_parameters(args, "train", recorded_schema)
     collect_model_options(args)
     if args.task != "atac":
         return train_table(args)

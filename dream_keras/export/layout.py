@@ -2,8 +2,8 @@
 
 TF Serving watches ``BASE/NAME`` and loads the children whose names parse as integers
 (``file_system_storage_path_source.cc``: other names are skipped), the highest by default. A version is
-therefore written under a dot-name that never parses (``.tmp-<pid>-<token>-export-N``) and renamed to its number
-only when complete.
+therefore written under a dot-name that never parses (``.tmp-<pid>-<token>-N``,
+:func:`data_prep.outputs.atomic_path`) and renamed to its number only when complete and checked whole.
 """
 
 from __future__ import annotations
@@ -13,14 +13,12 @@ import numbers
 import os
 import pathlib
 import re
-import shutil
-import uuid
 from typing import Iterator
 
 from data_prep.errors import InputError
+from data_prep.outputs import atomic_path
 
 _VERSION_NAME = re.compile(r"^[0-9]+$")
-STAGING_PREFIX = ".tmp-"
 
 
 def check_model_name(name: str) -> str:
@@ -69,21 +67,14 @@ def check_new_version(model_dir: pathlib.Path, version) -> int:
 @contextlib.contextmanager
 def staged_version(model_dir: str | os.PathLike, version: int) -> Iterator[pathlib.Path]:
     """Yield a staging folder path in ``model_dir`` (not created); rename it to ``model_dir/version``
-    when the block succeeds.
+    when the block succeeds and every file in it is whole.
 
     On an exception, or when the version appeared meanwhile (FileExistsError), the staging folder is
     removed and no version folder is left.
     """
     model_dir = pathlib.Path(model_dir)
-    model_dir.mkdir(parents=True, exist_ok=True)
-    # .tmp-<pid>-<token>-...: a killed export's folder is removed by data_prep.stale_temporaries
-    staging = model_dir / f"{STAGING_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}-export-{version}"
-    try:
+    with atomic_path(model_dir / str(version)) as staging:
         yield staging
         # A second export may have taken the number meanwhile: re-check just before the rename (a
         # rename onto an existing empty folder would replace it silently).
         check_new_version(model_dir, version)
-        os.rename(staging, model_dir / str(version))
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)

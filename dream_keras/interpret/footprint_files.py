@@ -44,7 +44,7 @@ def write_footprints(footprints: dict, out, *, plots: bool = True):
     """
     import h5py
 
-    from data_prep.atomic import atomic_path
+    from data_prep.outputs.atomic import atomic_path
 
     out = pathlib.Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -68,7 +68,7 @@ def write_footprints(footprints: dict, out, *, plots: bool = True):
 def plot_footprints(footprints: dict, out) -> list[pathlib.Path]:
     """One PNG per motif: the central 200 bp of the normalised footprint, with the background
     without motif; returns the paths written."""
-    from data_prep.atomic import atomic_path
+    from data_prep.outputs.atomic import atomic_path
     from data_prep.errors import InputError
 
     try:

@@ -16,12 +16,13 @@ order is in the ``alphabet`` attribute of the file.
 from __future__ import annotations
 
 import os
+import pathlib
 
 import h5py
 import numpy as np
 import pyBigWig
 
-from data_prep.atomic import atomic_path
+from data_prep.outputs import atomic_path, run_isolated
 
 
 def owned_segments(starts: np.ndarray, centres: np.ndarray, length: int) -> list[tuple[int, int, int]]:
@@ -66,7 +67,7 @@ def write_contribution_bigwig(path: str | os.PathLike, chroms: np.ndarray, start
     """
     chroms, starts, centres = np.asarray(chroms), np.asarray(starts), np.asarray(centres)
     values = np.asarray(values, dtype=np.float64)
-    with atomic_path(path) as temporary:
+    def write(temporary: pathlib.Path) -> None:
         bigwig = pyBigWig.open(str(temporary), "w")
         try:
             bigwig.addHeader(list(chrom_sizes.items()), maxZooms=10)
@@ -81,6 +82,10 @@ def write_contribution_bigwig(path: str | os.PathLike, chroms: np.ndarray, start
                                       span=1, step=1)
         finally:
             bigwig.close()
+
+    # libBigWig aborts the process on a failed write: it writes in a child process (data_prep.outputs.isolated)
+    with atomic_path(path) as temporary:
+        run_isolated(lambda: write(temporary), temporary, path)
 
 
 def write_contribution_hdf5(path: str | os.PathLike, onehot: np.ndarray, hypothetical: np.ndarray, chroms,

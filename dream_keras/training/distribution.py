@@ -20,8 +20,9 @@ Batch size and learning rate:
   you want to keep the per-example step size of a single-device run at the larger batch.
 
 Only the chief (the ``chief`` task, else worker 0) writes the run folder; the other workers run
-the same program (every step is a collective operation) but write into a temporary folder that is
-deleted when they finish, as the TensorFlow multi-worker guide recommends.
+the same program (every step is a collective operation) but write into a scratch folder that is
+deleted when they finish, as the TensorFlow multi-worker guide recommends
+(:func:`data_prep.outputs.open_output` with ``chief=False``).
 
 Models must be built, loaded and compiled inside :meth:`DistributionPlan.scope`.
 """
@@ -32,9 +33,6 @@ import contextlib
 import dataclasses
 import json
 import os
-import pathlib
-import shutil
-import tempfile
 
 from data_prep.errors import InputError
 
@@ -309,47 +307,16 @@ def prepare_model_for_active_strategy(model):
 
 
 @contextlib.contextmanager
-def output_folder(out, plan: DistributionPlan):
-    """Where this process writes its run folder: ``out`` on the chief; on another worker a temporary
-    folder, deleted afterwards (its files are copies that nobody reads)."""
-    if plan.is_chief:
-        yield pathlib.Path(out)
-        return
-    scratch = pathlib.Path(tempfile.mkdtemp(prefix=f"dream_keras_{plan.task_type}{plan.task_index}_"))
-    try:
-        yield scratch / "run"
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def run_output(out, plan: DistributionPlan, *, overwrite: bool = False, resume: bool = False):
-    """The folder this process writes a run into: :func:`output_folder`, and with ``overwrite`` the
-    staging folder that replaces the old run only once the new one has finished
-    (:func:`dream_keras.training.staging.staged_output`)."""
-    from dream_keras.training.staging import staged_output
-
-    with output_folder(out, plan) as own_out, staged_output(own_out, overwrite=overwrite, resume=resume) as target:
-        yield target
-
-
-@contextlib.contextmanager
-def training_scope(out, plan: DistributionPlan, precision: str, *, overwrite: bool = False, resume: bool = False):
-    """The set-up every training run shares: ``plan``'s strategy scope (models are built, loaded
-    and compiled in it), the folder this process writes (:func:`output_folder`), the Keras dtype
-    policy ``precision`` (set before any model is built, the previous one restored after) and, with
-    ``overwrite``, a staging folder that replaces the old run only once the new one has finished
-    (:func:`dream_keras.training.staging.staged_output`).
-
-    Yields:
-        The folder this process writes: ``out`` on the chief, or its staging folder when replacing.
-    """
+def training_scope(plan: DistributionPlan, precision: str):
+    """The set-up every training run shares: ``plan``'s strategy scope (models are built, loaded and
+    compiled in it) and the Keras dtype policy ``precision`` (set before any model is built, the
+    previous one restored after). Where the run writes is the output's business
+    (:func:`data_prep.outputs.open_output`, with ``chief=plan.is_chief``)."""
     from dream_keras.training.performance import precision as dtype_policy
 
-    with plan.scope(), dtype_policy(precision), run_output(out, plan, overwrite=overwrite, resume=resume) as target:
-        yield target
+    with plan.scope(), dtype_policy(precision):
+        yield
 
 
 __all__ = ["DistributionPlan", "LOGICAL_CPUS_ENV", "STRATEGIES", "STRATEGY_HELP", "is_chief_task", "make_strategy",
-           "output_folder", "prepare_model_for_active_strategy", "read_tf_config", "run_output", "split_cpu",
-           "training_scope"]
+           "prepare_model_for_active_strategy", "read_tf_config", "split_cpu", "training_scope"]

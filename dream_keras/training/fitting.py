@@ -21,7 +21,7 @@ from typing import Callable
 import keras
 import numpy as np
 
-from data_prep.atomic import atomic_path
+from data_prep.outputs import atomic_path, manifest
 from data_prep.errors import InputError
 
 
@@ -196,6 +196,8 @@ def fit_resumable(model: keras.Model, train_data, valid_data, *, epochs: int, pa
     checkpoint = CheckpointState(folder, monitor=monitor, mode=mode, patience=patience, state=state)
     all_callbacks = list(callbacks or [])
     if log_csv is not None:
+        # Keras appends to the log in place: it is listed as the tool's before it is first touched
+        manifest.expect(log_csv)
         all_callbacks.append(keras.callbacks.CSVLogger(str(log_csv), append=resume))
     all_callbacks.append(checkpoint)
     train = train_data(first_epoch) if isinstance(train_data, Callable) and not hasattr(train_data, "element_spec") \

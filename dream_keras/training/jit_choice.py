@@ -91,12 +91,11 @@ def read_cache(path: pathlib.Path) -> dict:
 
 def write_cache_entry(path: pathlib.Path, key: str, entry: dict) -> None:
     """Add ``entry`` under ``key`` to the cache at ``path``, written to a temporary name and renamed."""
+    from data_prep.outputs import write_text_atomic
+
     entries = read_cache(path)
     entries[key] = entry
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(entries, indent=1, sort_keys=True), encoding="utf-8")
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(entries, indent=1, sort_keys=True))
 
 
 def synthetic_batch(model, batch_size: int):
@@ -104,7 +103,8 @@ def synthetic_batch(model, batch_size: int):
 
     Step time does not depend on the values; zeros are valid targets for every head's loss. With a
     loss per output (a dict), only the outputs that have one get targets, as in the run's own data:
-    Keras fixes the target structure at the first step.
+    Keras fixes the target structure at the first step. ``model`` is the network whose inputs and
+    outputs give the shapes (a trainer that wraps it takes the same batch).
     """
     import keras
     import numpy as np
@@ -138,8 +138,11 @@ def time_train_steps(model, x, y, jit_compile: bool, steps: int = TIMED_STEPS) -
     return (time.perf_counter() - started) / steps
 
 
-def measure_jit_compile(model, batch_size: int, steps: int = TIMED_STEPS) -> dict:
+def measure_jit_compile(model, batch_size: int, steps: int = TIMED_STEPS, *, network=None) -> dict:
     """Seconds per training step without and with XLA for the compiled ``model`` at ``batch_size``.
+
+    ``network``: the network ``model`` trains when ``model`` is a wrapper (a trainer whose loss is its
+    own): its inputs and outputs shape the batch, its layers the memory estimate.
 
     Returns ``{"without_xla": s, "with_xla": s}``; ``with_xla`` is ``None`` (and ``xla_error`` says why)
     when XLA cannot compile the model's training step here, or (``xla_not_tried`` says why) when its
@@ -151,15 +154,16 @@ def measure_jit_compile(model, batch_size: int, steps: int = TIMED_STEPS) -> dic
     from dream_keras.training.memory_check import xla_fits
     from dream_keras.training.performance import apply_jit_compile
 
+    network = network or model
     optimizer = model.optimizer
     if not optimizer.built:  # build it now so that its fresh slots are part of the saved state
         optimizer.build(model.trainable_variables)
     state = _state(model)
     saved = [variable.numpy() for variable in state]
-    x, y = synthetic_batch(model, batch_size)
+    x, y = synthetic_batch(network, batch_size)
     try:
         timings = {"without_xla": time_train_steps(model, x, y, False, steps)}
-        fits, needs, available = xla_fits(model, batch_size)  # what the steps without XLA left available
+        fits, needs, available = xla_fits(network, batch_size)  # what the steps without XLA left available
         if not fits:
             timings["with_xla"] = None
             timings["xla_not_tried"] = _not_tried(needs, available)
@@ -184,23 +188,24 @@ def _not_tried(needs: float, available: int) -> str:
 
 
 def choose_jit_compile(model, batch_size: int, backbone: str | None, *, say=print,
-                       steps: int = TIMED_STEPS) -> bool:
+                       steps: int = TIMED_STEPS, network=None) -> bool:
     """Whether the compiled ``model`` trains faster with XLA here at ``batch_size``: read from the cache,
     or measured (:func:`measure_jit_compile`) and cached. ``say`` gets one line with what was
-    measured (or read) and chosen."""
+    measured (or read) and chosen. ``network``: as for :func:`measure_jit_compile` (also the cache key's)."""
     from dream_keras.training.memory_check import xla_fits
 
-    fits, needs, available = xla_fits(model, batch_size)
+    network = network or model
+    fits, needs, available = xla_fits(network, batch_size)
     if not fits:  # decided by this run's memory, not cached: the next run may have more
         say(f"--jit-compile auto: {backbone or 'model'} at batch {batch_size}: {_not_tried(needs, available)} "
             "-> XLA off")
         return False
     path = cache_path()
-    key = decision_key(model, batch_size, backbone)
+    key = decision_key(network, batch_size, backbone)
     entry = read_cache(path).get(key)
     source = f"cached in {path}"
     if not (isinstance(entry, dict) and {"without_xla", "with_xla"} <= set(entry)):
-        entry = {**measure_jit_compile(model, batch_size, steps), "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        entry = {**measure_jit_compile(model, batch_size, steps, network=network), "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
                  "load_average": os.getloadavg()[0] if hasattr(os, "getloadavg") else None}
         if "xla_not_tried" in entry:  # not cached either
             say(f"--jit-compile auto: {backbone or 'model'} at batch {batch_size} trains in "

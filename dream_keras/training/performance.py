@@ -115,12 +115,13 @@ def resolve_jit_compile(choice: str, backbone: str | None = None) -> bool | str:
 
 
 def apply_jit_compile(model, jit_compile: bool | str, *, batch_size: int | None = None,
-                      backbone: str | None = None, say=print) -> bool:
+                      backbone: str | None = None, say=print, network=None) -> bool:
     """Set XLA compilation on a compiled ``model``; returns whether its steps will use XLA.
 
     :data:`MEASURE` times ``model``'s training steps at ``batch_size`` (examples per step) both ways,
     or reads an earlier measurement of the same configuration, and sets the faster
-    (:func:`dream_keras.training.jit_choice.choose_jit_compile`; ``say`` gets its one-line report).
+    (:func:`dream_keras.training.jit_choice.choose_jit_compile`; ``say`` gets its one-line report;
+    ``network``: the network a wrapping trainer ``model`` trains, which shapes the timed batch).
     Under a distribution strategy with several replicas nothing is timed and XLA stays off.
 
     Compile with ``jit_compile=False`` and call this after: ``True`` is kept even while
@@ -138,7 +139,7 @@ def apply_jit_compile(model, jit_compile: bool | str, *, batch_size: int | None 
         else:
             from dream_keras.training.jit_choice import choose_jit_compile
 
-            jit_compile = choose_jit_compile(model, batch_size, backbone, say=say)
+            jit_compile = choose_jit_compile(model, batch_size, backbone, say=say, network=network)
     # Private Keras API (Keras 3.15): Trainer._jit_compile is what the public jit_compile property
     # and the step functions read; the public setter refuses True under op determinism. Checked by
     # tests/test_keras_internals.py, which fails if Keras renames it.

@@ -13,14 +13,13 @@ The steps it shares with the main model are :func:`dream_keras.tasks.atac.fold_r
 from __future__ import annotations
 
 import dataclasses
-import pathlib
 
 from data_prep.atac.inputs import FoldSpec, window_totals
-from dream_keras.tasks.atac.fold_runner import (FoldStage, build_profile_count_model, files_lines, metrics_lines,
-                                                run_fold, training_line)
+from data_prep.outputs import RunFolder, open_output
+from dream_keras.tasks.atac.fold_runner import (RESUME_NEEDS, FoldStage, build_profile_count_model, files_lines,
+                                                metrics_lines, run_fold, training_line)
 from dream_keras.tasks.atac.parameters import BiasTrainParameters
 from dream_keras.tasks.atac.profile_count_fit import save_model
-from dream_keras.training.run_folder import RunFolder
 
 
 @dataclasses.dataclass
@@ -124,19 +123,16 @@ def train_bias(params: BiasTrainParameters, fold: FoldSpec, out, *, resume: bool
     The dtype policy of ``params.precision`` holds from before the model is built to the end.
     """
     from dream_keras.training.distribution import make_strategy, training_scope
-    from dream_keras.training.staging import final_folder
 
     plan = make_strategy(params.strategy)
     stage = BiasStage(params, fold)
     # --overwrite builds the run beside the old one and swaps it in once finished
-    with training_scope(out, plan, params.precision, overwrite=overwrite, resume=resume) as target:
-        done = run_fold(stage, target, resume=resume, overwrite=overwrite, progress=progress, plots=plots,
-                        plan=plan)
+    with open_output(out, overwrite=overwrite, resume=resume, chief=plan.is_chief, resume_needs=RESUME_NEEDS) \
+            as output, training_scope(plan, params.precision):
+        done = run_fold(stage, output, progress=progress, plots=plots, plan=plan)
     fit = done.fit
-    run, model_path = done.run, stage.model_path
-    final = final_folder(target)
-    if final != target:  # swapped in: report the final paths
-        run, model_path = RunFolder(final), final / pathlib.Path(model_path).relative_to(target)
+    # reported where the files are once the command has finished (an --overwrite swapped them in)
+    run, model_path = RunFolder(output.final_path(done.run.root)), output.final_path(stage.model_path)
     return BiasResult(run, model_path, done.evaluation.summary(), fit.best_epoch, len(fit.history),
                       fit.best_value, done.weight, done.data.report, done.qc["count"], done.seconds,
                       fit.stopped_early)

@@ -19,8 +19,8 @@ from data_prep.errors import InputError
 from dream_keras.tasks.atac.profile_count_fit import (TRAINING_LOG, compile_profile_count, fit_profile_count,
                                                       read_training_log)
 from dream_keras.training.memory_check import check_step_memory
+from data_prep.outputs import RunFolder, write_json_atomic
 from dream_keras.training.performance import has_gpu, resolve_jit_compile
-from dream_keras.training.run_folder import RunFolder, write_json_atomic
 from dream_keras.training.seeding import seed_everything
 
 #: the data attributes that hold training windows (freed once the fit ends)
@@ -121,16 +121,20 @@ def build_profile_count_model(params, build, what: str = "backbone"):
         raise InputError(f"cannot build {what} {params.backbone!r} with options {options}: {error}") from None
 
 
-def run_fold(stage: FoldStage, out, *, resume: bool, overwrite: bool, progress: bool | None, plots: bool,
-             plan) -> FoldRun:
-    """Train, save and evaluate ``stage``'s model into the run folder ``out``, inside ``plan.scope()``
+#: what ``--resume`` of a training run needs in its folder (one of them)
+RESUME_NEEDS = ("logs/checkpoint/state.json", "logs/run.json")
+
+
+def run_fold(stage: FoldStage, output, *, progress: bool | None, plots: bool, plan) -> FoldRun:
+    """Train, save and evaluate ``stage``'s model into the opened output ``output``
+    (:class:`data_prep.outputs.OpenedOutput`; resumed when ``output.resumed``), inside ``plan.scope()``
     and the run's dtype policy (:func:`dream_keras.training.distribution.training_scope`)."""
     from data_prep import releasing_windows
     from dream_keras.tasks.atac.evaluation import evaluate_model, write_evaluation
 
     params, fold = stage.params, stage.fold
+    resume = output.resumed
     started = time.time()
-    RunFolder.check(out, resume=resume, overwrite=overwrite)
     say(f"[{stage.tag}] checking inputs")
     inputs = check_atac_inputs(genome=params.genome, bigwig=params.bigwig, peaks=params.peaks,
                                nonpeaks=params.nonpeaks, fold=fold)
@@ -145,7 +149,7 @@ def run_fold(stage: FoldStage, out, *, resume: bool, overwrite: bool, progress: 
     weight = params.counts_loss_weight if params.counts_loss_weight is not None else data.counts_loss_weight
     resolved = dataclasses.replace(params, counts_loss_weight=float(weight))
 
-    run = RunFolder.prepare(out, resume=resume, overwrite=overwrite)
+    run = RunFolder.create(output.path, resume=resume)  # only now: a refused run leaves no folder behind
     run.write_run_json(stage.command, {**resolved.as_dict(), "fold": fold.argument}, stage.input_files(),
                        extra={"model": {"config": model.get_config(), "parameters": int(model.count_params())},
                               "data": data.report, "distribution": plan.record(params.batch_size)})

@@ -23,7 +23,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from data_prep import extract_windows, read_regions
-from data_prep.atomic import atomic_path
+from data_prep.outputs import atomic_path, run_isolated
 from data_prep.errors import InputError
 from data_prep.genome import genome_sizes, opened_genome
 
@@ -214,7 +214,7 @@ def write_prediction_bigwig(predictions: RegionPredictions, path: str | os.PathL
 
     path = pathlib.Path(path)
     counts = predictions.predicted_counts
-    with atomic_path(path) as tmp:
+    def write(tmp: pathlib.Path) -> None:
         handle = pyBigWig.open(str(tmp), "w")
         try:
             handle.addHeader(list(predictions.chrom_sizes.items()))
@@ -234,6 +234,10 @@ def write_prediction_bigwig(predictions: RegionPredictions, path: str | os.PathL
                     handle.addEntries(str(chrom), lo, values=(total / covered).astype(np.float64), span=1, step=1)
         finally:
             handle.close()
+
+    # libBigWig aborts the process on a failed write: it writes in a child process (data_prep.outputs.isolated)
+    with atomic_path(path) as tmp:
+        run_isolated(lambda: write(tmp), tmp, path)
     return path
 
 

@@ -11,9 +11,9 @@ import logging
 import os
 import pathlib
 
-from data_prep.atomic import atomic_path
+from data_prep.outputs.atomic import atomic_path
 from dream_keras.training.fitting import fit_verbosity
-from dream_keras.training.run_folder import TRAINING_LOG
+from data_prep.outputs import TRAINING_LOG
 
 
 #: The official ChromBPNet log's names for the two parts of the loss (``chrombpnet train``'s CSV).
@@ -33,28 +33,25 @@ def compile_profile_count(model, *, counts_loss_weight: float, learning_rate: fl
 
     ``jit_compile``: ``True``/``False``/``"auto"``, as
     :func:`dream_keras.training.performance.resolve_jit_compile` gives it (``True`` holds even with
-    op determinism on; ``"measure"`` times the network's training steps at ``batch_size`` both ways,
-    compiled with the same losses, and keeps the faster). Under the ``mixed_float16`` policy Keras
-    wraps Adam in a ``LossScaleOptimizer``.
+    op determinism on; ``"measure"`` times the trainer's own steps at ``batch_size`` both ways, every
+    variable put back after, and keeps the faster: ``model`` itself is never compiled, so a checkpoint
+    holds the same variables whether the choice was measured now or read from the cache, and
+    ``--resume`` loads it either way). Under the ``mixed_float16`` policy Keras wraps Adam in a
+    ``LossScaleOptimizer``.
     Call it inside the strategy scope the model was built in.
     """
     import keras
 
     from dream_keras.losses import chrombpnet_loss
     from dream_keras.training.distribution import prepare_model_for_active_strategy
-    from dream_keras.training.performance import MEASURE, apply_jit_compile
+    from dream_keras.training.performance import apply_jit_compile
     from dream_keras.training.weighted_loss_training import WeightedLossTraining
 
     loss, loss_weights = chrombpnet_loss(counts_loss_weight)
-    if jit_compile == MEASURE:
-        # time the network itself (the wrapper has no fixed inputs to time it on), with the same losses
-        model.compile(optimizer=keras.optimizers.Adam(learning_rate=float(learning_rate)), loss=loss,
-                      loss_weights=loss_weights, jit_compile=False)
-        jit_compile = apply_jit_compile(model, jit_compile, batch_size=batch_size, backbone=backbone)
     trainer = prepare_model_for_active_strategy(
         WeightedLossTraining(model, loss, loss_weights, aliases=OFFICIAL_LOSS_NAMES))
     trainer.compile(optimizer=keras.optimizers.Adam(learning_rate=float(learning_rate)), jit_compile=False)
-    apply_jit_compile(trainer, jit_compile)
+    apply_jit_compile(trainer, jit_compile, batch_size=batch_size, backbone=backbone, network=model)
     return trainer
 
 

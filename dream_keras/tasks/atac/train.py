@@ -30,13 +30,12 @@ import pandas as pd
 
 from data_prep.atac.inputs import ALL_FOLDS, FoldSpec, check_atac_inputs, resolve_folds
 from data_prep.errors import InputError
-from dream_keras.tasks.atac.fold_runner import (FoldStage, build_profile_count_model, files_lines, metrics_lines,
-                                                run_fold, say, training_line)
+from data_prep.outputs import RunFolder, open_output, write_json_atomic, write_text_atomic
+from dream_keras.tasks.atac.fold_runner import (RESUME_NEEDS, FoldStage, build_profile_count_model, files_lines,
+                                                metrics_lines, run_fold, say, training_line)
 from dream_keras.tasks.atac.parameters import ATAC_HEAD, AtacTrainParameters
 from dream_keras.tasks.atac.profile_count_fit import (load_model_file, model_lengths, quiet_retracing_warnings,
                                                       save_model)
-from dream_keras.training.performance import precision
-from dream_keras.training.run_folder import RunFolder, write_json_atomic
 
 
 @dataclasses.dataclass
@@ -201,33 +200,23 @@ def train_fold(params: AtacTrainParameters, fold: FoldSpec, out, *, resume: bool
     """Train, save and evaluate one fold into the run folder ``out`` (see the module docstring).
 
     ``plan``: the :class:`~dream_keras.training.distribution.DistributionPlan` of a caller that
-    chose the output folder already (:func:`train_atac`); ``None`` makes the plan of
-    ``params.strategy`` here, and on a multi-worker cluster only the chief writes ``out``.
+    runs several folds in one output (:func:`train_folds`; ``out`` is then a folder inside it);
+    ``None`` makes the plan of ``params.strategy`` here, and on a multi-worker cluster only the
+    chief writes ``out``.
     """
     from dream_keras.training.distribution import make_strategy, training_scope
 
-    if plan is None:
-        plan = make_strategy(params.strategy)
-        # --overwrite builds the run beside the old one and swaps it in once finished
-        with training_scope(out, plan, params.precision, overwrite=overwrite, resume=resume) as target:
-            return _train_fold_in_scope(params, fold, target, resume=resume, overwrite=overwrite,
-                                        progress=progress, plots=plots, plan=plan)
-    # the caller chose the folder: the plan's scope and the dtype policy of --precision only
-    with plan.scope(), precision(params.precision):
-        return _train_fold_in_scope(params, fold, out, resume=resume, overwrite=overwrite, progress=progress,
-                                    plots=plots, plan=plan)
-
-
-def _train_fold_in_scope(params: AtacTrainParameters, fold: FoldSpec, out, *, resume: bool, overwrite: bool,
-                         progress: bool | None, plots: bool, plan) -> FoldResult:
-    """:func:`train_fold` inside ``plan.scope()`` (models are built, loaded and compiled there)."""
-    done = run_fold(MainModelStage(params, fold), out, resume=resume, overwrite=overwrite, progress=progress,
-                    plots=plots, plan=plan)
-    fit = done.fit
-    result = FoldResult(done.run, fold.label, done.evaluation.summary(), fit.best_epoch, len(fit.history),
-                        fit.best_value, fit.stopped_early, done.weight, done.data.report, done.qc, done.seconds)
-    write_json_atomic(done.run.logs / "result.json", _result_record(result))
-    return result
+    plan = plan or make_strategy(params.strategy)
+    # --overwrite builds the run beside the old one and swaps it in once finished
+    with open_output(out, overwrite=overwrite, resume=resume, chief=plan.is_chief, resume_needs=RESUME_NEEDS) \
+            as output, training_scope(plan, params.precision):
+        done = run_fold(MainModelStage(params, fold), output, progress=progress, plots=plots, plan=plan)
+        fit = done.fit
+        result = FoldResult(done.run, fold.label, done.evaluation.summary(), fit.best_epoch, len(fit.history),
+                            fit.best_value, fit.stopped_early, done.weight, done.data.report, done.qc, done.seconds)
+        write_json_atomic(done.run.logs / "result.json", _result_record(result))
+    # reported where the files are once the command has finished (an --overwrite swapped them in)
+    return dataclasses.replace(result, run=RunFolder(output.final_path(done.run.root)))
 
 
 def _sharded(train_data, plan):
@@ -262,8 +251,6 @@ def summary_table(results: list[FoldResult]) -> pd.DataFrame:
 
 def write_summary(table: pd.DataFrame, out) -> tuple[pathlib.Path, pathlib.Path]:
     """``OUT/summary.tsv`` and ``OUT/summary.json`` (atomic)."""
-    from data_prep.atomic import write_text_atomic
-
     out = pathlib.Path(out)
     tsv = write_text_atomic(out / "summary.tsv", table.to_csv(sep="\t", index=False, float_format="%.6g"))
     json_path = write_json_atomic(out / "summary.json", json.loads(table.to_json(orient="records")))
@@ -271,48 +258,45 @@ def write_summary(table: pd.DataFrame, out) -> tuple[pathlib.Path, pathlib.Path]
 
 
 def train_folds(params: AtacTrainParameters, out, *, resume: bool = False, overwrite: bool = False,
-                progress: bool | None = None, plots: bool = True,
-                plan=None) -> tuple[list[FoldResult], pd.DataFrame]:
+                progress: bool | None = None, plots: bool = True) -> tuple[list[FoldResult], pd.DataFrame]:
     """Train every fold of ``params.fold_dir`` into ``OUT/fold_N`` and write the summary table.
 
     Inputs are checked against every fold before the first trains. With ``resume`` a finished fold
     (``logs/result.json`` present) is read back, an interrupted one resumed, a missing one started.
-    ``plan`` as in :func:`train_fold`.
+    On a multi-worker cluster only the chief writes ``out``.
     """
-    if plan is None:
-        from dream_keras.training.distribution import make_strategy, run_output
+    from dream_keras.training.distribution import make_strategy
 
-        plan = make_strategy(params.strategy)
-        with run_output(out, plan, overwrite=overwrite, resume=resume) as target:
-            return train_folds(params, target, resume=resume, overwrite=overwrite, progress=progress, plots=plots,
-                               plan=plan)
+    plan = make_strategy(params.strategy)
     folds = resolve_folds(ALL_FOLDS, params.fold_dir)
-    RunFolder.check(out, resume=resume, overwrite=overwrite)
-    for fold in folds:
-        check_atac_inputs(genome=params.genome, bigwig=params.bigwig, peaks=params.peaks, nonpeaks=params.nonpeaks,
-                          fold=fold)
-    load_bias_model(params.bias_model, params.input_length, params.output_length)
-    build_main_model(params)
-    root = RunFolder.prepare(out, resume=resume, overwrite=overwrite, subfolders=("logs",))
-    root.write_run_json("train", {**params.as_dict(), "fold": ALL_FOLDS},
-                        {**{k: v for k, v in _input_files(params, folds[0]).items() if k != "fold"},
-                         **{f"fold_{f.number}": f.path for f in folds}})
-    results = []
-    for index, fold in enumerate(folds):
-        folder = pathlib.Path(out) / f"fold_{fold.number}"
-        say(f"=== fold {fold.number} ({index + 1} of {len(folds)}) -> {folder}")
-        finished = folder / "logs" / "result.json"
-        if resume and finished.is_file():
-            results.append(_read_result(folder, fold))
-            continue
-        fold_resume = resume and (folder / "logs" / "run.json").is_file()
-        fold_params = dataclasses.replace(params, fold=str(fold.number))
-        # every fold builds new models, whose predict steps TensorFlow reports as retracing: expected
-        with quiet_retracing_warnings():
-            results.append(train_fold(fold_params, fold, folder, resume=fold_resume, overwrite=False,
-                                      progress=progress, plots=plots, plan=plan))
-    table = summary_table(results)
-    write_summary(table, out)
+    with open_output(out, overwrite=overwrite, resume=resume, chief=plan.is_chief,
+                     resume_needs=("logs/run.json",)) as output:
+        for fold in folds:
+            check_atac_inputs(genome=params.genome, bigwig=params.bigwig, peaks=params.peaks,
+                              nonpeaks=params.nonpeaks, fold=fold)
+        load_bias_model(params.bias_model, params.input_length, params.output_length)
+        build_main_model(params)
+        root = RunFolder.create(output.path, resume=output.resumed, subfolders=("logs",))
+        root.write_run_json("train", {**params.as_dict(), "fold": ALL_FOLDS},
+                            {**{k: v for k, v in _input_files(params, folds[0]).items() if k != "fold"},
+                             **{f"fold_{f.number}": f.path for f in folds}})
+        results = []
+        for index, fold in enumerate(folds):
+            folder = output.path / f"fold_{fold.number}"
+            say(f"=== fold {fold.number} ({index + 1} of {len(folds)}) -> {output.final_path(folder)}")
+            finished = folder / "logs" / "result.json"
+            if output.resumed and finished.is_file():
+                results.append(_read_result(folder, fold))
+                continue
+            fold_resume = output.resumed and (folder / "logs" / "run.json").is_file()
+            fold_params = dataclasses.replace(params, fold=str(fold.number))
+            # every fold builds new models, whose predict steps TensorFlow reports as retracing: expected
+            with quiet_retracing_warnings():
+                results.append(train_fold(fold_params, fold, folder, resume=fold_resume, overwrite=not fold_resume,
+                                          progress=progress, plots=plots, plan=plan))
+        table = summary_table(results)
+        write_summary(table, output.path)
+    results = [dataclasses.replace(r, run=RunFolder(output.final_path(r.run.root))) for r in results]
     return results, table
 
 
@@ -367,21 +351,12 @@ def train_atac(params: AtacTrainParameters, out, *, resume: bool = False, overwr
     """Train the fold(s) ``params.fold`` names into ``out``; return the one-screen summary.
 
     With ``params.strategy`` ``multiworker`` every worker runs this; only the chief writes ``out``
-    (the others write a temporary folder, deleted at the end).
+    (the others write a scratch folder, deleted at the end).
     """
-    from dream_keras.training.distribution import make_strategy, run_output
-    from dream_keras.training.staging import final_folder, relocated
-
-    plan = make_strategy(params.strategy)
-    # --overwrite builds the run beside the old one and swaps it in once finished
-    with run_output(out, plan, overwrite=overwrite, resume=resume) as out:
-        if str(params.fold).strip() == ALL_FOLDS:
-            results, table = train_folds(params, out, resume=resume, overwrite=overwrite, progress=progress,
-                                         plots=plots, plan=plan)
-            text = "\n\n".join([*(format_fold_summary(r) for r in results), format_folds_summary(table, out)])
-        else:
-            (fold,) = resolve_folds(params.fold, params.fold_dir)
-            text = format_fold_summary(train_fold(params, fold, out, resume=resume, overwrite=overwrite,
-                                                  progress=progress, plots=plots, plan=plan))
-    return relocated(text, out, final_folder(out))
-
+    if str(params.fold).strip() == ALL_FOLDS:
+        results, table = train_folds(params, out, resume=resume, overwrite=overwrite, progress=progress,
+                                     plots=plots)
+        return "\n\n".join([*(format_fold_summary(r) for r in results), format_folds_summary(table, out)])
+    (fold,) = resolve_folds(params.fold, params.fold_dir)
+    return format_fold_summary(train_fold(params, fold, out, resume=resume, overwrite=overwrite, progress=progress,
+                                          plots=plots))

@@ -8,7 +8,7 @@ import warnings
 
 import numpy as np
 
-from data_prep.atomic import atomic_path
+from data_prep.outputs.atomic import atomic_path
 from dream_keras.metrics import dream_score, pearson_r, spearman_r
 
 

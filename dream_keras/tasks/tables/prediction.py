@@ -20,7 +20,7 @@ import keras
 import numpy as np
 import pandas as pd
 
-from data_prep.atomic import atomic_path
+from data_prep.outputs.atomic import atomic_path
 from data_prep.errors import InputError
 from data_prep.tables import TASKS, lentimpra, starrseq
 from data_prep.tables.sequence_table import REVERSE_COMPLEMENT_COPY

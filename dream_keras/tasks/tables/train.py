@@ -43,8 +43,8 @@ import keras
 import numpy as np
 import pandas as pd
 
-from data_prep.atomic import atomic_path
 from data_prep.errors import InputError
+from data_prep.outputs import TRAINING_LOG, RunFolder, atomic_path, open_output, write_json_atomic
 from data_prep.tables import TASKS, SequenceTable, SplitIndices, with_reverse_complements
 from data_prep.tables import starrseq as starrseq_module
 from dream_keras.model import build_model
@@ -53,9 +53,9 @@ from dream_keras.training import memory_check, performance
 from dream_keras.training.distribution import prepare_model_for_active_strategy
 from dream_keras.training.fitting import FitResult, fit_resumable, fit_verbosity
 from dream_keras.training.recipes import RECIPES, Recipe, ValidationMetrics, recipe_for, table_losses
-from dream_keras.training.run_folder import TRAINING_LOG, RunFolder, write_json_atomic
 from dream_keras.training.seeding import seed_everything
 from dream_keras.tasks.tables.evaluation import evaluation_record, scatter_plot
+from dream_keras.tasks.tables.parameters import DEFAULT_BACKBONE, TableTrainParameters
 from dream_keras.tasks.tables.prediction import ArrayBatches, predict_table, predict_table_task, write_tsv_atomic
 
 
@@ -191,10 +191,6 @@ def prepare_table_data(task: str, data, *, valid=None, fold=None, valid_fraction
     if augment:
         train, valid_rows = with_reverse_complements(train), with_reverse_complements(valid_rows)
     return TableData(train, valid_rows, evaluation, split)
-
-
-#: The backbone a table task trains unless told otherwise (the paper's DREAM-RNN).
-DEFAULT_BACKBONE = "dream_rnn"
 
 
 def task_dream_head(task: str) -> str:
@@ -342,101 +338,101 @@ def run_header(task: str, model, head: str, recipe: Recipe, data: TableData, run
             f"best epoch by {recipe.monitor} -> {run.root}")
 
 
-def train_table_task(task: str, data, *, out, valid=None, backbone: str | None = None, head: str | None = None,
-                     fold=None, folds: Sequence[int] | None = None, recipe: str | None = None,
-                     epochs: int | None = None, patience: int | None = None, learning_rate: float | None = None,
-                     batch_size: int | None = None, seed: int = 0, model_options: dict | None = None,
-                     overwrite: bool = False, resume: bool = False, valid_fraction: float = 0.1,
-                     valid_chromosomes: Sequence[str] | None = None, test_chromosomes: Sequence[str] | None = None,
-                     reverse_channel: bool = False, augment: bool | None = None, verbose="auto",
-                     precision: str = "float32", jit_compile: str = "auto", strategy: str = "default",
-                     accumulate: int | None = None):
-    """Trains ``backbone`` + ``head`` on a task table with a recipe and writes a run folder.
+def train_table_task(task: str, data, *, out, overwrite: bool = False, resume: bool = False, verbose="auto",
+                     **options):
+    """Trains a model on a task table: :func:`train_tables` with the parameters given as keywords.
 
     Args:
         task: ``dream_yeast``, ``starrseq`` or ``lentimpra``.
-        data: the training table; valid: a validation table (else a split of ``data``).
-        out: the run folder (refused when not empty, unless ``overwrite`` or ``resume``).
-        backbone: registered backbone; None = ``DEFAULT_BACKBONE`` (``dream_rnn``).
-        head: registered head; None = see :func:`resolve_head`.
-        fold: lentiMPRA test fold label (int or ``"k"``), or ``"all"`` for every fold.
-        folds: with ``fold="all"``, the test folds to run (default every label in the table).
-        recipe: ``dream``, ``deepstarr``, ``mprann``; None = the model's own (:func:`recipe_for`).
-        epochs, patience, learning_rate, batch_size: override the recipe's values (learning_rate is the
-            one-cycle peak for ``dream``).
-        seed: weight initialisation, shuffling and the yeast random split.
-        model_options: backbone/head options, e.g. ``{"first_filters": 16, "lstm_units": 8}``.
-        valid_fraction: DREAM yeast's held-out share without ``valid``.
-        valid_chromosomes, test_chromosomes: STARR-seq chromosome split without ``valid``.
-        reverse_channel: STARR-seq / lentiMPRA ``is_reverse`` input channel.
-        augment: reverse-complement doubling (None: the task's default, yes for DREAM yeast only).
-        verbose: Keras progress output.
-        precision: Keras dtype policy for the run (``dream_keras.training.performance.PRECISIONS``).
-        jit_compile: ``auto``, ``on`` or ``off`` (XLA; see ``performance.resolve_jit_compile``).
-        strategy: ``default``, ``mirrored`` or ``multiworker`` (``dream_keras.training.distribution``);
-            ``batch_size`` is per replica, each step trains on ``batch_size`` x replicas rows, and the
-            learning rate is not scaled. On a multi-worker cluster only the chief writes ``out``.
-        accumulate: gradient accumulation steps (``--accumulate``; see :class:`Recipe`): each step
-            holds ``batch_size / accumulate`` rows, the update uses ``batch_size``.
+        data: the training table.
+        out, overwrite, resume, verbose: as :func:`train_tables`.
+        **options: any other field of :class:`~dream_keras.tasks.tables.parameters.TableTrainParameters`
+            (``backbone``, ``head``, ``fold``, ``epochs``, ``lr``, ``model_options``, ...).
 
     Returns:
         :class:`TableRun`, or :class:`FoldRuns` for ``fold="all"``.
     """
+    fields = {field.name for field in dataclasses.fields(TableTrainParameters)}
+    unknown = sorted(set(options) - fields)
+    if unknown:
+        raise InputError(f"train_table_task got unknown option(s) {unknown}. Fix: use the fields of "
+                         f"TableTrainParameters: {sorted(fields - {'task', 'data'})}.")
+    params = TableTrainParameters(task=task, data=data, **options)
+    return train_tables(params, out, overwrite=overwrite, resume=resume, verbose=verbose)
+
+
+def train_tables(params: TableTrainParameters, out, *, overwrite: bool = False, resume: bool = False,
+                 verbose="auto"):
+    """Trains ``params.backbone`` + ``params.head`` on a task table with a recipe and writes a run folder.
+
+    Args:
+        params: every parameter of the run (see :class:`~dream_keras.tasks.tables.parameters.TableTrainParameters`;
+            ``None`` values take the recipe's or the task's). With ``strategy`` ``mirrored`` or
+            ``multiworker``, ``batch_size`` is per replica, each step trains on ``batch_size`` x
+            replicas rows and the learning rate is not scaled; on a multi-worker cluster only the
+            chief writes ``out``. ``accumulate``: each step holds ``batch_size / accumulate`` rows,
+            the update uses ``batch_size`` (:class:`Recipe`).
+        out: the run folder (refused when not empty, unless ``overwrite`` or ``resume``).
+        verbose: Keras progress output.
+
+    Returns:
+        :class:`TableRun`, or :class:`FoldRuns` for ``fold="all"``.
+    """
+    task, data, valid = params.task, params.data, params.valid
     if task not in TASKS:
         raise InputError(f"unknown task {task!r}. Fix: use one of {sorted(TASKS)}.")
-    fold = _parse_fold(task, fold)
+    fold = _parse_fold(task, params.fold)
     if fold is not None and valid is not None:
         raise InputError("--valid and --fold both choose validation rows. Fix: give one of them.")
-    backbone = backbone or DEFAULT_BACKBONE
-    head = resolve_head(task, backbone, head)
-    if recipe is not None and recipe not in RECIPES:
-        raise InputError(f"unknown recipe {recipe!r}. Fix: use one of {sorted(RECIPES)}.")
+    backbone = params.backbone or DEFAULT_BACKBONE
+    head = resolve_head(task, backbone, params.head)
+    if params.recipe is not None and params.recipe not in RECIPES:
+        raise InputError(f"unknown recipe {params.recipe!r}. Fix: use one of {sorted(RECIPES)}.")
     try:
-        chosen = recipe_for(backbone, recipe).resolved(learning_rate=learning_rate, batch_size=batch_size,
-                                                       epochs=epochs, patience=patience, accumulate=accumulate)
+        chosen = recipe_for(backbone, params.recipe).resolved(learning_rate=params.lr, batch_size=params.batch_size,
+                                                              epochs=params.epochs, patience=params.patience,
+                                                              accumulate=params.accumulate)
     except ValueError as error:
         raise InputError(f"{error}. Fix: give an --accumulate that divides the batch size.") from None
-    # Keys named as the command's options, so that `dream-keras train --config run.json` repeats the run.
-    parameters = {"task": task, "data": _absolute(data), "valid": _absolute(valid), "fold": fold,
+    # The resolved values under the options' names, so that `dream-keras train --config run.json` repeats the run.
+    parameters = {**params.as_dict(), "data": _absolute(data), "valid": _absolute(valid), "fold": fold,
                   "backbone": backbone, "head": head, "recipe": chosen.name, "epochs": chosen.epochs,
                   "patience": chosen.patience, "lr": chosen.learning_rate, "batch_size": chosen.batch_size,
-                  "seed": seed, "model_options": dict(model_options or {}), "valid_fraction": valid_fraction,
-                  "valid_chromosomes": valid_chromosomes, "test_chromosomes": test_chromosomes,
-                  "reverse_channel": reverse_channel, "augment": augment, "recipe_settings": chosen.to_dict(),
-                  "precision": performance.check_precision(precision), "jit_compile": jit_compile,
-                  "accumulate": chosen.accumulate}
+                  "model_options": dict(params.model_options or {}), "recipe_settings": chosen.to_dict(),
+                  "precision": performance.check_precision(params.precision), "accumulate": chosen.accumulate}
     from dream_keras.training.distribution import make_strategy, training_scope
-    from dream_keras.training.staging import final_folder
 
-    plan = make_strategy(strategy)
-    parameters.update(strategy=strategy, distribution=plan.record(chosen.batch_size))
+    plan = make_strategy(params.strategy)
+    parameters["distribution"] = plan.record(chosen.batch_size)
     inputs = {"data": data, "valid": valid}
     # --batch-size is per replica: every step reads the global batch, which the strategy splits.
     global_recipe = dataclasses.replace(chosen, batch_size=plan.global_batch_size(chosen.batch_size))
-    common = dict(backbone=backbone, head=head, recipe=global_recipe, model_options=model_options, seed=seed,
-                  verbose=verbose, inputs=inputs, jit_compile=jit_compile)
-    split_options = dict(valid_fraction=valid_fraction, valid_chromosomes=valid_chromosomes,
-                         test_chromosomes=test_chromosomes, seed=seed, augment=augment,
-                         reverse_channel=reverse_channel)
-    RunFolder.check(out, resume=resume, overwrite=overwrite)  # refuse --out before reading the tables
-    # --overwrite builds the run beside the old one and swaps it in once finished
-    with training_scope(out, plan, precision, overwrite=overwrite, resume=resume) as target:
+    common = dict(backbone=backbone, head=head, recipe=global_recipe, model_options=params.model_options,
+                  seed=params.seed, verbose=verbose, inputs=inputs, jit_compile=params.jit_compile)
+    split_options = dict(valid_fraction=params.valid_fraction, valid_chromosomes=params.valid_chromosomes,
+                         test_chromosomes=params.test_chromosomes, seed=params.seed, augment=params.augment,
+                         reverse_channel=params.reverse_channel)
+    # --out is refused (or opened) before the tables are read; --overwrite builds the run beside the old
+    # one and swaps it in once finished
+    with open_output(out, overwrite=overwrite, resume=resume, chief=plan.is_chief, resume_needs=_RESUME_NEEDS) \
+            as output, training_scope(plan, params.precision):
         if fold == "all":
-            result = _train_all_folds(task, data, target, folds=folds, overwrite=overwrite, resume=resume,
-                                      parameters=parameters, split_options=split_options, **common)
+            result = _train_all_folds(task, data, output, folds=params.folds, parameters=parameters,
+                                      split_options=split_options, **common)
         else:
             print(f"[{task}] reading {data}" + (f" and {valid}" if valid else ""), flush=True)
             table_data = prepare_table_data(task, data, valid=valid, fold=fold, **split_options)
-            result = _run_one(task, table_data, functools.partial(RunFolder.prepare, target, resume=resume,
-                                                                  overwrite=overwrite),
-                              resume=resume, parameters=parameters, **common)
-    final = final_folder(target)
-    if final != target:  # swapped in: report the final paths
-        if isinstance(result, FoldRuns):
-            result = dataclasses.replace(result, root=final)
-        else:
-            result = dataclasses.replace(result, folder=RunFolder(final))
-    return result
+            result = _run_one(task, table_data, functools.partial(RunFolder.create, output.path,
+                                                                  resume=output.resumed),
+                              resume=output.resumed, parameters=parameters, **common)
+    # reported where the files are once the command has finished (an --overwrite swapped them in)
+    if isinstance(result, FoldRuns):
+        return dataclasses.replace(result, root=output.final)
+    return dataclasses.replace(result, folder=RunFolder(output.final))
+
+
+#: what ``--resume`` of a table run needs in its folder (one of them)
+_RESUME_NEEDS = ("logs/checkpoint/state.json", "logs/run.json")
 
 
 def _summary_row(fold: int, run: TableRun | dict) -> dict:
@@ -452,8 +448,8 @@ def _summary_row(fold: int, run: TableRun | dict) -> dict:
     return row
 
 
-def _train_all_folds(task, data, out, *, folds, overwrite, resume, parameters, split_options, backbone, head,
-                     recipe, model_options, seed, verbose, inputs, jit_compile="auto") -> FoldRuns:
+def _train_all_folds(task, data, output, *, folds, parameters, split_options, backbone, head, recipe, model_options,
+                     seed, verbose, inputs, jit_compile="auto") -> FoldRuns:
     table = _load(task, data, split_options["reverse_channel"])
     if "fold" not in table.table.columns:
         raise InputError(f"{data}: no 'fold' column, needed for --fold all. Fix: give the lentiMPRA table with folds.")
@@ -462,26 +458,27 @@ def _train_all_folds(task, data, out, *, folds, overwrite, resume, parameters, s
     unknown = [f for f in chosen if f not in labels]
     if unknown:
         raise InputError(f"folds {unknown} are not fold labels of {data} ({labels}). Fix: choose among them.")
-    root = pathlib.Path(out)
+    root = output.path
     root_prepared = False
 
     def prepare_fold(folder: pathlib.Path, fold_resume: bool) -> RunFolder:
         nonlocal root_prepared
         if not root_prepared:  # the top folder is made with the first fold that starts (after its memory check)
-            root_run = RunFolder.prepare(root, resume=resume, overwrite=overwrite, subfolders=("logs",))
+            root_run = RunFolder.create(root, resume=output.resumed, subfolders=("logs",))
             root_run.write_run_json("train", {**parameters, "folds": chosen}, inputs)
             root_prepared = True
-        return RunFolder.prepare(folder, resume=fold_resume, overwrite=not fold_resume)
+        with open_output(folder, overwrite=not fold_resume, resume=fold_resume) as fold_output:
+            return RunFolder.create(fold_output.path, resume=fold_output.resumed)
 
     runs, rows = {}, []
     for fold in chosen:
         folder = root / f"fold_{fold}"
         metrics_path = folder / "evaluation" / "metrics.json"
-        if resume and metrics_path.is_file():
+        if output.resumed and metrics_path.is_file():
             finished = json.loads(metrics_path.read_text())
             rows.append(_summary_row(fold, finished))
             continue
-        fold_resume = resume and (folder / "logs" / "run.json").is_file()
+        fold_resume = output.resumed and (folder / "logs" / "run.json").is_file()
         table_data = prepare_table_data(task, data, fold=fold, table=table, fold_labels=labels, **split_options)
         result = _run_one(task, table_data, functools.partial(prepare_fold, folder, fold_resume),
                           backbone=backbone, head=head, recipe=recipe,
@@ -507,5 +504,6 @@ def format_table_result(result: TableRun | FoldRuns) -> str:
             f"wrote {result.folder.models / 'model.keras'} and {result.folder.evaluation / 'metrics.json'}")
 
 
-__all__ = ["FoldRuns", "TableData", "TableRun", "build_table_model", "evaluate_table_model", "format_table_result",
-           "predict_table_task", "prepare_table_data", "resolve_head", "train_table_task"]
+__all__ = ["FoldRuns", "TableData", "TableRun", "TableTrainParameters", "build_table_model", "evaluate_table_model",
+           "format_table_result", "predict_table_task", "prepare_table_data", "resolve_head", "train_table_task",
+           "train_tables"]

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import dataclasses
 
+from dream_keras.motif_settings import (MAX_SEQLETS, MODISCO_WINDOW, MOTIF_CONTRIBUTION_METHOD,
+                                        MOTIF_OUTPUT, MOTIF_PEAKS)
+
 #: Read formats the reads stage takes (``--bam``, ``--fragments``, ``--tagalign``).
 READ_FORMATS = ("bam", "fragments", "tagalign")
 DATA_TYPES = ("ATAC", "DNASE")
@@ -25,6 +28,10 @@ class PipelineParameters:
     ``bias_model``: reuse a trained bias model instead of training one.
     ``bias_threshold_factor=None`` takes the assay's convention (ATAC 0.5, DNase 0.8).
     ``footprint_regions=None`` footprints on every test-chromosome nonpeak (as the official QC).
+    Motifs: contributions (``motif_contribution_method``, of ``motif_output``) of the bias-free model
+    on at most ``motif_peaks`` peaks, then TF-MoDISco on the central ``motif_window`` bases with at
+    most ``motif_max_seqlets`` seqlets per sign, named against ``motif_db`` (``None``: the bundled
+    database); the defaults are the official pipeline's (:mod:`dream_keras.motif_settings`).
     """
 
     genome: str
@@ -58,6 +65,12 @@ class PipelineParameters:
     seed: int = 0
     footprint_motifs: list = dataclasses.field(default_factory=lambda: list(DEFAULT_TF_MOTIFS))
     footprint_regions: int | None = None
+    motif_peaks: int = MOTIF_PEAKS
+    motif_window: int = MODISCO_WINDOW
+    motif_max_seqlets: int = MAX_SEQLETS
+    motif_output: str = MOTIF_OUTPUT
+    motif_contribution_method: str = MOTIF_CONTRIBUTION_METHOD
+    motif_db: str | None = None
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)

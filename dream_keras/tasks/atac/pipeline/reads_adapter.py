@@ -1,13 +1,11 @@
 """The pipeline's one call into the reads-to-bigWig code (``data_prep.reads.reads_to_bigwig``, the
-code of ``dream-keras prep bigwig``), imported only when reads are given, so that a pipeline from a
-bigWig runs on an installation without it."""
+code of ``dream-keras prep bigwig``), with its summary made plain values for the stage record."""
 
 from __future__ import annotations
 
 import dataclasses
 import pathlib
 
-from data_prep.errors import InputError
 
 
 def _plain(value):
@@ -37,14 +35,8 @@ def make_bigwig_from_reads(params, out: pathlib.Path) -> dict:
     Returns:
         The summary that ``reads_to_bigwig`` returned, as plain values (``{}`` when it returned none).
     """
-    try:
-        from data_prep.reads import reads_to_bigwig
-    except ModuleNotFoundError as error:
-        if error.name not in ("data_prep.reads",):
-            raise
-        raise InputError(f"--{params.reads_format} needs the reads-to-bigWig code (data_prep.reads, `dream-keras "
-                         "prep bigwig`), which this installation does not have yet; make the per-base insertion "
-                         "bigWig another way and pass it with --bigwig") from None
+    from data_prep.reads import reads_to_bigwig
+
     summary = reads_to_bigwig(genome=params.genome, out=str(out), data_type=params.data_type,
                               plus_shift=params.plus_shift, minus_shift=params.minus_shift,
                               **{params.reads_format: params.reads})

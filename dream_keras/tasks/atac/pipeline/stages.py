@@ -9,6 +9,8 @@ bias           ``bias/``       the bias model run (``bias train``), or records `
 chrombpnet     ``chrombpnet/`` the bias-factorised model (``train``): fit, evaluation (metrics.json) and
                                the bias QC (bias_qc.json), one run folder per fold with ``--fold all``
 footprints     ``footprints/`` marginal footprints of the enzyme's and a few TF motifs on the bias-free model
+motifs         ``motifs/``     contributions of the bias-free model on (at most 30,000) peaks, TF-MoDISco,
+                               patterns named against a motif database, the motif bias check
 report         ``report/``     ``report.html``, the whole pipeline on one page
 =============  ==============  ===========================================================================
 
@@ -95,13 +97,6 @@ def nonpeaks_stage(ctx: StageContext) -> StageOutput:
     return StageOutput({"nonpeaks": out}, {"nonpeaks": int(len(nonpeaks)), "warnings": notes})
 
 
-def _start_clean(folder: pathlib.Path) -> None:
-    import shutil
-
-    if folder.exists():
-        shutil.rmtree(folder)
-
-
 def bias_stage(ctx: StageContext) -> StageOutput:
     """Train the bias model on the first fold (it serves every fold), or record ``--bias-model``."""
     params = ctx.params
@@ -112,8 +107,6 @@ def bias_stage(ctx: StageContext) -> StageOutput:
 
     fold = ctx.folds[0]
     resume = ctx.continue_partial and (ctx.folder / "logs" / "run.json").is_file()
-    if not resume:
-        _start_clean(ctx.folder)
     factor = params.bias_threshold_factor
     bias_params = BiasTrainParameters(
         genome=params.genome, bigwig=str(ctx.output("bigwig", "bigwig")), peaks=params.peaks,
@@ -123,7 +116,8 @@ def bias_stage(ctx: StageContext) -> StageOutput:
         bias_threshold_factor=factor if factor is not None else bias_threshold_factor(params.data_type),
         epochs=params.bias_epochs, patience=params.patience, lr=params.lr, batch_size=params.batch_size,
         seed=params.seed)
-    result = train_bias(bias_params, fold, ctx.folder, resume=resume, progress=ctx.progress)
+    # not resumed: the stage starts from a clean folder (what the pipeline's manifest owns there is deleted)
+    result = train_bias(bias_params, fold, ctx.folder, resume=resume, overwrite=not resume, progress=ctx.progress)
     evaluation = result.run.evaluation
     return StageOutput({"bias_model": result.model_path, "metrics": evaluation / "metrics.json",
                         "bias_qc": evaluation / "bias_qc.json"},
@@ -148,8 +142,6 @@ def train_stage(ctx: StageContext) -> StageOutput:
 
     params = ctx.params
     resume = ctx.continue_partial and (ctx.folder / "logs" / "run.json").is_file()
-    if not resume:
-        _start_clean(ctx.folder)
     train_params = AtacTrainParameters(
         genome=params.genome, bigwig=str(ctx.output("bigwig", "bigwig")), peaks=params.peaks,
         nonpeaks=str(ctx.output("nonpeaks", "nonpeaks")), bias_model=str(ctx.output("bias", "bias_model")),
@@ -159,7 +151,8 @@ def train_stage(ctx: StageContext) -> StageOutput:
         epochs=params.epochs, patience=params.patience, lr=params.lr, batch_size=params.batch_size,
         seed=params.seed)
     if str(params.fold).strip() == ALL_FOLDS:
-        results, _ = train_folds(train_params, ctx.folder, resume=resume, progress=ctx.progress)
+        results, _ = train_folds(train_params, ctx.folder, resume=resume, overwrite=not resume,
+                                 progress=ctx.progress)
         outputs = {"summary": ctx.folder / "summary.tsv"}
         for result in results:
             outputs.update(_fold_outputs(result.run.root, f"{result.run.root.name}/"))
@@ -167,7 +160,7 @@ def train_stage(ctx: StageContext) -> StageOutput:
     else:
         fold = ctx.folds[0]
         results = [train_fold(dataclasses.replace(train_params, fold=fold.argument), fold, ctx.folder,
-                              resume=resume, progress=ctx.progress)]
+                              resume=resume, overwrite=not resume, progress=ctx.progress)]
         outputs = _fold_outputs(ctx.folder)
         first = ctx.folder
     # the footprints stage reads the first fold's bias-free model
@@ -232,6 +225,41 @@ def footprints_stage(ctx: StageContext) -> StageOutput:
     return StageOutput({"table": ctx.folder / "footprints.tsv", "profiles": ctx.folder / "footprints.h5"}, summary)
 
 
+def motifs_stage(ctx: StageContext) -> StageOutput:
+    """Contributions of the first fold's bias-free model on (a sample of) the peaks, TF-MoDISco, the
+    patterns named against the motif database, and the motif bias check (``motif_check.json``)."""
+    from data_prep import extract_windows, read_regions
+    from dream_keras.interpret.motifs.bias_check import motif_bias_check
+    from dream_keras.tasks.atac.model_motifs import model_motifs, sample_peaks
+    from dream_keras.tasks.atac.prediction import load_profile_count_model
+    from data_prep.outputs import manifest, write_json_atomic
+
+    params = ctx.params
+    # a new start of this stage: what an earlier one left there goes (only what the pipeline's manifest owns)
+    manifest.clear_below(ctx.root, ctx.folder)
+    model_path = ctx.output("chrombpnet", "first_model_nobias")
+    model = load_profile_count_model(model_path)
+    peaks = sample_peaks(read_regions(params.peaks), params.genome, params.input_length, params.motif_peaks)
+    windows = extract_windows(peaks, params.genome, None, input_length=params.input_length, output_length=1,
+                              alphabet=getattr(model, "alphabet", "ACGT"), progress=False)
+    discovery, scores = model_motifs(
+        model, windows, ctx.folder, method=params.motif_contribution_method, output=params.motif_output,
+        window=params.motif_window, max_seqlets=params.motif_max_seqlets, motif_db=params.motif_db,
+        contribution_options={"seed": params.seed}, model_path=model_path,
+        title="dream-keras pipeline: motifs of the bias-free model", progress=ctx.progress)
+    check = motif_bias_check(discovery.table, discovery.summary["q_threshold"])
+    write_json_atomic(ctx.folder / "motif_check.json", check)
+    print(f"      motif check: {check['verdict']}: {check['message']}", flush=True)
+    outputs = {name: ctx.folder / name for name in ("motifs.html", "motifs.tsv", "motifs.json", "modisco_results.h5",
+                                                     "motif_check.json")}
+    outputs["contributions"] = scores
+    summary = {"peaks": int(len(windows.sequences)), "method": params.motif_contribution_method,
+               "output": discovery.summary["attributes"].get("output", params.motif_output),
+               "seqlets": discovery.summary["seqlets"], "patterns": discovery.summary["patterns"],
+               "named": discovery.summary["named"], "motif_check": check}
+    return StageOutput(outputs, summary, discovery)
+
+
 def report_stage(ctx: StageContext) -> StageOutput:
     """``report/report.html``: every stage on one page."""
     from dream_keras.tasks.atac.reporting import write_pipeline_report
@@ -243,18 +271,33 @@ def report_stage(ctx: StageContext) -> StageOutput:
 
 @dataclasses.dataclass(frozen=True)
 class Stage:
-    """A stage: its name (also its folder's), a one-line title, and its function."""
+    """A stage: its name (also its folder's), a one-line title, its function and the pipeline input
+    files it reads (names of :func:`~dream_keras.tasks.atac.pipeline.runner.pipeline_inputs`; ``fold``
+    stands for every fold file)."""
 
     name: str
     title: str
     run: object
+    inputs: tuple = ()
 
+    def input_fingerprints(self, fingerprints: dict) -> dict:
+        """The fingerprints of the files this stage reads, out of those of every pipeline input."""
+        return {name: value for name, value in fingerprints.items()
+                if name in self.inputs or ("fold" in self.inputs and name.startswith("fold"))}
+
+
+_TRAINING_INPUTS = ("genome", "bigwig", "reads", "peaks", "fold", "bias_model")
 
 STAGES = (
-    Stage("bigwig", "insertion bigWig (dream-keras prep bigwig)", bigwig_stage),
-    Stage("nonpeaks", "GC-matched nonpeaks (dream-keras prep nonpeaks)", nonpeaks_stage),
-    Stage("bias", "bias model (dream-keras bias train)", bias_stage),
-    Stage("chrombpnet", "bias-factorised model, evaluation and bias QC (dream-keras train)", train_stage),
-    Stage("footprints", "footprints of enzyme and TF motifs (dream-keras footprints)", footprints_stage),
+    Stage("bigwig", "insertion bigWig (dream-keras prep bigwig)", bigwig_stage, ("genome", "bigwig", "reads")),
+    Stage("nonpeaks", "GC-matched nonpeaks (dream-keras prep nonpeaks)", nonpeaks_stage,
+          ("genome", "peaks", "blacklist", "fold")),
+    Stage("bias", "bias model (dream-keras bias train)", bias_stage, _TRAINING_INPUTS),
+    Stage("chrombpnet", "bias-factorised model, evaluation and bias QC (dream-keras train)", train_stage,
+          _TRAINING_INPUTS),
+    Stage("footprints", "footprints of enzyme and TF motifs (dream-keras footprints)", footprints_stage,
+          ("genome",)),
+    Stage("motifs", "TF-MoDISco motifs of the bias-free model (dream-keras contribs + motifs)", motifs_stage,
+          ("genome", "peaks", "motif_db")),
     Stage("report", "HTML report", report_stage),
 )

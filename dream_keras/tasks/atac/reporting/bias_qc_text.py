@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 
 from bias_models.qc import FOOTPRINT_THRESHOLD, PEAK_PEARSON_FAIL, PEAK_PEARSON_WARN
+from dream_keras.motif_settings import MATCH_Q_THRESHOLD
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,7 +61,29 @@ FOOTPRINT_CHECK = CheckText(
                         "(one or two epochs) fail this check as a rule."),
     })
 
-CHECKS = {"count": COUNT_CHECK, "footprint": FOOTPRINT_CHECK}
+MOTIF_CHECK = CheckText(
+    title="Enzyme motifs among the bias-free model's motifs (motif check)",
+    measures=("TF-MoDISco gathers the recurring patterns of the bias-free model's contribution scores on the peaks, "
+              "and each pattern is compared with a motif database that holds the enzymes' own motifs (Tn5 and "
+              "DNase I, from ChromBPNet) besides the transcription-factor motifs of JASPAR. The official pipeline "
+              "ends with these motifs, and a Tn5 or DNase motif among them means that the enzyme's preference is "
+              "still in the model. A pattern counts as an enzyme motif when its best database match is one with a "
+              f"q-value below {MATCH_Q_THRESHOLD}."),
+    verdicts={
+        "pass": ("No pattern of the bias-free model is an enzyme motif: its motifs are those of the proteins that "
+                 "open the chromatin.", ""),
+        "fail": ("A pattern of the bias-free model is an enzyme motif: part of the enzyme's sequence preference is in "
+                 "the bias-free model, so its contribution scores and motifs are partly the enzyme's.",
+                 "Retrain the bias model (more epochs, or a higher --bias-threshold-factor so that it sees more "
+                 "background; check that --data-type matches the assay), then train the main model again with it. "
+                 "Until then, read the bias-free model's motifs with the enzyme patterns set aside."),
+        "no patterns": ("TF-MoDISco found no pattern (too few seqlets), so the check could not look for enzyme "
+                        "motifs.",
+                        "Give the motifs stage more peaks (--motif-peaks) or train the model longer; a model that "
+                        "learnt little has few seqlets."),
+    })
+
+CHECKS = {"count": COUNT_CHECK, "footprint": FOOTPRINT_CHECK, "motif": MOTIF_CHECK}
 
 
 def flat_profile_note(output_length: int | None) -> str:

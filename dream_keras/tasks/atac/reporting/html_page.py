@@ -13,7 +13,7 @@ import html
 import os
 import pathlib
 
-from data_prep.atomic import write_text_atomic
+from data_prep.outputs.atomic import write_text_atomic
 
 _STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 0;

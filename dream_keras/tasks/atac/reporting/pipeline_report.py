@@ -1,8 +1,9 @@
-"""The report of a ``dream-keras pipeline`` folder: the stages, then every run's sections and the footprints.
+"""The report of a ``dream-keras pipeline`` folder: the stages, every run's sections, footprints and motifs.
 
 It reads ``logs/pipeline.json``, the stages' completion records and the run folders they name
-(:mod:`dream_keras.tasks.atac.reporting.run_report` draws each run's sections), and the footprints stage's
-``footprints.tsv`` and PNGs.
+(:mod:`dream_keras.tasks.atac.reporting.run_report` draws each run's sections), the footprints stage's
+``footprints.tsv`` and PNGs, and the motifs stage's folder
+(:func:`dream_keras.interpret.motifs.motif_page.add_motif_sections`).
 """
 
 from __future__ import annotations
@@ -74,6 +75,26 @@ def _add_footprints(page: HtmlPage, root: pathlib.Path) -> None:
         page.paragraph("No footprint figures (matplotlib missing).", css_class="note")
 
 
+def _add_motifs(page: HtmlPage, root: pathlib.Path) -> None:
+    """The motifs stage: the motif bias check, then the patterns with their logos and matches."""
+    from dream_keras.interpret.motifs.motif_page import add_motif_sections
+    from dream_keras.tasks.atac.reporting.run_report import check_box
+
+    page.heading("Motifs", 2, anchor="motifs")
+    record = _record(root, "motifs")
+    if not record:
+        page.paragraph("The motifs stage has not finished.", css_class="note")
+        return
+    summary = record.get("summary", {})
+    page.paragraph(f"The {summary.get('method', '?')} contributions ({summary.get('output', '?')}) of the bias-free "
+                   f"model on {summary.get('peaks', '?')} peaks, as the official pipeline's TF-MoDISco step; every "
+                   "file is in the motifs/ folder (motifs.html is this section on its own page).")
+    check = summary.get("motif_check")
+    if check:
+        page.raw(check_box("motif", check, 3))
+    add_motif_sections(page, root / "motifs", level=3, anchor="motifs")
+
+
 def _add_fold_summary(page: HtmlPage, path: pathlib.Path) -> None:
     """``--fold all``: every fold's test metrics with their mean and standard deviation (summary.tsv)."""
     import pandas as pd
@@ -112,13 +133,15 @@ def write_pipeline_report(root: str | os.PathLike, path: str | os.PathLike | Non
     if folds:
         page.heading("Verdicts", 2)
         rows = []
-        for fold in folds:
-            checks = fold.get("bias_qc", {})
+        # the motifs stage explains the first fold's bias-free model
+        motif_check = ((_record(root, "motifs") or {}).get("summary", {}).get("motif_check") or {})
+        for number, fold in enumerate(folds):
+            checks = {**fold.get("bias_qc", {}), "motif": motif_check if number == 0 else {}}
             rows.append([fold["fold"], *(verdict_badge(checks.get(name, {}).get("verdict", "not run"))
-                                         for name in ("count", "footprint")),
+                                         for name in ("count", "footprint", "motif")),
                          float(fold["metrics"].get("peaks", {}).get("pearsonr", float("nan"))),
                          float(fold["metrics"].get("peaks", {}).get("median_jsd", float("nan")))])
-        page.table(["fold", "count check", "footprint check", "count Pearson r (test peaks)",
+        page.table(["fold", "count check", "footprint check", "motif check", "count Pearson r (test peaks)",
                     "profile median JSD (test peaks)"], rows, css_id="verdicts")
         page.paragraph("Each check is explained, with what to do when it fails, in the model's section below.",
                        css_class="note")
@@ -142,6 +165,7 @@ def write_pipeline_report(root: str | os.PathLike, path: str | os.PathLike | Non
         add_run_sections(page, root / fold["run"], level=3 if len(folds) == 1 else 4,
                          anchor=f"main-{str(fold['fold']).replace(' ', '-')}")
     _add_footprints(page, root)
+    _add_motifs(page, root)
 
     page.heading("Pipeline parameters", 2, anchor="parameters")
     page.table(["parameter", "value"], [[key, display_value(value)] for key, value in params.items()],

@@ -108,9 +108,36 @@ def _overview_rows(record: dict, result: dict | None, history: list[dict], qc: d
     return rows
 
 
+def check_box(name: str, check: dict, level: int, *, measured: str = "", note: str = "") -> str:
+    """One bias check as an HTML box: its title and verdict badge (heading ``level``), what was
+    measured, what it checks, what the verdict means, what to do, the recorded message and a note."""
+    from dream_keras.tasks.atac.reporting.bias_qc_text import CHECKS
+
+    words = CHECKS.get(name)
+    verdict = str(check.get("verdict", "?"))
+    meaning, todo = words.verdicts.get(verdict, ("", "")) if words else ("", "")
+    title = words.title if words else name
+    parts = [f'<div class="check" data-check="{text(name)}" data-verdict="{text(verdict)}">',
+             f"<h{level}>{text(title)} {verdict_badge(verdict)}</h{level}>"]
+    if measured:
+        parts.append(f"<p><b>Measured:</b> {text(measured)}</p>")
+    if words:
+        parts.append(f"<p><b>What it checks:</b> {text(words.measures)}</p>")
+    if meaning:
+        parts.append(f"<p><b>What this result means:</b> {text(meaning)}</p>")
+    if todo:
+        parts.append(f"<p><b>What to do:</b> {text(todo)}</p>")
+    if check.get("message"):
+        parts.append(f'<p class="note">Recorded message: {text(check["message"])}</p>')
+    if note:
+        parts.append(f'<p class="note">{text(note)}</p>')
+    parts.append("</div>")
+    return "\n".join(parts)
+
+
 def _add_bias_qc(page: HtmlPage, qc: dict | None, output_length, level: int) -> None:
     from bias_models.qc import FOOTPRINT_THRESHOLD
-    from dream_keras.tasks.atac.reporting.bias_qc_text import CHECKS, flat_profile_note
+    from dream_keras.tasks.atac.reporting.bias_qc_text import flat_profile_note
     from dream_keras.tasks.atac.reporting.figures import footprint_maxima_png
 
     page.heading("Bias checks", level, anchor=None)
@@ -120,28 +147,10 @@ def _add_bias_qc(page: HtmlPage, qc: dict | None, output_length, level: int) -> 
                        "count check needs at least two test peaks).", css_class="note")
         return
     for name, check in checks.items():
-        words = CHECKS.get(name)
-        verdict = str(check.get("verdict", "?"))
-        meaning, todo = words.verdicts.get(verdict, ("", "")) if words else ("", "")
-        title = words.title if words else name
-        parts = [f'<div class="check" data-check="{text(name)}" data-verdict="{text(verdict)}">',
-                 f"<h{level + 1}>{text(title)} {verdict_badge(verdict)}</h{level + 1}>"]
-        if name == "count" and "pearsonr_in_test_peaks" in check:
-            parts.append(f"<p><b>Measured:</b> r = {float(check['pearsonr_in_test_peaks']):.3f}</p>")
-        if words:
-            parts.append(f"<p><b>What it checks:</b> {text(words.measures)}</p>")
-        if meaning:
-            parts.append(f"<p><b>What this result means:</b> {text(meaning)}</p>")
-        if todo:
-            parts.append(f"<p><b>What to do:</b> {text(todo)}</p>")
-        if check.get("message"):
-            parts.append(f'<p class="note">Recorded message: {text(check["message"])}</p>')
-        if name == "footprint":
-            note = flat_profile_note(output_length)
-            if note:
-                parts.append(f'<p class="note">{text(note)}</p>')
-        parts.append("</div>")
-        page.raw("\n".join(parts))
+        measured = (f"r = {float(check['pearsonr_in_test_peaks']):.3f}"
+                    if name == "count" and "pearsonr_in_test_peaks" in check else "")
+        note = flat_profile_note(output_length) if name == "footprint" else ""
+        page.raw(check_box(name, check, level + 1, measured=measured, note=note))
         if name == "footprint" and check.get("max_by_motif"):
             flat = 1.0 / output_length if output_length else None
             try:

@@ -1,21 +1,23 @@
 """``--overwrite`` replaces an output folder only once the new one is finished (build aside, then swap).
 
 :func:`staged_output` yields the folder a command writes. With ``--overwrite`` and an existing
-non-empty ``OUT`` it first refuses anything the manifest does not list
-(:func:`dream_keras.training.manifest.check_replaceable`), then yields a staging folder beside it,
+non-empty ``OUT`` it first refuses anything the manifest does not own
+(:func:`data_prep.outputs.manifest.check_replaceable`), then yields a staging folder beside it,
 ``.tmp-<pid>-<token>-OUT.staging``. When the command succeeds the swap is:
 
 1. ``OUT`` is renamed to ``.tmp-<pid>-<token>-OUT.replaced`` (checked again first: a file the user
    added during training is never deleted),
 2. the staging folder is renamed to ``OUT``,
-3. the files the old run's manifest lists are deleted from the ``.replaced`` folder, and the
-   folders left empty; anything else left in it is renamed to ``OUT.kept-<time>`` and reported.
+3. the files the old run's manifest owns are deleted from the ``.replaced`` folder (each checked
+   inside it, :mod:`data_prep.outputs.containment`), and the folders left empty; anything else left
+   in it is renamed to ``OUT.kept-<time>`` and reported.
 
 A command killed before step 1 leaves the old run untouched (its staging folder is a stale
 temporary, removed by the next command writing there). Killed between steps 1 and 2,
 ``OUT`` is missing until the next dream-keras command writing beside it runs
 :func:`recover_swaps`: it renames the finished staging folder in (or the old run back when the
-staging folder is unfinished). Killed after step 2, the same recovery deletes the old run's files.
+staging folder is unfinished). Killed after step 2, the same recovery deletes the old run's files
+by the same rules as step 3.
 """
 
 from __future__ import annotations
@@ -29,9 +31,10 @@ import shutil
 import uuid
 from typing import Iterator
 
-from data_prep.atomic import kill_point
-from data_prep.stale_temporaries import TEMPORARY_NAME, process_alive
-from dream_keras.training import manifest
+from data_prep.outputs import manifest
+from data_prep.outputs.atomic import TEMPORARY_NAME, write_text_atomic
+from data_prep.outputs.containment import plain_relative
+from data_prep.outputs.temporaries import process_alive
 
 STAGING_SUFFIX = ".staging"
 REPLACED_SUFFIX = ".replaced"
@@ -49,15 +52,13 @@ def _keep_remainder(aside: pathlib.Path, out: pathlib.Path, remaining: list[str]
 
 
 def _rewrite_recorded_paths(staging: pathlib.Path, out: pathlib.Path) -> None:
-    """Paths into the staging folder recorded in ``run.json`` files (a quickstart's nonpeaks and
-    bias model) are rewritten to where they will be after the swap."""
+    """Paths into the staging folder recorded in ``run.json`` and ``pipeline.json`` files (a
+    quickstart's nonpeaks and bias model) are rewritten to where they will be after the swap."""
     old, new = json.dumps(str(staging))[1:-1], json.dumps(str(out))[1:-1]
-    for run_json in staging.rglob("logs/run.json"):
-        text = run_json.read_text()
+    for record in [*staging.rglob("logs/run.json"), *staging.rglob("logs/pipeline.json")]:
+        text = record.read_text()
         if old in text:
-            from data_prep.atomic import write_text_atomic
-
-            write_text_atomic(run_json, text.replace(old, new))
+            write_text_atomic(record, text.replace(old, new))
 
 
 def swap_in(staging: pathlib.Path, out: pathlib.Path, token: str) -> None:
@@ -71,9 +72,7 @@ def swap_in(staging: pathlib.Path, out: pathlib.Path, token: str) -> None:
         raise type(error)(f"{error}. The new run is kept in {new}") from None
     aside = out.with_name(f".tmp-{os.getpid()}-{token}-{out.name}{REPLACED_SUFFIX}")
     os.rename(out, aside)
-    kill_point("after-move-aside")
     os.rename(staging, out)
-    kill_point("after-swap")
     remaining = manifest.delete_owned(aside)
     if remaining:
         _keep_remainder(aside, out, remaining)
@@ -124,11 +123,6 @@ def final_folder(folder: str | os.PathLike) -> pathlib.Path:
     return folder
 
 
-def relocated(text: str, staging: pathlib.Path, out: pathlib.Path) -> str:
-    """``text`` with the staging folder's path replaced by the final one (for printed summaries)."""
-    return text.replace(str(staging), str(out))
-
-
 def recover_swaps(parent: str | os.PathLike) -> list[str]:
     """Finish the swaps that killed processes left in ``parent`` (see the module docstring).
 
@@ -143,6 +137,8 @@ def recover_swaps(parent: str | os.PathLike) -> list[str]:
         if not match or not aside.name.endswith(REPLACED_SUFFIX) or process_alive(int(match.group(1))):
             continue
         pid, token, name = match.group(1), match.group(2), match.group(3)[: -len(REPLACED_SUFFIX)]
+        if not plain_relative(name) or "/" in name or aside.is_symlink() or not aside.is_dir():
+            continue  # not a folder this module moved aside
         out = parent / name
         staging = parent / f".tmp-{pid}-{token}-{name}{STAGING_SUFFIX}"
         if not out.exists():
@@ -164,4 +160,4 @@ def recover_swaps(parent: str | os.PathLike) -> list[str]:
     return done
 
 
-__all__ = ["recover_swaps", "relocated", "staged_output", "swap_in"]
+__all__ = ["final_folder", "recover_swaps", "staged_output", "swap_in"]

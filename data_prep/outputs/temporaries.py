@@ -1,12 +1,13 @@
 """Remove what killed processes left under temporary names (``.tmp-<pid>-<token>-...``).
 
-Every temporary name the tool writes carries its process id (:func:`data_prep.atomic.temporary_name`,
-export staging folders, staging run folders). At the start of a command that writes into a folder,
-:func:`remove_stale_temporaries` removes the entries there whose process is no longer alive (a live
-one may still be writing: it is left alone) and finishes the journalled paired commits
-(:mod:`data_prep.paired_outputs`) of dead processes. Names ending in ``.replaced`` (a run folder
-moved aside during a swap) are left to ``dream_keras.training.staging``, which restores or deletes
-them by their manifest.
+Every temporary name the tool writes carries its process id
+(:func:`data_prep.outputs.atomic.temporary_name`: files being written, export and run-folder staging
+folders, the spill folders of ``prep bigwig``). When a command opens its output
+(:func:`data_prep.outputs.open_output`), :func:`remove_stale_temporaries` removes the entries there
+whose process is no longer alive (a live one may still be writing: it is left alone) and finishes
+the journalled paired commits (:mod:`data_prep.outputs.paired`) of dead processes. Names ending in
+``.replaced`` (a run folder moved aside during a swap) are left to :mod:`data_prep.outputs.swap`,
+which restores or deletes them by their manifest.
 
 Process ids are those of this machine: two machines writing into one shared folder are not
 supported (a live writer on another host would look dead).
@@ -16,12 +17,11 @@ from __future__ import annotations
 
 import os
 import pathlib
-import re
 import shutil
 
-from data_prep.paired_outputs import JOURNAL_SUFFIX, finish_renames
+from data_prep.outputs.atomic import TEMPORARY_NAME
+from data_prep.outputs.paired import JOURNAL_SUFFIX, finish_renames
 
-TEMPORARY_NAME = re.compile(r"^\.tmp-(\d+)-([0-9a-f]{8})-(.+)$")
 #: names handled elsewhere (a run folder moved aside during a swap holds the old run)
 KEPT_SUFFIXES = (".replaced",)
 

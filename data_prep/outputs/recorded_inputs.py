@@ -1,6 +1,6 @@
-"""Inputs recorded in ``run.json`` checked before ``--resume``/``--config``, and their history kept.
+"""Inputs recorded in ``run.json`` (and ``pipeline.json``) checked before ``--resume``/``--config``, and their history kept.
 
-``run.json`` records each input file's path, size and SHA-256. Before a run is resumed or
+``run.json`` records each input file's path, size and SHA-256 (:func:`fingerprints`). Before a run is resumed or
 repeated, :func:`changed_inputs` compares them with the files now at those paths; a change stops
 the command (:func:`check_recorded_inputs`) unless ``--allow-changed-inputs``. A resumed run that
 reads changed inputs keeps the record of what its earlier epochs read: ``input_history`` lists
@@ -11,11 +11,31 @@ still running), and ``inputs`` always holds what the latest epochs read.
 from __future__ import annotations
 
 import json
+import os
 import pathlib
 import time
 
 from data_prep.errors import InputError
-from dream_keras.training.manifest import sha256_of
+from data_prep.outputs.manifest import sha256_of
+
+
+def file_fingerprint(path: str | os.PathLike) -> dict:
+    """``{"path": absolute path, "size": bytes, "sha256": hex}`` of one input file."""
+    path = pathlib.Path(path).resolve()
+    return {"path": str(path), "size": path.stat().st_size, "sha256": sha256_of(path)}
+
+
+def fingerprints(paths: dict, say=print, slow_seconds: float = 2.0) -> dict[str, dict]:
+    """``{name: file_fingerprint}`` of the input files ``{name: path}`` (``None`` paths left out); says
+    how long hashing took when it was slow."""
+    started = time.monotonic()
+    found = {name: file_fingerprint(path) for name, path in paths.items() if path is not None}
+    seconds = time.monotonic() - started
+    if seconds > slow_seconds:
+        total = sum(f["size"] for f in found.values())
+        say(f"hashed {len(found)} input file(s), {total / 1e9:.2f} GB, in {seconds:.1f} s (SHA-256, "
+            f"{total / 1e6 / seconds:.0f} MB/s)")
+    return found
 
 
 def changed_inputs(recorded: dict, skip=(), say=print, slow_seconds: float = 2.0) -> list[str]:
@@ -94,4 +114,4 @@ def carry_input_history(run, record: dict) -> dict:
     return record
 
 
-__all__ = ["carry_input_history", "changed_inputs", "check_recorded_inputs"]
+__all__ = ["carry_input_history", "changed_inputs", "check_recorded_inputs", "file_fingerprint", "fingerprints"]
