@@ -19,8 +19,9 @@ MOTIF_PEAKS = 30_000
 PEAK_SAMPLE_SEED = 1234
 #: the output whose contributions the pipeline explains (the official pipeline: profile)
 MOTIF_OUTPUT = "profile"
-#: the contribution method of the pipeline's motifs stage: one name, switched in one place
-MOTIF_CONTRIBUTION_METHOD = "integrated_gradients"
+#: the contribution method of the pipeline's motifs stage: "auto" is DeepSHAP (the official method)
+#: wherever every layer of the model has a DeepLIFT rule, else integrated gradients
+MOTIF_CONTRIBUTION_METHOD = "auto"
 
 #: the other ``modisco motifs`` options, at that command's defaults
 MODISCO_OPTIONS = {"n_leiden_runs": 2, "sliding_window_size": 20, "flank_size": 5, "trim_to_window_size": 30,

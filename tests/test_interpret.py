@@ -237,7 +237,8 @@ def test_contribs_command_writes_matching_bigwig_and_hdf5(saved_bpnet, data_dir,
     atac = data_dir / "atac_mm10"
     prefix = tmp_path / "out" / "tiny"
     assert cli_main(["contribs", "--model", str(saved_bpnet), "--genome", str(atac / "genome.fa"),
-                     "--regions", str(atac / "peaks.narrowPeak"), "--out", str(prefix), "--output", "both"]) == 0
+                     "--regions", str(atac / "peaks.narrowPeak"), "--out", str(prefix), "--output", "both",
+                     "--method", "gradient_x_input"]) == 0
     peaks = read_regions(atac / "peaks.narrowPeak")
     for stem in ("counts", "profile"):
         with h5py.File(tmp_path / "out" / f"tiny.{stem}_scores.h5") as handle:
@@ -260,7 +261,8 @@ def test_contribs_command_writes_matching_bigwig_and_hdf5(saved_bpnet, data_dir,
                 assert value == pytest.approx(per_base[row, LENGTH // 2], rel=1e-5, abs=1e-7)
         finally:
             bigwig.close()
-    expected = contributions(keras.saving.load_model(saved_bpnet), onehot, output="profile", hypothetical=True)
+    expected = contributions(keras.saving.load_model(saved_bpnet), onehot, "gradient_x_input", "profile",
+                             hypothetical=True)
     np.testing.assert_allclose(hypothetical, expected, rtol=1e-5, atol=1e-7)
 
 

@@ -13,6 +13,8 @@ import argparse
 import os
 import pathlib
 
+# --method choices (dream_keras.interpret.attributions.METHODS, listed here so --help imports no Keras).
+CONTRIB_METHODS = ("auto", "deepshap", "integrated_gradients", "gradient_x_input")
 CONTRIB_OUTPUTS = {"counts": ["logcounts"], "profile": ["profile"], "both": ["logcounts", "profile"]}
 # ChromBPNet's file names for the two targets.
 CONTRIB_FILE_STEMS = {"logcounts": "counts", "profile": "profile"}
@@ -33,27 +35,36 @@ def _positive(text: str) -> int:
 
 def _add_contribs(sub) -> None:
     p = sub.add_parser("contribs", help="contribution scores of regions -> bigWig + HDF5",
-                       description="Contribution scores (gradient x input or integrated gradients) of windows "
-                                   "centred on each region's summit (narrowPeak column 10, else the midpoint), "
-                                   "averaged over the models given. Writes PREFIX.<counts|profile>_scores.bw "
-                                   "(score of the base present; overlapping windows: nearest summit wins) and "
-                                   "PREFIX.<counts|profile>_scores.h5 (raw/seq, shap/seq, projected_shap/seq, "
-                                   "coords/*).")
+                       description="Contribution scores (DeepSHAP by default, as the official ChromBPNet code "
+                                   "computes them) of windows centred on each region's summit (narrowPeak "
+                                   "column 10, else the midpoint), averaged over the models given. Writes "
+                                   "PREFIX.<counts|profile>_scores.bw (score of the base present; overlapping "
+                                   "windows: nearest summit wins) and PREFIX.<counts|profile>_scores.h5 (raw/seq, "
+                                   "shap/seq, projected_shap/seq in the official (n, 4, length) layout, coords/*; "
+                                   "the method in the file's attributes).")
     p.add_argument("--model", nargs="+", required=True, metavar="M", help=".keras model file(s); scores averaged")
     p.add_argument("--genome", required=True, help="reference FASTA (chromosome sizes are taken from it)")
     p.add_argument("--regions", required=True, help="narrowPeak or BED file of regions")
     p.add_argument("--out", required=True, metavar="PREFIX", help="output prefix (folders are created)")
     p.add_argument("--output", default="both",
                    help="counts, profile, both (default), or the name of a scalar output (e.g. expression)")
-    p.add_argument("--method", default="gradient_x_input", choices=["gradient_x_input", "integrated_gradients"],
-                   help="gradient_x_input (default: one gradient per window, fast) or integrated_gradients "
-                        "(the average gradient along paths from --n-baselines dinucleotide-shuffled references, "
-                        "--steps points each, combined by ChromBPNet's DeepSHAP hypothetical-contribution rule; about "
-                        "n_baselines x steps times slower)")
-    p.add_argument("--n-baselines", type=_positive, default=20, help="shuffled references (integrated gradients; default: 20)")
+    p.add_argument("--method", default="auto", choices=list(CONTRIB_METHODS),
+                   help="auto (default): deepshap where every layer of the model has a DeepLIFT rule, else "
+                        "integrated_gradients (DREAM-RNN's LSTM has none). deepshap: DeepLIFT's rescale rule against "
+                        "--n-baselines dinucleotide-shuffled references, ChromBPNet's hypothetical-contribution "
+                        "rule (the official method). integrated_gradients: the average gradient along paths from "
+                        "the same references, --steps points each, combined by the same rule (about steps times "
+                        "slower). gradient_x_input: one gradient per window (fastest, no references)")
+    p.add_argument("--n-baselines", "--n-references", dest="n_baselines", type=_positive, default=20,
+                   help="dinucleotide-shuffled references per window (deepshap, integrated_gradients; default: 20)")
     p.add_argument("--steps", type=_positive, default=32, help="path points per reference (integrated gradients; default: 32)")
     p.add_argument("--seed", type=int, default=0, help="seed of the dinucleotide shuffles (default: 0)")
-    p.add_argument("--batch-size", type=_positive, default=64, help="windows per model call (default: 64)")
+    p.add_argument("--batch-size", type=_positive, default=64,
+                   help="model inputs per call (default: 64): windows (gradient_x_input), path points "
+                        "(integrated_gradients), or references (deepshap: batch-size // n-baselines windows, at "
+                        "least one, with all their references)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the PREFIX.*_scores.bw/.h5 files of an earlier run (without it they are refused)")
     p.set_defaults(func=run_contribs)
 
 
@@ -154,36 +165,64 @@ def _model_geometry(models, label: str) -> tuple[int, str]:
     return int(length), alphabets.pop()
 
 
+def _contrib_method(models, requested: str) -> str:
+    """The method for every model: ``requested``, or for ``auto`` deepshap where all models allow it."""
+    from dream_keras.interpret import deepshap_refusal
+
+    if requested != "auto":
+        return requested
+    refusals = [refusal for refusal in map(deepshap_refusal, models) if refusal is not None]
+    if refusals:
+        print(f"method: integrated_gradients ({refusals[0]})")
+        return "integrated_gradients"
+    return "deepshap"
+
+
 def run_contribs(args) -> int:
+    from data_prep.outputs import open_output
+    from dream_keras.interpret.targets import resolve_output
+
+    models = load_models(args.model)
+    targets = [resolve_output(models[0], name) for name in CONTRIB_OUTPUTS.get(args.output, [args.output])]
+    prefix = pathlib.Path(args.out)
+    paths = {}
+    for target in targets:
+        stem = f"{prefix.name}.{CONTRIB_FILE_STEMS.get(target, target)}_scores"
+        paths[target] = (prefix.with_name(stem + ".h5"), prefix.with_name(stem + ".bw"))
+    with open_output([path for pair in paths.values() for path in pair], kind="files", overwrite=args.overwrite):
+        return _contribs(args, models, paths)
+
+
+def _contribs(args, models, paths: dict) -> int:
     import numpy as np
 
     from data_prep.genome import genome_sizes, opened_genome
     from dream_keras.interpret import contributions
-    from dream_keras.interpret.targets import resolve_output
     from dream_keras.interpret.tracks import write_contribution_bigwig, write_contribution_hdf5
 
-    models = load_models(args.model)
     input_length, alphabet = _model_geometry(models, "contribs")
-    targets = [resolve_output(models[0], name) for name in CONTRIB_OUTPUTS.get(args.output, [args.output])]
+    method = _contrib_method(models, args.method)
     windows, chroms, starts, summits = _windows(args.regions, args.genome, input_length, alphabet)
     with opened_genome(args.genome) as fasta:
         sizes = genome_sizes(fasta)
     onehot = windows.sequences
-    prefix = pathlib.Path(args.out)
-    for target in targets:
+    settings = {"method": method, "seed": args.seed}
+    if method != "gradient_x_input":
+        settings["n_references"] = args.n_baselines
+    if method == "integrated_gradients":
+        settings["steps"] = args.steps
+    for target, (h5_path, bw_path) in paths.items():
         total = np.zeros((*onehot.shape[:2], 4), dtype=np.float32)
         for model in models:
-            total += contributions(model, onehot, args.method, target, n_baselines=args.n_baselines,
+            total += contributions(model, onehot, method, target, n_baselines=args.n_baselines,
                                    steps=args.steps, seed=args.seed, batch_size=args.batch_size,
                                    hypothetical=True, progress=True)
         hypothetical = total / len(models)
-        stem = f"{prefix.name}.{CONTRIB_FILE_STEMS.get(target, target)}_scores"
-        h5_path, bw_path = prefix.with_name(stem + ".h5"), prefix.with_name(stem + ".bw")
         write_contribution_hdf5(h5_path, onehot, hypothetical, chroms, starts, summits, alphabet,
-                                {"method": args.method, "output": target, "models": [str(m) for m in args.model]})
+                                {**settings, "output": target, "models": [str(m) for m in args.model]})
         per_base = (hypothetical * onehot[..., :4]).sum(axis=2)
         write_contribution_bigwig(bw_path, chroms, starts, summits, per_base, sizes)
-        print(f"wrote {bw_path} and {h5_path} ({len(onehot)} windows of {input_length} bp)")
+        print(f"wrote {bw_path} and {h5_path} ({len(onehot)} windows of {input_length} bp, {method})")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""Contribution scores from gradients: gradient x input and integrated gradients.
+"""Contribution scores: DeepSHAP, gradient x input and integrated gradients (:func:`contributions`).
 
 Gradients are taken with TensorFlow's ``tf.GradientTape`` (the model itself is backend-neutral
 Keras; interpretation needs a gradient of the model's output with respect to its input, which
@@ -16,6 +16,11 @@ Scores are returned for the four base channels, in two forms:
 
 Methods:
 
+- ``deepshap``: DeepLIFT's rescale rule against ``n_baselines`` (20) dinucleotide-shuffled
+  references, combined by ChromBPNet's hypothetical-contribution rule, as the official code
+  computes it (:mod:`~dream_keras.interpret.deepshap`). Exact summation to delta; needs a rule for
+  every layer of the model (DREAM-RNN's LSTM has none).
+- ``auto`` (the default): ``deepshap`` where the model allows it, else ``integrated_gradients``.
 - ``gradient_x_input``: ``h = d output / d input``; projected = gradient x input.
 - ``integrated_gradients``: for each of ``n_baselines`` (20) dinucleotide-shuffled copies ``r`` of
   the sequence (seeded; :mod:`~dream_keras.interpret.shuffle`), the gradient is averaged along the
@@ -34,11 +39,13 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from data_prep.errors import InputError
+from dream_keras.interpret.compiled import compile_with_fallback, require_tensorflow
+from dream_keras.interpret.deepshap import deepshap_contributions, deepshap_refusal
 from dream_keras.interpret.predict import check_sequences
 from dream_keras.interpret.shuffle import dinucleotide_shuffle
 from dream_keras.interpret.targets import model_output_names, resolve_output, scalar_target_tensor
 
-METHODS = ("gradient_x_input", "integrated_gradients")
+METHODS = ("auto", "deepshap", "integrated_gradients", "gradient_x_input")
 # model -> {(output, jit_compile): gradient function}: repeated calls reuse the traced and compiled
 # function instead of tracing the model again.
 _GRADIENT_FUNCTIONS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -61,11 +68,7 @@ def gradient_function(model, output: str, jit_compile: bool = True):
 
 
 def _make_gradient_function(model, output: str, jit_compile: bool):
-    import keras
-
-    if keras.backend.backend() != "tensorflow":
-        raise RuntimeError(f"contribution scores need the TensorFlow backend (KERAS_BACKEND=tensorflow); "
-                           f"this process runs {keras.backend.backend()!r}. ISM works on every backend.")
+    require_tensorflow()
     import tensorflow as tf
 
     names = model_output_names(model)
@@ -81,21 +84,7 @@ def _make_gradient_function(model, output: str, jit_compile: bool):
             target = scalar_target_tensor(predicted, output)
         return tape.gradient(target, x), target
 
-    plain = tf.function(gradient, reduce_retracing=True)
-    if not jit_compile:
-        return plain
-    compiled = tf.function(gradient, reduce_retracing=True, jit_compile=True)
-    state = {"xla": True}
-
-    def gradient_with_fallback(x):
-        if state["xla"]:
-            try:
-                return compiled(x)
-            except (tf.errors.InvalidArgumentError, tf.errors.UnimplementedError, tf.errors.InternalError):
-                state["xla"] = False  # an op XLA cannot compile: use TensorFlow's kernels from now on
-        return plain(x)
-
-    return gradient_with_fallback
+    return compile_with_fallback(gradient, jit_compile)
 
 
 def _gradients(gradient, inputs: np.ndarray, batch_size: int, pad: bool = False) -> np.ndarray:
@@ -141,28 +130,43 @@ def _integrated_gradients(gradient, sequences, batch_size, n_baselines, steps, s
     return hypothetical
 
 
-def contributions(model, sequences: np.ndarray, method: str = "gradient_x_input", output: str | None = None, *,
+def default_method(model) -> str:
+    """The method ``"auto"`` picks: ``"deepshap"`` where every layer of ``model`` has a DeepLIFT
+    rule (:func:`~dream_keras.interpret.deepshap.deepshap_refusal`), else ``"integrated_gradients"``."""
+    return "deepshap" if deepshap_refusal(model) is None else "integrated_gradients"
+
+
+def contributions(model, sequences: np.ndarray, method: str = "auto", output: str | None = None, *,
                   n_baselines: int = 20, steps: int = 32, seed: int = 0, batch_size: int = 64,
-                  hypothetical: bool = False, progress: bool = False) -> np.ndarray:
+                  hypothetical: bool = False, jit_compile: bool = True, progress: bool = False) -> np.ndarray:
     """Per-base contribution scores of one output.
 
     Args:
         model: any Keras model with dict outputs (``SequenceModel``, a bias-factorised model, a
             plain functional model).
         sequences: one-hot ``(n, length, channels)`` (uint8 or float), as the model takes them.
-        method: ``"gradient_x_input"`` or ``"integrated_gradients"`` (see the module docstring).
+        method: ``"auto"``, ``"deepshap"``, ``"integrated_gradients"`` or ``"gradient_x_input"``
+            (see the module docstring).
         output: ``"logcounts"``/``"counts"`` (default for profile_count), ``"profile"``, or a
             scalar output name (see :mod:`~dream_keras.interpret.targets`).
-        n_baselines: dinucleotide-shuffled references per sequence (integrated gradients).
+        n_baselines: dinucleotide-shuffled references per sequence (DeepSHAP, integrated gradients).
         steps: points of the path integral per reference (integrated gradients).
         seed: seeds the shuffles; sequence ``i`` uses ``default_rng([seed, i])``.
-        batch_size: inputs per gradient call.
+        batch_size: model inputs per call: sequences (gradient x input), path points (integrated
+            gradients), or references (DeepSHAP: ``batch_size // n_baselines`` sequences, at least
+            one, with all their references).
         hypothetical: return hypothetical scores (every base) instead of the projected ones.
+        jit_compile: compile with XLA where it compiles.
         progress: a tqdm bar.
 
     Returns:
         ``(n, length, 4)`` float32: projected scores (zero except at the base present), or
         hypothetical scores with ``hypothetical=True``.
+
+    Raises:
+        InputError: an unknown method, an output without a scalar target, sequences the model does
+            not take, or ``method="deepshap"`` on a model with a layer that has no DeepLIFT rule
+            (the message names the layer).
     """
     if method not in METHODS:
         raise InputError(f"unknown contribution method {method!r}; choose one of {list(METHODS)}")
@@ -170,11 +174,17 @@ def contributions(model, sequences: np.ndarray, method: str = "gradient_x_input"
         raise InputError(f"n_baselines ({n_baselines}), steps ({steps}) and batch_size ({batch_size}) must be "
                          f"positive")
     sequences = check_sequences(model, sequences)
-    gradient = gradient_function(model, resolve_output(model, output))
-    if method == "gradient_x_input":
-        scores = _gradient_x_input(gradient, sequences, batch_size, progress)
+    if method == "auto":
+        method = default_method(model)
+    if method == "deepshap":
+        scores = deepshap_contributions(model, sequences, output, n_references=n_baselines, seed=seed,
+                                        batch_size=batch_size, jit_compile=jit_compile, progress=progress)
     else:
-        scores = _integrated_gradients(gradient, sequences, batch_size, n_baselines, steps, seed, progress)
+        gradient = gradient_function(model, resolve_output(model, output), jit_compile)
+        if method == "gradient_x_input":
+            scores = _gradient_x_input(gradient, sequences, batch_size, progress)
+        else:
+            scores = _integrated_gradients(gradient, sequences, batch_size, n_baselines, steps, seed, progress)
     if hypothetical:
         return scores
     return scores * sequences[..., :4].astype(np.float32)

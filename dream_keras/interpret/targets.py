@@ -121,11 +121,13 @@ def scalar_target_tensor(outputs: dict, name: str):
     value = outputs[name]
     if name == PROFILE:
         tasks = profile_tasks(outputs)
-        logits = ops.reshape(value, (ops.shape(value)[0], -1, tasks))
+        logits = ops.reshape(value, (-1, int(np.prod(value.shape[1:])) // tasks, tasks))
         centred = logits - ops.mean(logits, axis=1, keepdims=True)
         weights = ops.softmax(ops.stop_gradient(centred), axis=1)
         return ops.sum(weights * centred, axis=(1, 2))
-    value = ops.reshape(value, (ops.shape(value)[0], -1))
-    if name == LOGCOUNTS or value.shape[1] == 1:
-        return ops.sum(value, axis=1)
-    raise InputError(f"output {name!r} has {value.shape[1]} values per example and no scalar summary")
+    # The width from the output's own static shape: a traced batch of unknown size (a tf.function
+    # that relaxed its input shape) would leave a reshape to (batch, -1) of unknown width.
+    width = int(np.prod(value.shape[1:]))
+    if name == LOGCOUNTS or width == 1:
+        return ops.sum(ops.reshape(value, (-1, width)), axis=1)
+    raise InputError(f"output {name!r} has {width} values per example and no scalar summary")

@@ -98,7 +98,7 @@ def write_contribution_hdf5(path: str | os.PathLike, onehot: np.ndarray, hypothe
         hypothetical: ``(n, length, 4)`` hypothetical contribution scores.
         chroms, starts, centres: ``(n,)`` chromosome, 0-based window start, summit.
         alphabet: channel order, stored as an attribute.
-        attributes: more file attributes (method, output, models).
+        attributes: more file attributes (method, output, models, seed, n_references, steps).
     """
     onehot = np.asarray(onehot)[..., :4]
     hypothetical = np.asarray(hypothetical, dtype=np.float32)

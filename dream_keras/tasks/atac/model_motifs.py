@@ -45,7 +45,8 @@ def model_motifs(model, windows, folder: str | os.PathLike, *, method: str = MOT
         windows: :class:`data_prep.windows.Windows` of the peaks (``sequences`` and ``regions``).
         folder: output folder: ``contributions.<profile|counts>_scores.h5`` and the files of
             :func:`~dream_keras.interpret.motifs.discover_motifs`.
-        method: the contribution method, passed to ``dream_keras.interpret.contributions``.
+        method: the contribution method, passed to ``dream_keras.interpret.contributions`` (``"auto"``
+            resolved first, so that the file records the method used).
         output: ``profile`` or ``counts``/``logcounts``.
         window, max_seqlets, motif_db, q_threshold: as :func:`~dream_keras.interpret.motifs.discover_motifs`.
         contribution_options: more arguments of ``contributions`` (``n_baselines``, ``steps``, ``seed``).
@@ -57,12 +58,13 @@ def model_motifs(model, windows, folder: str | os.PathLike, *, method: str = MOT
         ``(discovery, contributions path)``.
     """
     from data_prep.windows import window_starts
-    from dream_keras.interpret import contributions
+    from dream_keras.interpret import contributions, default_method
     from dream_keras.interpret.motifs import discover_motifs
     from dream_keras.interpret.targets import resolve_output
     from dream_keras.interpret.tracks import write_contribution_hdf5
 
     folder = pathlib.Path(folder)
+    method = default_method(model) if method == "auto" else method
     explained = resolve_output(model, output)
     sequences = windows.sequences
     print(f"      {method} contributions ({explained}) on {len(sequences):,} peaks", flush=True)
