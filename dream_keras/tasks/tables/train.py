@@ -56,7 +56,8 @@ from dream_keras.training.recipes import RECIPES, Recipe, ValidationMetrics, rec
 from dream_keras.training.seeding import seed_everything
 from dream_keras.tasks.tables.evaluation import evaluation_record, scatter_plot
 from dream_keras.tasks.tables.parameters import DEFAULT_BACKBONE, TableTrainParameters
-from dream_keras.tasks.tables.prediction import ArrayBatches, predict_table, predict_table_task, write_tsv_atomic
+from dream_keras.tasks.tables.prediction import predict_table, predict_table_task, write_tsv_atomic
+from dream_keras.training.array_batches import ArrayBatches
 
 
 @dataclasses.dataclass
@@ -88,7 +89,7 @@ class TableRun:
 
 
 @dataclasses.dataclass
-class FoldRuns:
+class CrossValidationRuns:
     """``--fold all``: one run per fold and the summary table (also written to ``summary.tsv``)."""
 
     root: pathlib.Path
@@ -350,7 +351,7 @@ def train_table_task(task: str, data, *, out, overwrite: bool = False, resume: b
             (``backbone``, ``head``, ``fold``, ``epochs``, ``lr``, ``model_options``, ...).
 
     Returns:
-        :class:`TableRun`, or :class:`FoldRuns` for ``fold="all"``.
+        :class:`TableRun`, or :class:`CrossValidationRuns` for ``fold="all"``.
     """
     fields = {field.name for field in dataclasses.fields(TableTrainParameters)}
     unknown = sorted(set(options) - fields)
@@ -376,7 +377,7 @@ def train_tables(params: TableTrainParameters, out, *, overwrite: bool = False, 
         verbose: Keras progress output.
 
     Returns:
-        :class:`TableRun`, or :class:`FoldRuns` for ``fold="all"``.
+        :class:`TableRun`, or :class:`CrossValidationRuns` for ``fold="all"``.
     """
     task, data, valid = params.task, params.data, params.valid
     if task not in TASKS:
@@ -426,7 +427,7 @@ def train_tables(params: TableTrainParameters, out, *, overwrite: bool = False, 
                                                                   resume=output.resumed),
                               resume=output.resumed, parameters=parameters, **common)
     # reported where the files are once the command has finished (an --overwrite swapped them in)
-    if isinstance(result, FoldRuns):
+    if isinstance(result, CrossValidationRuns):
         return dataclasses.replace(result, root=output.final)
     return dataclasses.replace(result, folder=RunFolder(output.final))
 
@@ -449,7 +450,7 @@ def _summary_row(fold: int, run: TableRun | dict) -> dict:
 
 
 def _train_all_folds(task, data, output, *, folds, parameters, split_options, backbone, head, recipe, model_options,
-                     seed, verbose, inputs, jit_compile="auto") -> FoldRuns:
+                     seed, verbose, inputs, jit_compile="auto") -> CrossValidationRuns:
     table = _load(task, data, split_options["reverse_channel"])
     if "fold" not in table.table.columns:
         raise InputError(f"{data}: no 'fold' column, needed for --fold all. Fix: give the lentiMPRA table with folds.")
@@ -488,12 +489,12 @@ def _train_all_folds(task, data, output, *, folds, parameters, split_options, ba
         rows.append(_summary_row(fold, result))
     summary = pd.DataFrame(rows)
     write_tsv_atomic(summary, root / "summary.tsv")
-    return FoldRuns(root, runs, summary)
+    return CrossValidationRuns(root, runs, summary)
 
 
-def format_table_result(result: TableRun | FoldRuns) -> str:
+def format_table_result(result: TableRun | CrossValidationRuns) -> str:
     """The report of a finished run: the primary set's scores and the files written (or the fold table)."""
-    if isinstance(result, FoldRuns):
+    if isinstance(result, CrossValidationRuns):
         return (f"{result.summary.to_string(index=False)}\n"
                 f"wrote {result.root / 'summary.tsv'} and {len(result.summary)} fold folders under {result.root}")
     primary = result.metrics["sets"][result.metrics["primary_set"]]
@@ -504,6 +505,6 @@ def format_table_result(result: TableRun | FoldRuns) -> str:
             f"wrote {result.folder.models / 'model.keras'} and {result.folder.evaluation / 'metrics.json'}")
 
 
-__all__ = ["FoldRuns", "TableData", "TableRun", "TableTrainParameters", "build_table_model", "evaluate_table_model",
+__all__ = ["CrossValidationRuns", "TableData", "TableRun", "TableTrainParameters", "build_table_model", "evaluate_table_model",
            "format_table_result", "predict_table_task", "prepare_table_data", "resolve_head", "train_table_task",
            "train_tables"]
