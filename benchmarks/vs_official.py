@@ -87,7 +87,7 @@ def ours_model(filters: int, n_dil_layers: int, batch_size: int, determinism: bo
                         filters=filters, n_dil_layers=n_dil_layers)
     # the trainer `dream-keras train` fits (it wraps the network; its loss is the same objective)
     trainer = compile_profile_count(model, counts_loss_weight=COUNTS_LOSS_WEIGHT, learning_rate=LEARNING_RATE,
-                                    jit_compile=resolve_jit_compile("auto", "bpnet"), batch_size=batch_size,
+                                    jit_compile=resolve_jit_compile("auto", "bpnet"), step_batch_size=batch_size,
                                     backbone="bpnet")
     return trainer, bool(trainer.jit_compile)
 

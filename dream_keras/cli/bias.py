@@ -48,9 +48,8 @@ def add_parser(sub) -> None:
     t.add_argument("--patience", type=int, action=Explicit, help=f"early-stopping patience (default {_default('patience')})")
     t.add_argument("--lr", type=float, action=Explicit, help=f"Adam learning rate (default {_default('lr')})")
     t.add_argument("--batch-size", type=int, action=Explicit,
-                   help=f"batch size per replica (default {_default('batch_size')}; with --strategy a step's global batch is "
-                        "this x "
-                        "replicas)")
+                   help=f"batch size per replica (default {_default('batch_size')}; with --strategy a step's global "
+                        "batch is this x replicas)")
     add_strategy_option(t)
     add_speed_options(t)
     t.add_argument("--seed", type=int, action=Explicit, help=f"random seed (default {_default('seed')})")

@@ -69,7 +69,7 @@ def add_parser(sub) -> None:
             ("--bias-threshold-factor", float, "bias nonpeaks' threshold factor (default: ATAC 0.5, DNASE 0.8)"),
             ("--filters", int, "main model filters"), ("--n-dil-layers", int, "main model dilated layers"),
             ("--epochs", int, "main model's most epochs"), ("--patience", int, "early-stopping patience"),
-            ("--lr", float, "Adam learning rate"), ("--batch-size", int, "batch size"), ("--seed", int, "random seed"),
+            ("--lr", float, "Adam learning rate"), ("--batch-size", int, "batch size per replica"), ("--seed", int, "random seed"),
             ("--footprint-regions", int, "footprint on at most this many test nonpeaks (default: all)")):
         default = PIPELINE_DEFAULTS.get(flag[2:].replace("-", "_"))
         shown = f" (default {default})" if default is not None and "default" not in words else ""

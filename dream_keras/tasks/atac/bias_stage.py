@@ -78,20 +78,19 @@ class BiasModelRun(ProfileCountRun):
                                     bias_threshold_factor=params.bias_threshold_factor,
                                     outlier_quantile=params.outlier_quantile, progress=progress)
 
-    def datasets(self, data, plan):
+    def datasets(self, data, plan, global_batch_size: int):
         import data_prep
 
         params = self.params
-        # --batch-size is per replica: every step reads the global batch, which the strategy splits.
+
         def train_data(first_epoch):
             return plan.prepare_dataset(data_prep.training_dataset(
                 None, data.train_nonpeaks, input_length=params.input_length, output_length=params.output_length,
-                max_jitter=0, batch_size=plan.global_batch_size(params.batch_size), seed=params.seed,
-                first_epoch=first_epoch))
+                max_jitter=0, batch_size=global_batch_size, seed=params.seed, first_epoch=first_epoch))
 
         valid_data = plan.prepare_dataset(data_prep.validation_dataset(
             None, data.valid_nonpeaks, input_length=params.input_length, output_length=params.output_length,
-            batch_size=plan.global_batch_size(params.batch_size), seed=params.seed))
+            batch_size=global_batch_size, seed=params.seed))
         return train_data, valid_data
 
     def training_message(self, model, data, weight: float) -> str:

@@ -72,8 +72,9 @@ class ProfileCountRun:
         """The model to compile and fit (the main model wraps ``model`` with the bias model)."""
         return model
 
-    def datasets(self, data, plan):
-        """``(train_data, valid_data)`` for :func:`fit_profile_count`, sharded by ``plan``."""
+    def datasets(self, data, plan, global_batch_size: int):
+        """``(train_data, valid_data)`` for :func:`fit_profile_count` in batches of ``global_batch_size``
+        (every replica's examples), sharded by ``plan``."""
         raise NotImplementedError
 
     def training_message(self, model, data, weight: float) -> str:
@@ -143,10 +144,11 @@ def run_fold(model_run: ProfileCountRun, output, *, progress: bool | None, plots
     model_run.check(plan)
     seed_everything(params.seed)
     model = model_run.build(plan)
+    # --batch-size is per replica: every step reads the global batch, which the strategy splits
+    global_batch_size = plan.global_batch_size(params.batch_size)
     if not has_gpu():  # CPU runs share the machine's memory: stop before a step that cannot fit
-        batch = plan.global_batch_size(params.batch_size)
-        check_step_memory(model, batch_size=batch, step_batch_size=batch, what=f"[{model_run.tag}] {params.backbone}",
-                          accumulate=False)
+        check_step_memory(model, global_batch_size=global_batch_size, step_batch_size=global_batch_size,
+                          what=f"[{model_run.tag}] {params.backbone}", accumulate=False)
     data = model_run.load_data(inputs, progress)
     weight = params.counts_loss_weight if params.counts_loss_weight is not None else data.counts_loss_weight
     resolved = dataclasses.replace(params, counts_loss_weight=float(weight))
@@ -159,11 +161,11 @@ def run_fold(model_run: ProfileCountRun, output, *, progress: bool | None, plots
     # the trainer wraps ``trained`` (whose variables it fits) so that the logged loss is the optimised one
     trainer = compile_profile_count(trained, counts_loss_weight=weight, learning_rate=params.lr,
                                     jit_compile=resolve_jit_compile(params.jit_compile, params.backbone),
-                                    batch_size=plan.global_batch_size(params.batch_size), backbone=params.backbone)
+                                    step_batch_size=global_batch_size, backbone=params.backbone)
 
     # the datasets let go of the training windows when the block ends (tf.data would keep them alive)
     with releasing_windows():
-        train_data, valid_data = model_run.datasets(data, plan)
+        train_data, valid_data = model_run.datasets(data, plan, global_batch_size)
         say(model_run.training_message(model, data, weight))
         fit = fit_profile_count(trainer, train_data, valid_data, epochs=params.epochs, patience=params.patience,
                                 run=run, resume=resume)

@@ -36,9 +36,10 @@ class ProfileCountTrainParameters:
     epochs: int = 50
     patience: int = 5
     lr: float = 1e-3
+    #: examples per replica (``--batch-size``); a step's global batch is this x the strategy's replicas
     batch_size: int = 64
     seed: int = 0
-    #: default, mirrored or multiworker (dream_keras.training.distribution); batch_size is per replica
+    #: default, mirrored or multiworker (dream_keras.training.distribution)
     strategy: str = "default"
     #: Keras dtype policy and XLA choice (dream_keras.training.performance)
     precision: str = "float32"

@@ -152,29 +152,27 @@ class MainModelRun(ProfileCountRun):
         self.scaled = plan.prepare_model(scaled)
         return plan.prepare_model(with_bias(model, self.scaled))
 
-    def datasets(self, data, plan):
+    def datasets(self, data, plan, global_batch_size: int):
         import data_prep
         from data_prep.atac.streams import streamed_datasets
 
         params = self.params
-        # --batch-size is per replica: every step reads the global batch, which the strategy splits.
-        data_params = dataclasses.replace(params, batch_size=plan.global_batch_size(params.batch_size))
         if params.stream:
-            train_data, valid_data = streamed_datasets(data, data_params)
+            train_data, valid_data = streamed_datasets(data, params, global_batch_size)
         else:
             def train_data(first_epoch):
                 return data_prep.training_dataset(data.train_peaks, data.train_nonpeaks,
                                                   input_length=params.input_length,
                                                   output_length=params.output_length, max_jitter=params.max_jitter,
                                                   negative_ratio=params.negative_ratio,
-                                                  batch_size=data_params.batch_size, seed=params.seed,
+                                                  batch_size=global_batch_size, seed=params.seed,
                                                   first_epoch=first_epoch)
 
             valid_data = data_prep.validation_dataset(data.valid_peaks, data.valid_nonpeaks,
                                                       input_length=params.input_length,
                                                       output_length=params.output_length, max_jitter=params.max_jitter,
                                                       negative_ratio=params.negative_ratio,
-                                                      batch_size=data_params.batch_size, seed=params.seed)
+                                                      batch_size=global_batch_size, seed=params.seed)
         return _sharded(train_data, plan), plan.prepare_dataset(valid_data)
 
     def training_message(self, model, data, weight: float) -> str:
