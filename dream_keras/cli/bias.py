@@ -7,7 +7,8 @@ import argparse
 from dream_keras.cli.run_arguments import (Explicit, absolute, add_model_options, add_run_options,
                                            add_speed_options, add_strategy_option, collect_model_options,
                                            given_options, help_text, require_options, resolve_recorded_parameters)
-from dream_keras.tasks.atac.parameters import BiasTrainParameters, field_default
+from dream_keras.tasks.atac.parameters import BiasTrainParameters
+from dream_keras.tasks.parameter_defaults import field_default
 
 EXAMPLE = """example:
   dream-keras bias train --genome hg38.fa --bigwig insertions.bw --peaks peaks.narrowPeak \\

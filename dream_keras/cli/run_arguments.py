@@ -80,7 +80,8 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
 
 def _run_default(name: str):
     """The default of a run option, as the parameter objects declare it."""
-    from dream_keras.tasks.atac.parameters import ProfileCountTrainParameters, field_default
+    from dream_keras.tasks.atac.parameters import ProfileCountTrainParameters
+    from dream_keras.tasks.parameter_defaults import field_default
 
     return field_default(ProfileCountTrainParameters, name)
 

@@ -13,7 +13,8 @@ import dataclasses
 from dream_keras.cli.run_arguments import (Explicit, ExplicitFlag, absolute, add_model_options, add_run_options,
                                            add_speed_options, add_strategy_option, collect_model_options,
                                            given_options, help_text, require_options, resolve_recorded_parameters)
-from dream_keras.tasks.atac.parameters import AtacTrainParameters, field_default
+from dream_keras.tasks.atac.parameters import AtacTrainParameters
+from dream_keras.tasks.parameter_defaults import field_default
 
 TASKS = ("atac", "dream_yeast", "starrseq", "lentimpra")
 

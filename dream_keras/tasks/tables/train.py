@@ -55,6 +55,7 @@ from dream_keras.training.fitting import FitResult, fit_resumable, fit_verbosity
 from dream_keras.training.recipes import RECIPES, Recipe, ValidationMetrics, recipe_for, table_losses
 from dream_keras.training.seeding import seed_everything
 from dream_keras.tasks.tables.evaluation import evaluation_record, scatter_plot
+from dream_keras.tasks.parameter_defaults import field_default
 from dream_keras.tasks.tables.parameters import DEFAULT_BACKBONE, TableTrainParameters
 from dream_keras.tasks.tables.prediction import predict_table, predict_table_task, write_tsv_atomic
 from dream_keras.training.array_batches import ArrayBatches
@@ -148,9 +149,11 @@ def _split_rows(task: str, table: SequenceTable, *, fold, valid_fraction: float,
                      "with Val rows (from Python also valid_chromosomes=[...] of train_table_task).")
 
 
-def prepare_table_data(task: str, data, *, valid=None, fold=None, valid_fraction: float = 0.1,
+def prepare_table_data(task: str, data, *, valid=None, fold=None,
+                       valid_fraction: float = field_default(TableTrainParameters, "valid_fraction"),
                        valid_chromosomes: Sequence[str] | None = None, test_chromosomes: Sequence[str] | None = None,
-                       seed: int = 0, augment: bool | None = None, reverse_channel: bool = False,
+                       seed: int = field_default(TableTrainParameters, "seed"), augment: bool | None = None,
+                       reverse_channel: bool = field_default(TableTrainParameters, "reverse_channel"),
                        table: SequenceTable | None = None, fold_labels=None) -> TableData:
     """Loads and splits one run's rows (see the module docstring for each task's rules).
 
@@ -255,7 +258,7 @@ def _fit_targets(table: SequenceTable, task_names, soft_bins: bool) -> dict:
 
 
 def _fit(model, data: TableData, recipe: Recipe, run: RunFolder, *, task: str, soft_bins: bool, seed: int,
-         resume: bool, verbose, jit_compile: str = "auto") -> FitResult:
+         resume: bool, verbose, jit_compile: str) -> FitResult:
     spec = TASKS[task]
     steps_per_epoch = max(1, len(data.train) // recipe.global_batch_size)  # full updates only (ArrayBatches)
     xla = performance.resolve_jit_compile(jit_compile, model.backbone_name)
@@ -302,7 +305,7 @@ def evaluate_table_model(task: str, model, evaluation: dict, run: RunFolder, bat
 
 def _run_one(task: str, data: TableData, prepare_run: Callable[[], RunFolder], *, backbone: str, head: str,
              recipe: Recipe, model_options: dict | None, seed: int, resume: bool, verbose, parameters: dict,
-             inputs: dict, jit_compile: str = "auto") -> TableRun:
+             inputs: dict, jit_compile: str) -> TableRun:
     seed_everything(seed)
     model = build_table_model(task, backbone, head, data.train.sequences.shape[-1], model_options)
     model = prepare_model_for_active_strategy(model)  # --strategy: see dream_keras.training.distribution
@@ -455,7 +458,7 @@ def _summary_row(fold: int, run: TableRun | dict) -> dict:
 
 
 def _train_all_folds(task, data, output, *, folds, parameters, split_options, backbone, head, recipe, model_options,
-                     seed, verbose, inputs, jit_compile="auto") -> CrossValidationRuns:
+                     seed, verbose, inputs, jit_compile) -> CrossValidationRuns:
     table = _load(task, data, split_options["reverse_channel"])
     if "fold" not in table.table.columns:
         raise InputError(f"{data}: no 'fold' column, needed for --fold all. Fix: give the lentiMPRA table with folds.")
