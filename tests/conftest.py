@@ -16,3 +16,18 @@ DATA = pathlib.Path(__file__).parent / "data"
 def data_dir() -> pathlib.Path:
     """tests/data: the small real fixtures (each folder has its licence and provenance)."""
     return DATA
+
+
+@pytest.fixture(scope="session")
+def chrombpnet_golden(data_dir):
+    """``load(stem) -> (arrays, values)``: a golden pair written by the official ChromBPNet code,
+    ``tests/data/chrombpnet_ref/STEM.npz`` (arrays) and ``STEM.json`` (scalars)."""
+    import json
+
+    import numpy as np
+
+    def load(stem: str):
+        folder = data_dir / "chrombpnet_ref"
+        return np.load(folder / f"{stem}.npz"), json.loads((folder / f"{stem}.json").read_text())
+
+    return load
