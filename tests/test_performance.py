@@ -15,6 +15,7 @@ from dream_keras.training.performance import (MEASURE, apply_jit_compile, precis
                                               set_precision)
 from dream_keras.tasks.atac.profile_count_fit import compile_profile_count
 from dream_keras.training.seeding import seed_everything
+from tiny_atac import bias_args
 
 INPUT, OUTPUT = 256, 128
 
@@ -272,25 +273,11 @@ def test_apply_jit_compile_sets_xla_under_determinism_and_auto_gives_keras_choic
     assert not [w for w in recwarn if "jit_compile" in str(w.message)]
 
 
-@pytest.fixture(scope="module")
-def nonpeaks(data_dir, tmp_path_factory):
-    atac = data_dir / "atac_mm10"
-    out = tmp_path_factory.mktemp("perf") / "nonpeaks.narrowPeak"
-    assert main(["prep", "nonpeaks", "--genome", str(atac / "genome.fa"), "--peaks", str(atac / "peaks.narrowPeak"),
-                 "--fold", "0", "--fold-dir", str(atac / "folds"), "--out", str(out), "--input-length", "512",
-                 "--stride", "256", "--ratio", "2"]) == 0
-    return out
-
-
 @pytest.mark.slow  # trains or starts a second interpreter
-def test_bias_train_cli_records_and_uses_precision_and_xla(data_dir, nonpeaks, tmp_path):
-    atac = data_dir / "atac_mm10"
+def test_bias_train_cli_records_and_uses_precision_and_xla(atac, atac_nonpeaks, tmp_path):
     out = tmp_path / "bias_bf16"
-    assert main(["bias", "train", "--genome", str(atac / "genome.fa"), "--bigwig", str(atac / "tn5_insertions.bw"),
-                 "--peaks", str(atac / "peaks.narrowPeak"), "--nonpeaks", str(nonpeaks), "--fold", "0",
-                 "--fold-dir", str(atac / "folds"), "--out", str(out), "--input-length", "512", "--output-length",
-                 "256", "--filters", "4", "--n-dil-layers", "1", "--epochs", "1", "--precision", "mixed_bfloat16",
-                 "--jit-compile", "off"]) == 0
+    # the session's tiny bias run, in bfloat16 without XLA
+    assert main(bias_args(atac, atac_nonpeaks, out) + ["--precision", "mixed_bfloat16", "--jit-compile", "off"]) == 0
     assert keras.config.dtype_policy().name == "float32"  # the run's policy did not leak
     parameters = json.loads((out / "logs" / "run.json").read_text())["parameters"]
     assert (parameters["precision"], parameters["jit_compile"]) == ("mixed_bfloat16", "off")
