@@ -9,7 +9,7 @@ of the Tn5 motifs are compared.
 The official code (PyPI ``chrombpnet`` 1.0.1) runs in its own virtual environment
 (``benchmarks/setup_official.sh``) through ``benchmarks/official_chrombpnet_run.py``, which calls its
 hyperparameter finders and ``chrombpnet.training.train.main`` as ``chrombpnet bias pipeline`` and
-``chrombpnet pipeline`` do. Its ``.h5`` models are read back with ``baselines.load_official_h5``.
+``chrombpnet pipeline`` do. Its ``.h5`` models are read back with ``baselines.chrombpnet.load_official_h5``.
 
 Usage:
     python benchmarks/vs_official_training.py --data synthetic \\

@@ -11,11 +11,12 @@ so they work in pytest or in a plain script::
 
     @register_backbone("my_tower", defaults={"width": 8})
     def my_tower(x, width=8):
-        return keras.layers.Conv1D(width, 5, padding="same", activation="relu")(x)
+        return keras.layers.Conv1D(width, 5, padding="same", activation="relu", name="my_tower_conv")(x)
 
-    reports = run_backbone_test("my_tower", backbone_options={"width": 6}, input_length={"profile_count": 90},
-                                default_input_length=40, export=["regression"])
-    print({head: report.parameters for head, report in reports.items()})
+    reports = run_backbone_test("my_tower", backbone_options={"width": 6},
+                                head_options={"profile_count": {"output_length": 16}},
+                                input_length={"profile_count": 90}, default_input_length=40, export=["regression"])
+    print({head: report.parameters for head, report in reports.items()}, reports.refused)
 
 What is checked, for every head the backbone can feed (:func:`run_backbone_test`) or every backbone
 that can feed a head (:func:`run_head_test`), on a random one-hot batch:
@@ -72,6 +73,16 @@ class PairReport:
     output_shapes: dict
     parameters: int
     exported: bool
+
+
+class CheckedPairs(dict):
+    """``{part name: PairReport}`` of the pairs that built and passed; :attr:`refused` holds
+    ``{part name: message}`` of the pairs that refused with :class:`~dream_keras.IncompatibleHeadError`
+    (e.g. a profile head whose ``output_length`` needs longer features than the input gives)."""
+
+    def __init__(self, reports: dict, refused: dict):
+        super().__init__(reports)
+        self.refused = dict(refused)
 
 
 def random_one_hot(batch: int, length: int, channels: int = 4, seed: int = 0) -> np.ndarray:
@@ -231,14 +242,14 @@ def _run_pairs(pairs: list, *, vary: str, input_length, default_input_length, ch
                                        expected_parameters=_per_part(expected_parameters, varying))
     fixed = pairs[0][1] if vary == "backbone" else pairs[0][0]
     assert reports, f"no pair with {fixed!r} builds: {refused}"
-    return reports
+    return CheckedPairs(reports, refused)
 
 
 def run_backbone_test(backbone: str, *, backbone_options: dict | None = None, head_options: dict | None = None,
                       input_length: int | dict | None = None, default_input_length: int | None = None,
                       channels: int = 4, heads: Iterable[str] | None = None, export: bool | Iterable[str] = False,
                       expected_outputs: dict | None = None, expected_parameters: dict | None = None,
-                      folder=None, seed: int = 0) -> dict[str, PairReport]:
+                      folder=None, seed: int = 0) -> CheckedPairs:
     """Check a registered backbone with every head it can feed (see the module docstring).
 
     Args:
@@ -256,8 +267,9 @@ def run_backbone_test(backbone: str, *, backbone_options: dict | None = None, he
         seed: of the random one-hot inputs.
 
     Returns:
-        ``{head: PairReport}`` for every head that builds on the backbone; the others refused with
-        :class:`~dream_keras.IncompatibleHeadError`.
+        :class:`CheckedPairs`: ``{head: PairReport}`` for every head that builds on the backbone, and
+        in ``.refused`` the heads that refused it with :class:`~dream_keras.IncompatibleHeadError`
+        and why.
 
     Raises:
         AssertionError: a check failed, or no head builds.
@@ -277,12 +289,12 @@ def run_head_test(head: str, *, head_options: dict | None = None, backbone_optio
                   input_length: int | dict | None = None, default_input_length: int | None = None,
                   channels: int = 4, backbones: Iterable[str] | None = None, export: bool | Iterable[str] = False,
                   expected_outputs: dict | None = None, expected_parameters: dict | None = None,
-                  folder=None, seed: int = 0) -> dict[str, PairReport]:
+                  folder=None, seed: int = 0) -> CheckedPairs:
     """Check a registered head after every backbone that can feed it (see the module docstring).
 
     The arguments mirror :func:`run_backbone_test` with the roles swapped: ``head_options`` are the
     head's, ``backbone_options``, ``input_length``, ``export``, ``expected_outputs`` and
-    ``expected_parameters`` are keyed by backbone. Returns ``{backbone: PairReport}``.
+    ``expected_parameters`` are keyed by backbone. Returns :class:`CheckedPairs` keyed by backbone.
     """
     from dream_keras.registry import get_head, list_backbones
 
@@ -295,5 +307,5 @@ def run_head_test(head: str, *, head_options: dict | None = None, backbone_optio
                       seed=seed)
 
 
-__all__ = ["COMPILED_ATOL", "PairReport", "SAME_GRAPH_ATOL", "check_model", "random_one_hot", "run_backbone_test",
-           "run_head_test"]
+__all__ = ["COMPILED_ATOL", "CheckedPairs", "PairReport", "SAME_GRAPH_ATOL", "check_model", "random_one_hot",
+           "run_backbone_test", "run_head_test"]

@@ -317,7 +317,8 @@ def test_a_head_that_cannot_follow_is_left_out_and_a_pair_that_fails_otherwise_i
     reports = run_backbone_test("bpnet", backbone_options=TINY_BACKBONE_OPTIONS["bpnet"],
                                 head_options=TINY_HEAD_OPTIONS, default_input_length=PROFILE_MIN_INPUT["bpnet"] - 1,
                                 heads=["profile_count", "regression"])
-    assert sorted(reports) == ["regression"]  # profile_count refused with IncompatibleHeadError
+    assert sorted(reports) == ["regression"] and sorted(reports.refused) == ["profile_count"]
+    assert "cannot follow backbone 'bpnet'" in reports.refused["profile_count"]
     with pytest.raises(AssertionError, match="no pair with 'bpnet' builds"):
         run_backbone_test("bpnet", backbone_options=TINY_BACKBONE_OPTIONS["bpnet"], head_options=TINY_HEAD_OPTIONS,
                           default_input_length=PROFILE_MIN_INPUT["bpnet"] - 1, heads=["profile_count"])
