@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import keras
 
+from dream_keras.heads.profile_count import PROFILE_COUNT_INPUT_LENGTH
 from dream_keras.registry import register_backbone
 
 FIRST_KERNEL_SIZE = 21
@@ -23,15 +24,19 @@ def bpnet_length_loss(n_dil_layers: int) -> int:
     return FIRST_KERNEL_SIZE - 1 + sum(2 * 2 ** i for i in range(1, n_dil_layers + 1))
 
 
+#: The official main model's tower: 512 filters, 8 dilated layers, names with the ``wo_bias_`` prefix
+#: (``chrombpnet_nobias.h5``).
+MAIN_MODEL_OPTIONS = {"filters": 512, "n_dil_layers": 8, "layer_prefix": "wo_bias_"}
 #: The official bias model: BPNet, 128 filters, 4 dilated layers, names without prefix (``bias.h5``).
 BIAS_MODEL_OPTIONS = {"filters": 128, "n_dil_layers": 4, "layer_prefix": ""}
 
 
 @register_backbone(
     "bpnet", default_head="profile_count", alphabet="ACGT",
-    defaults={"input_length": 2114, "channels": 4, "filters": 512, "n_dil_layers": 8, "layer_prefix": "wo_bias_"},
+    defaults={"input_length": PROFILE_COUNT_INPUT_LENGTH, "channels": 4, **MAIN_MODEL_OPTIONS},
     bias_defaults=BIAS_MODEL_OPTIONS)
-def bpnet(x, filters: int = 512, n_dil_layers: int = 8, layer_prefix: str = "wo_bias_"):
+def bpnet(x, filters: int = MAIN_MODEL_OPTIONS["filters"], n_dil_layers: int = MAIN_MODEL_OPTIONS["n_dil_layers"],
+          layer_prefix: str = MAIN_MODEL_OPTIONS["layer_prefix"]):
     """BPNet backbone.
 
     Args:

@@ -125,7 +125,7 @@ def child_load(info: dict, stream: bool, n_batches: int) -> dict:
         params = AtacTrainParameters(genome=info["genome"], bigwig=info["bigwig"], peaks=info["peaks"],
                                      nonpeaks=info["nonpeaks"], bias_model=info["bias_model"], fold=info["fold"],
                                      stream=True)
-        train_data, valid = streamed_datasets(data, params)
+        train_data, valid = streamed_datasets(data, params, params.batch_size)  # one replica
         train = train_data(0)
     else:
         data = load_main_model_data(inputs, **options)

@@ -2,9 +2,10 @@
 # The official ChromBPNet code (PyPI chrombpnet 1.0.1) in its own virtual environment, for the
 # side-by-side benchmarks (vs_official.py, vs_official_training.py). Installed with --no-deps beside
 # tensorflow-cpu, tf-keras and tensorflow-probability; run it with TF_USE_LEGACY_KERAS=1.
-#   bash benchmarks/setup_official.sh [VENV_DIR]     (default: ./.official-venv)
+#   bash benchmarks/setup_official.sh [VENV_DIR]     (default: .official-venv in the repository root, where
+#   the benchmarks look for it: benchmarks/official_environment.py)
 set -euo pipefail
-venv="${1:-.official-venv}"
+venv="${1:-$(cd "$(dirname "$0")/.." && pwd)/.official-venv}"
 python3 -m venv "$venv"
 "$venv/bin/pip" install -q --upgrade pip
 "$venv/bin/pip" install -q "tensorflow-cpu==2.21.*" "tf-keras==2.21.*" tensorflow-probability \

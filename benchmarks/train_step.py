@@ -112,12 +112,12 @@ def build_yeast(name: str, batch_size: int, jit: str = "auto"):
     options = dict(MODELS[name])
     model = build_model(options.pop("backbone"), "soft_bins", input_length=YEAST_LENGTH, channels=YEAST_CHANNELS,
                         **options)
-    recipe = recipe_for(name).resolved(batch_size=batch_size)
+    recipe = recipe_for(name).resolved(per_replica_batch_size=batch_size)
     model.compile(optimizer=recipe.make_optimizer(steps_per_epoch=12_740 // batch_size),
                   loss=table_losses(list(model.output), ["expression"], True), jit_compile=False)
     _check_memory(model, name, batch_size)  # before the XLA timing, which runs steps at this batch
-    xla = performance.apply_jit_compile(model, performance.resolve_jit_compile(jit, name), batch_size=batch_size,
-                                        backbone=name)
+    xla = performance.apply_jit_compile(model, performance.resolve_jit_compile(jit, name),
+                                        step_batch_size=batch_size, backbone=name)
     return model, xla
 
 
@@ -127,7 +127,7 @@ def _check_memory(model, name: str, batch_size: int) -> None:
     checks (TensorFlow would abort inside the step)."""
     from dream_keras.training.memory_check import check_step_memory
 
-    check_step_memory(model, batch_size=batch_size, step_batch_size=batch_size, what=name)
+    check_step_memory(model, global_batch_size=batch_size, step_batch_size=batch_size, what=name)
 
 
 def _yeast_batch(batch_size: int, seed: int = 0):

@@ -21,7 +21,8 @@ the same for ``predict_on_batch``. Prints examples/s per process and round, and 
 dream-keras / official; the 1-minute load average is printed with every row (the machine may be
 shared).
 
-    python benchmarks/vs_official.py --official-python /work/official-venv/bin/python
+    bash benchmarks/setup_official.sh            # once: the official code in ./.official-venv
+    python benchmarks/vs_official.py
     python benchmarks/vs_official.py --towers 512/8 --steps 2 --rounds 1
 """
 
@@ -33,6 +34,8 @@ import os
 import subprocess
 import sys
 import time
+
+from official_environment import DEFAULT_OFFICIAL_VENV, official_python
 
 INPUT_LENGTH, OUTPUT_LENGTH = 2114, 1000
 COUNTS_LOSS_WEIGHT = 10.0
@@ -84,7 +87,7 @@ def ours_model(filters: int, n_dil_layers: int, batch_size: int, determinism: bo
                         filters=filters, n_dil_layers=n_dil_layers)
     # the trainer `dream-keras train` fits (it wraps the network; its loss is the same objective)
     trainer = compile_profile_count(model, counts_loss_weight=COUNTS_LOSS_WEIGHT, learning_rate=LEARNING_RATE,
-                                    jit_compile=resolve_jit_compile("auto", "bpnet"), batch_size=batch_size,
+                                    jit_compile=resolve_jit_compile("auto", "bpnet"), step_batch_size=batch_size,
                                     backbone="bpnet")
     return trainer, bool(trainer.jit_compile)
 
@@ -105,7 +108,7 @@ def worker(which: str, filters: int, n_dil_layers: int, batch_size: int, steps: 
 
 def _run_worker(which: str, tower: str, args) -> dict:
     filters, layers = (int(value) for value in tower.split("/"))
-    python = args.official_python if which == "official" else sys.executable
+    python = str(official_python(args.official_venv)) if which == "official" else sys.executable
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     if which == "official":
         env["TF_USE_LEGACY_KERAS"] = "1"
@@ -121,8 +124,10 @@ def _run_worker(which: str, tower: str, args) -> dict:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--official-python", default="/work/official-venv/bin/python",
-                        help="python of the virtual environment holding the official chrombpnet")
+    parser.add_argument("--official-venv", "--official-python", dest="official_venv",
+                        help="the virtual environment holding the official chrombpnet (its folder or its "
+                             f"bin/python; default {DEFAULT_OFFICIAL_VENV}, where benchmarks/setup_official.sh "
+                             "puts it)")
     parser.add_argument("--towers", default="512/8,128/4", help="filters/dilated layers, comma-separated")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--steps", type=int, default=5, help="timed steps per measurement (after 1 untimed)")
@@ -136,6 +141,7 @@ def main(argv=None) -> None:
         filters, layers = (int(value) for value in args.tower.split("/"))
         print(json.dumps(worker(args.worker, filters, layers, args.batch_size, args.steps)), flush=True)
         return
+    official_python(args.official_venv)  # stops here, saying how to make it, when it is missing
     kinds = ["official", "ours"] + (["ours_nondeterministic"] if args.determinism_cost else [])
     print(f"BPNet {INPUT_LENGTH} -> {OUTPUT_LENGTH} bp, float32, batch {args.batch_size}, {args.steps} timed steps; "
           f"{os.cpu_count()} CPU cores; load average (1 min) {os.getloadavg()[0]:.2f}", flush=True)

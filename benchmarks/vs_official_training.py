@@ -9,10 +9,10 @@ of the Tn5 motifs are compared.
 The official code (PyPI ``chrombpnet`` 1.0.1) runs in its own virtual environment
 (``benchmarks/setup_official.sh``) through ``benchmarks/official_chrombpnet_run.py``, which calls its
 hyperparameter finders and ``chrombpnet.training.train.main`` as ``chrombpnet bias pipeline`` and
-``chrombpnet pipeline`` do. Its ``.h5`` models are read back with ``baselines.load_official_h5``.
+``chrombpnet pipeline`` do. Its ``.h5`` models are read back with ``baselines.chrombpnet.load_official_h5``.
 
 Usage:
-    python benchmarks/vs_official_training.py --data synthetic --official-venv /work/official-venv \\
+    python benchmarks/vs_official_training.py --data synthetic \\
         --workdir bench_out/vs_official --official-seeds 1 2 3
     python benchmarks/vs_official_training.py --data mouse ...     (the bundled mm10 ATAC data)
 
@@ -38,7 +38,7 @@ import subprocess
 import sys
 import time
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+from official_environment import DEFAULT_OFFICIAL_VENV, ROOT, official_python
 
 #: Settings shared by both implementations, per data set (small towers so that a run ends in minutes).
 SETTINGS = {
@@ -85,7 +85,7 @@ def prepare_data(kind: str, folder: pathlib.Path, input_length: int) -> dict:
     return {key: str(value) if isinstance(value, pathlib.Path) else value for key, value in data.items()}
 
 
-def run_official(data: dict, s: dict, seed: int, out: pathlib.Path, venv: pathlib.Path) -> dict:
+def run_official(data: dict, s: dict, seed: int, out: pathlib.Path, venv: str | None = None) -> dict:
     """Train and evaluate the official bias and main models (one seed) in ``out``; returns ``timing.json``.
 
     A folder trained before the evaluation was timed (no ``eval_*`` keys) gets only the evaluation."""
@@ -93,7 +93,7 @@ def run_official(data: dict, s: dict, seed: int, out: pathlib.Path, venv: pathli
     trained = timing_path.is_file()
     if not trained or "eval_main_predict_s" not in json.loads(timing_path.read_text()):
         out.mkdir(parents=True, exist_ok=True)
-        command = [str(venv / "bin" / "python"), str(ROOT / "benchmarks" / "official_chrombpnet_run.py"),
+        command = [str(official_python(venv)), str(ROOT / "benchmarks" / "official_chrombpnet_run.py"),
                    "--genome", data["genome"], "--bigwig", data["bigwig"], "--peaks", data["peaks"],
                    "--nonpeaks", data["nonpeaks"], "--fold", data["fold"], "--out", str(out),
                    "--inputlen", str(s["input_length"]), "--outputlen", str(s["output_length"]),
@@ -199,7 +199,8 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--data", choices=sorted(SETTINGS), default="synthetic")
     p.add_argument("--workdir", default="bench_out/vs_official_training")
-    p.add_argument("--official-venv", default=".official-venv")
+    p.add_argument("--official-venv", help=f"the official chrombpnet's virtual environment (default "
+                                           f"{DEFAULT_OFFICIAL_VENV}, where benchmarks/setup_official.sh puts it)")
     p.add_argument("--official-seeds", type=int, nargs="*", default=[1, 2, 3])
     p.add_argument("--dream-keras-seed", type=int, default=0)
     p.add_argument("--epochs", type=int, default=None, help="override the main model's epochs (both)")
@@ -207,6 +208,8 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     s = dict(SETTINGS[args.data])
     s.update({k: v for k, v in (("epochs", args.epochs), ("bias_epochs", args.bias_epochs)) if v})
+    if args.official_seeds:
+        official_python(args.official_venv)  # stops before any work, saying how to make it, when it is missing
     work = pathlib.Path(args.workdir).resolve() / args.data
     sys.path.insert(0, str(ROOT))
     data = prepare_data(args.data, work, s["input_length"])
@@ -219,7 +222,7 @@ def main(argv=None) -> int:
     rows = []
     for seed in args.official_seeds:
         out = work / f"official_seed{seed}"
-        timing = run_official(data, s, seed, out, pathlib.Path(args.official_venv))
+        timing = run_official(data, s, seed, out, args.official_venv)
         model, nobias = load_official_h5(out / "chrombpnet.h5"), load_official_h5(out / "chrombpnet_nobias.h5")
         epochs, best = _epochs_and_best(out / "chrombpnet.log")
         train_s = sum(v for k, v in timing.items() if k.endswith("_s") and not k.startswith("eval_"))

@@ -28,7 +28,7 @@ import numpy as np
 from baselines.bpnet import BIAS_MODEL_OPTIONS
 from data_prep.errors import InputError
 from data_prep.filters import bias_threshold, counts_loss_weight, outlier_filter
-from data_prep.windows import Windows
+from data_prep.windows import CHROMBPNET_INPUT_LENGTH, CHROMBPNET_OUTPUT_LENGTH, Windows
 
 #: Conventional ``bias_threshold_factor`` per assay (the official README's recommended start values).
 BIAS_THRESHOLD_FACTORS = {"ATAC": 0.5, "DNASE": 0.8}
@@ -107,7 +107,8 @@ def keep_windows(windows: Windows, keep) -> Windows:
     return Windows(windows.sequences[keep], counts, windows.regions[keep].reset_index(drop=True), windows.dropped)
 
 
-def bias_model_options(input_length: int = 2114, output_length: int = 1000, **overrides) -> dict:
+def bias_model_options(input_length: int = CHROMBPNET_INPUT_LENGTH, output_length: int = CHROMBPNET_OUTPUT_LENGTH,
+                       **overrides) -> dict:
     """Options of the official bias model for :func:`dream_keras.build_model`.
 
     ``build_model("bpnet", **bias_model_options())`` builds BPNet with 128 filters, 4 dilated
@@ -119,7 +120,8 @@ def bias_model_options(input_length: int = 2114, output_length: int = 1000, **ov
             **overrides}
 
 
-def build_bias_model(input_length: int = 2114, output_length: int = 1000, **overrides):
+def build_bias_model(input_length: int = CHROMBPNET_INPUT_LENGTH, output_length: int = CHROMBPNET_OUTPUT_LENGTH,
+                     **overrides):
     """``dream_keras.build_model("bpnet", "profile_count", **bias_model_options(...))``."""
     from dream_keras.model import build_model
 

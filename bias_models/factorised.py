@@ -142,7 +142,6 @@ class BiasFactorizedModel(keras.Model):
         self.alphabet = getattr(model, "alphabet", "ACGT")
         self.head_name = "profile_count"
         self.backbone_name = getattr(model, "backbone_name", None)
-        self.bias_backbone_name = getattr(bias_model, "backbone_name", None)
 
     def get_config(self):
         return {"name": self.name,

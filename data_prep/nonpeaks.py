@@ -31,6 +31,7 @@ from data_prep.errors import InputError
 from data_prep.folds import SPLITS, check_fold
 from data_prep.genome import genome_name, genome_sizes, opened_genome
 from data_prep.peaks import read_bed, read_regions
+from data_prep.windows import CHROMBPNET_INPUT_LENGTH
 
 #: GC buckets are 1 / GC_BUCKETS wide (0.01, as the official rounding to two decimals).
 GC_BUCKETS = 100
@@ -121,8 +122,15 @@ def _match(peak_buckets: np.ndarray, ratio: int, candidate_buckets: np.ndarray, 
     return np.concatenate(chosen) if chosen else np.zeros(0, dtype=np.int64), int(short.sum())
 
 
-def make_nonpeaks(genome, peaks, chrom_sizes, fold, *, input_length: int = 2114, stride: int = 1000,
-                  blacklist=None, ratio_trainvalid: int = 2, ratio_test: int = 1, seed: int = 0,
+#: The official defaults: candidate bins every 1,000 bp; 2 nonpeaks per train/valid peak, 1 per test peak.
+NONPEAK_STRIDE = 1000
+NONPEAKS_PER_PEAK = 2
+NONPEAKS_PER_TEST_PEAK = 1
+
+
+def make_nonpeaks(genome, peaks, chrom_sizes, fold, *, input_length: int = CHROMBPNET_INPUT_LENGTH,
+                  stride: int = NONPEAK_STRIDE, blacklist=None, ratio_trainvalid: int = NONPEAKS_PER_PEAK,
+                  ratio_test: int = NONPEAKS_PER_TEST_PEAK, seed: int = 0,
                   progress: bool | None = None) -> pd.DataFrame:
     """GC-matched background regions for a fold.
 

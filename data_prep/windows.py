@@ -22,6 +22,12 @@ from data_prep.onehot import lookup_table
 from data_prep.peaks import read_regions
 from data_prep.signal import opened_signal, read_signal, signal_name, signal_sizes
 
+#: ChromBPNet's windows (bp), the defaults of every ATAC step here (windows, nonpeaks, training
+#: parameters): the sequence a model reads, the profile it predicts, and the most a training peak
+#: window is shifted by.
+CHROMBPNET_INPUT_LENGTH = 2114
+CHROMBPNET_OUTPUT_LENGTH = 1000
+CHROMBPNET_MAX_JITTER = 500
 #: Longest stretch read in one go (bp); bounds the temporary memory of a read.
 MAX_BLOCK_BP = 1 << 20
 #: Windows closer than this are read together: a bigWig read costs ~100 us however short (index
@@ -84,8 +90,8 @@ def _chromosome_lengths(regions, genome, signal, genome_label: str, signal_label
     return regions["chrom"].map(lengths).to_numpy(dtype=np.int64)
 
 
-def extract_windows(regions, genome, signal=None, input_length: int = 2114, output_length: int = 1000,
-                    max_jitter: int = 0, *, alphabet: str = "ACGT", progress: bool | None = None) -> Windows:
+def extract_windows(regions, genome, signal=None, input_length: int = CHROMBPNET_INPUT_LENGTH,
+                    output_length: int = CHROMBPNET_OUTPUT_LENGTH, max_jitter: int = 0, *, alphabet: str = "ACGT", progress: bool | None = None) -> Windows:
     """One-hot sequence and per-base counts centred on each region's summit.
 
     Parameters

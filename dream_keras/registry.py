@@ -142,22 +142,32 @@ def _load_builtin() -> None:
     from dream_keras import backbones as _b, heads as _h  # noqa: F401
 
 
-def get_backbone(name: str) -> BackboneSpec:
+def _look_up(kind: str, name: str, table: dict, spec_factory: Callable):
+    """The registered ``kind`` (``backbone``/``head``) ``name``: built in, or from its entry-point group."""
     _load_builtin()
-    if name not in _BACKBONES:
-        _load_entry_points("dream_keras.backbones", _BACKBONES, lambda n, f: BackboneSpec(n, f))
-    if name not in _BACKBONES:
-        raise KeyError(f"unknown backbone {name!r}; registered backbones: {', '.join(list_backbones())}")
-    return _BACKBONES[name]
+    if name not in table:
+        _load_entry_points(f"dream_keras.{kind}s", table, spec_factory)
+    if name not in table:
+        raise KeyError(f"unknown {kind} {name!r}; registered {kind}s: {', '.join(sorted(table))}")
+    return table[name]
+
+
+def get_backbone(name: str) -> BackboneSpec:
+    """The registered backbone ``name`` (:class:`BackboneSpec`).
+
+    Raises:
+        KeyError: no backbone of that name; the message lists the registered ones.
+    """
+    return _look_up("backbone", name, _BACKBONES, BackboneSpec)
 
 
 def get_head(name: str) -> HeadSpec:
-    _load_builtin()
-    if name not in _HEADS:
-        _load_entry_points("dream_keras.heads", _HEADS, lambda n, f: HeadSpec(n, f))
-    if name not in _HEADS:
-        raise KeyError(f"unknown head {name!r}; registered heads: {', '.join(list_heads())}")
-    return _HEADS[name]
+    """The registered head ``name`` (:class:`HeadSpec`).
+
+    Raises:
+        KeyError: no head of that name; the message lists the registered ones.
+    """
+    return _look_up("head", name, _HEADS, HeadSpec)
 
 
 def load_plugins() -> None:

@@ -16,3 +16,77 @@ DATA = pathlib.Path(__file__).parent / "data"
 def data_dir() -> pathlib.Path:
     """tests/data: the small real fixtures (each folder has its licence and provenance)."""
     return DATA
+
+
+@pytest.fixture(scope="session")
+def atac(data_dir) -> pathlib.Path:
+    """tests/data/atac_mm10: the real mouse ATAC fixture (genome.fa, tn5_insertions.bw, peaks.narrowPeak,
+    folds/, chrom.sizes); read-only (copy what a test changes)."""
+    return data_dir / "atac_mm10"
+
+
+def _snapshot(folder: pathlib.Path) -> dict:
+    import hashlib
+
+    return {path.relative_to(folder).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+            for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+def _shared_folder(folder: pathlib.Path):
+    """Yield ``folder`` to every test of the session, then check that none of them changed it (a test
+    that changes a shared run must copy it first)."""
+    before = _snapshot(folder)
+    yield folder
+    after = _snapshot(folder)
+    changed = sorted(name for name in before.keys() | after.keys() if before.get(name) != after.get(name))
+    assert not changed, f"a test changed the shared run {folder} ({changed[:5]}); copy it before changing it"
+
+
+@pytest.fixture(scope="session")
+def atac_nonpeaks(atac, tmp_path_factory) -> pathlib.Path:
+    """Nonpeaks of fold 0 at the tiny runs' 512 bp (``tiny_atac.nonpeaks_args``), made once per session."""
+    from dream_keras.cli import main
+    from tiny_atac import nonpeaks_args
+
+    out = tmp_path_factory.mktemp("shared_atac") / "nonpeaks.narrowPeak"
+    assert main(nonpeaks_args(atac, out)) == 0
+    return out
+
+
+@pytest.fixture(scope="session")
+def bias_run(atac, atac_nonpeaks, tmp_path_factory):
+    """One tiny bias run (``tiny_atac.bias_args``: BPNet 4 filters / 1 layer, 1 epoch) for the session;
+    read-only for the tests (checked at the end of the session)."""
+    from dream_keras.cli import main
+    from tiny_atac import bias_args
+
+    out = tmp_path_factory.mktemp("shared_runs") / "bias"
+    assert main(bias_args(atac, atac_nonpeaks, out)) == 0
+    yield from _shared_folder(out)
+
+
+@pytest.fixture(scope="session")
+def main_run(atac, atac_nonpeaks, bias_run, tmp_path_factory):
+    """One tiny bias-factorised main run on ``bias_run`` (``tiny_atac.main_args``: 2 epochs) for the
+    session; read-only for the tests (checked at the end of the session)."""
+    from dream_keras.cli import main
+    from tiny_atac import main_args
+
+    out = tmp_path_factory.mktemp("shared_runs") / "main"
+    assert main(main_args(atac, atac_nonpeaks, bias_run, out)) == 0
+    yield from _shared_folder(out)
+
+
+@pytest.fixture(scope="session")
+def chrombpnet_golden(data_dir):
+    """``load(stem) -> (arrays, values)``: a golden pair written by the official ChromBPNet code,
+    ``tests/data/chrombpnet_ref/STEM.npz`` (arrays) and ``STEM.json`` (scalars)."""
+    import json
+
+    import numpy as np
+
+    def load(stem: str):
+        folder = data_dir / "chrombpnet_ref"
+        return np.load(folder / f"{stem}.npz"), json.loads((folder / f"{stem}.json").read_text())
+
+    return load

@@ -30,3 +30,18 @@ def outputs_and_gradients(layer, x, upstream):
         loss = tf.reduce_sum(y * upstream)
     grads = tape.gradient(loss, [x, *layer.trainable_weights])
     return y.numpy(), [g.numpy() for g in grads]
+
+
+def assert_same_function(reference, fast, x, *, use_bias: bool, output_atol: float | None = None) -> None:
+    """``fast`` computes ``reference``'s outputs and gradients (input, kernel and, with ``use_bias``,
+    bias) on ``x``, within 1e-5 (scaled by the largest value; ``output_atol`` overrides the outputs')."""
+    rng = np.random.default_rng(1)
+    upstream = tf.constant(rng.normal(size=reference(x).shape).astype("float32"))
+    expected, expected_grads = outputs_and_gradients(reference, x, upstream)
+    actual, actual_grads = outputs_and_gradients(fast, x, upstream)
+    assert actual.shape == expected.shape
+    atol = output_atol if output_atol is not None else 1e-5 * max(1.0, np.abs(expected).max())
+    np.testing.assert_allclose(actual, expected, atol=atol, rtol=1e-5)
+    assert len(actual_grads) == len(expected_grads) == 2 + use_bias
+    for name, got, want in zip(["input", "kernel", "bias"], actual_grads, expected_grads):
+        np.testing.assert_allclose(got, want, atol=1e-5 * max(1.0, np.abs(want).max()), rtol=1e-5, err_msg=name)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from dream_keras.training.recipes import RECIPES, table_losses
-from dream_keras.tasks.tables.prediction import ArrayBatches
+from dream_keras.training.array_batches import ArrayBatches
 
 ROWS, LENGTH = 2 * 1024 + 100, 40  # two full updates of 1,024 and a remainder that no update uses
 
@@ -32,7 +32,7 @@ def _table(seed=0):
 def _train_one_epoch(recipe, x, targets):
     keras.utils.set_random_seed(3)
     model = _tiny_model()
-    updates = ROWS // recipe.batch_size
+    updates = ROWS // recipe.global_batch_size
     model.compile(optimizer=recipe.make_optimizer(updates), loss=table_losses(list(model.output), ["expression"], True))
     batches = ArrayBatches(x, targets, batch_size=recipe.step_batch_size, shuffle=True, seed=5,
                            accumulate=recipe.accumulate)
@@ -45,9 +45,11 @@ def _train_one_epoch(recipe, x, targets):
 @pytest.mark.parametrize("recipe_name", ["dream", "deepstarr"])  # one-cycle AdamW with weight decay; plain Adam
 def test_256_x_4_makes_the_same_updates_as_1024(recipe_name):
     x, targets = _table()
-    full = RECIPES[recipe_name].resolved(batch_size=1024, epochs=2)
+    full = RECIPES[recipe_name].resolved(per_replica_batch_size=1024, epochs=2)
     accumulated = full.resolved(accumulate=4)
-    assert accumulated.step_batch_size == 256 and accumulated.batch_size == 1024
+    assert accumulated.step_batch_size == 256 and accumulated.global_batch_size == 1024
+    # on two replicas each update reads twice the examples, each step half of them
+    assert (accumulated.for_replicas(2).global_batch_size, accumulated.for_replicas(2).step_batch_size) == (2048, 512)
     one, four = _train_one_epoch(full, x, targets), _train_one_epoch(accumulated, x, targets)
     assert int(one.optimizer.iterations) == int(four.optimizer.iterations) == 2  # updates, not steps
     # the learning rate the schedule gives after two updates is the same
@@ -59,7 +61,7 @@ def test_256_x_4_makes_the_same_updates_as_1024(recipe_name):
     moved = max(float(np.abs(a - b).max()) for a, b in zip(one.get_weights(), initial))
     assert moved > 1e-3  # the two updates changed the weights: equality is not of untouched weights
     # and the 256-row steps differ from plain 256-row updates (accumulation really happened)
-    plain = _train_one_epoch(full.resolved(batch_size=256), x, targets)
+    plain = _train_one_epoch(full.resolved(per_replica_batch_size=256), x, targets)
     assert max(float(np.abs(a - b).max()) for a, b in zip(plain.get_weights(), one.get_weights())) > 1e-3
 
 

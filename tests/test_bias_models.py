@@ -17,6 +17,7 @@ from data_prep import extract_windows, load_fold, make_nonpeaks, read_narrowpeak
 from data_prep.errors import InputError
 from dream_keras import build_model
 from dream_keras.losses import chrombpnet_loss
+from dream_keras.testing import check_model
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword")
 
@@ -64,6 +65,9 @@ def test_factorised_outputs_are_the_sum_and_logsumexp_of_the_parts(backbone):
 
 @pytest.mark.parametrize("backbone", list(TINY))
 def test_a_training_step_moves_the_model_but_not_the_bias(backbone):
+    # seeded: with some random initial weights a ReLU unit is dead for these 4 examples and one
+    # variable gets no gradient (1 run in about 5 unseeded)
+    keras.utils.set_random_seed(0)
     model, bias = _tiny_pair(backbone)
     combined = with_bias(model, bias)
     loss, loss_weights = chrombpnet_loss(1.0)
@@ -83,18 +87,17 @@ def test_a_training_step_moves_the_model_but_not_the_bias(backbone):
 
 
 @pytest.mark.parametrize("backbone", list(TINY))
-def test_factorised_model_round_trips_through_a_keras_file(backbone, tmp_path):
+def test_factorised_model_passes_the_model_checks(backbone, tmp_path):
+    """dream_keras.testing's checks (JSON and .keras round trips, tf.data), then what is its own: the bias
+    part stays frozen after loading."""
     combined = with_bias(*_tiny_pair(backbone))
-    x = _one_hot(2, seed=3)
-    path = tmp_path / "combined.keras"
-    combined.save(path)
-    reloaded = keras.models.load_model(path)
-    assert isinstance(reloaded, BiasFactorizedModel)
-    assert not reloaded.bias_model.trainable
-    assert len(reloaded.non_trainable_weights) == len(combined.non_trainable_weights)
+    report = check_model(combined, _one_hot(2, seed=3), folder=tmp_path,
+                         expected_outputs={"profile": (OUTPUT_LENGTH,), "logcounts": (1,)})
+    assert (report.backbone, report.head, report.input_shape) == (backbone, "profile_count", (INPUT_LENGTH, 4))
+    reloaded = keras.models.load_model(tmp_path / f"{combined.name}.keras")
+    assert isinstance(reloaded, BiasFactorizedModel) and not reloaded.bias_model.trainable
+    assert len(reloaded.non_trainable_weights) == len(combined.non_trainable_weights) > 0
     assert (reloaded.backbone_name, reloaded.input_length) == (backbone, INPUT_LENGTH)
-    for name, value in _numpy(combined(x, training=False)).items():
-        np.testing.assert_allclose(_numpy(reloaded(x, training=False))[name], value, rtol=0, atol=1e-6)
 
 
 def test_parts_that_disagree_are_refused_by_name():
@@ -152,9 +155,9 @@ def test_bias_nonpeak_selection_errors_name_the_knob():
 
 
 @pytest.fixture(scope="module")
-def atac(data_dir):
+def fold0_windows(atac):
     """Fold 0 of the real ATAC fixture: peak and nonpeak windows (2,114 / 1,000 bp) with splits."""
-    root = data_dir / "atac_mm10"
+    root = atac
     fold = load_fold(root / "folds" / "fold_0.json")
     peaks = read_narrowpeak(root / "peaks.narrowPeak")
     nonpeaks = make_nonpeaks(root / "genome.fa", peaks, root / "chrom.sizes", fold, ratio_trainvalid=3, seed=0)
@@ -164,8 +167,8 @@ def atac(data_dir):
     return windows, splits
 
 
-def test_selection_on_the_real_fixture(atac):
-    windows, splits = atac
+def test_selection_on_the_real_fixture(fold0_windows):
+    windows, splits = fold0_windows
     peak_totals = windows["peaks"].counts.sum(axis=1)[splits["peaks"] != "test"]
     train_valid = keep_windows(windows["nonpeaks"], splits["nonpeaks"] != "test")
     totals = train_valid.counts.sum(axis=1)
@@ -177,8 +180,8 @@ def test_selection_on_the_real_fixture(atac):
     assert len(kept.regions) == len(kept.sequences)
 
 
-def test_scaling_zeroes_the_mean_logcount_residual_on_real_nonpeaks(atac):
-    windows, splits = atac
+def test_scaling_zeroes_the_mean_logcount_residual_on_real_nonpeaks(fold0_windows):
+    windows, splits = fold0_windows
     nonpeaks = keep_windows(windows["nonpeaks"], splits["nonpeaks"] != "test")
     totals = nonpeaks.counts.sum(axis=1)
     bias = build_bias_model(2114, 1000, **TINY_BIAS)
@@ -217,8 +220,8 @@ def test_footprint_verdict_rounds_like_the_official_code():
     assert enzyme_motifs("dnase")["dnase_1"] == "TTTACAAGTCCA"
 
 
-def test_qc_on_the_real_fixture(atac):
-    windows, splits = atac
+def test_qc_on_the_real_fixture(fold0_windows):
+    windows, splits = fold0_windows
     bias = build_bias_model(2114, 1000, **TINY_BIAS)
     peaks = windows["peaks"]
     result = bias_count_qc(bias, peaks.sequences, peaks.counts.sum(axis=1))

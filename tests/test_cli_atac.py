@@ -24,60 +24,15 @@ import pytest
 import data_prep
 from dream_keras.cli import main
 from dream_keras.metrics import profile_count_metrics
+from tiny_atac import INPUT, JITTER, OUTPUT, TINY_BPNET, data_args as _data_args, train_args as _train_args
 
 # trains models end to end (minutes): outside the quick subset `pytest -m "not slow"`
 pytestmark = pytest.mark.slow
-
-INPUT, OUTPUT, JITTER = 512, 256, 32
-TINY_BPNET = ["--filters", "4", "--n-dil-layers", "1"]
-
-
-@pytest.fixture(scope="module")
-def atac(data_dir):
-    return data_dir / "atac_mm10"
 
 
 @pytest.fixture(scope="module")
 def work(tmp_path_factory):
     return tmp_path_factory.mktemp("cli_atac")
-
-
-def _data_args(atac, nonpeaks, peaks=None, bigwig=None):
-    return ["--genome", str(atac / "genome.fa"), "--bigwig", str(bigwig or atac / "tn5_insertions.bw"),
-            "--peaks", str(peaks or atac / "peaks.narrowPeak"), "--nonpeaks", str(nonpeaks),
-            "--fold-dir", str(atac / "folds")]
-
-
-@pytest.fixture(scope="module")
-def nonpeaks(atac, work):
-    out = work / "nonpeaks.narrowPeak"
-    assert main(["prep", "nonpeaks", "--genome", str(atac / "genome.fa"), "--peaks", str(atac / "peaks.narrowPeak"),
-                 "--fold", "0", "--fold-dir", str(atac / "folds"), "--out", str(out), "--input-length", str(INPUT),
-                 "--stride", "256", "--ratio", "4"]) == 0
-    return out
-
-
-@pytest.fixture(scope="module")
-def bias_run(atac, work, nonpeaks):
-    out = work / "bias"
-    assert main(["bias", "train", *_data_args(atac, nonpeaks), "--fold", "0", "--out", str(out),
-                 "--input-length", str(INPUT), "--output-length", str(OUTPUT), *TINY_BPNET, "--epochs", "1",
-                 "--batch-size", "64"]) == 0
-    return out
-
-
-def _train_args(atac, nonpeaks, bias_run, out, *extra, peaks=None, bigwig=None):
-    return ["train", *_data_args(atac, nonpeaks, peaks, bigwig),
-            "--bias-model", str(bias_run / "models" / "bias.keras"), "--out", str(out),
-            "--input-length", str(INPUT), "--output-length", str(OUTPUT), "--max-jitter", str(JITTER),
-            "--batch-size", "64", *extra]
-
-
-@pytest.fixture(scope="module")
-def bpnet_run(atac, work, nonpeaks, bias_run):
-    out = work / "bpnet"
-    assert main(_train_args(atac, nonpeaks, bias_run, out, "--fold", "0", *TINY_BPNET, "--epochs", "2")) == 0
-    return out
 
 
 def _test_windows(atac, kind_path, split="test"):
@@ -123,8 +78,8 @@ def test_prep_splits_excludes_present_chromosomes_and_notes_absent_ones(atac, tm
     assert "--exclude chrM chrY: not in" in printed and "(1 excluded)" in printed
 
 
-def test_prep_nonpeaks_matches_the_ratio_per_split(atac, nonpeaks):
-    regions = data_prep.read_narrowpeak(nonpeaks)
+def test_prep_nonpeaks_matches_the_ratio_per_split(atac, atac_nonpeaks):
+    regions = data_prep.read_narrowpeak(atac_nonpeaks)
     fold = data_prep.load_fold(atac / "folds" / "fold_0.json")
     peaks = data_prep.read_narrowpeak(atac / "peaks.narrowPeak")
     split = data_prep.split_of(regions, fold).value_counts()
@@ -150,12 +105,12 @@ def test_bias_run_folder(bias_run):
     assert len(pd.read_csv(bias_run / "logs" / "training_log.csv")) == 1
 
 
-def test_train_run_folder_and_run_json(atac, bpnet_run, nonpeaks, bias_run):
+def test_train_run_folder_and_run_json(atac, main_run, atac_nonpeaks, bias_run):
     for name in ("model.keras", "model_nobias.keras", "bias_scaled.keras"):
-        assert (bpnet_run / "models" / name).is_file()
+        assert (main_run / "models" / name).is_file()
     for name in ("metrics.json", "loss_curves.png", "logcounts_scatter.png", "profiles_best_and_median_peak.png"):
-        assert (bpnet_run / "evaluation" / name).stat().st_size > 0
-    record = json.loads((bpnet_run / "logs" / "run.json").read_text())
+        assert (main_run / "evaluation" / name).stat().st_size > 0
+    record = json.loads((main_run / "logs" / "run.json").read_text())
     params = record["parameters"]
     # Resolved defaults recorded, not None.
     assert (params["lr"], params["patience"], params["negative_ratio"], params["outlier_quantile"]) == \
@@ -163,65 +118,65 @@ def test_train_run_folder_and_run_json(atac, bpnet_run, nonpeaks, bias_run):
     assert (params["epochs"], params["batch_size"], params["max_jitter"], params["seed"]) == (2, 64, JITTER, 0)
     assert params["backbone"] == "bpnet" and params["head"] == "profile_count"
     assert params["counts_loss_weight"] == pytest.approx(record["data"]["counts_loss_weight_from_data"])
-    for name, path in (("peaks", atac / "peaks.narrowPeak"), ("nonpeaks", nonpeaks),
+    for name, path in (("peaks", atac / "peaks.narrowPeak"), ("nonpeaks", atac_nonpeaks),
                        ("bias_model", bias_run / "models" / "bias.keras")):
         assert record["inputs"][name]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
         assert record["inputs"][name]["size"] == path.stat().st_size
-    assert pd.read_csv(bpnet_run / "logs" / "training_log.csv")["epoch"].tolist() == [0, 1]
+    assert pd.read_csv(main_run / "logs" / "training_log.csv")["epoch"].tolist() == [0, 1]
 
 
-def test_metrics_json_equals_a_recomputation(atac, bpnet_run, nonpeaks):
-    model = _load(bpnet_run / "models" / "model.keras")
+def test_metrics_json_equals_a_recomputation(atac, main_run, atac_nonpeaks):
+    model = _load(main_run / "models" / "model.keras")
     assert hasattr(model, "nobias_model")  # model.keras is the bias-factorised model
     peaks = _test_windows(atac, atac / "peaks.narrowPeak")
     outputs = model.predict(peaks.sequences.astype(np.float32), verbose=0)
     expected = profile_count_metrics(peaks.counts, outputs["profile"], outputs["logcounts"])
-    metrics = json.loads((bpnet_run / "evaluation" / "metrics.json").read_text())
+    metrics = json.loads((main_run / "evaluation" / "metrics.json").read_text())
     assert metrics["counts_metrics"]["peaks"]["pearsonr"] == pytest.approx(expected["pearsonr"], rel=1e-4)
     assert metrics["counts_metrics"]["peaks"]["mse"] == pytest.approx(expected["mse"], rel=1e-4)
     assert metrics["profile_metrics"]["peaks"]["median_jsd"] == pytest.approx(expected["median_jsd"], rel=1e-4)
 
 
-def test_evaluate_command_reproduces_metrics(bpnet_run, tmp_path, capsys):
+def test_evaluate_command_reproduces_metrics(main_run, tmp_path, capsys):
     out = tmp_path / "eval"
-    assert main(["evaluate", "--run", str(bpnet_run), "--out", str(out)]) == 0
+    assert main(["evaluate", "--run", str(main_run), "--out", str(out)]) == 0
     # float32 predictions: in the full suite the two evaluations came 1e-6 apart (relative) since the
     # profile head is a matrix product, whose sums TensorFlow may order differently from call to call
-    assert _metrics(out / "metrics.json") == pytest.approx(_metrics(bpnet_run / "evaluation" / "metrics.json"),
+    assert _metrics(out / "metrics.json") == pytest.approx(_metrics(main_run / "evaluation" / "metrics.json"),
                                                            rel=1e-5)
 
 
-def test_config_repeats_the_run_exactly_and_overwrite_is_accepted(atac, bpnet_run, tmp_path, capsys):
+def test_config_repeats_the_run_exactly_and_overwrite_is_accepted(atac, main_run, tmp_path, capsys):
     out = tmp_path / "again"
     out.mkdir()
     (out / "logs").mkdir()
     (out / "logs" / "old.csv").write_text("an earlier run")
-    assert main(["train", "--config", str(bpnet_run / "logs" / "run.json"), "--out", str(out)]) == 2
+    assert main(["train", "--config", str(main_run / "logs" / "run.json"), "--out", str(out)]) == 2
     assert "not empty" in capsys.readouterr().err
     # no manifest: dream-keras cannot tell its files from the user's, so nothing is deleted (issue 18)
-    assert main(["train", "--config", str(bpnet_run / "logs" / "run.json"), "--out", str(out), "--overwrite"]) == 2
+    assert main(["train", "--config", str(main_run / "logs" / "run.json"), "--out", str(out), "--overwrite"]) == 2
     assert "has no logs/manifest.json" in capsys.readouterr().err and (out / "logs" / "old.csv").exists()
     shutil.rmtree(out)
-    shutil.copytree(bpnet_run, out)  # an earlier run, with its manifest: replaced
-    assert main(["train", "--config", str(bpnet_run / "logs" / "run.json"), "--out", str(out), "--overwrite"]) == 0
-    first = json.loads((bpnet_run / "evaluation" / "metrics.json").read_text())
+    shutil.copytree(main_run, out)  # an earlier run, with its manifest: replaced
+    assert main(["train", "--config", str(main_run / "logs" / "run.json"), "--out", str(out), "--overwrite"]) == 0
+    first = json.loads((main_run / "evaluation" / "metrics.json").read_text())
     second = json.loads((out / "evaluation" / "metrics.json").read_text())
     assert second == first  # seeded runs repeat exactly on CPU
     again = json.loads((out / "logs" / "run.json").read_text())["parameters"]
-    assert again == json.loads((bpnet_run / "logs" / "run.json").read_text())["parameters"]
+    assert again == json.loads((main_run / "logs" / "run.json").read_text())["parameters"]
 
 
-def test_foreign_files_and_nothing_to_resume_are_refused(atac, nonpeaks, bias_run, tmp_path, capsys):
+def test_foreign_files_and_nothing_to_resume_are_refused(atac, atac_nonpeaks, bias_run, tmp_path, capsys):
     out = tmp_path / "mine"
     out.mkdir()
     (out / "thesis.tex").write_text("precious")
-    args = _train_args(atac, nonpeaks, bias_run, out, "--fold", "0", *TINY_BPNET, "--epochs", "1")
+    args = _train_args(atac, atac_nonpeaks, bias_run, out, "--fold", "0", *TINY_BPNET, "--epochs", "1")
     assert main(args + ["--overwrite"]) == 2
     assert "thesis.tex" in capsys.readouterr().err and (out / "thesis.tex").exists()
     empty = tmp_path / "empty_resume"
     empty.mkdir()
     (empty / "models").mkdir()
-    assert main(_train_args(atac, nonpeaks, bias_run, empty, "--fold", "0", "--resume")) == 2
+    assert main(_train_args(atac, atac_nonpeaks, bias_run, empty, "--fold", "0", "--resume")) == 2
     assert "nothing to resume" in capsys.readouterr().err
 
 
@@ -233,10 +188,10 @@ def _bed(path, rows):
     return path
 
 
-def test_predict_bigwig_and_h5(atac, bpnet_run, tmp_path):
+def test_predict_bigwig_and_h5(atac, main_run, tmp_path):
     regions = _bed(tmp_path / "regions.bed", [("chr17_seg1", 10000, 10400), ("chr17_seg1", 50000, 50400),
                                               ("chr17_seg3", 20000, 20400), ("chr17_seg1", 100, 200)])
-    model_path = bpnet_run / "models" / "model_nobias.keras"
+    model_path = main_run / "models" / "model_nobias.keras"
     assert main(["predict", "--model", str(model_path), "--genome", str(atac / "genome.fa"), "--regions",
                  str(regions), "--out", str(tmp_path / "pred")]) == 0
     with h5py.File(tmp_path / "pred.h5") as handle:
@@ -264,9 +219,9 @@ def test_predict_bigwig_and_h5(atac, bpnet_run, tmp_path):
     bigwig.close()
 
 
-def test_predict_overlaps_are_averaged_and_models_averaged(atac, bpnet_run, bias_run, tmp_path):
+def test_predict_overlaps_are_averaged_and_models_averaged(atac, main_run, bias_run, tmp_path):
     overlapping = _bed(tmp_path / "overlap.bed", [("chr17_seg1", 10000, 10400), ("chr17_seg1", 10100, 10500)])
-    models = [str(bpnet_run / "models" / "model.keras"), str(bias_run / "models" / "bias.keras")]
+    models = [str(main_run / "models" / "model.keras"), str(bias_run / "models" / "bias.keras")]
     assert main(["predict", "--model", *models, "--genome", str(atac / "genome.fa"), "--regions", str(overlapping),
                  "--bigwig-out", str(tmp_path / "mean.bw"), "--h5-out", str(tmp_path / "mean.h5")]) == 0
     singles = []
@@ -292,7 +247,7 @@ def test_predict_overlaps_are_averaged_and_models_averaged(atac, bpnet_run, bias
 # --- dream_rnn, with peaks near a chromosome end -----------------------------------------------------------
 
 
-def test_dream_rnn_bias_train_train_evaluate_predict(atac, work, nonpeaks, bias_run, tmp_path):
+def test_dream_rnn_bias_train_train_evaluate_predict(atac, work, atac_nonpeaks, bias_run, tmp_path):
     peaks = data_prep.read_narrowpeak(atac / "peaks.narrowPeak")
     near_end = peaks.iloc[[0, 1]].copy()
     near_end["chrom"] = "chr17_seg3"  # a train chromosome
@@ -300,15 +255,15 @@ def test_dream_rnn_bias_train_train_evaluate_predict(atac, work, nonpeaks, bias_
     peak_file = tmp_path / "peaks_near_ends.narrowPeak"
     data_prep.write_narrowpeak(pd.concat([peaks, near_end], ignore_index=True), peak_file)
     out = work / "dream_rnn"
-    assert main(_train_args(atac, nonpeaks, bias_run, out, "--fold", "0", "--backbone", "dream_rnn", "--epochs", "1",
-                            "--model-option", "first_filters=4", "--model-option", "lstm_units=4",
+    assert main(_train_args(atac, atac_nonpeaks, bias_run, out, "--fold", "0", "--backbone", "dream_rnn",
+                            "--epochs", "1", "--model-option", "first_filters=4", "--model-option", "lstm_units=4",
                             "--model-option", "core_filters=4", peaks=peak_file)) == 0
     record = json.loads((out / "logs" / "run.json").read_text())
     assert record["data"]["peaks"]["dropped_near_chromosome_ends"]["train+valid"] == 2
     assert record["parameters"]["model_options"] == {"first_filters": 4, "lstm_units": 4, "core_filters": 4}
     nobias = _load(out / "models" / "model_nobias.keras")
     assert nobias.backbone_name == "dream_rnn"
-    assert main(["evaluate", "--model", str(out / "models" / "model.keras"), *_data_args(atac, nonpeaks),
+    assert main(["evaluate", "--model", str(out / "models" / "model.keras"), *_data_args(atac, atac_nonpeaks),
                  "--fold", "0", "--out", str(tmp_path / "eval")]) == 0
     # the run evaluated with the steps --jit-compile auto chose (XLA or not); a loaded model predicts
     # without XLA: the same numbers up to float rounding
@@ -325,13 +280,19 @@ def test_dream_rnn_bias_train_train_evaluate_predict(atac, work, nonpeaks, bias_
 # --- all folds -----------------------------------------------------------------------------------------
 
 
-def test_all_folds_summary_table(atac, work, nonpeaks, bias_run, capsys):
+def test_all_folds_summary_table(atac, work, atac_nonpeaks, bias_run, capsys):
+    # 'all' = every fold_N.json of --fold-dir: two of the five (numbers 0 and 3) test the same as five
+    fold_dir = work / "two_folds"
+    fold_dir.mkdir()
+    for name in ("fold_0.json", "fold_3.json"):
+        shutil.copy(atac / "folds" / name, fold_dir / name)
     out = work / "all_folds"
-    assert main(_train_args(atac, nonpeaks, bias_run, out, "--folds", "all", *TINY_BPNET, "--epochs", "1")) == 0
+    assert main(_train_args(atac, atac_nonpeaks, bias_run, out, "--folds", "all", *TINY_BPNET, "--epochs", "1",
+                            "--fold-dir", str(fold_dir))) == 0
     table = pd.read_csv(out / "summary.tsv", sep="\t")
     peaks = table[table["subset"] == "peaks"].set_index("metric")
     assert list(peaks.index) == ["spearmanr", "pearsonr", "mse", "median_jsd", "median_norm_jsd"]
-    folds = [f"fold_{i}" for i in range(5)]
+    folds = ["fold_0", "fold_3"]
     assert list(table.columns) == ["subset", "metric", *folds, "mean", "std"]
     all_peaks = data_prep.read_narrowpeak(atac / "peaks.narrowPeak")
     for fold in folds:
@@ -351,9 +312,9 @@ def test_all_folds_summary_table(atac, work, nonpeaks, bias_run, capsys):
 # --- resume after a kill -------------------------------------------------------------------------------
 
 
-def test_resume_after_kill(atac, nonpeaks, bias_run, tmp_path, capsys):
+def test_resume_after_kill(atac, atac_nonpeaks, bias_run, tmp_path, capsys):
     out = tmp_path / "killed"
-    args = _train_args(atac, nonpeaks, bias_run, out, "--fold", "0", *TINY_BPNET, "--epochs", "200",
+    args = _train_args(atac, atac_nonpeaks, bias_run, out, "--fold", "0", *TINY_BPNET, "--epochs", "200",
                        "--patience", "200")
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     errors = tmp_path / "killed_run.stderr"
@@ -390,20 +351,20 @@ def _fails_before_training(args, out, capsys, *needles):
     return err
 
 
-def test_peaks_with_other_chromosome_names(atac, nonpeaks, bias_run, tmp_path, capsys):
+def test_peaks_with_other_chromosome_names(atac, atac_nonpeaks, bias_run, tmp_path, capsys):
     peaks = data_prep.read_narrowpeak(atac / "peaks.narrowPeak")
     peaks["chrom"] = peaks["chrom"].str.replace("chr17_", "", regex=False)
     path = data_prep.write_narrowpeak(peaks, tmp_path / "renamed.narrowPeak")
     out = tmp_path / "run"
-    _fails_before_training(_train_args(atac, nonpeaks, bias_run, out, "--fold", "0", peaks=path), out, capsys,
+    _fails_before_training(_train_args(atac, atac_nonpeaks, bias_run, out, "--fold", "0", peaks=path), out, capsys,
                            path, "seg1", "chromosome naming")
 
 
-def test_fold_chromosome_missing_from_fasta(atac, nonpeaks, bias_run, tmp_path, capsys):
+def test_fold_chromosome_missing_from_fasta(atac, atac_nonpeaks, bias_run, tmp_path, capsys):
     fold = tmp_path / "fold.json"
     fold.write_text(json.dumps({"train": ["chr17_seg3", "chr1"], "valid": ["chr17_seg2"], "test": ["chr17_seg1"]}))
     out = tmp_path / "run"
-    _fails_before_training(_train_args(atac, nonpeaks, bias_run, out, "--fold", str(fold)), out, capsys,
+    _fails_before_training(_train_args(atac, atac_nonpeaks, bias_run, out, "--fold", str(fold)), out, capsys,
                            fold, "chr1", "genome.fa")
 
 
@@ -416,52 +377,52 @@ def _bigwig(path, chroms, entries=()):
     return path
 
 
-def test_bigwig_with_other_chromosome_names(atac, nonpeaks, bias_run, tmp_path, capsys):
+def test_bigwig_with_other_chromosome_names(atac, atac_nonpeaks, bias_run, tmp_path, capsys):
     sizes = data_prep.read_chrom_sizes(atac / "chrom.sizes")
     bigwig = _bigwig(tmp_path / "renamed.bw", [(c.replace("chr17_", ""), n) for c, n in sizes.items()],
                      [("seg1", 10, 1.0)])
     out = tmp_path / "run"
-    _fails_before_training(_train_args(atac, nonpeaks, bias_run, out, "--fold", "0", bigwig=bigwig), out, capsys,
+    _fails_before_training(_train_args(atac, atac_nonpeaks, bias_run, out, "--fold", "0", bigwig=bigwig), out, capsys,
                            bigwig, "chr17_seg")
 
 
-def test_fold_whose_test_chromosomes_hold_no_peaks(atac, nonpeaks, bias_run, tmp_path, capsys):
+def test_fold_whose_test_chromosomes_hold_no_peaks(atac, atac_nonpeaks, bias_run, tmp_path, capsys):
     peaks = data_prep.read_narrowpeak(atac / "peaks.narrowPeak")
     path = data_prep.write_narrowpeak(peaks[peaks["chrom"] != "chr17_seg1"], tmp_path / "no_test.narrowPeak")
     out = tmp_path / "run"
-    _fails_before_training(_train_args(atac, nonpeaks, bias_run, out, "--fold", "0", peaks=path), out, capsys,
+    _fails_before_training(_train_args(atac, atac_nonpeaks, bias_run, out, "--fold", "0", peaks=path), out, capsys,
                            path, "fold_0.json", "'test'")
 
 
-def test_peaks_all_too_close_to_chromosome_ends(atac, nonpeaks, bias_run, tmp_path, capsys):
+def test_peaks_all_too_close_to_chromosome_ends(atac, atac_nonpeaks, bias_run, tmp_path, capsys):
     peaks = data_prep.read_narrowpeak(atac / "peaks.narrowPeak")
     valid = peaks["chrom"] == "chr17_seg2"
     peaks.loc[valid, "start"], peaks.loc[valid, "end"], peaks.loc[valid, "summit"] = 199700, 199990, 199800
     path = data_prep.write_narrowpeak(peaks, tmp_path / "ends.narrowPeak")
     out = tmp_path / "run"
-    err = _fails_before_training(_train_args(atac, nonpeaks, bias_run, out, "--fold", "0", peaks=path), out, capsys,
-                                 path, "chromosome end")
+    err = _fails_before_training(_train_args(atac, atac_nonpeaks, bias_run, out, "--fold", "0", peaks=path), out,
+                                 capsys, path, "chromosome end")
     assert "--max-jitter" in err
 
 
-def test_bigwig_empty_over_the_peaks(atac, nonpeaks, bias_run, tmp_path, capsys):
+def test_bigwig_empty_over_the_peaks(atac, atac_nonpeaks, bias_run, tmp_path, capsys):
     sizes = data_prep.read_chrom_sizes(atac / "chrom.sizes")
     bigwig = _bigwig(tmp_path / "empty.bw", sizes.items(), [("chr17_seg1", 5, 1.0)])
     out = tmp_path / "run"
-    _fails_before_training(_train_args(atac, nonpeaks, bias_run, out, "--fold", "0", bigwig=bigwig), out, capsys,
+    _fails_before_training(_train_args(atac, atac_nonpeaks, bias_run, out, "--fold", "0", bigwig=bigwig), out, capsys,
                            bigwig, "no signal")
 
 
-def test_bias_model_of_the_wrong_input_length(atac, nonpeaks, bias_run, tmp_path, capsys):
+def test_bias_model_of_the_wrong_input_length(atac, atac_nonpeaks, bias_run, tmp_path, capsys):
     out = tmp_path / "run"
-    args = _train_args(atac, nonpeaks, bias_run, out, "--fold", "0")
+    args = _train_args(atac, atac_nonpeaks, bias_run, out, "--fold", "0")
     args[args.index("--input-length") + 1] = "600"
     _fails_before_training(args, out, capsys, bias_run / "models" / "bias.keras", "takes 512 bp",
                            "--input-length 512")
     assert not out.exists()
 
 
-def test_a_step_too_big_for_this_machine_is_refused_before_reading_the_data(atac, nonpeaks, bias_run, tmp_path,
+def test_a_step_too_big_for_this_machine_is_refused_before_reading_the_data(atac, atac_nonpeaks, bias_run, tmp_path,
                                                                            capsys, monkeypatch):
     from dream_keras.training import memory_check
 
@@ -474,10 +435,10 @@ def test_a_step_too_big_for_this_machine_is_refused_before_reading_the_data(atac
         return real(model, **{**options, "available": per_example["bytes"] * 40.5})
 
     monkeypatch.setattr("dream_keras.tasks.atac.fold_runner.check_step_memory", room_for_40)
-    for args, out in ((_train_args(atac, nonpeaks, bias_run, tmp_path / "main", "--fold", "0"), tmp_path / "main"),
-                      (["bias", "train", *_data_args(atac, nonpeaks), "--fold", "0", "--out", str(tmp_path / "bias"),
-                        "--input-length", str(INPUT), "--output-length", str(OUTPUT), "--batch-size", "64"],
-                       tmp_path / "bias")):
+    main_args = _train_args(atac, atac_nonpeaks, bias_run, tmp_path / "main", "--fold", "0")
+    bias_args = ["bias", "train", *_data_args(atac, atac_nonpeaks), "--fold", "0", "--out", str(tmp_path / "bias"),
+                 "--input-length", str(INPUT), "--output-length", str(OUTPUT), "--batch-size", "64"]
+    for args, out in ((main_args, tmp_path / "main"), (bias_args, tmp_path / "bias")):
         assert main(args + TINY_BPNET) == 2
         printed = capsys.readouterr()
         assert "one training step at batch 64" in printed.err and "Fix: --batch-size 40 or smaller" in printed.err

@@ -19,39 +19,24 @@ import pytest
 
 from dream_keras.cli import main
 from data_prep.outputs import manifest
+from tiny_atac import bias_args
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-INPUT, OUTPUT = 512, 256
-TINY = ["--filters", "4", "--n-dil-layers", "1", "--epochs", "1", "--batch-size", "64"]
 
 
 @pytest.fixture(scope="module")
-def atac(data_dir):
-    return data_dir / "atac_mm10"
-
-
-@pytest.fixture(scope="module")
-def work(tmp_path_factory, atac):
+def work(tmp_path_factory, atac, atac_nonpeaks):
+    """The session's nonpeaks and a copy of the peaks that the tests may change, in one folder."""
     work = tmp_path_factory.mktemp("cli_safety")
-    shutil.copy(atac / "peaks.narrowPeak", work / "peaks.narrowPeak")  # a copy the tests may change
-    assert main(["prep", "nonpeaks", "--genome", str(atac / "genome.fa"), "--peaks", str(atac / "peaks.narrowPeak"),
-                 "--fold", "0", "--fold-dir", str(atac / "folds"), "--out", str(work / "nonpeaks.narrowPeak"),
-                 "--input-length", str(INPUT), "--stride", "256", "--ratio", "4"]) == 0
+    shutil.copy(atac / "peaks.narrowPeak", work / "peaks.narrowPeak")
+    shutil.copy(atac_nonpeaks, work / "nonpeaks.narrowPeak")
     return work
 
 
 def _bias_args(atac, work, out, *, genome=None, bigwig=None, peaks=None, fold_dir=None):
-    return ["bias", "train", "--genome", str(genome or atac / "genome.fa"),
-            "--bigwig", str(bigwig or atac / "tn5_insertions.bw"), "--peaks", str(peaks or work / "peaks.narrowPeak"),
-            "--nonpeaks", str(work / "nonpeaks.narrowPeak"), "--fold-dir", str(fold_dir or atac / "folds"),
-            "--fold", "0", "--out", str(out), "--input-length", str(INPUT), "--output-length", str(OUTPUT), *TINY]
-
-
-@pytest.fixture(scope="module")
-def bias_run(atac, work):
-    out = work / "bias"
-    assert main(_bias_args(atac, work, out)) == 0
-    return out
+    """The session's bias run (``bias_run``) repeated into ``out``, on this module's copies of its inputs."""
+    return bias_args(atac, work / "nonpeaks.narrowPeak", out, genome=genome, bigwig=bigwig,
+                     peaks=peaks or work / "peaks.narrowPeak", fold_dir=fold_dir)
 
 
 def _copy(run, to):

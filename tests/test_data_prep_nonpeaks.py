@@ -15,13 +15,13 @@ def gc_of(genome, chrom, start, width=2114):
 
 
 @pytest.fixture(scope="module")
-def atac(data_dir):
-    root = data_dir / "atac_mm10"
-    return root, read_narrowpeak(root / "peaks.narrowPeak"), load_fold(root / "folds" / "fold_0.json")
+def atac_fold0(atac):
+    """The ATAC fixture's folder, its peaks and fold 0."""
+    return atac, read_narrowpeak(atac / "peaks.narrowPeak"), load_fold(atac / "folds" / "fold_0.json")
 
 
-def test_real_data_nonpeaks(atac, tmp_path):
-    root, peaks, fold = atac
+def test_real_data_nonpeaks(atac_fold0, tmp_path):
+    root, peaks, fold = atac_fold0
     nonpeaks = make_nonpeaks(root / "genome.fa", peaks, root / "chrom.sizes", fold, seed=0)
     assert (nonpeaks["start"] % 1000 == 0).all() and (nonpeaks["end"] - nonpeaks["start"] == 2114).all()
     assert (nonpeaks["summit"] == nonpeaks["start"] + 1057).all()
@@ -55,8 +55,8 @@ def test_real_data_nonpeaks(atac, tmp_path):
     assert not make_nonpeaks(root / "genome.fa", peaks, root / "chrom.sizes", fold, seed=1).equals(nonpeaks)
 
 
-def test_blacklist_and_shortage_warning(atac, tmp_path):
-    root, peaks, fold = atac
+def test_blacklist_and_shortage_warning(atac_fold0, tmp_path):
+    root, peaks, fold = atac_fold0
     blacklist = tmp_path / "blacklist.bed"
     blacklist.write_text("chr17_seg3\t100000\t150000\n")
     nonpeaks = make_nonpeaks(root / "genome.fa", peaks, root / "chrom.sizes", fold, blacklist=blacklist, seed=0)

@@ -16,11 +16,6 @@ IN, OUT, J = 2114, 1000, 500
 
 
 @pytest.fixture(scope="module")
-def atac(data_dir):
-    return data_dir / "atac_mm10"
-
-
-@pytest.fixture(scope="module")
 def peaks(atac):
     return extract_windows(read_narrowpeak(atac / "peaks.narrowPeak"), atac / "genome.fa",
                            atac / "tn5_insertions.bw", IN, OUT, J)

@@ -10,11 +10,6 @@ from data_prep import InputError, crop_windows, extract_windows, one_hot_encode,
 
 
 @pytest.fixture(scope="module")
-def atac(data_dir):
-    return data_dir / "atac_mm10"
-
-
-@pytest.fixture(scope="module")
 def peaks(atac):
     return read_narrowpeak(atac / "peaks.narrowPeak")
 

@@ -7,12 +7,12 @@ import pathlib
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from dream_keras import build_model
 from dream_keras.layers import GroupedConv1D
 from dream_keras.saving import load_model
-from layer_pairs import outputs_and_gradients, same_weights
+from dream_keras.testing import check_model
+from layer_pairs import assert_same_function, same_weights
 
 DATA = pathlib.Path(__file__).parent / "data"
 #: Saved before GroupedConv1D existed (keras.layers.Conv1D(groups=...) in every grouped layer), with
@@ -41,17 +41,8 @@ def test_grouped_conv1d_equals_keras_conv1d_forward_and_gradients(per_group_in, 
     in_channels, filters = groups * per_group_in, groups * per_group_out
     reference, fast = _pair(filters, kernel_size, groups, in_channels, seed=groups, **options)
     assert fast._uses_depthwise()
-    rng = np.random.default_rng(1)
-    x = rng.normal(size=(3, 23, in_channels)).astype("float32")
-    y_ref = reference(x)
-    upstream = tf.constant(rng.normal(size=y_ref.shape).astype("float32"))
-    expected, expected_grads = outputs_and_gradients(reference, x, upstream)
-    actual, actual_grads = outputs_and_gradients(fast, x, upstream)
-    assert actual.shape == expected.shape
-    np.testing.assert_allclose(actual, expected, atol=1e-5, rtol=1e-5)
-    assert len(actual_grads) == len(expected_grads) == 2 + options.get("use_bias", True)
-    for name, got, want in zip(["input", "kernel", "bias"], actual_grads, expected_grads):
-        np.testing.assert_allclose(got, want, atol=1e-5 * max(1.0, np.abs(want).max()), rtol=1e-5, err_msg=name)
+    x = np.random.default_rng(0).normal(size=(3, 23, in_channels)).astype("float32")
+    assert_same_function(reference, fast, x, use_bias=options.get("use_bias", True), output_atol=1e-5)
 
 
 def test_grouped_conv1d_keeps_conv1d_config_and_falls_back_where_depthwise_does_not_apply():
@@ -88,12 +79,9 @@ def test_keras_file_saved_with_conv1d_groups_loads_with_the_same_predictions():
 
 def test_model_with_grouped_conv1d_saves_and_loads(tmp_path):
     model = build_model("dream_cnn", "soft_bins", **TINY_DREAM_CNN)
-    x = np.random.default_rng(4).random((2, 40, 6)).astype("float32")
-    path = tmp_path / "model.keras"
-    model.save(path)
-    loaded = load_model(path)
+    check_model(model, np.random.default_rng(4).random((2, 40, 6)).astype("float32"), folder=tmp_path)
+    loaded = load_model(tmp_path / f"{model.name}.keras")
     assert sum(type(layer) is GroupedConv1D for layer in loaded._flatten_layers()) == 2
-    np.testing.assert_allclose(loaded.predict_on_batch(x)["bins"], model.predict_on_batch(x)["bins"], atol=1e-6)
     # a bare GroupedConv1D round-trips through Keras's serialisation by its registered name
     layer = GroupedConv1D(4, 3, groups=2)
     restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer))

@@ -20,10 +20,8 @@ REF = pathlib.Path(__file__).parent / "data" / "chrombpnet_ref"
 
 
 @pytest.fixture(scope="module")
-def golden():
-    arrays = np.load(REF / "small_golden.npz")
-    values = json.loads((REF / "small_golden.json").read_text())
-    return arrays, values
+def golden(chrombpnet_golden):
+    return chrombpnet_golden("small_golden")
 
 
 def _numpy(x):

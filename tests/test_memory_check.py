@@ -21,18 +21,20 @@ def test_activation_bytes_count_every_layer_output():
 def test_a_step_that_fits_passes_and_one_that_does_not_names_the_accumulation():
     model = _model()
     per_example = memory_check.activation_bytes_per_example(model) * memory_check.ACTIVATION_FACTOR
-    estimate = memory_check.check_step_memory(model, batch_size=1024, step_batch_size=1024, what="m",
+    estimate = memory_check.check_step_memory(model, global_batch_size=1024, step_batch_size=1024, what="m",
                                               available=per_example * 1024)
     assert estimate["step"] == per_example * 1024
     # room for 300 examples: 1,024 / 4 = 256 is the first whole split that fits
     with pytest.raises(InputError, match=r"m: one training step at batch 1,024 .*Fix: --accumulate 4 \(each step "
                                          r"then holds 256 examples and every update still uses 1,024\)"):
-        memory_check.check_step_memory(model, batch_size=1024, step_batch_size=1024, what="m",
+        memory_check.check_step_memory(model, global_batch_size=1024, step_batch_size=1024, what="m",
                                        available=per_example * 300)
     # with --accumulate 4 given, the step holds 256: it fits
-    memory_check.check_step_memory(model, batch_size=1024, step_batch_size=256, what="m", available=per_example * 300)
+    memory_check.check_step_memory(model, global_batch_size=1024, step_batch_size=256, what="m",
+                                   available=per_example * 300)
     with pytest.raises(InputError, match="Fix: a smaller --batch-size"):
-        memory_check.check_step_memory(model, batch_size=7, step_batch_size=7, what="m", available=per_example / 2)
+        memory_check.check_step_memory(model, global_batch_size=7, step_batch_size=7, what="m",
+                                       available=per_example / 2)
     assert [memory_check.smallest_accumulation(model, 1024, available=per_example * room) for room in (1024, 300, 1)] \
         == [1, 4, 1024]
     assert memory_check.smallest_accumulation(model, 7, available=per_example / 2) is None

@@ -1,7 +1,6 @@
 """dream_keras.metrics: official ChromBPNet metric values, metrics.json, correlations, DREAM score."""
 
 import json
-import pathlib
 
 import numpy as np
 import pytest
@@ -10,14 +9,11 @@ from scipy.stats import pearsonr, spearmanr
 
 from dream_keras import metrics
 
-REF = pathlib.Path(__file__).parent / "data" / "chrombpnet_ref"
 
 
 @pytest.fixture(scope="module")
-def golden():
-    arrays = np.load(REF / "small_metrics_golden.npz")
-    values = json.loads((REF / "small_metrics_golden.json").read_text())
-    return arrays, values
+def golden(chrombpnet_golden):
+    return chrombpnet_golden("small_metrics_golden")
 
 
 def test_profile_count_metrics_reproduce_official_values(golden):

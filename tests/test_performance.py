@@ -15,6 +15,7 @@ from dream_keras.training.performance import (MEASURE, apply_jit_compile, precis
                                               set_precision)
 from dream_keras.tasks.atac.profile_count_fit import compile_profile_count
 from dream_keras.training.seeding import seed_everything
+from tiny_atac import bias_args
 
 INPUT, OUTPUT = 256, 128
 
@@ -129,7 +130,7 @@ def test_auto_jit_measures_caches_and_reuses_the_decision(tmp_path, monkeypatch)
     key = jit_choice.decision_key(model, 4, "bpnet")
     said = []
     # the real measuring code, on the tiny model: one entry is written, with both timings
-    chose = apply_jit_compile(model, MEASURE, batch_size=4, backbone="bpnet", say=said.append)
+    chose = apply_jit_compile(model, MEASURE, step_batch_size=4, backbone="bpnet", say=said.append)
     entries = json.loads(jit_choice.cache_path().read_text())
     assert list(entries) == [key]
     measured = entries[key]
@@ -143,10 +144,10 @@ def test_auto_jit_measures_caches_and_reuses_the_decision(tmp_path, monkeypatch)
     for without, with_xla, expected in ((9.0, 1.0, True), (1.0, 9.0, False)):
         jit_choice.write_cache_entry(jit_choice.cache_path(), key, {"without_xla": without, "with_xla": with_xla})
         said.clear()
-        assert apply_jit_compile(model, MEASURE, batch_size=4, backbone="bpnet", say=said.append) is expected
+        assert apply_jit_compile(model, MEASURE, step_batch_size=4, backbone="bpnet", say=said.append) is expected
         assert model.jit_compile is expected and "cached in" in said[0]
     # another batch size is another configuration: measured, added next to the first
-    apply_jit_compile(model, MEASURE, batch_size=2, backbone="bpnet", say=said.append)
+    apply_jit_compile(model, MEASURE, step_batch_size=2, backbone="bpnet", say=said.append)
     assert len(json.loads(jit_choice.cache_path().read_text())) == 2
     # another size of the same backbone at the same shape and batch is another configuration too
     wider = _compiled_tiny_bpnet(filters=16)
@@ -181,7 +182,7 @@ def test_a_model_xla_cannot_compile_trains_without_it(tmp_path, monkeypatch):
     model = build_model("deepstarr", filters=[4, 4, 4, 4], dense_units=[8, 8])
     model.compile(optimizer="adam", loss={name: "mse" for name in model.output}, jit_compile=False)
     said = []
-    assert apply_jit_compile(model, MEASURE, batch_size=4, backbone="deepstarr", say=said.append) is False
+    assert apply_jit_compile(model, MEASURE, step_batch_size=4, backbone="deepstarr", say=said.append) is False
     (entry,) = json.loads(jit_choice.cache_path().read_text()).values()
     assert entry["with_xla"] is None and "deterministic" in entry["xla_error"] and entry["without_xla"] > 0
     assert "XLA cannot compile it here" in said[0] and said[0].endswith("-> XLA off")
@@ -202,17 +203,17 @@ def test_xla_is_not_tried_where_its_step_may_not_fit_in_memory(tmp_path, monkeyp
     jit_choice.write_cache_entry(jit_choice.cache_path(), key, {"without_xla": 9.0, "with_xla": 1.0})
     monkeypatch.setattr(memory_check, "available_bytes", lambda: int(needs) - 1)
     said = []
-    assert apply_jit_compile(model, MEASURE, batch_size=4, backbone="bpnet", say=said.append) is False
+    assert apply_jit_compile(model, MEASURE, step_batch_size=4, backbone="bpnet", say=said.append) is False
     assert model.jit_compile is False and "XLA is not tried -> XLA off" in said[0] and "GiB available now" in said[0]
     assert list(json.loads(jit_choice.cache_path().read_text()).values()) == [{"without_xla": 9.0, "with_xla": 1.0}]
     monkeypatch.setattr(memory_check, "available_bytes", lambda: int(needs))  # room enough: the cache decides
-    assert apply_jit_compile(model, MEASURE, batch_size=4, backbone="bpnet", say=said.append) is True
+    assert apply_jit_compile(model, MEASURE, step_batch_size=4, backbone="bpnet", say=said.append) is True
     # room at the start, but not after the steps without XLA (whose memory the process keeps): timed
     # without XLA only, XLA not tried, nothing cached
     readings = iter([int(needs), int(needs) - 1])
     monkeypatch.setattr(memory_check, "available_bytes", lambda: next(readings))
     said.clear()
-    assert apply_jit_compile(model, MEASURE, batch_size=4, backbone="bpnet-2", say=said.append) is False
+    assert apply_jit_compile(model, MEASURE, step_batch_size=4, backbone="bpnet-2", say=said.append) is False
     assert "s/step without XLA; an XLA step may need" in said[0] and said[0].endswith("XLA is not tried -> XLA off")
     assert len(json.loads(jit_choice.cache_path().read_text())) == 1
 
@@ -272,25 +273,11 @@ def test_apply_jit_compile_sets_xla_under_determinism_and_auto_gives_keras_choic
     assert not [w for w in recwarn if "jit_compile" in str(w.message)]
 
 
-@pytest.fixture(scope="module")
-def nonpeaks(data_dir, tmp_path_factory):
-    atac = data_dir / "atac_mm10"
-    out = tmp_path_factory.mktemp("perf") / "nonpeaks.narrowPeak"
-    assert main(["prep", "nonpeaks", "--genome", str(atac / "genome.fa"), "--peaks", str(atac / "peaks.narrowPeak"),
-                 "--fold", "0", "--fold-dir", str(atac / "folds"), "--out", str(out), "--input-length", "512",
-                 "--stride", "256", "--ratio", "2"]) == 0
-    return out
-
-
 @pytest.mark.slow  # trains or starts a second interpreter
-def test_bias_train_cli_records_and_uses_precision_and_xla(data_dir, nonpeaks, tmp_path):
-    atac = data_dir / "atac_mm10"
+def test_bias_train_cli_records_and_uses_precision_and_xla(atac, atac_nonpeaks, tmp_path):
     out = tmp_path / "bias_bf16"
-    assert main(["bias", "train", "--genome", str(atac / "genome.fa"), "--bigwig", str(atac / "tn5_insertions.bw"),
-                 "--peaks", str(atac / "peaks.narrowPeak"), "--nonpeaks", str(nonpeaks), "--fold", "0",
-                 "--fold-dir", str(atac / "folds"), "--out", str(out), "--input-length", "512", "--output-length",
-                 "256", "--filters", "4", "--n-dil-layers", "1", "--epochs", "1", "--precision", "mixed_bfloat16",
-                 "--jit-compile", "off"]) == 0
+    # the session's tiny bias run, in bfloat16 without XLA
+    assert main(bias_args(atac, atac_nonpeaks, out) + ["--precision", "mixed_bfloat16", "--jit-compile", "off"]) == 0
     assert keras.config.dtype_policy().name == "float32"  # the run's policy did not leak
     parameters = json.loads((out / "logs" / "run.json").read_text())["parameters"]
     assert (parameters["precision"], parameters["jit_compile"]) == ("mixed_bfloat16", "off")

@@ -35,3 +35,26 @@ def test_console_script_help():
     out = subprocess.run([sys.executable, "-m", "dream_keras.cli", "--help"], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "quickstart" in out.stdout
+
+
+def test_benchmarks_find_the_official_environment_where_setup_official_puts_it(tmp_path, monkeypatch):
+    """The default is ``.official-venv`` in the repository root (setup_official.sh's default); a missing
+    environment stops with the command that makes it."""
+    import pytest
+
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    import official_environment
+
+    assert official_environment.DEFAULT_OFFICIAL_VENV == ROOT / ".official-venv"
+    assert 'venv="${1:-$(cd "$(dirname "$0")/.." && pwd)/.official-venv}"' in \
+        (ROOT / "benchmarks" / "setup_official.sh").read_text()
+    with pytest.raises(SystemExit, match=f"not at {tmp_path / 'absent'}.*bash benchmarks/setup_official.sh "
+                                         f"{tmp_path / 'absent'}"):
+        official_environment.official_python(tmp_path / "absent")
+    python = tmp_path / "venv" / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    python.write_text("")
+    assert official_environment.official_python(tmp_path / "venv") == python
+    assert official_environment.official_python(python) == python
+    monkeypatch.setattr(official_environment, "DEFAULT_OFFICIAL_VENV", tmp_path / "venv")
+    assert official_environment.official_python() == python

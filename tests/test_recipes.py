@@ -98,10 +98,11 @@ def test_one_cycle_adamw_matches_pytorch_adamw_with_one_cycle_lr():
 
 def test_recipes_hold_the_published_settings_and_follow_the_backbone():
     dream, deepstarr, mprann = RECIPES["dream"], RECIPES["deepstarr"], RECIPES["mprann"]
-    assert (dream.learning_rate, dream.batch_size, dream.epochs, dream.weight_decay) == (0.005, 1024, 80, 0.01)
+    assert (dream.learning_rate, dream.per_replica_batch_size, dream.epochs, dream.weight_decay) == \
+        (0.005, 1024, 80, 0.01)
     assert (dream.monitor, dream.mode, dream.patience) == ("val_pearson_r", "max", None)
-    assert (deepstarr.learning_rate, deepstarr.batch_size, deepstarr.patience) == (0.002, 128, 10)
-    assert (mprann.learning_rate, mprann.batch_size, mprann.patience) == (0.001, 32, 10)
+    assert (deepstarr.learning_rate, deepstarr.per_replica_batch_size, deepstarr.patience) == (0.002, 128, 10)
+    assert (mprann.learning_rate, mprann.per_replica_batch_size, mprann.patience) == (0.001, 32, 10)
     assert recipe_for("dream_rnn").name == "dream" and recipe_for("dream_cnn").name == "dream"
     assert recipe_for("deepstarr").name == "deepstarr" and recipe_for("mprann").name == "mprann"
     assert recipe_for("bpnet").name == "dream"

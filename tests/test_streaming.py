@@ -23,11 +23,6 @@ pytestmark = pytest.mark.slow
 INPUT, OUTPUT, JITTER = 512, 256, 32
 
 
-@pytest.fixture(scope="module")
-def atac(data_dir):
-    return data_dir / "atac_mm10"
-
-
 def _fitting(regions: pd.DataFrame, atac, margin: int) -> pd.DataFrame:
     sizes = dict(line.split("\t") for line in (atac / "chrom.sizes").read_text().split("\n") if line)
     lengths = regions["chrom"].map({k: int(v) for k, v in sizes.items()}).to_numpy()

@@ -1,20 +1,20 @@
-"""The model zoo: every backbone x head pair builds, predicts, serialises and reloads; published sizes.
+"""The model zoo: every backbone x head pair passes the plug-in checks of ``dream_keras.testing``
+(build, JSON and ``.keras`` round trips, tf.data, SavedModel export), as third-party parts do; published sizes.
 
-Small widths keep the pair tests fast; the published sizes are asserted on full-size builds
+Small widths keep the pair checks fast; the published sizes are asserted on full-size builds
 (building allocates weights but trains nothing).
 """
 
-import json
 
 import h5py
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 import dream_keras
-from dream_keras import IncompatibleHeadError, SequenceModel, build_model, register_backbone
+from dream_keras import IncompatibleHeadError, SequenceModel, build_model, register_backbone, register_head
 from dream_keras import registry
+from dream_keras.testing import random_one_hot, run_backbone_test, run_head_test
 
 # Keras's own .keras writer trips NumPy 2's copy-keyword deprecation; not ours to fix.
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword")
@@ -69,13 +69,10 @@ EXPECTED_OUTPUTS = {
 }
 
 
-def _input_length(backbone, head):
-    return PROFILE_MIN_INPUT[backbone] if head == "profile_count" else SHORT_INPUT
 
 
 def _one_hot(length, seed=0, batch=BATCH):
-    rng = np.random.default_rng(seed)
-    return np.eye(CHANNELS, dtype="float32")[rng.integers(0, CHANNELS, size=(batch, length))]
+    return random_one_hot(batch, length, CHANNELS, seed)
 
 
 def _outputs(model, x):
@@ -89,82 +86,39 @@ def _assert_same_outputs(actual, expected, atol):
         np.testing.assert_allclose(actual[name], expected[name], rtol=0, atol=atol, err_msg=name)
 
 
-_BUILT = {}
-
-
-@pytest.fixture(scope="module")
-def built():
-    """Tiny models by pair, built once per module: ``(model, x, outputs)``."""
-
-    def get(backbone, head):
-        if (backbone, head) not in _BUILT:
-            length = _input_length(backbone, head)
-            model = build_model(backbone, head, input_length=length, channels=CHANNELS,
-                                **TINY_BACKBONE_OPTIONS[backbone], **TINY_HEAD_OPTIONS[head])
-            x = _one_hot(length)
-            _BUILT[backbone, head] = (model, x, _outputs(model, x))
-        return _BUILT[backbone, head]
-
-    yield get
-    _BUILT.clear()
-
-
 def test_registries_list_the_zoo():
     backbones = [name for name in dream_keras.list_backbones() if not name.startswith("test_")]
     assert backbones == BACKBONES
-    assert dream_keras.list_heads() == HEADS
+    assert [name for name in dream_keras.list_heads() if not name.startswith("test_")] == HEADS
 
 
-@pytest.mark.parametrize("backbone,head", COMPATIBLE_PAIRS)
-def test_pair_outputs_are_named_and_shaped(built, backbone, head):
-    model, x, outputs = built(backbone, head)
+@pytest.mark.parametrize("backbone", BACKBONES)
+def test_every_backbone_passes_the_plug_in_checks_with_every_head(backbone, tmp_path):
+    """dream_keras.testing, as a plug-in author runs it: build, JSON and .keras round trips, tf.data, with
+    every head (all 25 pairs are compatible). The SavedModel export of these five pairs (bpnet +
+    profile_count, dream_cnn + soft_bins, dream_rnn + regression, deepstarr, mprann) is checked against
+    the Keras model by tests/test_export.py, on each task's own inputs."""
+    reports = run_backbone_test(backbone, backbone_options=TINY_BACKBONE_OPTIONS[backbone],
+                                head_options=TINY_HEAD_OPTIONS,
+                                input_length={"profile_count": PROFILE_MIN_INPUT[backbone]},
+                                default_input_length=SHORT_INPUT, channels=CHANNELS,
+                                expected_outputs=EXPECTED_OUTPUTS, folder=tmp_path)
+    assert sorted(reports) == HEADS == sorted(head for b, head in COMPATIBLE_PAIRS if b == backbone)
+    for head, report in reports.items():
+        assert (report.backbone, report.head) == (backbone, head)
+        assert report.input_shape == (PROFILE_MIN_INPUT[backbone] if head == "profile_count" else SHORT_INPUT, CHANNELS)
+        assert not report.exported and report.parameters > 0
+
+
+@pytest.mark.parametrize("backbone", BACKBONES)
+def test_soft_bins_expression_is_the_expected_bin(backbone):
+    model = build_model(backbone, "soft_bins", input_length=SHORT_INPUT, channels=CHANNELS,
+                        **TINY_BACKBONE_OPTIONS[backbone])
     assert isinstance(model, SequenceModel)
-    assert model.inputs[0].name == "sequence"
-    assert tuple(model.inputs[0].shape) == (None, _input_length(backbone, head), CHANNELS)
-    assert (model.backbone_name, model.head_name) == (backbone, head)
-    assert {name: tuple(t.shape[1:]) for name, t in model.output.items()} == EXPECTED_OUTPUTS[head]
-    assert {name: value.shape for name, value in outputs.items()} == {
-        name: (BATCH, *shape) for name, shape in EXPECTED_OUTPUTS[head].items()}
-    for value in outputs.values():
-        assert np.all(np.isfinite(value))
-    if head == "soft_bins":
-        np.testing.assert_allclose(outputs["bins"].sum(axis=1), 1.0, atol=1e-5)
-        expected = (outputs["bins"] * np.arange(18)).sum(axis=1, keepdims=True)
-        np.testing.assert_allclose(outputs["expression"], expected, atol=1e-5)
-
-
-@pytest.mark.parametrize("backbone,head", COMPATIBLE_PAIRS)
-def test_pair_predicts_on_tf_data(built, backbone, head):
-    model, x, outputs = built(backbone, head)
-    dataset = tf.data.Dataset.from_tensor_slices(x).batch(2)  # two batches: 2 + 1 examples
-    predicted = model.predict(dataset, verbose=0)
-    # predict compiles the graph (XLA where it can), so allow float reassociation.
-    _assert_same_outputs(predicted, outputs, atol=1e-5)
-
-
-@pytest.mark.parametrize("backbone,head", COMPATIBLE_PAIRS)
-def test_pair_json_config_round_trip(built, backbone, head):
-    model, x, outputs = built(backbone, head)
-    text = model.to_json()
-    json.loads(text)  # plain JSON
-    clone = keras.models.model_from_json(text)
-    assert isinstance(clone, SequenceModel)
-    assert clone.get_config() == json.loads(json.dumps(model.get_config()))
-    # Same paths: every layer is named by the builders, not by Keras's global counters.
-    assert [(w.path, w.shape) for w in clone.weights] == [(w.path, w.shape) for w in model.weights]
-    clone.set_weights(model.get_weights())
-    _assert_same_outputs(_outputs(clone, x), outputs, atol=1e-6)
-
-
-@pytest.mark.parametrize("backbone,head", COMPATIBLE_PAIRS)
-def test_pair_keras_file_round_trip(built, tmp_path, backbone, head):
-    model, x, outputs = built(backbone, head)
-    path = tmp_path / f"{backbone}_{head}.keras"
-    model.save(path)
-    loaded = keras.models.load_model(path)
-    assert isinstance(loaded, SequenceModel)
-    assert (loaded.backbone_name, loaded.head_name, loaded.alphabet) == (backbone, head, model.alphabet)
-    _assert_same_outputs(_outputs(loaded, x), outputs, atol=1e-6)
+    outputs = _outputs(model, _one_hot(SHORT_INPUT))
+    np.testing.assert_allclose(outputs["bins"].sum(axis=1), 1.0, atol=1e-5)
+    expected = (outputs["bins"] * np.arange(18)).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(outputs["expression"], expected, atol=1e-5)
 
 
 # The issue's table of published sizes: (backbone, head, options, trainable, non-trainable or None).
@@ -280,7 +234,7 @@ def test_profile_count_too_short_names_the_smallest_input(backbone):
         build_model(backbone, "profile_count", input_length=too_short, channels=CHANNELS,
                     **TINY_BACKBONE_OPTIONS[backbone], **TINY_HEAD_OPTIONS["profile_count"])
     message = str(caught.value)
-    assert f"'profile_count'" in message and f"'{backbone}'" in message
+    assert "'profile_count'" in message and f"'{backbone}'" in message
     assert "output_length + 74 = 90" in message
     assert f"the smallest input_length that would work is {PROFILE_MIN_INPUT[backbone]}" in message
     assert caught.value.min_feature_length == 90
@@ -308,30 +262,70 @@ def test_profile_count_crops_the_centre_with_the_odd_base_on_the_right():
 
 
 @pytest.fixture(scope="module")
-def third_party_backbone():
-    """A backbone registered the way a plug-in package registers one: through the decorator."""
+def third_party_parts():
+    """A backbone and a head registered the way a plug-in package registers them: through the decorators
+    (each layer named in the builder); and a backbone whose layer Keras names by its global counter."""
 
     @register_backbone("test_plain_conv", defaults={"width": 8})
     def plain_conv(x, width=8):
-        return keras.layers.Conv1D(width, 5, padding="same", activation="relu")(x)
+        return keras.layers.Conv1D(width, 5, padding="same", activation="relu", name="plain_conv")(x)
 
-    yield "test_plain_conv"
-    registry._BACKBONES.pop("test_plain_conv")  # leave the registry as it was
+    @register_head("test_mean_head")
+    def mean_head(features, units: int = 2):
+        pooled = keras.layers.GlobalAveragePooling1D(name="mean_head_pool")(features)
+        return {"mean": keras.layers.Dense(units, name="mean_head_dense")(pooled)}
+
+    @register_backbone("test_unnamed_conv")
+    def unnamed_conv(x):
+        return keras.layers.Conv1D(4, 5, padding="same")(x)
+
+    yield "test_plain_conv", "test_mean_head"
+    for name in ("test_plain_conv", "test_unnamed_conv"):
+        registry._BACKBONES.pop(name)  # leave the registries as they were
+    registry._HEADS.pop("test_mean_head")
 
 
-@pytest.mark.parametrize("head", HEADS)
-def test_third_party_backbone_works_with_every_head(third_party_backbone, head, tmp_path):
-    assert third_party_backbone in dream_keras.list_backbones()
-    length = 90 if head == "profile_count" else SHORT_INPUT
-    model = build_model(third_party_backbone, head, input_length=length, channels=CHANNELS, width=6,
-                        **TINY_HEAD_OPTIONS[head])
-    x = _one_hot(length, seed=1)
-    outputs = _outputs(model, x)
-    assert {name: value.shape for name, value in outputs.items()} == {
-        name: (BATCH, *shape) for name, shape in EXPECTED_OUTPUTS[head].items()}
-    path = tmp_path / "third_party.keras"
-    model.save(path)
-    _assert_same_outputs(_outputs(keras.models.load_model(path), x), outputs, atol=1e-6)
+def test_third_party_backbone_passes_the_checks_with_every_head(third_party_parts, tmp_path):
+    backbone, _ = third_party_parts
+    assert backbone in dream_keras.list_backbones()
+    reports = run_backbone_test(backbone, backbone_options={"width": 6}, head_options=TINY_HEAD_OPTIONS,
+                                input_length={"profile_count": 90}, default_input_length=SHORT_INPUT,
+                                channels=CHANNELS, heads=HEADS, export=["regression"],
+                                expected_outputs=EXPECTED_OUTPUTS, folder=tmp_path)
+    assert sorted(reports) == HEADS
+    # 6 filters of width 5 over 4 channels, then the regression head's 1x1 mapper (8) and Dense(1) per task
+    assert reports["regression"].parameters == (5 * 4 * 6 + 6) + (6 * 8 + 8) + (8 + 1)
+
+
+def test_third_party_head_passes_the_checks_after_the_backbones(third_party_parts):
+    _, head = third_party_parts
+    backbones = ["bpnet", "deepstarr", "mprann"]  # the quick ones (the pair checks above cover the others)
+    reports = run_head_test(head, head_options={"units": 3}, backbone_options=TINY_BACKBONE_OPTIONS,
+                            default_input_length=SHORT_INPUT, channels=CHANNELS, backbones=backbones,
+                            expected_outputs={backbone: {"mean": (3,)} for backbone in backbones})
+    assert sorted(reports) == backbones
+    assert reports["bpnet"].parameters == 8 * 4 * 21 + 8 + 2 * (8 * 8 * 3 + 8) + (8 * 3 + 3)
+
+
+def test_the_checks_catch_a_layer_named_by_keras_counters(third_party_parts):
+    with pytest.raises(AssertionError, match="name every layer in the builder"):
+        run_backbone_test("test_unnamed_conv", default_input_length=SHORT_INPUT, heads=["regression"],
+                          head_options=TINY_HEAD_OPTIONS)
+
+
+def test_a_head_that_cannot_follow_is_left_out_and_a_pair_that_fails_otherwise_is_not():
+    reports = run_backbone_test("bpnet", backbone_options=TINY_BACKBONE_OPTIONS["bpnet"],
+                                head_options=TINY_HEAD_OPTIONS, default_input_length=PROFILE_MIN_INPUT["bpnet"] - 1,
+                                heads=["profile_count", "regression"])
+    assert sorted(reports) == ["regression"] and sorted(reports.refused) == ["profile_count"]
+    assert "cannot follow backbone 'bpnet'" in reports.refused["profile_count"]
+    with pytest.raises(AssertionError, match="no pair with 'bpnet' builds"):
+        run_backbone_test("bpnet", backbone_options=TINY_BACKBONE_OPTIONS["bpnet"], head_options=TINY_HEAD_OPTIONS,
+                          default_input_length=PROFILE_MIN_INPUT["bpnet"] - 1, heads=["profile_count"])
+    with pytest.raises(AssertionError, match=r"outputs \{'activity': \(1,\)\} instead of"):
+        run_backbone_test("bpnet", backbone_options=TINY_BACKBONE_OPTIONS["bpnet"], head_options=TINY_HEAD_OPTIONS,
+                          default_input_length=SHORT_INPUT, heads=["regression"],
+                          expected_outputs={"regression": {"activity": (2,)}})
 
 
 def _load_official_weights(model, path):

@@ -35,7 +35,7 @@ ALL_FOLDS = "all"
 
 
 @dataclasses.dataclass(frozen=True)
-class FoldSpec:
+class ChromosomeFold:
     """One fold: its chromosome lists, the file they came from and its number (``None`` for a file)."""
 
     splits: dict
@@ -55,8 +55,7 @@ class FoldSpec:
 def fold_files(fold_dir: str | os.PathLike | None) -> dict[int, pathlib.Path]:
     """``{N: path}`` of the ``fold_N.json`` files in ``fold_dir`` (default: the bundled hg38 folds)."""
     if fold_dir is None:
-        files = {n: bundled_fold_path("hg38", n) for n in range(5)}
-        return files
+        return {n: bundled_fold_path("hg38", n) for n in range(5)}
     folder = pathlib.Path(fold_dir)
     if not folder.is_dir():
         raise InputError(f"fold folder {folder} does not exist; give the folder that holds fold_0.json, "
@@ -71,7 +70,7 @@ def fold_files(fold_dir: str | os.PathLike | None) -> dict[int, pathlib.Path]:
     return dict(sorted(files.items()))
 
 
-def resolve_folds(fold: str, fold_dir: str | os.PathLike | None = None) -> list[FoldSpec]:
+def resolve_folds(fold: str, fold_dir: str | os.PathLike | None = None) -> list[ChromosomeFold]:
     """The folds a ``--fold`` value names.
 
     ``fold`` is a number (``fold_N.json`` in ``fold_dir``, default the bundled hg38 folds), ``all``
@@ -88,12 +87,12 @@ def resolve_folds(fold: str, fold_dir: str | os.PathLike | None = None) -> list[
                 where = fold_dir if fold_dir is not None else "the bundled hg38 folds"
                 raise InputError(f"fold {text} does not exist in {where} (it has folds "
                                  f"{', '.join(map(str, files))}); give --fold one of those or a fold JSON path")
-        return [FoldSpec(load_fold(files[n]), pathlib.Path(files[n]), n) for n in numbers]
+        return [ChromosomeFold(load_fold(files[n]), pathlib.Path(files[n]), n) for n in numbers]
     path = pathlib.Path(text)
     if not path.is_file():
         raise InputError(f"--fold {text!r} is neither a fold number, 'all', nor an existing fold JSON file; "
                          "pass e.g. --fold 0 (with --fold-dir DIR holding fold_0.json ...) or --fold path/fold.json")
-    return [FoldSpec(load_fold(path), path, None)]
+    return [ChromosomeFold(load_fold(path), path, None)]
 
 
 def _require_file(path, what: str, fix: str) -> pathlib.Path:
@@ -117,7 +116,7 @@ class AtacInputs:
     bigwig: pathlib.Path
     peaks_path: pathlib.Path
     nonpeaks_path: pathlib.Path | None
-    fold: FoldSpec
+    fold: ChromosomeFold
     peaks: pd.DataFrame
     nonpeaks: pd.DataFrame | None
     chrom_sizes: dict
@@ -133,7 +132,7 @@ def _chromosome_list(names, limit: int = 8) -> str:
     return ", ".join(names[:limit]) + (", ..." if len(names) > limit else "")
 
 
-def _split_regions(regions: pd.DataFrame, path: pathlib.Path, what: str, fold: FoldSpec,
+def _split_regions(regions: pd.DataFrame, path: pathlib.Path, what: str, fold: ChromosomeFold,
                    need: tuple[str, ...]) -> pd.DataFrame:
     """Regions on the fold's chromosomes with their split; errors when a needed split has none."""
     split = split_of(regions, fold.splits)
@@ -153,7 +152,7 @@ def _split_regions(regions: pd.DataFrame, path: pathlib.Path, what: str, fold: F
     return on_fold
 
 
-def check_atac_inputs(*, genome, bigwig, peaks, nonpeaks, fold: FoldSpec,
+def check_atac_inputs(*, genome, bigwig, peaks, nonpeaks, fold: ChromosomeFold,
                       need_splits: tuple[str, ...] = SPLITS) -> AtacInputs:
     """Check the files of one fold run against each other (see the module docstring).
 

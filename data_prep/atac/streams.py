@@ -68,12 +68,13 @@ def load_main_model_streams(inputs: AtacInputs, *, input_length: int, output_len
                                  progress=progress)
 
 
-def streamed_datasets(data: StreamedMainModelData, params):
+def streamed_datasets(data: StreamedMainModelData, params, global_batch_size: int):
     """``(train_data, valid_data)`` for :func:`~dream_keras.tasks.atac.profile_count_fit.fit_profile_count`:
-    a callable ``first_epoch -> dataset`` and the validation dataset, read batch by batch."""
+    a callable ``first_epoch -> dataset`` and the validation dataset, read batch by batch in batches of
+    ``global_batch_size`` (every replica's examples; ``params.batch_size`` is per replica)."""
     files = dict(genome=data.inputs.genome, bigwig=data.inputs.bigwig, input_length=params.input_length,
                  output_length=params.output_length, negative_ratio=params.negative_ratio,
-                 batch_size=params.batch_size, seed=params.seed)
+                 batch_size=global_batch_size, seed=params.seed)
     train_data = functools.partial(_training_dataset, data.train_peaks.regions, data.train_nonpeaks.regions,
                                    max_jitter=params.max_jitter, **files)
     valid_data = streaming_validation_dataset(data.valid_peaks.regions, data.valid_nonpeaks.regions, **files)

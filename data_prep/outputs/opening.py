@@ -37,7 +37,7 @@ from typing import Iterator, Sequence
 from data_prep.errors import InputError
 from data_prep.outputs import manifest
 from data_prep.outputs.lock import output_lock
-from data_prep.outputs.swap import STAGING_SUFFIX, recover_swaps, staged_output
+from data_prep.outputs.swap import recover_swaps, staged_output
 from data_prep.outputs.temporaries import remove_stale_temporaries
 from data_prep.outputs.write_failures import check_output_location
 
@@ -228,11 +228,6 @@ def open_output(target, *, kind: str = "folder", overwrite: bool = False, resume
             yield opened
     else:
         raise ValueError(f"kind must be 'folder' or 'files', not {kind!r}")
-
-
-def is_staging(path: str | os.PathLike) -> bool:
-    """Whether ``path`` is the staging folder of an ``--overwrite`` in progress."""
-    return pathlib.Path(path).name.endswith(STAGING_SUFFIX)
 
 
 __all__ = ["OpenedOutput", "open_output"]

@@ -59,10 +59,6 @@ class RunFolder:
         start_recording(run.root, resume=resume)
         return run
 
-    def holds_resumable_run(self) -> bool:
-        """Whether the folder holds a run to continue: its checkpoint, or the ``run.json`` a run writes first."""
-        return (self.checkpoints / "state.json").is_file() or (self.logs / "run.json").is_file()
-
     def write_run_json(self, command: str, parameters: dict, inputs: dict[str, str | os.PathLike | None],
                        extra: dict | None = None) -> pathlib.Path:
         """Write ``logs/run.json``: the command, every resolved parameter, version, input fingerprints,

@@ -66,7 +66,6 @@ class InsertionCounter:
         self.runs: dict[str, pathlib.Path] = {}
         self._done: dict[str, str] = {}
         self._chrom: str | None = None
-        self._where = ""
         self._counts: np.ndarray | None = None
 
     def add(self, ends: ReadEnds) -> None:

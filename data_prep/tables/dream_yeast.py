@@ -39,8 +39,7 @@ from data_prep.tables.sequence_table import REVERSE_COMPLEMENT_COPY, SequenceTab
 TASK = "dream_yeast"
 ALPHABET = "AGCT"
 CHANNEL_NAMES = ("A", "G", "C", "T", "is_reverse", "is_singleton")
-IS_REVERSE_CHANNEL = 4
-IS_SINGLETON_CHANNEL = 5
+IS_REVERSE_CHANNEL = CHANNEL_NAMES.index("is_reverse")
 INPUT_LENGTH = 150
 TASK_NAMES = ["expression"]
 ADAPTOR_5PRIME = "TGCATTTTTTTCACATC"

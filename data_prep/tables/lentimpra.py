@@ -26,11 +26,9 @@ import numpy as np
 import pandas as pd
 
 from data_prep.errors import InputError
-from data_prep.onehot import one_hot_encode
-from data_prep.tables.encoding import append_flag_channels, reverse_complement_one_hot
-from data_prep.tables.reading import check_sequences, integer_column, numeric_column, read_tsv, require_columns
-from data_prep.tables.sequence_table import REVERSE_COMPLEMENT_COPY, SequenceTable, SplitIndices
-from data_prep.tables.unique_ids import check_unique_ids
+from data_prep.tables.flagged_format import FlaggedTableFormat
+from data_prep.tables.reading import integer_column
+from data_prep.tables.sequence_table import SequenceTable, SplitIndices
 
 TASK = "lentimpra"
 ALPHABET = "ACGT"
@@ -48,14 +46,20 @@ TASK_NAMES = list(TARGET_COLUMNS)
 FILE_FORMAT = "a lentiMPRA table: tab-separated with a header naming seq_id, seq, mean_value, fold"
 
 
+#: The format's steps (reading, encoding, reverse complements of the element), shared with STARR-seq.
+FORMAT = FlaggedTableFormat(TASK, INPUT_LENGTH, SEQUENCE_COLUMN, ID_COLUMN, REVERSED_MARK, TARGET_COLUMNS,
+                            FILE_FORMAT, training_columns=(ID_COLUMN, FOLD_COLUMN),
+                            span=(ELEMENT_START, ELEMENT_STOP), alphabet=ALPHABET)
+
+
 def channel_names(reverse_channel: bool = False) -> tuple[str, ...]:
     """The channel names of the encoding: the bases, then ``is_reverse`` when asked for."""
-    return tuple(ALPHABET) + (("is_reverse",) if reverse_channel else ())
+    return FORMAT.channel_names(reverse_channel)
 
 
 def is_reversed_id(seq_ids) -> np.ndarray:
     """True for ids marking the reverse orientation (``_Reversed:`` anywhere in the id)."""
-    return pd.Series(seq_ids, dtype=str).str.contains(REVERSED_MARK, regex=False).to_numpy()
+    return FORMAT.is_reverse_id(seq_ids)
 
 
 def pair_keys(seq_ids) -> np.ndarray:
@@ -87,11 +91,6 @@ def align_pair_folds(seq_ids, folds: np.ndarray) -> tuple[np.ndarray, int]:
     return aligned, int((aligned != folds).sum())
 
 
-def _encode(sequences: Sequence[str], is_reverse, reverse_channel: bool, dtype) -> np.ndarray:
-    bases = one_hot_encode(sequences, ALPHABET, dtype=dtype)
-    return append_flag_channels(bases, is_reverse) if reverse_channel else bases
-
-
 def load_lentimpra(path: str | os.PathLike, require_targets: bool = True, reverse_channel: bool = False,
                    dtype=np.float32) -> SequenceTable:
     """Reads and encodes a lentiMPRA table, aligning the folds of reverse-complement pairs.
@@ -110,20 +109,8 @@ def load_lentimpra(path: str | os.PathLike, require_targets: bool = True, revers
         InputError: a missing column (named), or the file line of a sequence that is not 230 bp of ACGTN,
             a ``mean_value`` that is not a number, or a ``fold`` that is not a whole number.
     """
-    path = os.fspath(path)
-    frame, lines = read_tsv(path, header=True, what=FILE_FORMAT)
-    required = [SEQUENCE_COLUMN] + ([ID_COLUMN, *TARGET_COLUMNS.values(), FOLD_COLUMN] if require_targets else []) \
-        + ([ID_COLUMN] if reverse_channel else [])
-    require_columns(frame, list(dict.fromkeys(required)), path, FILE_FORMAT)
-    sequences = frame[SEQUENCE_COLUMN].tolist()
-    check_sequences(sequences, lines, path, allowed="ACGTN", length=INPUT_LENGTH, column=SEQUENCE_COLUMN)
-    check_unique_ids(frame, ID_COLUMN, SEQUENCE_COLUMN, lines, path)
-    targets = {}
-    if all(column in frame.columns for column in TARGET_COLUMNS.values()):
-        for task, column in TARGET_COLUMNS.items():
-            values = numeric_column(frame, column, lines, path)
-            frame[column] = values
-            targets[task] = values.astype(np.float32)[:, None]
+    path, frame, lines, targets = FORMAT.read_rows(path, require_targets=require_targets,
+                                                   reverse_channel=reverse_channel)
     if FOLD_COLUMN in frame.columns:
         folds = integer_column(frame, FOLD_COLUMN, lines, path)
         if ID_COLUMN in frame.columns:
@@ -132,30 +119,14 @@ def load_lentimpra(path: str | os.PathLike, require_targets: bool = True, revers
                 warnings.warn(f"{path}: {moved} reverse-orientation rows had a different fold from their forward "
                               "sequence and were moved to the forward sequence's fold.", stacklevel=2)
         frame[FOLD_COLUMN] = folds
-    is_reverse = is_reversed_id(frame[ID_COLUMN]) if reverse_channel else 0
-    frame[REVERSE_COMPLEMENT_COPY] = False
-    return SequenceTable(_encode(sequences, is_reverse, reverse_channel, dtype), targets, frame, TASK,
-                         list(TASK_NAMES), ALPHABET, channel_names(reverse_channel), source=path, lines=lines)
+    return FORMAT.sequence_table(path, frame, lines, targets, reverse_channel=reverse_channel, dtype=dtype)
 
 
 def encode_lentimpra(sequences: Sequence[str], reverse_channel: bool = False, is_reverse=0,
                      dtype=np.float32) -> np.ndarray:
-    """Encodes 230 bp constructs (adaptor + element + adaptor) for prediction.
-
-    Args:
-        sequences: n strings of 230 ACGTN (any case).
-        reverse_channel: add the ``is_reverse`` channel (value ``is_reverse``, scalar or ``(n,)``).
-
-    Returns:
-        ``(n, 230, 4)``, or ``(n, 230, 5)`` with the channel.
-
-    Raises:
-        InputError: naming the 0-based index of a sequence of the wrong length or with other letters.
-    """
-    sequences = list(sequences)
-    check_sequences(sequences, np.arange(len(sequences)), "sequences", allowed="ACGTN",
-                    length=INPUT_LENGTH, row_label="index")
-    return _encode(sequences, is_reverse, reverse_channel, dtype)
+    """Encodes 230 bp constructs (adaptor + element + adaptor) for prediction: ``(n, 230, 4)``, or ``(n, 230, 5)`` with the ``is_reverse``
+    channel (its value ``is_reverse``, scalar or ``(n,)``); see :meth:`FlaggedTableFormat.encode_checked`."""
+    return FORMAT.encode_checked(sequences, reverse_channel, is_reverse, dtype)
 
 
 def reverse_complement_element(encoded: np.ndarray) -> np.ndarray:
@@ -163,10 +134,7 @@ def reverse_complement_element(encoded: np.ndarray) -> np.ndarray:
 
     An ``is_reverse`` channel, if present, is flipped (0 <-> 1).
     """
-    flipped = reverse_complement_one_hot(encoded, ALPHABET, ELEMENT_START, ELEMENT_STOP)
-    if encoded.shape[-1] > len(ALPHABET):
-        flipped[:, :, len(ALPHABET)] = 1 - encoded[:, :, len(ALPHABET)]
-    return flipped
+    return FORMAT.reverse_complement(encoded)
 
 
 def with_reverse_complements(table: SequenceTable) -> SequenceTable:
@@ -175,16 +143,13 @@ def with_reverse_complements(table: SequenceTable) -> SequenceTable:
     Tables that already hold both measured orientations of an element get a second copy of each;
     use this on tables of single orientations or accept the duplicates.
     """
-    copies = table.table.copy()
-    copies[REVERSE_COMPLEMENT_COPY] = True
-    return table.appended(reverse_complement_element(table.sequences), copies)
+    return FORMAT.with_reverse_complements(table)
 
 
 def test_time_inputs(sequences: Sequence[str], reverse_channel: bool = False,
                      dtype=np.float32) -> tuple[np.ndarray, np.ndarray]:
     """Both element orientations for prediction averaging: ``(forward, reverse)``, each ``(n, 230, C)``."""
-    forward = encode_lentimpra(sequences, reverse_channel=reverse_channel, dtype=dtype)
-    return forward, reverse_complement_element(forward)
+    return FORMAT.test_time_inputs(sequences, reverse_channel, dtype)
 
 
 test_time_inputs.__test__ = False  # a library function, not a pytest test

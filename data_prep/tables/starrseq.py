@@ -25,11 +25,8 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from data_prep.errors import InputError
-from data_prep.onehot import one_hot_encode
-from data_prep.tables.encoding import append_flag_channels, reverse_complement_one_hot
-from data_prep.tables.reading import check_sequences, numeric_column, read_tsv, require_columns
-from data_prep.tables.sequence_table import REVERSE_COMPLEMENT_COPY, SequenceTable, SplitIndices
-from data_prep.tables.unique_ids import check_unique_ids
+from data_prep.tables.flagged_format import FlaggedTableFormat
+from data_prep.tables.sequence_table import SequenceTable, SplitIndices
 
 TASK = "starrseq"
 ALPHABET = "ACGT"
@@ -45,14 +42,14 @@ FILE_FORMAT = ("a DeepSTARR table: tab-separated with a header naming Sequence, 
                "Hk_log2_enrichment (and seqnames, start, end, ID, set)")
 
 
+#: The format's steps (reading, encoding, reverse complements), shared with lentiMPRA.
+FORMAT = FlaggedTableFormat(TASK, INPUT_LENGTH, SEQUENCE_COLUMN, ID_COLUMN, MINUS_STRAND_MARK, TARGET_COLUMNS,
+                            FILE_FORMAT, alphabet=ALPHABET)
+
+
 def channel_names(reverse_channel: bool = False) -> tuple[str, ...]:
     """The channel names of the encoding: the bases, then ``is_reverse`` when asked for."""
-    return tuple(ALPHABET) + (("is_reverse",) if reverse_channel else ())
-
-
-def _encode(sequences: Sequence[str], is_reverse, reverse_channel: bool, dtype) -> np.ndarray:
-    bases = one_hot_encode(sequences, ALPHABET, dtype=dtype)
-    return append_flag_channels(bases, is_reverse) if reverse_channel else bases
+    return FORMAT.channel_names(reverse_channel)
 
 
 def load_starrseq(path: str | os.PathLike, require_targets: bool = True, reverse_channel: bool = False,
@@ -72,65 +69,27 @@ def load_starrseq(path: str | os.PathLike, require_targets: bool = True, reverse
         InputError: a missing column (named), or the file line of a sequence that is not 249 bp of
             ACGTN or of a target that is not a number.
     """
-    path = os.fspath(path)
-    frame, lines = read_tsv(path, header=True, what=FILE_FORMAT)
-    required = [SEQUENCE_COLUMN] + (list(TARGET_COLUMNS.values()) if require_targets else []) + \
-        ([ID_COLUMN] if reverse_channel else [])
-    require_columns(frame, required, path, FILE_FORMAT)
-    sequences = frame[SEQUENCE_COLUMN].tolist()
-    check_sequences(sequences, lines, path, allowed="ACGTN", length=INPUT_LENGTH, column=SEQUENCE_COLUMN)
-    check_unique_ids(frame, ID_COLUMN, SEQUENCE_COLUMN, lines, path)
-    targets = {}
-    if all(column in frame.columns for column in TARGET_COLUMNS.values()):
-        for task, column in TARGET_COLUMNS.items():
-            values = numeric_column(frame, column, lines, path)
-            frame[column] = values
-            targets[task] = values.astype(np.float32)[:, None]
-    is_reverse = frame[ID_COLUMN].str.contains(MINUS_STRAND_MARK, regex=False).to_numpy() if reverse_channel else 0
-    frame[REVERSE_COMPLEMENT_COPY] = False
-    return SequenceTable(_encode(sequences, is_reverse, reverse_channel, dtype), targets, frame, TASK,
-                         list(TASK_NAMES), ALPHABET, channel_names(reverse_channel), source=path, lines=lines)
+    path, frame, lines, targets = FORMAT.read_rows(path, require_targets=require_targets,
+                                                   reverse_channel=reverse_channel)
+    return FORMAT.sequence_table(path, frame, lines, targets, reverse_channel=reverse_channel, dtype=dtype)
 
 
 def encode_starrseq(sequences: Sequence[str], reverse_channel: bool = False, is_reverse=0,
                     dtype=np.float32) -> np.ndarray:
-    """Encodes 249 bp sequences for prediction.
-
-    Args:
-        sequences: n strings of 249 ACGTN (any case).
-        reverse_channel: add the ``is_reverse`` channel (value ``is_reverse``, scalar or ``(n,)``).
-
-    Returns:
-        ``(n, 249, 4)``, or ``(n, 249, 5)`` with the channel.
-
-    Raises:
-        InputError: naming the 0-based index of a sequence of the wrong length or with other letters.
-    """
-    sequences = list(sequences)
-    check_sequences(sequences, np.arange(len(sequences)), "sequences", allowed="ACGTN",
-                    length=INPUT_LENGTH, row_label="index")
-    return _encode(sequences, is_reverse, reverse_channel, dtype)
-
-
-def _reverse_complement(encoded: np.ndarray) -> np.ndarray:
-    flipped = reverse_complement_one_hot(encoded, ALPHABET)
-    if encoded.shape[-1] > len(ALPHABET):
-        flipped[:, :, len(ALPHABET)] = 1 - encoded[:, :, len(ALPHABET)]
-    return flipped
+    """Encodes 249 bp sequences for prediction: ``(n, 249, 4)``, or ``(n, 249, 5)`` with the ``is_reverse``
+    channel (its value ``is_reverse``, scalar or ``(n,)``); see :meth:`FlaggedTableFormat.encode_checked`."""
+    return FORMAT.encode_checked(sequences, reverse_channel, is_reverse, dtype)
 
 
 def with_reverse_complements(table: SequenceTable) -> SequenceTable:
     """The rows followed by their reverse complements (same targets; ``is_reverse`` flipped if present)."""
-    copies = table.table.copy()
-    copies[REVERSE_COMPLEMENT_COPY] = True
-    return table.appended(_reverse_complement(table.sequences), copies)
+    return FORMAT.with_reverse_complements(table)
 
 
 def test_time_inputs(sequences: Sequence[str], reverse_channel: bool = False,
                      dtype=np.float32) -> tuple[np.ndarray, np.ndarray]:
     """Both orientations for prediction averaging: ``(forward, reverse)``, each ``(n, 249, C)``."""
-    forward = encode_starrseq(sequences, reverse_channel=reverse_channel, dtype=dtype)
-    return forward, _reverse_complement(forward)
+    return FORMAT.test_time_inputs(sequences, reverse_channel, dtype)
 
 
 test_time_inputs.__test__ = False  # a library function, not a pytest test

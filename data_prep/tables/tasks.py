@@ -1,4 +1,4 @@
-"""What each sequence-table task is: its loader, encoding, augmentation, split and default model."""
+"""What each sequence-table task is: its loader, encoding, augmentation and split."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ class TaskSpec:
         split: the task's split function (see each module; its arguments differ by task).
         input_length, channels, alphabet, channel_names: the encoded input ``(input_length, channels)``
             with defaults (no optional channels).
-        task_names: the regression targets, in output order; ``target_columns`` maps each to its column.
+        task_names: the regression targets, in output order.
         soft_bins: whether targets include ``bins`` (18 soft-bin probabilities) for a ``soft_bins`` head.
 
     Which model a task trains by default is model knowledge: it lives with the models
@@ -39,8 +39,18 @@ class TaskSpec:
     alphabet: str
     channel_names: tuple[str, ...]
     task_names: tuple[str, ...]
-    target_columns: dict[str, str]
     soft_bins: bool
+
+
+def _flagged_task(module, load: Callable, encode: Callable, split: Callable) -> TaskSpec:
+    """The entry of a task whose module reads a :class:`~data_prep.tables.flagged_format.FlaggedTableFormat`."""
+    table_format = module.FORMAT
+    return TaskSpec(name=table_format.task, load=load, encode=encode,
+                    with_reverse_complements=module.with_reverse_complements,
+                    test_time_inputs=module.test_time_inputs, split=split, input_length=table_format.input_length,
+                    channels=len(table_format.alphabet), alphabet=table_format.alphabet,
+                    channel_names=table_format.channel_names(), task_names=tuple(table_format.task_names),
+                    soft_bins=False)
 
 
 TASKS: dict[str, TaskSpec] = {
@@ -50,19 +60,9 @@ TASKS: dict[str, TaskSpec] = {
         test_time_inputs=dream_yeast.test_time_inputs, split=dream_yeast.split_dream_yeast,
         input_length=dream_yeast.INPUT_LENGTH, channels=len(dream_yeast.CHANNEL_NAMES),
         alphabet=dream_yeast.ALPHABET, channel_names=dream_yeast.CHANNEL_NAMES,
-        task_names=tuple(dream_yeast.TASK_NAMES), target_columns={"expression": "expression"}, soft_bins=True),
-    "starrseq": TaskSpec(
-        name="starrseq", load=starrseq.load_starrseq, encode=starrseq.encode_starrseq,
-        with_reverse_complements=starrseq.with_reverse_complements,
-        test_time_inputs=starrseq.test_time_inputs, split=starrseq.split_by_chromosome,
-        input_length=starrseq.INPUT_LENGTH, channels=len(starrseq.ALPHABET), alphabet=starrseq.ALPHABET,
-        channel_names=starrseq.channel_names(), task_names=tuple(starrseq.TASK_NAMES),
-        target_columns=dict(starrseq.TARGET_COLUMNS), soft_bins=False),
-    "lentimpra": TaskSpec(
-        name="lentimpra", load=lentimpra.load_lentimpra, encode=lentimpra.encode_lentimpra,
-        with_reverse_complements=lentimpra.with_reverse_complements,
-        test_time_inputs=lentimpra.test_time_inputs, split=lentimpra.cross_validation_split,
-        input_length=lentimpra.INPUT_LENGTH, channels=len(lentimpra.ALPHABET), alphabet=lentimpra.ALPHABET,
-        channel_names=lentimpra.channel_names(), task_names=tuple(lentimpra.TASK_NAMES),
-        target_columns=dict(lentimpra.TARGET_COLUMNS), soft_bins=False),
+        task_names=tuple(dream_yeast.TASK_NAMES), soft_bins=True),
+    "starrseq": _flagged_task(starrseq, starrseq.load_starrseq, starrseq.encode_starrseq,
+                              starrseq.split_by_chromosome),
+    "lentimpra": _flagged_task(lentimpra, lentimpra.load_lentimpra, lentimpra.encode_lentimpra,
+                               lentimpra.cross_validation_split),
 }

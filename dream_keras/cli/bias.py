@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from dream_keras.cli.run_arguments import (Explicit, absolute, add_model_options, add_run_options,
-                                           add_speed_options, add_strategy_option, collect_model_options,
-                                           given_options, help_text, require_options, resolve_recorded_parameters)
-from dream_keras.tasks.atac.parameters import BiasTrainParameters, field_default
+from dream_keras.cli.run_arguments import (Explicit, absolute, add_atac_inputs, add_model_options, add_run_options,
+                                           add_training_options, collect_model_options, given_options, help_text,
+                                           require_options, resolve_recorded_parameters)
+from dream_keras.tasks.atac.parameters import BiasTrainParameters
+from dream_keras.tasks.parameter_defaults import field_default
 
 EXAMPLE = """example:
   dream-keras bias train --genome hg38.fa --bigwig insertions.bw --peaks peaks.narrowPeak \\
@@ -26,12 +27,9 @@ def add_parser(sub) -> None:
     t = bias_sub.add_parser("train", help="train the bias model on low-signal background regions",
                             description=help_text(__doc__), epilog=EXAMPLE,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
-    t.add_argument("--genome", action=Explicit, help="reference FASTA")
-    t.add_argument("--bigwig", action=Explicit, help="per-base Tn5 insertion counts (bigWig)")
-    t.add_argument("--peaks", action=Explicit, help="peaks (narrowPeak)")
-    t.add_argument("--nonpeaks", action=Explicit, help="background regions (`dream-keras prep nonpeaks`)")
+    add_atac_inputs(t, "--genome", "--bigwig", "--peaks", "--nonpeaks")
     t.add_argument("--fold", action=Explicit, help="fold number (fold_N.json in --fold-dir) or a fold JSON file")
-    t.add_argument("--fold-dir", action=Explicit, help="folder of fold_N.json files (default: bundled hg38 folds)")
+    add_atac_inputs(t, "--fold-dir")
     add_run_options(t)
     t.add_argument("--backbone", action=Explicit, help=f"bias backbone (default: {_default('backbone')}, as the official bias model)")
     add_model_options(t, filters_help="filters (default: the backbone's official bias model's, e.g. bpnet's)",
@@ -44,16 +42,7 @@ def add_parser(sub) -> None:
     t.add_argument("--outlier-quantile", type=float, action=Explicit, help=f"outlier filter quantile (default {_default('outlier_quantile')})")
     t.add_argument("--counts-loss-weight", type=float, action=Explicit,
                    help="weight of the log-count loss (default: median kept total / 10, at least 1)")
-    t.add_argument("--epochs", type=int, action=Explicit, help=f"most epochs (default {_default('epochs')})")
-    t.add_argument("--patience", type=int, action=Explicit, help=f"early-stopping patience (default {_default('patience')})")
-    t.add_argument("--lr", type=float, action=Explicit, help=f"Adam learning rate (default {_default('lr')})")
-    t.add_argument("--batch-size", type=int, action=Explicit,
-                   help=f"batch size per replica (default {_default('batch_size')}; with --strategy a step's global batch is "
-                        "this x "
-                        "replicas)")
-    add_strategy_option(t)
-    add_speed_options(t)
-    t.add_argument("--seed", type=int, action=Explicit, help=f"random seed (default {_default('seed')})")
+    add_training_options(t, BiasTrainParameters)
     t.set_defaults(func=run_train)
 
 

@@ -87,12 +87,14 @@ def add_parser(sub) -> None:
             ("--input-length", int, "input window, bp"), ("--output-length", int, "profile window, bp"),
             ("--max-jitter", int, "peak jitter, bp"), ("--nonpeak-ratio", int, "nonpeaks per peak in every split"),
             ("--nonpeak-stride", int, "nonpeak candidate spacing, bp"),
-            ("--bias-filters", int, "bias model filters"), ("--bias-n-dil-layers", int, "bias model dilated layers"),
+            ("--bias-filters", int, "bias model filters (default: the backbone's bias model's)"),
+            ("--bias-n-dil-layers", int, "bias model dilated layers (default: the backbone's bias model's)"),
             ("--bias-epochs", int, "bias model's most epochs"),
             ("--bias-threshold-factor", float, "bias nonpeaks' threshold factor (default: ATAC 0.5, DNASE 0.8)"),
-            ("--filters", int, "main model filters"), ("--n-dil-layers", int, "main model dilated layers"),
+            ("--filters", int, "main model filters (default: the backbone's own)"),
+            ("--n-dil-layers", int, "main model dilated layers (default: the backbone's own)"),
             ("--epochs", int, "main model's most epochs"), ("--patience", int, "early-stopping patience"),
-            ("--lr", float, "Adam learning rate"), ("--batch-size", int, "batch size"), ("--seed", int, "random seed"),
+            ("--lr", float, "Adam learning rate"), ("--batch-size", int, "batch size per replica"), ("--seed", int, "random seed"),
             ("--footprint-regions", int, "footprint on at most this many test nonpeaks (default: all)")):
         default = PIPELINE_DEFAULTS.get(flag[2:].replace("-", "_"))
         shown = f" (default {default})" if default is not None and "default" not in words else ""

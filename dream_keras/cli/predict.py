@@ -78,9 +78,8 @@ def predict_table(args) -> int:
     out = pathlib.Path(args.out)
     if out.suffix.lower() not in (".tsv", ".txt"):
         raise InputError(f"--out {out}: predictions are written as a tab-separated table. Fix: name a .tsv file.")
-    batch_size = getattr(args, "batch_size", None) or 1024
     with open_output(out, kind="files", overwrite=bool(getattr(args, "overwrite", False))):
-        frame = predict_table_task(args.task, args.model, args.data, out, batch_size=batch_size, verbose="auto")
+        frame = predict_table_task(args.task, args.model, args.data, out, batch_size=args.batch_size, verbose="auto")
     columns = [c for c in frame.columns if c.startswith("pred_")]
     print(f"wrote {len(frame)} rows with {', '.join(columns)} to {out}")
     return 0

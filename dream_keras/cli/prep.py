@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import pathlib
 
+from data_prep.nonpeaks import NONPEAK_STRIDE, NONPEAKS_PER_PEAK, NONPEAKS_PER_TEST_PEAK
+from data_prep.windows import CHROMBPNET_INPUT_LENGTH
 from dream_keras.cli.run_arguments import help_text
 
 EXAMPLES = """examples:
@@ -52,10 +54,14 @@ def add_parser(sub) -> None:
     n.add_argument("--chrom-sizes", help="chrom.sizes (default: the FASTA's lengths)")
     n.add_argument("--blacklist", help="BED of regions to avoid")
     n.add_argument("--out", required=True, help="narrowPeak file to write")
-    n.add_argument("--input-length", type=int, default=2114, help="window width (bp, default 2114)")
-    n.add_argument("--stride", type=int, default=1000, help="candidate bins every this many bp (default 1000)")
-    n.add_argument("--ratio", type=int, default=2, help="nonpeaks per train/valid peak (default 2)")
-    n.add_argument("--ratio-test", type=int, default=1, help="nonpeaks per test peak (default 1)")
+    n.add_argument("--input-length", type=int, default=CHROMBPNET_INPUT_LENGTH,
+                   help=f"window width (bp, default {CHROMBPNET_INPUT_LENGTH})")
+    n.add_argument("--stride", type=int, default=NONPEAK_STRIDE,
+                   help=f"candidate bins every this many bp (default {NONPEAK_STRIDE})")
+    n.add_argument("--ratio", type=int, default=NONPEAKS_PER_PEAK,
+                   help=f"nonpeaks per train/valid peak (default {NONPEAKS_PER_PEAK})")
+    n.add_argument("--ratio-test", type=int, default=NONPEAKS_PER_TEST_PEAK,
+                   help=f"nonpeaks per test peak (default {NONPEAKS_PER_TEST_PEAK})")
     n.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     n.add_argument("--overwrite", action="store_true", help="replace an existing file")
     n.set_defaults(func=run_nonpeaks)

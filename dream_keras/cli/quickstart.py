@@ -15,15 +15,15 @@ from __future__ import annotations
 
 import argparse
 import pathlib
+import textwrap
 import time
 
 from dream_keras.cli.run_arguments import help_text
 
-#: The quickstart's sizes (see the module docstring).
-QUICKSTART = {"input_length": 2114, "output_length": 1000, "max_jitter": 500, "nonpeak_ratio": 4,
-              "bias_options": {"filters": 16, "n_dil_layers": 2}, "bias_epochs": 15,
-              "main_options": {"filters": 32, "n_dil_layers": 4}, "main_epochs": 25, "patience": 5,
-              "batch_size": 16, "seed": 0}
+#: What the quickstart sets otherwise than ``dream-keras pipeline`` (see the module docstring); windows,
+#: patience and seed are the pipeline's own defaults.
+QUICKSTART = {"nonpeak_ratio": 4, "bias_options": {"filters": 16, "n_dil_layers": 2}, "bias_epochs": 15,
+              "main_options": {"filters": 32, "n_dil_layers": 4}, "main_epochs": 25, "batch_size": 16}
 
 
 def add_parser(sub) -> None:
@@ -47,17 +47,18 @@ def quickstart_parameters(epochs: int, bias_epochs: int):
     """The :class:`~dream_keras.tasks.atac.pipeline.PipelineParameters` of the quickstart (bundled data, fold 0)."""
     from data_prep import bundled_atac_data
     from dream_keras.tasks.atac.pipeline import PipelineParameters
+    from dream_keras.tasks.atac.pipeline.parameters import PIPELINE_DEFAULTS
 
     data = bundled_atac_data()
     q = QUICKSTART
     return PipelineParameters(
         genome=str(data.genome), peaks=str(data.peaks), fold="0", reads=str(data.reads), reads_format="bam",
-        data_type="ATAC", fold_dir=str(data.folds),
-        input_length=q["input_length"], output_length=q["output_length"], max_jitter=q["max_jitter"],
-        nonpeak_ratio=q["nonpeak_ratio"], nonpeak_stride=q["input_length"] // 2,
+        data_type="ATAC", fold_dir=str(data.folds), nonpeak_ratio=q["nonpeak_ratio"],
+        # candidates every half window: the bundled 1 Mb holds too few at the default stride
+        nonpeak_stride=PIPELINE_DEFAULTS["input_length"] // 2,
         bias_filters=q["bias_options"]["filters"], bias_n_dil_layers=q["bias_options"]["n_dil_layers"],
         bias_epochs=bias_epochs, filters=q["main_options"]["filters"], n_dil_layers=q["main_options"]["n_dil_layers"],
-        epochs=epochs, patience=q["patience"], batch_size=q["batch_size"], seed=q["seed"])
+        epochs=epochs, batch_size=q["batch_size"])
 
 
 def run(args) -> int:
@@ -95,7 +96,20 @@ def run(args) -> int:
           f"  chrombpnet/           the main run (models/model.keras, model_nobias.keras, bias_scaled.keras;\n"
           f"                        logs/run.json, training_log.csv; evaluation/metrics.json, report.html, *.png)\n"
           f"  footprints/           Tn5 and TF motif footprints of the bias-free model (footprints.tsv, *.png)\n"
-          f"Sizes are small so that it runs on a laptop: 2,114 bp inputs with +/-500 bp jitter (the official\n"
-          f"windows), bias 16 filters / 2 layers, main model 32 filters / 4 layers, batch 16 (ChromBPNet uses\n"
-          f"128/4, 512/8 and batch 64 on whole genomes). Your data: see `dream-keras pipeline --help`.")
+          + textwrap.fill(f"{_sizes_note(params)} Your data: see `dream-keras pipeline --help`.", 100))
     return 0
+
+
+def _sizes_note(params) -> str:
+    """The closing note on the quickstart's sizes against ChromBPNet's (read from the registry and the
+    pipeline's defaults, not written again here)."""
+    from dream_keras.registry import get_backbone
+    from dream_keras.tasks.atac.pipeline.parameters import PIPELINE_DEFAULTS
+
+    bpnet = get_backbone("bpnet")
+    bias, main = bpnet.bias_defaults, bpnet.defaults
+    return (f"Sizes are small so that it runs on a laptop: {params.input_length:,} bp inputs with "
+            f"+/-{params.max_jitter} bp jitter (the official windows), bias {params.bias_filters} filters / "
+            f"{params.bias_n_dil_layers} layers, main model {params.filters} filters / {params.n_dil_layers} layers, "
+            f"batch {params.batch_size} (ChromBPNet uses {bias['filters']}/{bias['n_dil_layers']}, "
+            f"{main['filters']}/{main['n_dil_layers']} and batch {PIPELINE_DEFAULTS['batch_size']} on whole genomes).")

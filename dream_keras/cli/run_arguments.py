@@ -80,7 +80,8 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
 
 def _run_default(name: str):
     """The default of a run option, as the parameter objects declare it."""
-    from dream_keras.tasks.atac.parameters import ProfileCountTrainParameters, field_default
+    from dream_keras.tasks.atac.parameters import ProfileCountTrainParameters
+    from dream_keras.tasks.parameter_defaults import field_default
 
     return field_default(ProfileCountTrainParameters, name)
 
@@ -107,6 +108,45 @@ def add_speed_options(parser: argparse.ArgumentParser) -> None:
                              "~/.cache/dream-keras or $DREAM_KERAS_CACHE_DIR) and keeps the faster on CPU, Keras's "
                              "choice elsewhere (default: "
                              f"{_run_default('jit_compile')})")
+
+
+#: The ATAC training inputs, one help text each (``bias train`` and ``train`` name the same files).
+ATAC_INPUTS = {
+    "--genome": "reference FASTA",
+    "--bigwig": "per-base Tn5 insertion counts (bigWig, +4/-4 shifted)",
+    "--peaks": "peaks (narrowPeak: windows centred on the summit)",
+    "--nonpeaks": "background regions (`dream-keras prep nonpeaks`)",
+    "--bias-model": "trained bias model (.keras, `dream-keras bias train`)",
+    "--fold-dir": "folder of fold_N.json files for numbered folds and 'all' (default: bundled hg38 folds)",
+}
+
+
+def add_atac_inputs(parser, *flags: str) -> None:
+    """The options ``flags`` (keys of :data:`ATAC_INPUTS`) on ``parser`` or an argument group."""
+    for flag in flags:
+        parser.add_argument(flag, action=Explicit, help=ATAC_INPUTS[flag])
+
+
+def add_training_options(parser: argparse.ArgumentParser, parameters: type, *, label: str = "default") -> None:
+    """``--epochs``, ``--patience``, ``--lr``, ``--batch-size`` (per replica), ``--strategy``, ``--precision``,
+    ``--jit-compile`` and ``--seed``, their help showing the defaults of the dataclass ``parameters``
+    (``"(LABEL N)"``, e.g. ``label="atac:"`` where another task has other defaults)."""
+    from dream_keras.tasks.parameter_defaults import field_default
+
+    def default(name: str) -> str:
+        return f"{label} {field_default(parameters, name)}"
+
+    parser.add_argument("--epochs", type=int, action=Explicit, help=f"most epochs ({default('epochs')})")
+    parser.add_argument("--patience", type=int, action=Explicit,
+                        help=f"early-stopping patience in epochs, on the validation loss ({default('patience')})")
+    parser.add_argument("--lr", type=float, action=Explicit, help=f"learning rate ({default('lr')}, Adam)")
+    parser.add_argument("--batch-size", type=int, action=Explicit,
+                        help=f"batch size per replica ({default('batch_size')}; with --strategy a step's global batch "
+                             "is this x replicas)")
+    add_strategy_option(parser)
+    add_speed_options(parser)
+    parser.add_argument("--seed", type=int, action=Explicit,
+                        help=f"random seed (default {field_default(parameters, 'seed')})")
 
 
 def add_model_options(parser: argparse.ArgumentParser, *, filters_help: str, layers_help: str) -> None:

@@ -10,10 +10,11 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
-from dream_keras.cli.run_arguments import (Explicit, ExplicitFlag, absolute, add_model_options, add_run_options,
-                                           add_speed_options, add_strategy_option, collect_model_options,
+from dream_keras.cli.run_arguments import (Explicit, ExplicitFlag, absolute, add_atac_inputs, add_model_options,
+                                           add_run_options, add_training_options, collect_model_options,
                                            given_options, help_text, require_options, resolve_recorded_parameters)
-from dream_keras.tasks.atac.parameters import AtacTrainParameters, field_default
+from dream_keras.tasks.atac.parameters import AtacTrainParameters
+from dream_keras.tasks.parameter_defaults import field_default
 
 TASKS = ("atac", "dream_yeast", "starrseq", "lentimpra")
 
@@ -40,27 +41,12 @@ def add_parser(sub) -> None:
     add_run_options(p)
     p.add_argument("--fold", "--folds", dest="fold", action=Explicit,
                    help="fold number (fold_N.json in --fold-dir), a fold JSON file, or 'all'")
-    p.add_argument("--epochs", type=int, action=Explicit, help=f"most epochs (atac: {_default('epochs')})")
-    p.add_argument("--patience", type=int, action=Explicit,
-                   help=f"early-stopping patience in epochs, on the validation loss (atac: {_default('patience')})")
-    p.add_argument("--lr", type=float, action=Explicit, help=f"learning rate (atac: Adam {_default('lr')})")
-    p.add_argument("--batch-size", type=int, action=Explicit,
-                   help=f"batch size per replica (atac: {_default('batch_size')}; with --strategy the step's global "
-                        "batch is this x replicas)")
-    add_strategy_option(p)
-    add_speed_options(p)
-    p.add_argument("--seed", type=int, action=Explicit, help=f"random seed (default: {_default('seed')})")
+    add_training_options(p, AtacTrainParameters, label="atac:")
     add_model_options(p, filters_help="backbone filters (default: the backbone's own)",
                       layers_help="dilated layers (default: the backbone's own)")
 
     atac = p.add_argument_group("ATAC task")
-    atac.add_argument("--genome", action=Explicit, help="reference FASTA")
-    atac.add_argument("--bigwig", action=Explicit, help="per-base Tn5 insertion counts (bigWig, +4/-4 shifted)")
-    atac.add_argument("--peaks", action=Explicit, help="peaks (narrowPeak: windows centred on the summit)")
-    atac.add_argument("--nonpeaks", action=Explicit, help="background regions (`dream-keras prep nonpeaks`)")
-    atac.add_argument("--bias-model", action=Explicit, help="trained bias model (.keras, `dream-keras bias train`)")
-    atac.add_argument("--fold-dir", action=Explicit,
-                      help="folder of fold_N.json files for numbered folds and 'all' (default: bundled hg38 folds)")
+    add_atac_inputs(atac, "--genome", "--bigwig", "--peaks", "--nonpeaks", "--bias-model", "--fold-dir")
     atac.add_argument("--input-length", type=int, action=Explicit, help=f"input window (bp, default {_default('input_length')})")
     atac.add_argument("--output-length", type=int, action=Explicit, help=f"profile window (bp, default {_default('output_length')})")
     atac.add_argument("--max-jitter", type=int, action=Explicit, help=f"peak jitter (bp, default {_default('max_jitter')})")

@@ -15,6 +15,10 @@ from dream_keras.layers import FewFilterConv1D
 from dream_keras.registry import IncompatibleHeadError, register_head
 
 PROFILE_KERNEL_SIZE = 75
+#: ChromBPNet's windows (bp): the input a model with this head reads unless told otherwise, and the
+#: profile it predicts (the same numbers as ``data_prep.windows.CHROMBPNET_*``, which the data side reads).
+PROFILE_COUNT_INPUT_LENGTH = 2114
+PROFILE_COUNT_OUTPUT_LENGTH = 1000
 
 
 def profile_count_layer_names(layer_prefix: str | None) -> dict[str, str]:
@@ -51,9 +55,10 @@ def centre_crop_widths(length: int, output_length: int) -> tuple[int, int]:
     return excess // 2, excess - excess // 2
 
 
-@register_head("profile_count", defaults={"output_length": 1000, "num_tasks": 1},
-               input_defaults={"input_length": 2114, "channels": 4, "alphabet": "ACGT"})
-def profile_count(features, output_length: int = 1000, num_tasks: int = 1, layer_prefix: str | None = None):
+@register_head("profile_count", defaults={"output_length": PROFILE_COUNT_OUTPUT_LENGTH, "num_tasks": 1},
+               input_defaults={"input_length": PROFILE_COUNT_INPUT_LENGTH, "channels": 4, "alphabet": "ACGT"})
+def profile_count(features, output_length: int = PROFILE_COUNT_OUTPUT_LENGTH, num_tasks: int = 1,
+                  layer_prefix: str | None = None):
     """Profile and count outputs.
 
     Args:
@@ -74,7 +79,7 @@ def profile_count(features, output_length: int = 1000, num_tasks: int = 1, layer
     output_length, num_tasks = int(output_length), int(num_tasks)
     if output_length < 1 or num_tasks < 1:
         raise ValueError(f"profile_count: output_length={output_length}, num_tasks={num_tasks}; both must be "
-                         f"positive (ChromBPNet: output_length=1000, num_tasks=1)")
+                         f"positive (ChromBPNet: output_length={PROFILE_COUNT_OUTPUT_LENGTH}, num_tasks=1)")
     names = profile_count_layer_names(layer_prefix)
     length = features.shape[1]
     needed = output_length + PROFILE_KERNEL_SIZE - 1

@@ -62,16 +62,17 @@ def step_bytes_per_example(model) -> float:
     return activation_bytes_per_example(model) * ACTIVATION_FACTOR
 
 
-def smallest_accumulation(model, batch_size: int, *, available: int | None = None) -> int | None:
-    """The smallest ``N`` dividing ``batch_size`` whose step of ``batch_size / N`` examples is estimated
+def smallest_accumulation(model, global_batch_size: int, *, available: int | None = None) -> int | None:
+    """The smallest ``N`` dividing ``global_batch_size`` (examples per optimizer update) whose step of
+    ``global_batch_size / N`` examples is estimated
     to fit in ``available`` bytes (default: :func:`available_bytes`): 1 when the whole batch fits (or
     the available memory is unknown), ``None`` when not even one example fits."""
     available = available_bytes() if available is None else int(available)
     if available is None:
         return 1
     per_example = step_bytes_per_example(model)
-    return next((n for n in range(1, batch_size + 1)
-                 if batch_size % n == 0 and per_example * (batch_size // n) <= available), None)
+    return next((n for n in range(1, global_batch_size + 1)
+                 if global_batch_size % n == 0 and per_example * (global_batch_size // n) <= available), None)
 
 
 def _recurrent_steps(model) -> int:
@@ -126,13 +127,13 @@ def available_bytes() -> int | None:
         return None
 
 
-def check_step_memory(model, *, batch_size: int, step_batch_size: int, what: str,
+def check_step_memory(model, *, global_batch_size: int, step_batch_size: int, what: str,
                       available: int | None = None, accumulate: bool = True) -> dict:
     """Stop with a clear message when one training step of ``model`` at ``step_batch_size`` examples
     is estimated to need more memory than is ``available`` (default: :func:`available_bytes`).
 
-    ``batch_size`` is the recipe's batch (the update), ``step_batch_size`` the examples one step holds
-    (``batch_size / accumulate``). ``accumulate``: whether the command takes ``--accumulate`` (else
+    ``global_batch_size`` is the examples of one optimizer update (every replica's), ``step_batch_size``
+    the examples one step holds (``global_batch_size / accumulate``). ``accumulate``: whether the command takes ``--accumulate`` (else
     the fix names the largest ``--batch-size`` that fits). Returns the estimate (``{"per_example",
     "step", "available"}``, bytes).
 
@@ -148,9 +149,9 @@ def check_step_memory(model, *, batch_size: int, step_batch_size: int, what: str
     if available is None or estimate["step"] <= available:
         return estimate
     if accumulate:
-        n = smallest_accumulation(model, batch_size, available=available)
-        fix = (f"--accumulate {n} (each step then holds {batch_size // n:,} examples and every update "
-               f"still uses {batch_size:,}), or a smaller --batch-size" if n else "a smaller --batch-size")
+        n = smallest_accumulation(model, global_batch_size, available=available)
+        fix = (f"--accumulate {n} (each step then holds {global_batch_size // n:,} examples and every update "
+               f"still uses {global_batch_size:,}), or a smaller --batch-size" if n else "a smaller --batch-size")
     else:
         largest = int(available // per_example)
         fix = f"--batch-size {largest} or smaller" if largest else "a smaller model"

@@ -114,11 +114,11 @@ def resolve_jit_compile(choice: str, backbone: str | None = None) -> bool | str:
     return MEASURE
 
 
-def apply_jit_compile(model, jit_compile: bool | str, *, batch_size: int | None = None,
+def apply_jit_compile(model, jit_compile: bool | str, *, step_batch_size: int | None = None,
                       backbone: str | None = None, say=print, network=None) -> bool:
     """Set XLA compilation on a compiled ``model``; returns whether its steps will use XLA.
 
-    :data:`MEASURE` times ``model``'s training steps at ``batch_size`` (examples per step) both ways,
+    :data:`MEASURE` times ``model``'s training steps at ``step_batch_size`` (examples per step) both ways,
     or reads an earlier measurement of the same configuration, and sets the faster
     (:func:`dream_keras.training.jit_choice.choose_jit_compile`; ``say`` gets its one-line report;
     ``network``: the network a wrapping trainer ``model`` trains, which shapes the timed batch).
@@ -132,14 +132,14 @@ def apply_jit_compile(model, jit_compile: bool | str, *, batch_size: int | None 
     ``"auto"`` restores Keras's own lazy choice.
     """
     if jit_compile == MEASURE:
-        if batch_size is None:
-            raise ValueError("jit_compile 'measure' needs the batch_size the model trains at")
+        if step_batch_size is None:
+            raise ValueError("jit_compile 'measure' needs the step_batch_size the model trains at")
         if model.distribute_strategy.num_replicas_in_sync > 1:
             jit_compile = False
         else:
             from dream_keras.training.jit_choice import choose_jit_compile
 
-            jit_compile = choose_jit_compile(model, batch_size, backbone, say=say, network=network)
+            jit_compile = choose_jit_compile(model, step_batch_size, backbone, say=say, network=network)
     # Private Keras API (Keras 3.15): Trainer._jit_compile is what the public jit_compile property
     # and the step functions read; the public setter refuses True under op determinism. Checked by
     # tests/test_keras_internals.py, which fails if Keras renames it.

@@ -174,62 +174,81 @@ class OneCycleAdamW(keras.optimizers.AdamW):
 class Recipe:
     """One training recipe: the optimizer, batch size, epochs and how the best epoch is chosen.
 
+    Three batch sizes, each with its own name: :attr:`per_replica_batch_size` (what ``--batch-size``
+    sets; the recipe's published batch), :attr:`global_batch_size` (the examples of one optimizer
+    update, every replica's: per replica x :attr:`replicas`) and :attr:`step_batch_size` (the examples
+    one training step holds: global / :attr:`accumulate`).
+
     Attributes:
         name: ``dream``, ``deepstarr`` or ``mprann``.
         optimizer: ``one_cycle_adamw`` or ``adam``.
         learning_rate: Adam's rate, or the one-cycle peak.
-        batch_size, epochs: defaults of the recipe.
+        per_replica_batch_size, epochs: defaults of the recipe.
         patience: epochs without improvement before stopping; None = never stop early.
         monitor, mode: the quantity that picks the best epoch (``val_pearson_r``/``max`` or
             ``val_loss``/``min``).
         weight_decay: AdamW's decoupled decay (one-cycle recipe only).
         accumulate: gradient accumulation (``--accumulate N``): each training step holds
-            ``batch_size / N`` examples and the optimizer updates every ``N`` steps with their mean
-            gradient (Keras's ``gradient_accumulation_steps``), so the effective batch stays
-            ``batch_size``. With mean-reduced losses and no BatchNorm or dropout, N steps of
-            ``batch_size / N`` equal one step of ``batch_size`` up to float rounding (schedules count
-            updates, not steps; tests/test_accumulation.py). BatchNorm normalises each smaller batch
+            ``global_batch_size / N`` examples and the optimizer updates every ``N`` steps with their
+            mean gradient (Keras's ``gradient_accumulation_steps``), so the effective batch stays
+            ``global_batch_size``. With mean-reduced losses and no BatchNorm or dropout, N steps of
+            ``global_batch_size / N`` equal one step of ``global_batch_size`` up to float rounding
+            (schedules count updates, not steps; tests/test_accumulation.py). BatchNorm normalises each smaller batch
             with its own statistics and updates its moving statistics every step, and dropout draws
             its masks per step, so the zoo's models (all have one or the other) train as with the full
             batch in expectation, not bit for bit.
+        replicas: the devices a distribution strategy trains on (1 without one).
     """
 
     name: str
     optimizer: str
     learning_rate: float
-    batch_size: int
+    per_replica_batch_size: int
     epochs: int
     patience: int | None
     monitor: str
     mode: str
     weight_decay: float = 0.0
     accumulate: int = 1
+    replicas: int = 1
 
     def __post_init__(self):
-        if int(self.accumulate) < 1 or self.batch_size % int(self.accumulate):
+        if int(self.accumulate) < 1 or self.per_replica_batch_size % int(self.accumulate):
             raise ValueError(f"recipe {self.name!r}: --accumulate {self.accumulate} must be a whole divisor of the "
-                             f"batch size {self.batch_size} (each step holds batch_size / accumulate examples)")
+                             f"batch size {self.per_replica_batch_size} (each step holds batch size / accumulate "
+                             "examples)")
+
+    @property
+    def global_batch_size(self) -> int:
+        """Examples per optimizer update, every replica's: ``per_replica_batch_size x replicas``."""
+        return self.per_replica_batch_size * int(self.replicas)
 
     @property
     def step_batch_size(self) -> int:
-        """Examples per training step: ``batch_size / accumulate``."""
-        return self.batch_size // int(self.accumulate)
+        """Examples per training step, every replica's: ``global_batch_size / accumulate``."""
+        return self.global_batch_size // int(self.accumulate)
 
-    def resolved(self, *, learning_rate=None, batch_size=None, epochs=None, patience=None,
+    def resolved(self, *, learning_rate=None, per_replica_batch_size=None, epochs=None, patience=None,
                  accumulate=None) -> "Recipe":
         """This recipe with any given value replacing its default (None keeps the default)."""
-        changes = {key: value for key, value in dict(learning_rate=learning_rate, batch_size=batch_size,
+        changes = {key: value for key, value in dict(learning_rate=learning_rate,
+                                                      per_replica_batch_size=per_replica_batch_size,
                                                       epochs=epochs, patience=patience,
                                                       accumulate=accumulate).items() if value is not None}
         return dataclasses.replace(self, **changes)
+
+    def for_replicas(self, replicas: int) -> "Recipe":
+        """This recipe trained on ``replicas`` devices: the same per-replica batch, ``replicas`` times the
+        global batch (the learning rate is not scaled)."""
+        return dataclasses.replace(self, replicas=int(replicas))
 
     def effective_patience(self) -> int:
         """Patience in epochs for :func:`~dream_keras.training.fitting.fit_resumable` (no early stop: epochs)."""
         return self.epochs if self.patience is None else self.patience
 
     def make_optimizer(self, steps_per_epoch: int) -> keras.optimizers.Optimizer:
-        """A fresh optimizer for ``epochs`` epochs of ``steps_per_epoch`` updates (batches of ``batch_size``),
-        accumulating ``accumulate`` steps' gradients per update when it is above 1."""
+        """A fresh optimizer for ``epochs`` epochs of ``steps_per_epoch`` updates (of ``global_batch_size``
+        examples each), accumulating ``accumulate`` steps' gradients per update when it is above 1."""
         accumulation = {"gradient_accumulation_steps": int(self.accumulate)} if self.accumulate > 1 else {}
         if self.optimizer == "one_cycle_adamw":
             schedule = OneCycleSchedule(self.learning_rate, total_steps=max(2, self.epochs * steps_per_epoch))
@@ -239,15 +258,17 @@ class Recipe:
         raise ValueError(f"recipe {self.name!r}: unknown optimizer {self.optimizer!r}")
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        """The recipe's fields and its derived batch sizes (``run.json``'s ``recipe_settings``)."""
+        return {**dataclasses.asdict(self), "global_batch_size": self.global_batch_size,
+                "step_batch_size": self.step_batch_size}
 
 
 RECIPES: dict[str, Recipe] = {
-    "dream": Recipe("dream", "one_cycle_adamw", learning_rate=0.005, batch_size=1024, epochs=80, patience=None,
-                    monitor="val_pearson_r", mode="max", weight_decay=0.01),
-    "deepstarr": Recipe("deepstarr", "adam", learning_rate=0.002, batch_size=128, epochs=100, patience=10,
-                        monitor="val_loss", mode="min"),
-    "mprann": Recipe("mprann", "adam", learning_rate=0.001, batch_size=32, epochs=100, patience=10,
+    "dream": Recipe("dream", "one_cycle_adamw", learning_rate=0.005, per_replica_batch_size=1024, epochs=80,
+                    patience=None, monitor="val_pearson_r", mode="max", weight_decay=0.01),
+    "deepstarr": Recipe("deepstarr", "adam", learning_rate=0.002, per_replica_batch_size=128, epochs=100,
+                        patience=10, monitor="val_loss", mode="min"),
+    "mprann": Recipe("mprann", "adam", learning_rate=0.001, per_replica_batch_size=32, epochs=100, patience=10,
                      monitor="val_loss", mode="min"),
 }
 

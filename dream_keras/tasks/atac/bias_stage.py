@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import dataclasses
 
-from data_prep.atac.inputs import FoldSpec, window_totals
+from data_prep.atac.inputs import ChromosomeFold, window_totals
 from data_prep.outputs import RunFolder, open_output
-from dream_keras.tasks.atac.fold_runner import (RESUME_NEEDS, FoldStage, build_profile_count_model, files_lines,
-                                                metrics_lines, run_fold, training_line)
+from dream_keras.tasks.atac.fold_runner import (RESUME_NEEDS, ProfileCountRun, build_profile_count_model,
+                                                files_lines, metrics_lines, run_fold, training_line)
 from dream_keras.tasks.atac.parameters import BiasTrainParameters
 from dream_keras.tasks.atac.profile_count_fit import save_model
 
@@ -54,7 +54,7 @@ def build_bias(params: BiasTrainParameters):
     return build_profile_count_model(params, build, what="bias backbone")
 
 
-class BiasStage(FoldStage):
+class BiasModelRun(ProfileCountRun):
     """The bias model of one fold (see the module docstring)."""
 
     command = "bias train"
@@ -78,20 +78,19 @@ class BiasStage(FoldStage):
                                     bias_threshold_factor=params.bias_threshold_factor,
                                     outlier_quantile=params.outlier_quantile, progress=progress)
 
-    def datasets(self, data, plan):
+    def datasets(self, data, plan, global_batch_size: int):
         import data_prep
 
         params = self.params
-        # --batch-size is per replica: every step reads the global batch, which the strategy splits.
+
         def train_data(first_epoch):
             return plan.prepare_dataset(data_prep.training_dataset(
                 None, data.train_nonpeaks, input_length=params.input_length, output_length=params.output_length,
-                max_jitter=0, batch_size=plan.global_batch_size(params.batch_size), seed=params.seed,
-                first_epoch=first_epoch))
+                max_jitter=0, batch_size=global_batch_size, seed=params.seed, first_epoch=first_epoch))
 
         valid_data = plan.prepare_dataset(data_prep.validation_dataset(
             None, data.valid_nonpeaks, input_length=params.input_length, output_length=params.output_length,
-            batch_size=plan.global_batch_size(params.batch_size), seed=params.seed))
+            batch_size=global_batch_size, seed=params.seed))
         return train_data, valid_data
 
     def training_message(self, model, data, weight: float) -> str:
@@ -114,8 +113,8 @@ class BiasStage(FoldStage):
         return {"count": qc}
 
 
-def train_bias(params: BiasTrainParameters, fold: FoldSpec, out, *, resume: bool = False, overwrite: bool = False,
-               progress: bool | None = None, plots: bool = True) -> BiasResult:
+def train_bias(params: BiasTrainParameters, fold: ChromosomeFold, out, *, resume: bool = False,
+               overwrite: bool = False, progress: bool | None = None, plots: bool = True) -> BiasResult:
     """Train, save and evaluate the bias model of one fold into the run folder ``out``.
 
     Under ``params.strategy`` (``dream_keras.training.distribution``) the model is built and
@@ -125,14 +124,14 @@ def train_bias(params: BiasTrainParameters, fold: FoldSpec, out, *, resume: bool
     from dream_keras.training.distribution import make_strategy, training_scope
 
     plan = make_strategy(params.strategy)
-    stage = BiasStage(params, fold)
+    model_run = BiasModelRun(params, fold)
     # --overwrite builds the run beside the old one and swaps it in once finished
     with open_output(out, overwrite=overwrite, resume=resume, chief=plan.is_chief, resume_needs=RESUME_NEEDS) \
             as output, training_scope(plan, params.precision):
-        done = run_fold(stage, output, progress=progress, plots=plots, plan=plan)
+        done = run_fold(model_run, output, progress=progress, plots=plots, plan=plan)
     fit = done.fit
     # reported where the files are once the command has finished (an --overwrite swapped them in)
-    run, model_path = RunFolder(output.final_path(done.run.root)), output.final_path(stage.model_path)
+    run, model_path = RunFolder(output.final_path(done.run.root)), output.final_path(model_run.model_path)
     return BiasResult(run, model_path, done.evaluation.summary(), fit.best_epoch, len(fit.history),
                       fit.best_value, done.weight, done.data.report, done.qc["count"], done.seconds,
                       fit.stopped_early)

@@ -1,11 +1,11 @@
-"""One fold of profile/count training into a run folder: the steps the bias stage and the main model share.
+"""One fold of profile/count training into a run folder: the steps the bias model and the main model share.
 
 :func:`run_fold` checks the inputs, seeds, builds the model, reads the fold's windows, writes
 ``logs/run.json``, compiles with ChromBPNet's losses, fits (checkpoint every epoch, ``--resume``),
 saves, evaluates on the test chromosomes (``evaluation/metrics.json`` and figures) and writes the
-stage's QC (``evaluation/bias_qc.json``). What differs between the bias model
+run's QC (``evaluation/bias_qc.json``). What differs between the bias model
 (:mod:`dream_keras.tasks.atac.bias_stage`) and the bias-factorised main model
-(:mod:`dream_keras.tasks.atac.train`) is a :class:`FoldStage`.
+(:mod:`dream_keras.tasks.atac.train`) is a :class:`ProfileCountRun` subclass.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import dataclasses
 import gc
 import time
 
-from data_prep.atac.inputs import FoldSpec, check_atac_inputs
+from data_prep.atac.inputs import ChromosomeFold, check_atac_inputs
 from data_prep.errors import InputError
 from dream_keras.tasks.atac.profile_count_fit import (TRAINING_LOG, compile_profile_count, fit_profile_count,
                                                       read_training_log)
@@ -27,17 +27,19 @@ from dream_keras.training.seeding import seed_everything
 _TRAINING_WINDOWS = ("train_peaks", "valid_peaks", "train_nonpeaks", "valid_nonpeaks")
 
 
-class FoldStage:
-    """What one kind of fold run does its own way; :func:`run_fold` does the rest.
+class ProfileCountRun:
+    """One profile/count model trained on one fold: what the bias model
+    (:class:`~dream_keras.tasks.atac.bias_stage.BiasModelRun`) and the bias-factorised main model
+    (:class:`~dream_keras.tasks.atac.train.MainModelRun`) each do their own way; :func:`run_fold` does the rest.
 
-    A stage object serves one fold: it may keep what a step made (e.g. the scaled bias model) for a
+    An object serves one fold: it may keep what a step made (e.g. the scaled bias model) for a
     later step. Attributes: ``command`` (``run.json``'s command), ``tag`` (log line prefix),
     ``title`` (figure title), ``params`` and ``fold``.
     """
 
     command = "train"
 
-    def __init__(self, params, fold: FoldSpec):
+    def __init__(self, params, fold: ChromosomeFold):
         self.params, self.fold = params, fold
 
     @property
@@ -70,8 +72,9 @@ class FoldStage:
         """The model to compile and fit (the main model wraps ``model`` with the bias model)."""
         return model
 
-    def datasets(self, data, plan):
-        """``(train_data, valid_data)`` for :func:`fit_profile_count`, sharded by ``plan``."""
+    def datasets(self, data, plan, global_batch_size: int):
+        """``(train_data, valid_data)`` for :func:`fit_profile_count` in batches of ``global_batch_size``
+        (every replica's examples), sharded by ``plan``."""
         raise NotImplementedError
 
     def training_message(self, model, data, weight: float) -> str:
@@ -87,12 +90,12 @@ class FoldStage:
 
 
 @dataclasses.dataclass
-class FoldRun:
-    """What :func:`run_fold` hands back to its stage.
+class RunOutcome:
+    """What :func:`run_fold` hands back to the :class:`ProfileCountRun` it ran.
 
     run: the run folder; fit: :class:`~dream_keras.training.fitting.FitResult`; evaluation:
     :class:`~dream_keras.tasks.atac.evaluation.Evaluation`; weight: the counts loss weight used;
-    data: the stage's data (training windows freed); qc: what ``bias_qc.json`` holds; seconds: wall time.
+    data: the run's data (training windows freed); qc: what ``bias_qc.json`` holds; seconds: wall time.
     """
 
     run: RunFolder
@@ -125,44 +128,45 @@ def build_profile_count_model(params, build, what: str = "backbone"):
 RESUME_NEEDS = ("logs/checkpoint/state.json", "logs/run.json")
 
 
-def run_fold(stage: FoldStage, output, *, progress: bool | None, plots: bool, plan) -> FoldRun:
-    """Train, save and evaluate ``stage``'s model into the opened output ``output``
+def run_fold(model_run: ProfileCountRun, output, *, progress: bool | None, plots: bool, plan) -> RunOutcome:
+    """Train, save and evaluate ``model_run``'s model into the opened output ``output``
     (:class:`data_prep.outputs.OpenedOutput`; resumed when ``output.resumed``), inside ``plan.scope()``
     and the run's dtype policy (:func:`dream_keras.training.distribution.training_scope`)."""
     from data_prep import releasing_windows
     from dream_keras.tasks.atac.evaluation import evaluate_model, write_evaluation
 
-    params, fold = stage.params, stage.fold
+    params, fold = model_run.params, model_run.fold
     resume = output.resumed
     started = time.time()
-    say(f"[{stage.tag}] checking inputs")
+    say(f"[{model_run.tag}] checking inputs")
     inputs = check_atac_inputs(genome=params.genome, bigwig=params.bigwig, peaks=params.peaks,
                                nonpeaks=params.nonpeaks, fold=fold)
-    stage.check(plan)
+    model_run.check(plan)
     seed_everything(params.seed)
-    model = stage.build(plan)
+    model = model_run.build(plan)
+    # --batch-size is per replica: every step reads the global batch, which the strategy splits
+    global_batch_size = plan.global_batch_size(params.batch_size)
     if not has_gpu():  # CPU runs share the machine's memory: stop before a step that cannot fit
-        batch = plan.global_batch_size(params.batch_size)
-        check_step_memory(model, batch_size=batch, step_batch_size=batch, what=f"[{stage.tag}] {params.backbone}",
-                          accumulate=False)
-    data = stage.load_data(inputs, progress)
+        check_step_memory(model, global_batch_size=global_batch_size, step_batch_size=global_batch_size,
+                          what=f"[{model_run.tag}] {params.backbone}", accumulate=False)
+    data = model_run.load_data(inputs, progress)
     weight = params.counts_loss_weight if params.counts_loss_weight is not None else data.counts_loss_weight
     resolved = dataclasses.replace(params, counts_loss_weight=float(weight))
 
     run = RunFolder.create(output.path, resume=resume)  # only now: a refused run leaves no folder behind
-    run.write_run_json(stage.command, {**resolved.as_dict(), "fold": fold.argument}, stage.input_files(),
+    run.write_run_json(model_run.command, {**resolved.as_dict(), "fold": fold.argument}, model_run.input_files(),
                        extra={"model": {"config": model.get_config(), "parameters": int(model.count_params())},
                               "data": data.report, "distribution": plan.record(params.batch_size)})
-    trained = stage.trained_model(model, data, run, plan, resume)
+    trained = model_run.trained_model(model, data, run, plan, resume)
     # the trainer wraps ``trained`` (whose variables it fits) so that the logged loss is the optimised one
     trainer = compile_profile_count(trained, counts_loss_weight=weight, learning_rate=params.lr,
                                     jit_compile=resolve_jit_compile(params.jit_compile, params.backbone),
-                                    batch_size=plan.global_batch_size(params.batch_size), backbone=params.backbone)
+                                    step_batch_size=global_batch_size, backbone=params.backbone)
 
     # the datasets let go of the training windows when the block ends (tf.data would keep them alive)
     with releasing_windows():
-        train_data, valid_data = stage.datasets(data, plan)
-        say(stage.training_message(model, data, weight))
+        train_data, valid_data = model_run.datasets(data, plan, global_batch_size)
+        say(model_run.training_message(model, data, weight))
         fit = fit_profile_count(trainer, train_data, valid_data, epochs=params.epochs, patience=params.patience,
                                 run=run, resume=resume)
     # The training windows are done with: free them before the test regions are predicted and scored.
@@ -171,18 +175,18 @@ def run_fold(stage: FoldStage, output, *, progress: bool | None, plots: bool, pl
         if hasattr(data, name):
             setattr(data, name, None)
     gc.collect()
-    stage.save(trained, run, plan)
+    model_run.save(trained, run, plan)
 
-    say(f"[{stage.tag}] evaluating on the test chromosomes ({', '.join(fold.splits['test'])})")
+    say(f"[{model_run.tag}] evaluating on the test chromosomes ({', '.join(fold.splits['test'])})")
     evaluation = evaluate_model(trained, data.test_peaks, data.test_nonpeaks, batch_size=params.batch_size,
                                 progress=progress)
-    write_evaluation(evaluation, run.evaluation, history=read_training_log(run), title=stage.title, plots=plots)
-    qc = stage.qc(trained, data, evaluation, progress)
+    write_evaluation(evaluation, run.evaluation, history=read_training_log(run), title=model_run.title, plots=plots)
+    qc = model_run.qc(trained, data, evaluation, progress)
     write_json_atomic(run.evaluation / "bias_qc.json", qc)
     from dream_keras.tasks.atac.reporting import write_run_report
 
     write_run_report(run.root)
-    return FoldRun(run, fit, evaluation, float(weight), data, qc, time.time() - started)
+    return RunOutcome(run, fit, evaluation, float(weight), data, qc, time.time() - started)
 
 
 def training_line(epochs_trained: int, best_epoch: int, best_val_loss: float, stopped_early: bool) -> str:

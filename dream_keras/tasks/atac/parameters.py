@@ -1,7 +1,8 @@
 """The parameters of the ATAC task's two training runs, each default declared once, here.
 
 ``dream-keras bias train`` and ``dream-keras train --task atac`` build these objects from their flags
-(and read their help texts' defaults from :func:`field_default`); ``run.json`` records
+(and read their help texts' defaults with
+:func:`dream_keras.tasks.parameter_defaults.field_default`); ``run.json`` records
 ``as_dict()``, so ``--config run.json`` repeats a run. Importing this module imports neither
 TensorFlow nor Keras.
 """
@@ -9,6 +10,8 @@ TensorFlow nor Keras.
 from __future__ import annotations
 
 import dataclasses
+
+from data_prep.windows import CHROMBPNET_INPUT_LENGTH, CHROMBPNET_MAX_JITTER, CHROMBPNET_OUTPUT_LENGTH
 
 
 @dataclasses.dataclass(kw_only=True)
@@ -29,16 +32,17 @@ class ProfileCountTrainParameters:
     fold_dir: str | None = None
     backbone: str = "bpnet"
     model_options: dict = dataclasses.field(default_factory=dict)
-    input_length: int = 2114
-    output_length: int = 1000
+    input_length: int = CHROMBPNET_INPUT_LENGTH
+    output_length: int = CHROMBPNET_OUTPUT_LENGTH
     outlier_quantile: float = 0.9999
     counts_loss_weight: float | None = None
     epochs: int = 50
     patience: int = 5
     lr: float = 1e-3
+    #: examples per replica (``--batch-size``); a step's global batch is this x the strategy's replicas
     batch_size: int = 64
     seed: int = 0
-    #: default, mirrored or multiworker (dream_keras.training.distribution); batch_size is per replica
+    #: default, mirrored or multiworker (dream_keras.training.distribution)
     strategy: str = "default"
     #: Keras dtype policy and XLA choice (dream_keras.training.performance)
     precision: str = "float32"
@@ -70,22 +74,10 @@ class AtacTrainParameters(ProfileCountTrainParameters):
 
     bias_model: str
     head: str = ATAC_HEAD
-    max_jitter: int = 500
+    max_jitter: int = CHROMBPNET_MAX_JITTER
     negative_ratio: float = 0.1
     #: read training and validation windows from the FASTA and bigWig batch by batch (bounded memory)
     stream: bool = False
 
     def as_dict(self) -> dict:
         return {"task": "atac", **dataclasses.asdict(self)}
-
-
-def field_default(parameters: type, name: str):
-    """The declared default of field ``name`` of the dataclass ``parameters`` (for help texts and flags)."""
-    for field in dataclasses.fields(parameters):
-        if field.name == name:
-            if field.default is not dataclasses.MISSING:
-                return field.default
-            if field.default_factory is not dataclasses.MISSING:
-                return field.default_factory()
-            raise KeyError(f"{parameters.__name__}.{name} has no default (it is required)")
-    raise KeyError(f"{parameters.__name__} has no field {name!r}")

@@ -21,7 +21,7 @@ OFFICIAL_LOSS_NAMES = {"profile": ["logits_profile_predictions_loss"], "logcount
 
 
 def compile_profile_count(model, *, counts_loss_weight: float, learning_rate: float,
-                          jit_compile: bool | str = "auto", batch_size: int | None = None,
+                          jit_compile: bool | str = "auto", step_batch_size: int | None = None,
                           backbone: str | None = None):
     """Compile ``model`` for training with Adam on ChromBPNet's objective; returns the model to fit.
 
@@ -33,7 +33,8 @@ def compile_profile_count(model, *, counts_loss_weight: float, learning_rate: fl
 
     ``jit_compile``: ``True``/``False``/``"auto"``, as
     :func:`dream_keras.training.performance.resolve_jit_compile` gives it (``True`` holds even with
-    op determinism on; ``"measure"`` times the trainer's own steps at ``batch_size`` both ways, every
+    op determinism on; ``"measure"`` times the trainer's own steps at ``step_batch_size`` (the global
+    batch: every replica's examples) both ways, every
     variable put back after, and keeps the faster: ``model`` itself is never compiled, so a checkpoint
     holds the same variables whether the choice was measured now or read from the cache, and
     ``--resume`` loads it either way). Under the ``mixed_float16`` policy Keras wraps Adam in a
@@ -51,7 +52,7 @@ def compile_profile_count(model, *, counts_loss_weight: float, learning_rate: fl
     trainer = prepare_model_for_active_strategy(
         WeightedLossTraining(model, loss, loss_weights, aliases=OFFICIAL_LOSS_NAMES))
     trainer.compile(optimizer=keras.optimizers.Adam(learning_rate=float(learning_rate)), jit_compile=False)
-    apply_jit_compile(trainer, jit_compile, batch_size=batch_size, backbone=backbone, network=model)
+    apply_jit_compile(trainer, jit_compile, step_batch_size=step_batch_size, backbone=backbone, network=model)
     return trainer
 
 

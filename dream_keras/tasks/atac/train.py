@@ -12,7 +12,7 @@ One fold (:func:`train_fold`), as the official ChromBPNet pipeline:
    test chromosomes (``evaluation/metrics.json`` and figures), with the bias QC.
 
 The steps it shares with the bias stage are :func:`dream_keras.tasks.atac.fold_runner.run_fold`'s;
-:class:`MainModelStage` holds what the main model does its own way.
+:class:`MainModelRun` holds what the main model does its own way.
 
 Every fold (:func:`train_folds`) writes ``OUT/fold_N/`` run folders and ``OUT/summary.tsv``: for
 each subset and metric, the value of every fold with their mean and standard deviation (n - 1).
@@ -28,18 +28,18 @@ import pathlib
 import numpy as np
 import pandas as pd
 
-from data_prep.atac.inputs import ALL_FOLDS, FoldSpec, check_atac_inputs, resolve_folds
+from data_prep.atac.inputs import ALL_FOLDS, ChromosomeFold, check_atac_inputs, resolve_folds
 from data_prep.errors import InputError
 from data_prep.outputs import RunFolder, open_output, write_json_atomic, write_text_atomic
-from dream_keras.tasks.atac.fold_runner import (RESUME_NEEDS, FoldStage, build_profile_count_model, files_lines,
-                                                metrics_lines, run_fold, say, training_line)
+from dream_keras.tasks.atac.fold_runner import (RESUME_NEEDS, ProfileCountRun, build_profile_count_model,
+                                                files_lines, metrics_lines, run_fold, say, training_line)
 from dream_keras.tasks.atac.parameters import ATAC_HEAD, AtacTrainParameters
 from dream_keras.tasks.atac.profile_count_fit import (load_model_file, model_lengths, quiet_retracing_warnings,
                                                       save_model)
 
 
 @dataclasses.dataclass
-class FoldResult:
+class MainModelResult:
     """What one trained fold reports (also written to ``logs/result.json``)."""
 
     run: RunFolder
@@ -83,7 +83,7 @@ def build_main_model(params: AtacTrainParameters):
         **options))
 
 
-def _input_files(params: AtacTrainParameters, fold: FoldSpec) -> dict:
+def _input_files(params: AtacTrainParameters, fold: ChromosomeFold) -> dict:
     return {"genome": params.genome, "bigwig": params.bigwig, "peaks": params.peaks, "nonpeaks": params.nonpeaks,
             "bias_model": params.bias_model, "fold": fold.path}
 
@@ -110,7 +110,7 @@ def _bias_qc(scaled_bias, nobias, data, params, progress) -> dict:
     return qc
 
 
-class MainModelStage(FoldStage):
+class MainModelRun(ProfileCountRun):
     """The bias-factorised main model of one fold (see the module docstring)."""
 
     def input_files(self) -> dict:
@@ -152,29 +152,27 @@ class MainModelStage(FoldStage):
         self.scaled = plan.prepare_model(scaled)
         return plan.prepare_model(with_bias(model, self.scaled))
 
-    def datasets(self, data, plan):
+    def datasets(self, data, plan, global_batch_size: int):
         import data_prep
         from data_prep.atac.streams import streamed_datasets
 
         params = self.params
-        # --batch-size is per replica: every step reads the global batch, which the strategy splits.
-        data_params = dataclasses.replace(params, batch_size=plan.global_batch_size(params.batch_size))
         if params.stream:
-            train_data, valid_data = streamed_datasets(data, data_params)
+            train_data, valid_data = streamed_datasets(data, params, global_batch_size)
         else:
             def train_data(first_epoch):
                 return data_prep.training_dataset(data.train_peaks, data.train_nonpeaks,
                                                   input_length=params.input_length,
                                                   output_length=params.output_length, max_jitter=params.max_jitter,
                                                   negative_ratio=params.negative_ratio,
-                                                  batch_size=data_params.batch_size, seed=params.seed,
+                                                  batch_size=global_batch_size, seed=params.seed,
                                                   first_epoch=first_epoch)
 
             valid_data = data_prep.validation_dataset(data.valid_peaks, data.valid_nonpeaks,
                                                       input_length=params.input_length,
                                                       output_length=params.output_length, max_jitter=params.max_jitter,
                                                       negative_ratio=params.negative_ratio,
-                                                      batch_size=data_params.batch_size, seed=params.seed)
+                                                      batch_size=global_batch_size, seed=params.seed)
         return _sharded(train_data, plan), plan.prepare_dataset(valid_data)
 
     def training_message(self, model, data, weight: float) -> str:
@@ -195,8 +193,8 @@ class MainModelStage(FoldStage):
         return _bias_qc(self.scaled, self.nobias, data, self.params, progress)
 
 
-def train_fold(params: AtacTrainParameters, fold: FoldSpec, out, *, resume: bool = False, overwrite: bool = False,
-               progress: bool | None = None, plots: bool = True, plan=None) -> FoldResult:
+def train_fold(params: AtacTrainParameters, fold: ChromosomeFold, out, *, resume: bool = False,
+               overwrite: bool = False, progress: bool | None = None, plots: bool = True, plan=None) -> MainModelResult:
     """Train, save and evaluate one fold into the run folder ``out`` (see the module docstring).
 
     ``plan``: the :class:`~dream_keras.training.distribution.DistributionPlan` of a caller that
@@ -210,10 +208,11 @@ def train_fold(params: AtacTrainParameters, fold: FoldSpec, out, *, resume: bool
     # --overwrite builds the run beside the old one and swaps it in once finished
     with open_output(out, overwrite=overwrite, resume=resume, chief=plan.is_chief, resume_needs=RESUME_NEEDS) \
             as output, training_scope(plan, params.precision):
-        done = run_fold(MainModelStage(params, fold), output, progress=progress, plots=plots, plan=plan)
+        done = run_fold(MainModelRun(params, fold), output, progress=progress, plots=plots, plan=plan)
         fit = done.fit
-        result = FoldResult(done.run, fold.label, done.evaluation.summary(), fit.best_epoch, len(fit.history),
-                            fit.best_value, fit.stopped_early, done.weight, done.data.report, done.qc, done.seconds)
+        result = MainModelResult(done.run, fold.label, done.evaluation.summary(), fit.best_epoch,
+                                 len(fit.history), fit.best_value, fit.stopped_early, done.weight, done.data.report,
+                                 done.qc, done.seconds)
         write_json_atomic(done.run.logs / "result.json", _result_record(result))
     # reported where the files are once the command has finished (an --overwrite swapped them in)
     return dataclasses.replace(result, run=RunFolder(output.final_path(done.run.root)))
@@ -226,7 +225,7 @@ def _sharded(train_data, plan):
     return lambda first_epoch: plan.prepare_dataset(train_data(first_epoch))
 
 
-def _result_record(result: FoldResult) -> dict:
+def _result_record(result: MainModelResult) -> dict:
     # best_epoch is written counted from 1, as the summaries print it
     return {"fold": result.fold, "best_epoch": result.best_epoch + 1, "epochs_trained": result.epochs_trained,
             "best_val_loss": result.best_val_loss, "stopped_early": result.stopped_early,
@@ -234,7 +233,7 @@ def _result_record(result: FoldResult) -> dict:
             "seconds": round(result.seconds, 1)}
 
 
-def summary_table(results: list[FoldResult]) -> pd.DataFrame:
+def summary_table(results: list[MainModelResult]) -> pd.DataFrame:
     """One row per (subset, metric): each fold's value, their mean and sample standard deviation."""
     rows = []
     for subset in ("peaks", "nonpeaks", "peaks_and_nonpeaks"):
@@ -258,7 +257,7 @@ def write_summary(table: pd.DataFrame, out) -> tuple[pathlib.Path, pathlib.Path]
 
 
 def train_folds(params: AtacTrainParameters, out, *, resume: bool = False, overwrite: bool = False,
-                progress: bool | None = None, plots: bool = True) -> tuple[list[FoldResult], pd.DataFrame]:
+                progress: bool | None = None, plots: bool = True) -> tuple[list[MainModelResult], pd.DataFrame]:
     """Train every fold of ``params.fold_dir`` into ``OUT/fold_N`` and write the summary table.
 
     Inputs are checked against every fold before the first trains. With ``resume`` a finished fold
@@ -300,16 +299,16 @@ def train_folds(params: AtacTrainParameters, out, *, resume: bool = False, overw
     return results, table
 
 
-def _read_result(folder: pathlib.Path, fold: FoldSpec) -> FoldResult:
+def _read_result(folder: pathlib.Path, fold: ChromosomeFold) -> MainModelResult:
     record = json.loads((folder / "logs" / "result.json").read_text())
     run = RunFolder(folder)
     data = run.read_run_json().get("data", {})
-    return FoldResult(run, record["fold"], record["metrics"], record["best_epoch"] - 1, record["epochs_trained"],
-                      record["best_val_loss"], record["stopped_early"], record["counts_loss_weight"], data,
-                      record.get("bias_qc", {}), record.get("seconds", 0.0))
+    return MainModelResult(run, record["fold"], record["metrics"], record["best_epoch"] - 1,
+                           record["epochs_trained"], record["best_val_loss"], record["stopped_early"],
+                           record["counts_loss_weight"], data, record.get("bias_qc", {}), record.get("seconds", 0.0))
 
 
-def format_fold_summary(result: FoldResult) -> str:
+def format_fold_summary(result: MainModelResult) -> str:
     """The one-screen report of a trained fold: data, training, test metrics, bias QC, files."""
     kept = result.data.get("peaks", {}).get("kept", {})
     nonpeaks = result.data.get("nonpeaks", {}).get("kept", {})

@@ -1,4 +1,4 @@
-"""Batches of encoded tables for Keras, and prediction with test-time reverse-complement averaging.
+"""Prediction of sequence tables with test-time reverse-complement averaging.
 
 ``dream-keras predict --task NAME --model A.keras [B.keras ...] --data TABLE --out PRED.tsv`` writes
 the input table (with a header line, also for the header-less DREAM yeast format, whose columns are
@@ -11,7 +11,6 @@ reverse complement; for lentiMPRA the element only, the adaptors kept).
 
 from __future__ import annotations
 
-import math
 import os
 import pathlib
 from typing import Sequence
@@ -25,6 +24,7 @@ from data_prep.errors import InputError
 from data_prep.tables import TASKS, lentimpra, starrseq
 from data_prep.tables.sequence_table import REVERSE_COMPLEMENT_COPY
 from dream_keras.saving import load_model
+from dream_keras.training.array_batches import ArrayBatches
 
 SEQUENCE_COLUMNS = {"dream_yeast": "sequence", "starrseq": starrseq.SEQUENCE_COLUMN,
                     "lentimpra": lentimpra.SEQUENCE_COLUMN}
@@ -34,68 +34,14 @@ DERIVED_COLUMNS = ("is_singleton", REVERSE_COMPLEMENT_COPY)
 """Columns the loaders add to the table; prediction output leaves them out."""
 
 
-class ArrayBatches(keras.utils.PyDataset):
-    """Batches of ``(inputs, targets)`` (or inputs alone) from in-memory arrays, inputs cast to float32.
-
-    Shuffled (training) batches draw a fresh permutation each epoch from ``(seed, epoch)``, so a run
-    resumed at epoch e sees the same batches as an uninterrupted one, and every batch is full: the
-    ``n % batch_size`` rows left over (different ones each epoch) wait for the next epoch. A short
-    batch would be traced as a second training graph, and a batch of one row breaks BatchNorm.
-
-    Args:
-        inputs: ``(n, L, C)`` (any dtype; uint8 keeps large tables small).
-        targets: output name -> ``(n, ...)`` array, or None for prediction (then a short last batch is
-            zero-padded to ``batch_size`` rows: keep the first n predictions).
-        batch_size: examples per batch (the last batch may be smaller).
-        shuffle: permute the rows every epoch and give full batches only (training).
-        accumulate: with ``shuffle``, give whole groups of ``accumulate`` batches (one optimizer update
-            each under gradient accumulation, the same rows as one batch ``accumulate`` times larger).
-        seed: seed of the permutations.
-        first_epoch: the epoch the first pass is (for resumed runs).
-    """
-
-    def __init__(self, inputs: np.ndarray, targets: dict | None = None, *, batch_size: int, shuffle: bool = False,
-                 seed: int = 0, first_epoch: int = 0, accumulate: int = 1):
-        super().__init__()
-        self.inputs, self.targets, self.batch_size = inputs, targets, int(batch_size)
-        self.shuffle, self.seed, self.epoch = shuffle, int(seed), int(first_epoch)
-        self.accumulate = int(accumulate)
-        self._order = self._permutation()
-
-    def _permutation(self) -> np.ndarray:
-        n = len(self.inputs)
-        if not self.shuffle:
-            return np.arange(n)
-        return np.random.default_rng([self.seed, self.epoch]).permutation(n)
-
-    def __len__(self) -> int:
-        if self.shuffle:  # whole updates only: accumulate batches each (the rows of one full-size batch)
-            return max(1, len(self.inputs) // (self.batch_size * self.accumulate)) * self.accumulate
-        return math.ceil(len(self.inputs) / self.batch_size)
-
-    def __getitem__(self, index: int):
-        rows = np.sort(self._order[index * self.batch_size:(index + 1) * self.batch_size])
-        x = self.inputs[rows].astype(np.float32, copy=False)
-        if self.targets is None:
-            # Prediction: a short last batch is padded with zeros to the full size, so the prediction
-            # function is traced for one shape only; callers keep the first n rows of the output.
-            if len(rows) < self.batch_size and len(self.inputs) > self.batch_size:
-                x = np.concatenate([x, np.zeros((self.batch_size - len(rows),) + x.shape[1:], x.dtype)])
-            return x
-        return x, {name: values[rows] for name, values in self.targets.items()}
-
-    def on_epoch_end(self):
-        self.epoch += 1
-        self._order = self._permutation()
-
-
 def prediction_outputs(model: keras.Model) -> list[str]:
     """The outputs that become prediction columns: every output except the soft-bin probabilities."""
     return [name for name in model.output if name != "bins"]
 
 
-def predict_outputs(model: keras.Model, inputs: np.ndarray, batch_size: int = 1024, verbose=0) -> dict:
-    """``{output: (n,) float64}`` for the outputs of :func:`prediction_outputs`."""
+def predict_table_columns(model: keras.Model, inputs: np.ndarray, batch_size: int = 1024, verbose=0) -> dict:
+    """``{output: (n,) float64}``: the values of the prediction columns, one per output of
+    :func:`prediction_outputs` (its first value per row)."""
     raw = model.predict(ArrayBatches(inputs, batch_size=batch_size), verbose=verbose)
     return {name: np.asarray(raw[name][:len(inputs)], dtype=np.float64).reshape(len(inputs), -1)[:, 0]
             for name in prediction_outputs(model)}
@@ -114,7 +60,7 @@ def predict_with_reverse_complement(models: Sequence[keras.Model], forward: np.n
     """
     total = None
     for model in models:
-        pair = [predict_outputs(model, x, batch_size, verbose) for x in (forward, reverse)]
+        pair = [predict_table_columns(model, x, batch_size, verbose) for x in (forward, reverse)]
         summed = {name: pair[0][name] + pair[1][name] for name in pair[0]}
         total = summed if total is None else {name: total[name] + summed[name] for name in total}
     return {name: values / (2 * len(models)) for name, values in total.items()}
@@ -225,6 +171,6 @@ def predict_table_task(task: str, models: Sequence[str | os.PathLike | keras.Mod
     return predicted
 
 
-__all__ = ["ArrayBatches", "SEQUENCE_COLUMNS", "load_models", "predict_outputs", "predict_table",
+__all__ = ["SEQUENCE_COLUMNS", "load_models", "predict_table", "predict_table_columns",
            "predict_table_task", "predict_with_reverse_complement", "prediction_outputs", "test_time_encodings",
            "write_tsv_atomic"]

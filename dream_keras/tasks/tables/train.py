@@ -55,8 +55,10 @@ from dream_keras.training.fitting import FitResult, fit_resumable, fit_verbosity
 from dream_keras.training.recipes import RECIPES, Recipe, ValidationMetrics, recipe_for, table_losses
 from dream_keras.training.seeding import seed_everything
 from dream_keras.tasks.tables.evaluation import evaluation_record, scatter_plot
+from dream_keras.tasks.parameter_defaults import field_default
 from dream_keras.tasks.tables.parameters import DEFAULT_BACKBONE, TableTrainParameters
-from dream_keras.tasks.tables.prediction import ArrayBatches, predict_table, predict_table_task, write_tsv_atomic
+from dream_keras.tasks.tables.prediction import predict_table, predict_table_task, write_tsv_atomic
+from dream_keras.training.array_batches import ArrayBatches
 
 
 @dataclasses.dataclass
@@ -88,7 +90,7 @@ class TableRun:
 
 
 @dataclasses.dataclass
-class FoldRuns:
+class CrossValidationRuns:
     """``--fold all``: one run per fold and the summary table (also written to ``summary.tsv``)."""
 
     root: pathlib.Path
@@ -147,9 +149,11 @@ def _split_rows(task: str, table: SequenceTable, *, fold, valid_fraction: float,
                      "with Val rows (from Python also valid_chromosomes=[...] of train_table_task).")
 
 
-def prepare_table_data(task: str, data, *, valid=None, fold=None, valid_fraction: float = 0.1,
+def prepare_table_data(task: str, data, *, valid=None, fold=None,
+                       valid_fraction: float = field_default(TableTrainParameters, "valid_fraction"),
                        valid_chromosomes: Sequence[str] | None = None, test_chromosomes: Sequence[str] | None = None,
-                       seed: int = 0, augment: bool | None = None, reverse_channel: bool = False,
+                       seed: int = field_default(TableTrainParameters, "seed"), augment: bool | None = None,
+                       reverse_channel: bool = field_default(TableTrainParameters, "reverse_channel"),
                        table: SequenceTable | None = None, fold_labels=None) -> TableData:
     """Loads and splits one run's rows (see the module docstring for each task's rules).
 
@@ -254,14 +258,14 @@ def _fit_targets(table: SequenceTable, task_names, soft_bins: bool) -> dict:
 
 
 def _fit(model, data: TableData, recipe: Recipe, run: RunFolder, *, task: str, soft_bins: bool, seed: int,
-         resume: bool, verbose, jit_compile: str = "auto") -> FitResult:
+         resume: bool, verbose, jit_compile: str) -> FitResult:
     spec = TASKS[task]
-    steps_per_epoch = max(1, len(data.train) // recipe.batch_size)  # full batches only (ArrayBatches)
+    steps_per_epoch = max(1, len(data.train) // recipe.global_batch_size)  # full updates only (ArrayBatches)
     xla = performance.resolve_jit_compile(jit_compile, model.backbone_name)
     model.compile(optimizer=recipe.make_optimizer(steps_per_epoch),
                   loss=table_losses(list(model.output), spec.task_names, soft_bins), jit_compile=False)
-    step_batch = recipe.step_batch_size  # batch_size / accumulate: the examples one step holds
-    performance.apply_jit_compile(model, xla, batch_size=step_batch, backbone=model.backbone_name)
+    step_batch = recipe.step_batch_size  # global batch / accumulate: the examples one step holds
+    performance.apply_jit_compile(model, xla, step_batch_size=step_batch, backbone=model.backbone_name)
     train_targets = _fit_targets(data.train, spec.task_names, soft_bins)
     # One prediction pass gives the validation loss and correlations (no second pass by Keras).
     validation = ValidationMetrics(ArrayBatches(data.valid.sequences, batch_size=step_batch),
@@ -301,12 +305,13 @@ def evaluate_table_model(task: str, model, evaluation: dict, run: RunFolder, bat
 
 def _run_one(task: str, data: TableData, prepare_run: Callable[[], RunFolder], *, backbone: str, head: str,
              recipe: Recipe, model_options: dict | None, seed: int, resume: bool, verbose, parameters: dict,
-             inputs: dict, jit_compile: str = "auto") -> TableRun:
+             inputs: dict, jit_compile: str) -> TableRun:
     seed_everything(seed)
     model = build_table_model(task, backbone, head, data.train.sequences.shape[-1], model_options)
     model = prepare_model_for_active_strategy(model)  # --strategy: see dream_keras.training.distribution
     if not performance.has_gpu():  # CPU runs share the machine's memory: stop before a step that cannot fit
-        memory_check.check_step_memory(model, batch_size=recipe.batch_size, step_batch_size=recipe.step_batch_size,
+        memory_check.check_step_memory(model, global_batch_size=recipe.global_batch_size,
+                                       step_batch_size=recipe.step_batch_size,
                                        what=f"{backbone} on {task}")
     run = prepare_run()  # only now: a refused run leaves no folder behind
     parameters = {**parameters, "resolved_model_options": dict(model.model_options), "split": data.split}
@@ -332,10 +337,11 @@ def _run_one(task: str, data: TableData, prepare_run: Callable[[], RunFolder], *
 def run_header(task: str, model, head: str, recipe: Recipe, data: TableData, run: RunFolder) -> str:
     """The line printed before training: what trains on what, with which recipe, into which folder."""
     held_out = ", ".join(f"{name} {len(table.sequences):,}" for name, table in data.evaluation.items())
+    steps = f" in steps of {recipe.step_batch_size}" if recipe.accumulate > 1 else ""
     return (f"[{task}] training {model.backbone_name} + {head} ({model.count_params():,} parameters) on "
             f"{len(data.train.sequences):,} sequences (validation {len(data.valid.sequences):,}; held out: "
-            f"{held_out or 'none'}); recipe {recipe.name}: batch {recipe.batch_size}, up to {recipe.epochs} epochs, "
-            f"best epoch by {recipe.monitor} -> {run.root}")
+            f"{held_out or 'none'}); recipe {recipe.name}: batch {recipe.global_batch_size}{steps}, up to "
+            f"{recipe.epochs} epochs, best epoch by {recipe.monitor} -> {run.root}")
 
 
 def train_table_task(task: str, data, *, out, overwrite: bool = False, resume: bool = False, verbose="auto",
@@ -350,7 +356,7 @@ def train_table_task(task: str, data, *, out, overwrite: bool = False, resume: b
             (``backbone``, ``head``, ``fold``, ``epochs``, ``lr``, ``model_options``, ...).
 
     Returns:
-        :class:`TableRun`, or :class:`FoldRuns` for ``fold="all"``.
+        :class:`TableRun`, or :class:`CrossValidationRuns` for ``fold="all"``.
     """
     fields = {field.name for field in dataclasses.fields(TableTrainParameters)}
     unknown = sorted(set(options) - fields)
@@ -376,7 +382,7 @@ def train_tables(params: TableTrainParameters, out, *, overwrite: bool = False, 
         verbose: Keras progress output.
 
     Returns:
-        :class:`TableRun`, or :class:`FoldRuns` for ``fold="all"``.
+        :class:`TableRun`, or :class:`CrossValidationRuns` for ``fold="all"``.
     """
     task, data, valid = params.task, params.data, params.valid
     if task not in TASKS:
@@ -389,25 +395,28 @@ def train_tables(params: TableTrainParameters, out, *, overwrite: bool = False, 
     if params.recipe is not None and params.recipe not in RECIPES:
         raise InputError(f"unknown recipe {params.recipe!r}. Fix: use one of {sorted(RECIPES)}.")
     try:
-        chosen = recipe_for(backbone, params.recipe).resolved(learning_rate=params.lr, batch_size=params.batch_size,
-                                                              epochs=params.epochs, patience=params.patience,
-                                                              accumulate=params.accumulate)
+        chosen = recipe_for(backbone, params.recipe).resolved(
+            learning_rate=params.lr, per_replica_batch_size=params.batch_size, epochs=params.epochs,
+            patience=params.patience, accumulate=params.accumulate)
     except ValueError as error:
         raise InputError(f"{error}. Fix: give an --accumulate that divides the batch size.") from None
     # The resolved values under the options' names, so that `dream-keras train --config run.json` repeats the run.
     parameters = {**params.as_dict(), "data": _absolute(data), "valid": _absolute(valid), "fold": fold,
                   "backbone": backbone, "head": head, "recipe": chosen.name, "epochs": chosen.epochs,
-                  "patience": chosen.patience, "lr": chosen.learning_rate, "batch_size": chosen.batch_size,
-                  "model_options": dict(params.model_options or {}), "recipe_settings": chosen.to_dict(),
+                  "patience": chosen.patience, "lr": chosen.learning_rate,
+                  # --batch-size is per replica; recipe_settings and distribution name the derived sizes
+                  "batch_size": chosen.per_replica_batch_size,
+                  "model_options": dict(params.model_options or {}),
                   "precision": performance.check_precision(params.precision), "accumulate": chosen.accumulate}
     from dream_keras.training.distribution import make_strategy, training_scope
 
     plan = make_strategy(params.strategy)
-    parameters["distribution"] = plan.record(chosen.batch_size)
+    # every update reads the global batch (per replica x replicas), which the strategy splits
+    recipe = chosen.for_replicas(plan.replicas)
+    parameters["recipe_settings"] = recipe.to_dict()
+    parameters["distribution"] = plan.record(recipe.per_replica_batch_size)
     inputs = {"data": data, "valid": valid}
-    # --batch-size is per replica: every step reads the global batch, which the strategy splits.
-    global_recipe = dataclasses.replace(chosen, batch_size=plan.global_batch_size(chosen.batch_size))
-    common = dict(backbone=backbone, head=head, recipe=global_recipe, model_options=params.model_options,
+    common = dict(backbone=backbone, head=head, recipe=recipe, model_options=params.model_options,
                   seed=params.seed, verbose=verbose, inputs=inputs, jit_compile=params.jit_compile)
     split_options = dict(valid_fraction=params.valid_fraction, valid_chromosomes=params.valid_chromosomes,
                          test_chromosomes=params.test_chromosomes, seed=params.seed, augment=params.augment,
@@ -426,7 +435,7 @@ def train_tables(params: TableTrainParameters, out, *, overwrite: bool = False, 
                                                                   resume=output.resumed),
                               resume=output.resumed, parameters=parameters, **common)
     # reported where the files are once the command has finished (an --overwrite swapped them in)
-    if isinstance(result, FoldRuns):
+    if isinstance(result, CrossValidationRuns):
         return dataclasses.replace(result, root=output.final)
     return dataclasses.replace(result, folder=RunFolder(output.final))
 
@@ -449,7 +458,7 @@ def _summary_row(fold: int, run: TableRun | dict) -> dict:
 
 
 def _train_all_folds(task, data, output, *, folds, parameters, split_options, backbone, head, recipe, model_options,
-                     seed, verbose, inputs, jit_compile="auto") -> FoldRuns:
+                     seed, verbose, inputs, jit_compile) -> CrossValidationRuns:
     table = _load(task, data, split_options["reverse_channel"])
     if "fold" not in table.table.columns:
         raise InputError(f"{data}: no 'fold' column, needed for --fold all. Fix: give the lentiMPRA table with folds.")
@@ -488,12 +497,12 @@ def _train_all_folds(task, data, output, *, folds, parameters, split_options, ba
         rows.append(_summary_row(fold, result))
     summary = pd.DataFrame(rows)
     write_tsv_atomic(summary, root / "summary.tsv")
-    return FoldRuns(root, runs, summary)
+    return CrossValidationRuns(root, runs, summary)
 
 
-def format_table_result(result: TableRun | FoldRuns) -> str:
+def format_table_result(result: TableRun | CrossValidationRuns) -> str:
     """The report of a finished run: the primary set's scores and the files written (or the fold table)."""
-    if isinstance(result, FoldRuns):
+    if isinstance(result, CrossValidationRuns):
         return (f"{result.summary.to_string(index=False)}\n"
                 f"wrote {result.root / 'summary.tsv'} and {len(result.summary)} fold folders under {result.root}")
     primary = result.metrics["sets"][result.metrics["primary_set"]]
@@ -504,6 +513,6 @@ def format_table_result(result: TableRun | FoldRuns) -> str:
             f"wrote {result.folder.models / 'model.keras'} and {result.folder.evaluation / 'metrics.json'}")
 
 
-__all__ = ["FoldRuns", "TableData", "TableRun", "TableTrainParameters", "build_table_model", "evaluate_table_model",
-           "format_table_result", "predict_table_task", "prepare_table_data", "resolve_head", "train_table_task",
-           "train_tables"]
+__all__ = ["CrossValidationRuns", "TableData", "TableRun", "TableTrainParameters", "build_table_model",
+           "evaluate_table_model", "format_table_result", "predict_table_task", "prepare_table_data", "resolve_head",
+           "train_table_task", "train_tables"]

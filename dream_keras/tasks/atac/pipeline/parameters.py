@@ -1,14 +1,22 @@
 """Every parameter of ``dream-keras pipeline``, with the official ``chrombpnet pipeline``'s defaults.
 
-Kept apart from the stages so that the command line reads the defaults without importing Keras.
+Each default is declared once, where the step that uses it declares it: window sizes and training
+settings are those of :class:`~dream_keras.tasks.atac.parameters.AtacTrainParameters` and
+:class:`~dream_keras.tasks.atac.parameters.BiasTrainParameters`, the nonpeak options those of
+:func:`data_prep.make_nonpeaks`, and model sizes left at ``None`` are the backbone's own (its registry
+entry: ``defaults`` for the main model, ``bias_defaults`` for the bias model). Kept apart from the
+stages so that the command line reads the defaults without importing Keras.
 """
 
 from __future__ import annotations
 
 import dataclasses
 
+from data_prep.nonpeaks import NONPEAK_STRIDE, NONPEAKS_PER_PEAK
 from dream_keras.motif_settings import (MAX_SEQLETS, MODISCO_WINDOW, MOTIF_CONTRIBUTION_METHOD,
                                         MOTIF_OUTPUT, MOTIF_PEAKS)
+from dream_keras.tasks.atac.parameters import AtacTrainParameters, BiasTrainParameters
+from dream_keras.tasks.parameter_defaults import field_default
 
 #: Read formats the reads stage takes (``--bam``, ``--fragments``, ``--tagalign``).
 READ_FORMATS = ("bam", "fragments", "tagalign")
@@ -28,6 +36,8 @@ class PipelineParameters:
     ``bias_model``: reuse a trained bias model instead of training one.
     ``nonpeaks``: use these background regions (narrowPeak/BED) instead of making GC-matched ones.
     ``bias_threshold_factor=None`` takes the assay's convention (ATAC 0.5, DNase 0.8).
+    ``bias_filters``, ``bias_n_dil_layers``, ``filters``, ``n_dil_layers``: ``None`` takes the
+    backbone's own (for ``bpnet`` the official bias and main models' sizes).
     ``footprint_regions=None`` footprints on every test-chromosome nonpeak (as the official QC).
     Motifs: contributions (``motif_contribution_method``, of ``motif_output``) of the bias-free model
     on at most ``motif_peaks`` peaks, then TF-MoDISco on the central ``motif_window`` bases with at
@@ -48,23 +58,24 @@ class PipelineParameters:
     fold_dir: str | None = None
     bias_model: str | None = None
     nonpeaks: str | None = None
-    input_length: int = 2114
-    output_length: int = 1000
-    max_jitter: int = 500
-    nonpeak_ratio: int = 2
-    nonpeak_stride: int = 1000
-    bias_filters: int = 128
-    bias_n_dil_layers: int = 4
-    bias_epochs: int = 50
+    input_length: int = field_default(AtacTrainParameters, "input_length")
+    output_length: int = field_default(AtacTrainParameters, "output_length")
+    max_jitter: int = field_default(AtacTrainParameters, "max_jitter")
+    nonpeak_ratio: int = NONPEAKS_PER_PEAK
+    nonpeak_stride: int = NONPEAK_STRIDE
+    bias_filters: int | None = None
+    bias_n_dil_layers: int | None = None
+    bias_epochs: int = field_default(BiasTrainParameters, "epochs")
     bias_threshold_factor: float | None = None
-    backbone: str = "bpnet"
-    filters: int = 512
-    n_dil_layers: int = 8
-    epochs: int = 50
-    patience: int = 5
-    lr: float = 1e-3
-    batch_size: int = 64
-    seed: int = 0
+    backbone: str = field_default(AtacTrainParameters, "backbone")
+    filters: int | None = None
+    n_dil_layers: int | None = None
+    epochs: int = field_default(AtacTrainParameters, "epochs")
+    patience: int = field_default(AtacTrainParameters, "patience")
+    lr: float = field_default(AtacTrainParameters, "lr")
+    #: per replica, as ``dream-keras train --batch-size``
+    batch_size: int = field_default(AtacTrainParameters, "batch_size")
+    seed: int = field_default(AtacTrainParameters, "seed")
     footprint_motifs: list = dataclasses.field(default_factory=lambda: list(DEFAULT_TF_MOTIFS))
     footprint_regions: int | None = None
     motif_peaks: int = MOTIF_PEAKS
@@ -76,6 +87,20 @@ class PipelineParameters:
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+    def bias_model_options(self) -> dict:
+        """The bias model's options given (``--bias-filters``, ``--bias-n-dil-layers``); the backbone's
+        ``bias_defaults`` fill in the rest."""
+        return _given(filters=self.bias_filters, n_dil_layers=self.bias_n_dil_layers)
+
+    def main_model_options(self) -> dict:
+        """The main model's options given (``--filters``, ``--n-dil-layers``); the backbone's defaults fill
+        in the rest."""
+        return _given(filters=self.filters, n_dil_layers=self.n_dil_layers)
+
+
+def _given(**options) -> dict:
+    return {name: value for name, value in options.items() if value is not None}
 
 
 #: ``{field: default}`` for the command line's help and for options left out.

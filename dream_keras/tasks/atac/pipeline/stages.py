@@ -114,7 +114,7 @@ def bias_stage(ctx: StageContext) -> StageOutput:
     bias_params = BiasTrainParameters(
         genome=params.genome, bigwig=str(ctx.output("bigwig", "bigwig")), peaks=params.peaks,
         nonpeaks=str(ctx.output("nonpeaks", "nonpeaks")), fold=fold.argument, fold_dir=params.fold_dir,
-        model_options={"filters": params.bias_filters, "n_dil_layers": params.bias_n_dil_layers},
+        model_options=params.bias_model_options(),
         input_length=params.input_length, output_length=params.output_length,
         bias_threshold_factor=factor if factor is not None else bias_threshold_factor(params.data_type),
         epochs=params.bias_epochs, patience=params.patience, lr=params.lr, batch_size=params.batch_size,
@@ -149,7 +149,7 @@ def train_stage(ctx: StageContext) -> StageOutput:
         genome=params.genome, bigwig=str(ctx.output("bigwig", "bigwig")), peaks=params.peaks,
         nonpeaks=str(ctx.output("nonpeaks", "nonpeaks")), bias_model=str(ctx.output("bias", "bias_model")),
         fold=str(params.fold), fold_dir=params.fold_dir, backbone=params.backbone,
-        model_options={"filters": params.filters, "n_dil_layers": params.n_dil_layers},
+        model_options=params.main_model_options(),
         input_length=params.input_length, output_length=params.output_length, max_jitter=params.max_jitter,
         epochs=params.epochs, patience=params.patience, lr=params.lr, batch_size=params.batch_size,
         seed=params.seed)
