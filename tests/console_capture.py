@@ -36,15 +36,31 @@ def console_to_file(path: pathlib.Path):
             os.close(saved)
 
 
+def tensorflow_started() -> None:
+    """Start TensorFlow's devices in this test process, its C++ start-up lines held back (the command line
+    holds them back itself as it imports the backend, checked by tests/test_cli_startup.py): what
+    :func:`console_to_file` then receives is the command's own output."""
+    import tensorflow as tf
+
+    from dream_keras.native_stderr import held_native_stderr
+
+    with held_native_stderr(show_on_error=True):
+        tf.config.list_physical_devices()
+
+
+#: what a plain console log must not hold: progress-bar control characters, TensorFlow's C++ log lines
+#: and retracing notices, Python warning source lines, tracebacks
+NOISE = (("\r", "carriage return"), ("\x1b[", "ANSI escape"), ("\x08", "backspace"), ("E0000 ", "C++ error line"),
+         ("W0000 ", "C++ warning line"), ("UNIMPLEMENTED", "C++ error"), ("tf2xla", "XLA conversion failure"),
+         ("triggered tf.function retracing", "retracing notice"), ("UserWarning", "Python warning"),
+         ("warnings.warn(", "warning source line"), ("Traceback", "traceback"))
+
+
 def noise_in(text: str) -> list[str]:
-    """What a plain console log must not hold: progress-bar control characters, TensorFlow's C++ log
-    lines and retracing notices, Python warning source lines."""
+    """``["<what>: <the line holding it>", ...]`` for each kind of :data:`NOISE` in ``text`` (first line each)."""
     found = []
-    for mark, what in (("\r", "carriage return"), ("\x1b[", "ANSI escape"), ("\x08", "backspace"),
-                       ("E0000 ", "C++ error line"), ("W0000 ", "C++ warning line"), ("UNIMPLEMENTED", "C++ error"),
-                       ("tf2xla", "XLA conversion failure"), ("triggered tf.function retracing", "retracing notice"),
-                       ("UserWarning", "Python warning"), ("warnings.warn(", "warning source line"),
-                       ("Traceback", "traceback")):
+    for mark, what in NOISE:
         if mark in text:
-            found.append(what)
+            line = next((line for line in text.replace("\r", "\n").splitlines() if mark in line), mark)
+            found.append(f"{what}: {line[:200]!r}")
     return found

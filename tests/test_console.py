@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from console_capture import console_to_file, noise_in
+from console_capture import console_to_file, noise_in, tensorflow_started
 from dream_keras.cli import main
 from dream_keras.console import plain_warning_line, retracing_notices_dropped
 
@@ -73,6 +73,7 @@ def test_table_predictions_into_a_file_hold_no_progress_bar(data_dir, tmp_path):
     model = build_table_model("starrseq", "deepstarr", "deepstarr", 4,
                               {"filters": [4, 4, 4, 4], "dense_units": [8, 8]})
     model.save(tmp_path / "model.keras")
+    tensorflow_started()
     rows = (data_dir / "deepstarr" / "sample_val.txt").read_text().splitlines()[:41]
     (tmp_path / "table.txt").write_text("\n".join(rows) + "\n")
     with console_to_file(tmp_path / "console.txt"):

@@ -11,7 +11,7 @@ import sys
 import pandas as pd
 import pytest
 
-from console_capture import console_to_file, noise_in
+from console_capture import console_to_file, noise_in, tensorflow_started
 from dream_keras.cli import main
 from report_checks import chromium_dom, decoded_image_sizes, metric_cells, needs_chromium, parse_report
 
@@ -45,6 +45,7 @@ def atac(data_dir, tmp_path_factory):
 def pipeline(atac, tmp_path_factory):
     """The pipeline's run folder; what it printed is in ``console.txt`` beside it (as redirected to a file)."""
     out = tmp_path_factory.mktemp("pipeline") / "run"
+    tensorflow_started()
     with console_to_file(out.parent / "console.txt"):
         status = main(["pipeline", "--bigwig", str(atac / "tn5_insertions.bw"), *_inputs(atac), "--out", str(out),
                        *TINY])

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from console_capture import console_to_file, noise_in
+from console_capture import console_to_file, noise_in, tensorflow_started
 from data_prep.errors import InputError
 from data_prep.tables import load_lentimpra
 from dream_keras.cli import main as cli_main
@@ -48,6 +48,7 @@ def starr_run(tmp_path_factory, data_dir):
     """The DeepSTARR recipe through the command line, its console output in ``console.txt`` beside the run
     folder, as a redirected run writes it (with its own, empty XLA-choice cache: the timing runs)."""
     out = tmp_path_factory.mktemp("starr") / "run"
+    tensorflow_started()
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DREAM_KERAS_CACHE_DIR", str(tmp_path_factory.mktemp("starr_jit_cache")))
         with console_to_file(out.parent / "console.txt"):
