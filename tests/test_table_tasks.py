@@ -52,9 +52,10 @@ def starr_run(tmp_path_factory, data_dir):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DREAM_KERAS_CACHE_DIR", str(tmp_path_factory.mktemp("starr_jit_cache")))
         with console_to_file(out.parent / "console.txt"):
-            status = cli_main(["train", "--task", "starrseq", "--data", str(data_dir / "deepstarr" / "sample_train.txt"),
-                               "--valid", str(data_dir / "deepstarr" / "sample_val.txt"), "--backbone", "deepstarr",
-                               "--epochs", "2", "--batch-size", "100", *TINY_DEEPSTARR, "--out", str(out)])
+            starr = data_dir / "deepstarr"
+            status = cli_main(["train", "--task", "starrseq", "--data", str(starr / "sample_train.txt"),
+                               "--valid", str(starr / "sample_val.txt"), "--backbone", "deepstarr", "--epochs", "2",
+                               "--batch-size", "100", *TINY_DEEPSTARR, "--out", str(out)])
     assert status == 0
     return out
 

@@ -33,8 +33,9 @@ class FitResult:
     """What a finished fit reports.
 
     history: one dict per epoch (the training log's rows, ``epoch`` counted from 1). best_epoch: index
-    (from 0) in ``history`` of the epoch whose weights the model now holds. best_value: the monitored value there. stopped_early: whether patience ran out.
-    resumed_from: the first epoch this call trained (0 for a fresh run).
+    (from 0) in ``history`` of the epoch whose weights the model now holds. best_value: the monitored
+    value there. stopped_early: whether patience ran out. resumed_from: the first epoch this call
+    trained (0 for a fresh run).
     """
 
     history: list[dict]

@@ -187,11 +187,12 @@ def measure_jit_compile(model, batch_size: int, steps: int = TIMED_STEPS, *, net
         apply_jit_compile(model, False)
 
 
-def xla_error_in_words(error: BaseException) -> str:
+def xla_error_in_words(error: BaseException | str) -> str:
     """Why XLA could not compile a training step, in one line a user can read.
 
     TensorFlow's own first line is kept, except for the case every seeded run of a model with max
-    pooling meets, which TensorFlow words as a GPU problem even on a machine without a GPU.
+    pooling meets, which TensorFlow words as a GPU problem even on a machine without a GPU (a reason
+    cached in TensorFlow's words by an earlier version is put in these words too).
     """
     first = (str(error).strip().splitlines() or [type(error).__name__])[0]
     if "MaxPool gradient" in first and "deterministic" in first:
@@ -233,7 +234,8 @@ def choose_jit_compile(model, batch_size: int, backbone: str | None, *, say=prin
         source = f"measured now, {steps} steps each way; cached in {path}"
     if entry["with_xla"] is None:
         say(f"--jit-compile auto: {backbone or 'model'} at batch {batch_size} trains in {entry['without_xla']:.3g} "
-            f"s/step without XLA; XLA cannot compile it here ({entry.get('xla_error', 'error')}) ({source}) -> XLA off")
+            f"s/step without XLA; XLA cannot compile it here ({xla_error_in_words(entry.get('xla_error', 'error'))}) "
+            f"({source}) -> XLA off")
         return False
     use_xla = float(entry["with_xla"]) < float(entry["without_xla"])
     say(f"--jit-compile auto: {backbone or 'model'} at batch {batch_size} trains in {entry['without_xla']:.3g} s/step "

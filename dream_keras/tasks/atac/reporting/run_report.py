@@ -103,7 +103,8 @@ def _overview_rows(record: dict, result: dict | None, history: list[dict], qc: d
 
 
 def _add_bias_qc(page: HtmlPage, qc: dict | None, output_length, level: int, anchor: str = "run") -> None:
-    from bias_models.qc import FOOTPRINT_DECIMALS, FOOTPRINT_FAILS_FROM, FOOTPRINT_THRESHOLD, footprint_reaches_threshold
+    from bias_models.qc import (FOOTPRINT_DECIMALS, FOOTPRINT_FAILS_FROM, FOOTPRINT_THRESHOLD,
+                                footprint_reaches_threshold)
     from dream_keras.tasks.atac.reporting.bias_qc_text import CHECKS, flat_profile_note
     from dream_keras.tasks.atac.reporting.figures import footprint_maxima_png
 
