@@ -150,6 +150,11 @@ def main(argv=None) -> int:
         seconds[step.name] = took
         print(f"{step.name:28s} rc={status} {took:8.1f} s ({took / 60:5.1f} min); load average {before:.2f} before, "
               f"{after:.2f} after; last line: {last_line(log)}", flush=True)
+        if step.name == "first quickstart":
+            decisions = [line for line in log.read_text(errors="replace").splitlines()
+                         if line.startswith("--jit-compile auto:")]
+            measured = sum("measured now" in line for line in decisions)
+            print(f"{'':28s} XLA timed in this run for {measured} of its {len(decisions)} trainings", flush=True)
         if status:
             print(f"stopped: '{' '.join(step.command)}' failed; its output is in {log}", flush=True)
             args.keep = True
