@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
+
+from dream_keras.native_stderr import held_native_stderr
 
 
 def import_backend_quietly() -> None:
@@ -19,26 +20,10 @@ def import_backend_quietly() -> None:
     # Later INFO lines (e.g. tf.data's memory notice) honour the level once logging is set up;
     # warnings and errors still show.
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "1"
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError):  # no real stderr (e.g. some notebook kernels): nothing to hide
-        import keras  # noqa: F401
-        return
-    with tempfile.TemporaryFile() as captured:
-        os.dup2(captured.fileno(), 2)
-        try:
-            import keras
+    with held_native_stderr(show_on_error=True):  # an import that fails shows what it printed after all
+        import keras
 
-            if keras.backend.backend() == "tensorflow":
-                import tensorflow as tf
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
 
-                tf.config.list_physical_devices("GPU")  # the CUDA probe prints its own lines
-        except BaseException:
-            os.dup2(saved, 2)
-            captured.seek(0)
-            sys.stderr.write(captured.read().decode(errors="replace"))
-            raise
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
+            tf.config.list_physical_devices("GPU")  # the CUDA probe prints its own lines

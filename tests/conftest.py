@@ -1,5 +1,8 @@
+import contextlib
+import io
 import os
 import pathlib
+import sys
 import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -54,26 +57,42 @@ def atac_nonpeaks(atac, tmp_path_factory) -> pathlib.Path:
 
 
 @pytest.fixture(scope="session")
-def bias_run(atac, atac_nonpeaks, tmp_path_factory):
+def shared_console() -> dict:
+    """``{run folder name: what its command printed}`` for the session's shared runs (printed to a
+    file, as under a redirection: no terminal)."""
+    return {}
+
+
+def _run_printing_to(console: dict, name: str, arguments: list) -> None:
+    from dream_keras.cli import main
+
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        status = main(arguments)
+    console[name] = printed.getvalue()
+    sys.stdout.write(console[name])
+    assert status == 0, console[name][-2000:]
+
+
+@pytest.fixture(scope="session")
+def bias_run(atac, atac_nonpeaks, tmp_path_factory, shared_console):
     """One tiny bias run (``tiny_atac.bias_args``: BPNet 4 filters / 1 layer, 1 epoch) for the session;
     read-only for the tests (checked at the end of the session)."""
-    from dream_keras.cli import main
     from tiny_atac import bias_args
 
     out = tmp_path_factory.mktemp("shared_runs") / "bias"
-    assert main(bias_args(atac, atac_nonpeaks, out)) == 0
+    _run_printing_to(shared_console, out.name, bias_args(atac, atac_nonpeaks, out))
     yield from _shared_folder(out)
 
 
 @pytest.fixture(scope="session")
-def main_run(atac, atac_nonpeaks, bias_run, tmp_path_factory):
+def main_run(atac, atac_nonpeaks, bias_run, tmp_path_factory, shared_console):
     """One tiny bias-factorised main run on ``bias_run`` (``tiny_atac.main_args``: 2 epochs) for the
     session; read-only for the tests (checked at the end of the session)."""
-    from dream_keras.cli import main
     from tiny_atac import main_args
 
     out = tmp_path_factory.mktemp("shared_runs") / "main"
-    assert main(main_args(atac, atac_nonpeaks, bias_run, out)) == 0
+    _run_printing_to(shared_console, out.name, main_args(atac, atac_nonpeaks, bias_run, out))
     yield from _shared_folder(out)
 
 

@@ -15,6 +15,8 @@ import pathlib
 import shutil
 import subprocess
 
+import pytest
+
 DATA_PNG = "data:image/png;base64,"
 
 
@@ -96,6 +98,13 @@ def metric_cells(report: ParsedReport) -> list:
 def chromium() -> str | None:
     """The headless browser of this machine (Debian's ``chromium``), or None."""
     return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+#: marks a test that renders a report in headless Chromium: skipped, with the reason, where none is
+#: installed (.ci/run installs it on CI machines; the parser-based tests still check the page)
+needs_chromium = pytest.mark.skipif(chromium() is None, reason="no headless Chromium on this machine (Debian: "
+                                                               "apt-get install chromium); the parser tests still "
+                                                               "check the page")
 
 
 def chromium_screenshot(page: pathlib.Path, out: pathlib.Path, width: int = 1200, height: int = 3000) -> None:

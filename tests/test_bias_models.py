@@ -12,7 +12,7 @@ import scipy.stats
 from bias_models import (BiasFactorizedModel, bias_count_qc, bias_model_options, build_bias_model, count_qc,
                          enzyme_motifs, footprint_qc, keep_windows, logcount_offset, scale_bias_logcounts,
                          select_bias_nonpeaks, with_bias, without_bias)
-from bias_models.qc import footprint_verdict
+from bias_models.qc import footprint_reaches_threshold, footprint_verdict
 from data_prep import extract_windows, load_fold, make_nonpeaks, read_narrowpeak, split_of
 from data_prep.errors import InputError
 from dream_keras import build_model
@@ -215,7 +215,12 @@ def test_count_qc_verdicts():
 def test_footprint_verdict_rounds_like_the_official_code():
     assert footprint_verdict({"tn5_1": 0.0024, "tn5_2": 0.0011})[0] == "corrected"
     verdict, message = footprint_verdict({"tn5_1": 0.0024, "tn5_2": 0.0026})  # 0.0026 rounds to 0.003
-    assert verdict == "uncorrected" and "tn5_2" in message and "tn5_1 0.0024" in message
+    assert verdict == "uncorrected"
+    # the motif over the threshold, with enough digits to see why, the threshold and the rounding named
+    assert "enzyme motifs: tn5_2 0.00260 (rounds to 0.003) reaches the threshold 0.003" in message
+    assert "maxima from 0.0025 on fail" in message and "below it: tn5_1 0.00240 (rounds to 0.002)" in message
+    assert [footprint_reaches_threshold(v) for v in (0.00249, 0.0025, 0.0026, float("nan"))] == [False, True, True,
+                                                                                                  True]
     assert list(enzyme_motifs("ATAC")) == ["tn5_1", "tn5_2", "tn5_3", "tn5_4", "tn5_5"]
     assert enzyme_motifs("dnase")["dnase_1"] == "TTTACAAGTCCA"
 

@@ -122,7 +122,7 @@ def test_train_run_folder_and_run_json(atac, main_run, atac_nonpeaks, bias_run):
                        ("bias_model", bias_run / "models" / "bias.keras")):
         assert record["inputs"][name]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
         assert record["inputs"][name]["size"] == path.stat().st_size
-    assert pd.read_csv(main_run / "logs" / "training_log.csv")["epoch"].tolist() == [0, 1]
+    assert pd.read_csv(main_run / "logs" / "training_log.csv")["epoch"].tolist() == [1, 2]  # as printed
 
 
 def test_metrics_json_equals_a_recomputation(atac, main_run, atac_nonpeaks):
@@ -335,7 +335,7 @@ def test_resume_after_kill(atac, atac_nonpeaks, bias_run, tmp_path, capsys):
     assert main(["train", "--out", str(out), "--resume", "--epochs", str(epochs)]) == 0
     printed = capsys.readouterr().out
     assert f"Epoch {done + 1}/{epochs}" in printed and f"Epoch 1/{epochs}" not in printed
-    assert pd.read_csv(out / "logs" / "training_log.csv")["epoch"].tolist() == list(range(epochs))
+    assert pd.read_csv(out / "logs" / "training_log.csv")["epoch"].tolist() == list(range(1, epochs + 1))
     assert (out / "models" / "model.keras").is_file() and (out / "evaluation" / "metrics.json").is_file()
 
 

@@ -11,8 +11,9 @@ import sys
 import pandas as pd
 import pytest
 
+from console_capture import console_to_file, noise_in, tensorflow_started
 from dream_keras.cli import main
-from report_checks import decoded_image_sizes, metric_cells, parse_report
+from report_checks import chromium_dom, decoded_image_sizes, metric_cells, needs_chromium, parse_report
 
 # every test here trains tiny models end to end (a pipeline or a run): not part of the quick subset
 pytestmark = pytest.mark.slow
@@ -42,9 +43,13 @@ def atac(data_dir, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def pipeline(atac, tmp_path_factory):
+    """The pipeline's run folder; what it printed is in ``console.txt`` beside it (as redirected to a file)."""
     out = tmp_path_factory.mktemp("pipeline") / "run"
-    assert main(["pipeline", "--bigwig", str(atac / "tn5_insertions.bw"), *_inputs(atac), "--out", str(out),
-                 *TINY]) == 0
+    tensorflow_started()
+    with console_to_file(out.parent / "console.txt"):
+        status = main(["pipeline", "--bigwig", str(atac / "tn5_insertions.bw"), *_inputs(atac), "--out", str(out),
+                       *TINY])
+    assert status == 0
     return out
 
 
@@ -94,6 +99,14 @@ def test_footprints_hold_enzyme_and_tf_motifs_and_agree_with_the_bias_qc(pipelin
         assert summary["motifs"][motif]["normalized_max"] == pytest.approx(value, rel=1e-5)
 
 
+def test_the_console_says_each_stage_once_in_plain_lines(pipeline):
+    """No retracing notices, C++ log lines, progress-bar control characters or warning source lines."""
+    printed = (pipeline.parent / "console.txt").read_text()
+    assert noise_in(printed) == []
+    assert [line.split("]")[0] for line in printed.splitlines() if line.startswith("[") and "/6]" in line] == \
+        [f"[{number}/6" for number in range(1, 7)]
+
+
 def test_pipeline_report_holds_every_stage(pipeline):
     page = pipeline / "report" / "report.html"
     report = parse_report(page)
@@ -117,7 +130,7 @@ def test_motifs_stage_explains_sampled_peaks_and_the_report_shows_the_motif_chec
     summary = record["summary"]
     # 12 of the peaks with a whole window, sampled; their contributions in the official layout
     assert summary["peaks"] == 12 and summary["output"] == "profile"
-    assert summary["method"] == "integrated_gradients"
+    assert summary["method"] == "deepshap"  # "auto": every layer of BPNet has a DeepLIFT rule
     with h5py.File(pipeline / "motifs" / "contributions.profile_scores.h5", "r") as handle:
         assert handle["shap/seq"].shape == handle["raw/seq"].shape == (12, 4, 512)
     # a one-epoch model on 12 peaks leaves too few seqlets for a pattern: an empty, valid result, said so
@@ -127,6 +140,15 @@ def test_motifs_stage_explains_sampled_peaks_and_the_report_shows_the_motif_chec
     report = parse_report(pipeline / "report" / "report.html")
     assert "No pattern was found" in report.text and "motif check" in report.text
     assert 'data-check="motif" data-verdict="no patterns"' in (pipeline / "report" / "report.html").read_text()
+
+
+@needs_chromium
+def test_pipeline_report_renders_in_headless_chromium(pipeline):
+    """A real browser builds the page with every figure and table the parser found."""
+    page = pipeline / "report" / "report.html"
+    dom = chromium_dom(page)
+    assert dom.count("<img") == len(parse_report(page).images) == 16
+    assert all(f'id="{table}"' in dom for table in ("stages", "footprints-table"))
 
 
 def test_resume_skips_every_finished_stage(pipeline, capsys):

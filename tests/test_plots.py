@@ -43,8 +43,31 @@ def test_count_scatter_of_a_constant_prediction_says_r_is_undefined(tmp_path, sa
 
 def test_loss_curve_title_gives_the_weight_the_log_implies(tmp_path, saved_figures):
     history = [{"epoch": e, "profile_loss": 400.0 - e, "logcounts_loss": 8.0 - e, "loss": 400.0 - e + 7.4 * (8.0 - e),
-                "val_loss": 450.0, "val_profile_loss": 410.0, "val_logcounts_loss": 5.4} for e in range(3)]
+                "val_loss": 450.0, "val_profile_loss": 410.0, "val_logcounts_loss": 5.4} for e in range(1, 4)]
     plots.plot_loss_curves(history, tmp_path / "loss.png")
     (title, legend), = saved_figures
     # every validation loss ties, so the kept (best) epoch is the first, marked 1-based
     assert title == "loss = profile + 7.4 x logcounts" and legend == ["training", "validation", "best epoch 1"]
+
+
+def test_profile_figure_draws_observed_and_predicted_reads_in_one_scale(tmp_path, monkeypatch):
+    """Both curves are reads per bin on one axis, so that a prediction equal to the expectation the
+    reads were drawn from looks like the reads (per base, sparse reads make any prediction look flat)."""
+    from matplotlib.patches import StepPatch
+
+    rng = np.random.default_rng(0)
+    positions = np.arange(1000) - 500
+    expected = 0.02 + 0.6 * np.exp(-(positions / 60.0) ** 2)  # a peak of 0.6 reads per base at the summit
+    observed = rng.poisson(expected).astype(np.float64)
+    drawn, original = [], plots._save
+    monkeypatch.setattr(plots, "_save", lambda figure, path: drawn.append(figure) or original(figure, path))
+    plots.plot_profiles([observed], [expected], ["a peak"], tmp_path / "profiles.png")
+    (figure,) = drawn
+    (axis,) = figure.axes  # one axis: one scale for both
+    steps = [patch for patch in axis.patches if isinstance(patch, StepPatch)]
+    assert len(steps) == 2 and axis.get_ylabel() == "reads per 20 bp"
+    (seen, seen_edges, _), (guess, guess_edges, _) = [step.get_data() for step in steps]
+    np.testing.assert_array_equal(seen_edges, guess_edges)  # the same 50 bins of 20 bp
+    assert len(seen) == 50 and seen_edges[0] == -500 and seen_edges[-1] == 500
+    assert seen.sum() == observed.sum() and guess.sum() == pytest.approx(expected.sum())  # reads, both
+    assert np.corrcoef(seen, guess)[0, 1] > 0.9 and np.corrcoef(observed, expected)[0, 1] < 0.6

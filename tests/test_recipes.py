@@ -144,11 +144,18 @@ def test_validation_metrics_log_loss_per_task_and_mean_pearson():
     assert logs["val_pearson_r"] == pytest.approx((expected_a - 1.0) / 2, abs=1e-6)
     assert logs["val_b_spearman_r"] == pytest.approx(-1.0)
     mse = {k: np.mean((targets[k] - predicted[k][:, 0]) ** 2) for k in "ab"}
-    assert logs["val_a_mse"] == pytest.approx(mse["a"], rel=1e-5)
+    # each task's loss is its MSE: logged once, as the loss (no val_a_mse beside val_a_loss)
+    assert logs["val_a_loss"] == pytest.approx(mse["a"], rel=1e-5) and "val_a_mse" not in logs
     assert logs["val_loss"] == pytest.approx(mse["a"] + mse["b"], rel=1e-5)
     # Keras's own evaluation of the compiled losses agrees.
     assert model.evaluate(x, {k: v[:, None] for k, v in targets.items()}, verbose=0, return_dict=True)["loss"] == \
         pytest.approx(logs["val_loss"], rel=1e-5)
+    # trained on something else (no loss given for the tasks), the MSE is a metric of its own
+    unlogged = ValidationMetrics(x, targets, loss_targets=None, batch_size=16)
+    unlogged.set_model(model)
+    logs = {}
+    unlogged.on_epoch_end(0, logs)
+    assert logs["val_a_mse"] == pytest.approx(mse["a"], rel=1e-5)
 
 
 def test_a_plug_in_backbone_states_its_recipe_on_its_registry_entry():

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from report_checks import (chromium, chromium_dom, chromium_screenshot, decoded_image_sizes, metric_cells,
+from report_checks import (chromium_dom, chromium_screenshot, decoded_image_sizes, metric_cells, needs_chromium,
                            parse_report)
 
 # every test here trains tiny models end to end (a pipeline or a run): not part of the quick subset
@@ -78,7 +78,20 @@ def test_report_explains_every_bias_check(runs):
     main_qc = json.loads((runs["main"] / "evaluation" / "bias_qc.json").read_text())
     assert set(main_qc) == {"count", "footprint"}
     # at 256 bp a flat profile is 1/256 > 0.003: the report says the bound cannot pass
-    assert "0.0039" in parse_report(runs["main"] / "evaluation" / "report.html").text
+    report = parse_report(runs["main"] / "evaluation" / "report.html")
+    assert "0.0039" in report.text
+    # the footprint check names the threshold and shows each maximum with enough digits to see why it
+    # passed or failed (0.0026 fails: it rounds to 0.003), in the table and in the message
+    cells = [text for _, text in report.cells]
+    footprint = main_qc["footprint"]
+    for motif, value in footprint["max_by_motif"].items():
+        at = cells.index(motif)
+        shown, rounded, reached = cells[at + 1:at + 4]
+        assert shown == f"{value:.5f}" and float(rounded) == round(value, 3)
+        assert reached == ("reached" if round(value, 3) >= 0.003 else "below")
+        if reached == "reached":
+            assert f"{motif} {value:.5f} (rounds to {round(value, 3):.3f})" in footprint["message"]
+    assert "threshold 0.003" in footprint["message"] and ">= 0.003 after rounding" not in footprint["message"]
 
 
 def test_user_strings_are_escaped(runs, tmp_path):
@@ -106,8 +119,7 @@ def test_loss_curve_marks_the_lowest_validation_loss():
     assert best_epoch_of([{"epoch": 0, "loss": 1.0}]) is None
 
 
-@pytest.mark.skipif(chromium() is None, reason="no headless Chromium on this machine (Debian: apt-get install "
-                                               "chromium); the parser tests above still check the page")
+@needs_chromium
 def test_report_renders_in_headless_chromium(runs, tmp_path):
     from PIL import Image
 

@@ -57,7 +57,7 @@ def test_resumed_run_matches_uninterrupted_run(tmp_path, windows):
     train, valid = _data(windows)
     full = _model()
     result = fit_resumable(full, train, valid, epochs=4, patience=10, checkpoint_dir=tmp_path / "a", verbose=0)
-    assert [row["epoch"] for row in result.history] == [0, 1, 2, 3]
+    assert [row["epoch"] for row in result.history] == [1, 2, 3, 4]  # counted from 1, as printed
     assert result.best_epoch == int(np.argmin([row["val_loss"] for row in result.history]))
 
     cut = _model()
@@ -73,7 +73,7 @@ def test_resumed_run_matches_uninterrupted_run(tmp_path, windows):
     result_b = fit_resumable(resumed, train, valid, epochs=4, patience=10, checkpoint_dir=tmp_path / "b",
                              resume=True, verbose=0)
     assert result_b.resumed_from == 1
-    assert [row["epoch"] for row in result_b.history] == [0, 1, 2, 3]
+    assert [row["epoch"] for row in result_b.history] == [1, 2, 3, 4]
     np.testing.assert_allclose([r["val_loss"] for r in result_b.history], [r["val_loss"] for r in result.history],
                                rtol=1e-4)
     for a, b in zip(full.get_weights(), resumed.get_weights()):
@@ -160,3 +160,30 @@ def test_one_iterator_plays_the_same_epochs_as_fresh_iterations(windows):
     assert not np.array_equal(epochs[0][0], epochs[1][0])  # the epochs differ (new jitter and order)
     # streams without a known, finite length are left to Keras as they are
     assert one_iterator(repeated)[1] is None and one_iterator(np.zeros(3))[1] is None
+
+
+def test_training_log_counts_epochs_from_1_and_repeats_the_official_loss_names(tmp_path):
+    """The CSV: ``epoch`` first and counted from 1 (as the console), the other columns sorted, the official
+    ChromBPNet names beside ours (the console shows each loss once); a resumed log keeps the checkpoint's rows."""
+    from dream_keras.tasks.atac.profile_count_fit import OFFICIAL_LOSS_NAMES
+    from dream_keras.training.fitting import HISTORY_COUNTED_FROM_ONE, _history_from_state
+    from dream_keras.training.training_log import TrainingLogCSV, read_training_log
+
+    path = tmp_path / "training_log.csv"
+    first = {"epoch": 1, "loss": 3.0, "profile_loss": 2.0, "logcounts_loss": 0.5, "val_loss": 4.0,
+             "val_profile_loss": 3.0, "val_logcounts_loss": 0.5}
+    log = TrainingLogCSV(path, history=[first], column_aliases=OFFICIAL_LOSS_NAMES)  # resumed after epoch 1
+    log.on_epoch_end(1, {"loss": 2.5, "profile_loss": 1.5, "logcounts_loss": 0.5, "val_loss": 3.5,
+                         "val_profile_loss": 2.5, "val_logcounts_loss": 0.5})
+    header = path.read_text().splitlines()[0].split(",")
+    assert header[0] == "epoch" and header[1:] == sorted(header[1:])
+    rows = read_training_log(path)
+    assert [row["epoch"] for row in rows] == [1, 2]
+    for row in rows:
+        for ours, official in OFFICIAL_LOSS_NAMES.items():
+            assert row[official] == row[ours] and row["val_" + official] == row["val_" + ours]
+    assert rows[1]["profile_loss"] == 1.5
+    # a checkpoint written before the rows were counted from 1 is read in the same numbering
+    old = {"epoch": 1, "history": [{"epoch": 0, "loss": 1.0}, {"epoch": 1, "loss": 0.5}]}
+    assert [row["epoch"] for row in _history_from_state(old)] == [1, 2] and old[HISTORY_COUNTED_FROM_ONE]
+    assert [row["epoch"] for row in _history_from_state(old)] == [1, 2]  # not shifted twice

@@ -101,10 +101,14 @@ def main(argv: list[str] | None = None) -> int:
             from dream_keras.startup import import_backend_quietly
 
             import_backend_quietly()  # TensorFlow's C++ start-up lines stay off the terminal
+        from dream_keras.console import plain_warnings, retracing_notices_dropped
         from dream_keras.registry import IncompatibleHeadError
 
         try:
-            status = args.func(args)
+            # the program's messages in plain words, once: a warning is one line, TensorFlow's
+            # retracing notices (models called on batches of several sizes, on purpose) are dropped
+            with plain_warnings(), retracing_notices_dropped():
+                status = args.func(args)
         except IncompatibleHeadError as err:
             raise InputError(str(err)) from None
     except Exception as err:  # noqa: BLE001 - sorted below: the user's mistakes get one message, bugs a traceback

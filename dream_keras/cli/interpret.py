@@ -13,8 +13,11 @@ import argparse
 import os
 import pathlib
 
+from dream_keras.console import progress_wanted  # tqdm bars only on a terminal
+
 # --method choices (dream_keras.interpret.attributions.METHODS, listed here so --help imports no Keras).
 CONTRIB_METHODS = ("auto", "deepshap", "integrated_gradients", "gradient_x_input")
+
 CONTRIB_OUTPUTS = {"counts": ["logcounts"], "profile": ["profile"], "both": ["logcounts", "profile"]}
 # ChromBPNet's file names for the two targets.
 CONTRIB_FILE_STEMS = {"logcounts": "counts", "profile": "profile"}
@@ -139,7 +142,7 @@ def _windows(regions_path: str, genome: str, input_length: int, alphabet: str, m
 
     regions = _first_regions(regions_path, genome, input_length, max_regions)
     windows = extract_windows(regions, genome, None, input_length=input_length, output_length=1,
-                              alphabet=alphabet, progress=True)
+                              alphabet=alphabet, progress=progress_wanted())
     if len(windows.dropped):
         print(f"skipped {len(windows.dropped)} region(s) whose {input_length} bp window leaves the chromosome "
               f"(first: {windows.dropped['reason'].iloc[0]})")
@@ -216,7 +219,7 @@ def _contribs(args, models, paths: dict) -> int:
         for model in models:
             total += contributions(model, onehot, method, target, n_baselines=args.n_baselines,
                                    steps=args.steps, seed=args.seed, batch_size=args.batch_size,
-                                   hypothetical=True, progress=True)
+                                   hypothetical=True, progress=progress_wanted())
         hypothetical = total / len(models)
         write_contribution_hdf5(h5_path, onehot, hypothetical, chroms, starts, summits, alphabet,
                                 {**settings, "output": target, "models": [str(m) for m in args.model]})
@@ -244,7 +247,7 @@ def _footprints(args, output) -> int:
     windows, *_ = _windows(args.regions, args.genome, input_length, alphabet, args.max_regions)
     background = windows.sequences
     footprints = marginal_footprints(model, background, motifs, batch_size=args.batch_size, alphabet=alphabet,
-                                     progress=True)
+                                     progress=progress_wanted())
     table = write_footprints(footprints, output.make(), plots=not args.no_plots)
     out = output.final
     print(table.to_string(index=False))
@@ -277,7 +280,7 @@ def _ism(args) -> int:
     sequences = table.sequences[:args.max_sequences] if args.max_sequences else table.sequences
     (model,) = load_models([args.model])
     outputs = args.output or scalar_output_names(model)
-    results = ism_outputs(model, sequences, outputs, batch_size=args.batch_size, progress=True)
+    results = ism_outputs(model, sequences, outputs, batch_size=args.batch_size, progress=progress_wanted())
     with atomic_path(args.out) as temporary:
         with h5py.File(temporary, "w") as handle:
             handle.create_dataset("onehot", data=np.asarray(sequences, dtype=np.uint8), compression="gzip")

@@ -69,6 +69,7 @@ def output_paths(args) -> tuple[pathlib.Path | None, pathlib.Path | None]:
 def predict_table(args) -> int:
     """``dream-keras predict --task NAME --model M.keras [...] --data TABLE --out PRED.tsv [--batch-size N]``."""
     from data_prep.errors import InputError
+    from dream_keras.console import predict_verbosity
     from dream_keras.tasks.tables.prediction import predict_table_task
 
     if getattr(args, "out", None) is None or getattr(args, "data", None) is None:
@@ -79,7 +80,8 @@ def predict_table(args) -> int:
     if out.suffix.lower() not in (".tsv", ".txt"):
         raise InputError(f"--out {out}: predictions are written as a tab-separated table. Fix: name a .tsv file.")
     with open_output(out, kind="files", overwrite=bool(getattr(args, "overwrite", False))):
-        frame = predict_table_task(args.task, args.model, args.data, out, batch_size=args.batch_size, verbose="auto")
+        frame = predict_table_task(args.task, args.model, args.data, out, batch_size=args.batch_size,
+                                   verbose=predict_verbosity())  # a progress bar only on a terminal
     columns = [c for c in frame.columns if c.startswith("pred_")]
     print(f"wrote {len(frame)} rows with {', '.join(columns)} to {out}")
     return 0

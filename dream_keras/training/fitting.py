@@ -14,30 +14,28 @@ import json
 import math
 import os
 import pathlib
-import sys
 import warnings
+from collections.abc import Mapping
 from typing import Callable
 
 import keras
-import numpy as np
 
-from data_prep.outputs import atomic_path, manifest
 from data_prep.errors import InputError
+from data_prep.outputs import atomic_path
+from dream_keras.training.training_log import TrainingLogCSV, epoch_row, write_training_log
 
-
-def fit_verbosity() -> int:
-    """Keras progress bars on a terminal; one line per epoch when the output goes to a file or a pipe
-    (a progress bar's carriage returns would fill a log)."""
-    return 1 if sys.stdout.isatty() else 2
+#: the checkpoint state's mark that its history rows count epochs from 1 (as the console and the log do)
+HISTORY_COUNTED_FROM_ONE = "history_epochs_from_1"
 
 
 @dataclasses.dataclass
 class FitResult:
     """What a finished fit reports.
 
-    history: one dict per epoch (the CSV rows). best_epoch: 0-based epoch whose weights the model
-    now holds. best_value: the monitored value there. stopped_early: whether patience ran out.
-    resumed_from: the first epoch this call trained (0 for a fresh run).
+    history: one dict per epoch (the training log's rows, ``epoch`` counted from 1). best_epoch: index
+    (from 0) in ``history`` of the epoch whose weights the model now holds. best_value: the monitored
+    value there. stopped_early: whether patience ran out. resumed_from: the first epoch this call
+    trained (0 for a fresh run).
     """
 
     history: list[dict]
@@ -59,8 +57,9 @@ class CheckpointState(keras.callbacks.Callback):
         if mode not in ("min", "max"):
             raise ValueError(f"mode must be 'min' or 'max', not {mode!r}")
         self.folder, self.monitor, self.mode, self.patience = folder, monitor, mode, patience
+        # "epoch" and "best_epoch" are Keras's epoch indices (from 0); the history rows count from 1
         self.state = state or {"epoch": -1, "best_value": None, "best_epoch": -1, "wait": 0, "stopped_early": False,
-                               "history": [], "finished": False}
+                               "history": [], "finished": False, HISTORY_COUNTED_FROM_ONE: True}
 
     def _improved(self, value: float) -> bool:
         best = self.state["best_value"]
@@ -74,8 +73,7 @@ class CheckpointState(keras.callbacks.Callback):
             raise KeyError(f"the monitored quantity {self.monitor!r} is not in the epoch logs "
                            f"({', '.join(sorted(logs))})")
         value = float(logs[self.monitor])
-        row = {"epoch": epoch, **{k: float(v) for k, v in logs.items() if np.isscalar(v) or np.ndim(v) == 0}}
-        self.state["history"].append(row)
+        self.state["history"].append(epoch_row(epoch, logs))
         if self._improved(value):
             self.state.update(best_value=value, best_epoch=epoch, wait=0)
             with atomic_path(self.folder / "best.weights.h5") as tmp:
@@ -122,14 +120,14 @@ def load_training_state(model: keras.Model, folder: pathlib.Path) -> None:
                              "different run: start without --resume") from None
 
 
-def _write_history_csv(path: str | os.PathLike, history: list[dict]) -> None:
-    """Write epoch rows as Keras's ``CSVLogger`` does: ``epoch`` first, then the other keys sorted."""
-    keys = sorted({key for row in history for key in row if key != "epoch"})
-    lines = [",".join(["epoch", *keys])]
-    lines += [",".join([str(int(row["epoch"]))] + [repr(float(row[key])) if key in row else "" for key in keys])
-              for row in history]
-    with atomic_path(pathlib.Path(path)) as tmp:
-        tmp.write_text("\n".join(lines) + "\n")
+def _history_from_state(state: dict) -> list[dict]:
+    """The checkpoint's history rows, ``epoch`` counted from 1 (a checkpoint written before the rows
+    were counted from 1 holds Keras's indices: shifted here, so that a resumed log counts one way)."""
+    if state.get(HISTORY_COUNTED_FROM_ONE):
+        return state["history"]
+    state["history"] = [{**row, "epoch": int(row["epoch"]) + 1} for row in state["history"]]
+    state[HISTORY_COUNTED_FROM_ONE] = True
+    return state["history"]
 
 
 def one_iterator(train):
@@ -155,7 +153,8 @@ def one_iterator(train):
 def fit_resumable(model: keras.Model, train_data, valid_data, *, epochs: int, patience: int,
                   checkpoint_dir: str | os.PathLike, log_csv: str | os.PathLike | None = None,
                   monitor: str = "val_loss", mode: str = "min", resume: bool = False,
-                  callbacks: list | None = None, verbose: int | str = "auto") -> FitResult:
+                  callbacks: list | None = None, verbose: int | str = "auto",
+                  log_aliases: Mapping[str, str] | None = None) -> FitResult:
     """Train a compiled ``model`` with early stopping, restoring the best weights at the end.
 
     Parameters
@@ -165,7 +164,10 @@ def fit_resumable(model: keras.Model, train_data, valid_data, *, epochs: int, pa
     valid_data : validation dataset (the same batches every epoch).
     epochs, patience : at most ``epochs`` epochs; stop after ``patience`` epochs without improvement.
     checkpoint_dir : where the per-epoch checkpoint lives (``state.json``, weights, optimizer).
-    log_csv : per-epoch CSV (appended to on resume).
+    log_csv : the training log (:mod:`dream_keras.training.training_log`: epochs counted from 1; a resumed
+        run's log holds its checkpoint's epochs, then the new ones).
+    log_aliases : ``{column: other name}``: columns the log repeats under another name (e.g. the official
+        ChromBPNet names of the loss parts); the console prints each once.
     monitor, mode : the early-stopping quantity (``val_loss``/``min``; ``val_pearson_r``/``max`` ...).
     resume : continue the interrupted run in ``checkpoint_dir``.
     callbacks : further callbacks; they run before the checkpoint (so they may add ``monitor``).
@@ -178,11 +180,12 @@ def fit_resumable(model: keras.Model, train_data, valid_data, *, epochs: int, pa
         if not state_path.exists():
             raise InputError(f"nothing to resume: {state_path} is missing; start the run without --resume")
         state = json.loads(state_path.read_text())
+        _history_from_state(state)
         load_training_state(model, folder)
         if log_csv is not None:
-            # A run killed between writing the CSV row and the checkpoint of an epoch would log that
+            # A run killed between writing the log and the checkpoint of an epoch would log that
             # epoch twice: the log restarts from the checkpoint's history.
-            _write_history_csv(log_csv, state["history"])
+            write_training_log(log_csv, state["history"], log_aliases)
         first_epoch = state["epoch"] + 1
         if state.get("finished") or state.get("stopped_early") or first_epoch >= epochs:
             # Nothing is left to train: say so where the user meets it (the caller evaluates the saved
@@ -196,9 +199,7 @@ def fit_resumable(model: keras.Model, train_data, valid_data, *, epochs: int, pa
     checkpoint = CheckpointState(folder, monitor=monitor, mode=mode, patience=patience, state=state)
     all_callbacks = list(callbacks or [])
     if log_csv is not None:
-        # Keras appends to the log in place: it is listed as the tool's before it is first touched
-        manifest.expect(log_csv)
-        all_callbacks.append(keras.callbacks.CSVLogger(str(log_csv), append=resume))
+        all_callbacks.append(TrainingLogCSV(log_csv, checkpoint.state["history"] if resume else None, log_aliases))
     all_callbacks.append(checkpoint)
     train = train_data(first_epoch) if isinstance(train_data, Callable) and not hasattr(train_data, "element_spec") \
         else train_data

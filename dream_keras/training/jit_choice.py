@@ -26,6 +26,8 @@ import pathlib
 import platform
 import time
 
+from dream_keras.native_stderr import held_native_stderr
+
 #: Environment variable naming the cache folder (overrides ``$XDG_CACHE_HOME/dream-keras``).
 CACHE_ENV = "DREAM_KERAS_CACHE_DIR"
 CACHE_FILE = "jit_choice.json"
@@ -169,17 +171,34 @@ def measure_jit_compile(model, batch_size: int, steps: int = TIMED_STEPS, *, net
             timings["xla_not_tried"] = _not_tried(needs, available)
             return timings
         try:
-            timings["with_xla"] = time_train_steps(model, x, y, True, steps)
+            # XLA's C++ side logs a failed compilation (E0000 ... UNIMPLEMENTED ..., tf2xla conversion
+            # failed) to descriptor 2 before the Python error: the decision line says it once, plainly
+            with held_native_stderr(show_on_error=False):
+                timings["with_xla"] = time_train_steps(model, x, y, True, steps)
         except Exception as error:  # noqa: BLE001 - any failure to compile means: no XLA for this run
             # e.g. TensorFlow has no deterministic XLA kernel for MaxPool's gradient, and seeded runs
             # switch op determinism on: such a model trains without XLA
             timings["with_xla"] = None
-            timings["xla_error"] = str(error).strip().splitlines()[0][:200]
+            timings["xla_error"] = xla_error_in_words(error)
         return timings
     finally:
         for variable, value in zip(state, saved):
             variable.assign(value)
         apply_jit_compile(model, False)
+
+
+def xla_error_in_words(error: BaseException | str) -> str:
+    """Why XLA could not compile a training step, in one line a user can read.
+
+    TensorFlow's own first line is kept, except for the case every seeded run of a model with max
+    pooling meets, which TensorFlow words as a GPU problem even on a machine without a GPU (a reason
+    cached in TensorFlow's words by an earlier version is put in these words too).
+    """
+    first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    if "MaxPool gradient" in first and "deterministic" in first:
+        return ("TensorFlow has no deterministic XLA version of max pooling's gradient, and seeded runs are "
+                "deterministic")
+    return first[:200]
 
 
 def _not_tried(needs: float, available: int) -> str:
@@ -215,7 +234,8 @@ def choose_jit_compile(model, batch_size: int, backbone: str | None, *, say=prin
         source = f"measured now, {steps} steps each way; cached in {path}"
     if entry["with_xla"] is None:
         say(f"--jit-compile auto: {backbone or 'model'} at batch {batch_size} trains in {entry['without_xla']:.3g} "
-            f"s/step without XLA; XLA cannot compile it here ({entry.get('xla_error', 'error')}) ({source}) -> XLA off")
+            f"s/step without XLA; XLA cannot compile it here ({xla_error_in_words(entry.get('xla_error', 'error'))}) "
+            f"({source}) -> XLA off")
         return False
     use_xla = float(entry["with_xla"]) < float(entry["without_xla"])
     say(f"--jit-compile auto: {backbone or 'model'} at batch {batch_size} trains in {entry['without_xla']:.3g} s/step "

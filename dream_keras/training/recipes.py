@@ -311,9 +311,11 @@ class ValidationMetrics(keras.callbacks.Callback):
     One prediction pass over the validation rows gives every value: ``val_loss`` (the compiled
     losses summed over outputs, each averaged over all rows, as Keras's own validation computes it)
     and, for several outputs, each part as ``val_<output>_loss``,
-    ``val_{task}_pearson_r``, ``val_{task}_spearman_r``, ``val_{task}_mse`` per task, and
-    ``val_pearson_r``, ``val_spearman_r`` (means over tasks; NaN if any task's is NaN). Put it before
-    the callbacks that read them (``fit_resumable`` runs the ``callbacks`` it is given first).
+    ``val_{task}_pearson_r``, ``val_{task}_spearman_r``, ``val_{task}_mse`` per task (left out where
+    the task's output is trained on that MSE: its loss already says it, and each number is logged
+    once), and ``val_pearson_r``, ``val_spearman_r`` (means over tasks; NaN if any task's is NaN).
+    Put it before the callbacks that read them (``fit_resumable`` runs the ``callbacks`` it is given
+    first).
 
     Args:
         inputs: validation inputs, a ``(n, L, C)`` array or a dataset of input batches (no targets).
@@ -327,6 +329,11 @@ class ValidationMetrics(keras.callbacks.Callback):
         super().__init__()
         self.inputs, self.batch_size, self.loss_targets = inputs, batch_size, loss_targets
         self.targets = {task: np.asarray(values, dtype=np.float64).reshape(-1) for task, values in targets.items()}
+
+    def _loss_is_mse_of(self, task: str) -> bool:
+        """Whether ``val_loss`` (or ``val_<task>_loss``) is already the MSE of ``task``'s output."""
+        losses = self.model.loss if isinstance(self.model.loss, dict) else {}
+        return self.loss_targets is not None and isinstance(losses.get(task), keras.losses.MeanSquaredError)
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is None:
@@ -353,7 +360,8 @@ class ValidationMetrics(keras.callbacks.Callback):
             spearmans.append(spearman_r(measured, predicted))
             logs[f"val_{task}_pearson_r"] = pearsons[-1]
             logs[f"val_{task}_spearman_r"] = spearmans[-1]
-            logs[f"val_{task}_mse"] = float(np.mean((measured - predicted) ** 2))
+            if not self._loss_is_mse_of(task):
+                logs[f"val_{task}_mse"] = float(np.mean((measured - predicted) ** 2))
         logs["val_pearson_r"] = float(np.mean(pearsons))
         logs["val_spearman_r"] = float(np.mean(spearmans))
 

@@ -10,8 +10,9 @@ quickstart, ``loss`` 350.1 against ``profile_loss + w * logcounts_loss`` = 495.
 :class:`WeightedLossTraining` wraps a built functional network and computes the objective itself
 (``compute_loss``, Keras's documented extension point), recording every per-output loss with the
 same weight as the total (the batch's example count), so ``loss = sum_k w_k * <output_k>_loss``
-holds for every epoch, in training and validation, up to float rounding. Extra names for a part
-(e.g. the official ChromBPNet log's ``logits_profile_predictions_loss``) are logged alongside.
+holds for every epoch, in training and validation, up to float rounding. Each part is logged once,
+under one name (the training log adds other names for the CSV:
+:func:`dream_keras.training.fitting.fit_resumable`'s ``log_aliases``).
 
 The wrapper only trains: it holds no variables of its own, so the network it wraps is the model
 that is saved and evaluated.
@@ -19,7 +20,7 @@ that is saved and evaluated.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import keras
 from keras import ops
@@ -39,21 +40,17 @@ class WeightedLossTraining(keras.Model):
     """Trains ``network`` on ``sum_k loss_weights[k] * losses[k](y[k], network(x)[k])``.
 
     Logged per epoch (and with ``val_`` for validation): ``loss`` (the optimised total),
-    ``<output>_loss`` for each output with a loss (unweighted), and every name in ``aliases`` for
-    that output. All are means over the epoch's examples, so the total equals the weighted sum of
-    the parts.
+    ``<output>_loss`` for each output with a loss (unweighted). All are means over the epoch's
+    examples, so the total equals the weighted sum of the parts.
 
     Args:
         network: a built model with dict outputs; its variables are the ones trained.
         losses: ``{output name: keras.losses.Loss}``; outputs without an entry are not trained on.
         loss_weights: ``{output name: weight}``; a missing output weighs 1.
-        aliases: ``{output name: [other names]}``: the same per-output loss logged again under these
-            names (with ``_loss`` included, e.g. ``"logcount_predictions_loss"``).
     """
 
     def __init__(self, network: keras.Model, losses: Mapping[str, keras.losses.Loss],
-                 loss_weights: Mapping[str, float] | None = None,
-                 aliases: Mapping[str, Sequence[str]] | None = None, **kwargs):
+                 loss_weights: Mapping[str, float] | None = None, **kwargs):
         super().__init__(name=kwargs.pop("name", f"{network.name}_training"), **kwargs)
         outputs = set(network.output) if isinstance(network.output, dict) else set()
         unknown = sorted(set(losses) - outputs)
@@ -64,8 +61,6 @@ class WeightedLossTraining(keras.Model):
         self.output_losses = dict(losses)
         self.output_weights = {name: float((loss_weights or {}).get(name, 1.0)) for name in self.output_losses}
         self.part_trackers = {name: keras.metrics.Mean(name=f"{name}_loss") for name in self.output_losses}
-        self.alias_trackers = {name: [keras.metrics.Mean(name=alias) for alias in (aliases or {}).get(name, ())]
-                               for name in self.output_losses}
         # The wrapped network is built; the wrapper adds no variables.
         self.built = True
 
@@ -88,8 +83,7 @@ class WeightedLossTraining(keras.Model):
             weights = sample_weight.get(name) if isinstance(sample_weight, Mapping) else sample_weight
             value = ops.cast(loss_fn(y[name], y_pred[name], weights), "float32")
             unscaled = value * float(replicas) if replicas > 1 else value
-            for tracker in (self.part_trackers[name], *self.alias_trackers[name]):
-                tracker.update_state(unscaled, sample_weight=batch_size)
+            self.part_trackers[name].update_state(unscaled, sample_weight=batch_size)
             term = value * self.output_weights[name]
             total = term if total is None else total + term
         for extra in self.losses:  # regularisation terms of the network's layers
@@ -98,9 +92,8 @@ class WeightedLossTraining(keras.Model):
 
     @property
     def metrics(self):
-        """Keras's own trackers (``loss``, compiled metrics), then the per-output losses and aliases."""
-        own = [*self.part_trackers.values()] + [t for trackers in self.alias_trackers.values() for t in trackers]
-        return [*super().metrics, *own]
+        """Keras's own trackers (``loss``, compiled metrics), then the per-output losses."""
+        return [*super().metrics, *self.part_trackers.values()]
 
     def get_config(self):
         """Not saved on its own: save :attr:`network` (the wrapper holds no variables)."""

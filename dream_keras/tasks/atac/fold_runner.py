@@ -17,7 +17,7 @@ import time
 from data_prep.atac.inputs import ChromosomeFold, check_atac_inputs
 from data_prep.errors import InputError
 from dream_keras.tasks.atac.profile_count_fit import (TRAINING_LOG, compile_profile_count, fit_profile_count,
-                                                      read_training_log)
+                                                      quiet_retracing_warnings, read_training_log)
 from dream_keras.training.memory_check import check_step_memory
 from data_prep.outputs import RunFolder, write_json_atomic
 from dream_keras.training.performance import has_gpu, resolve_jit_compile
@@ -178,10 +178,11 @@ def run_fold(model_run: ProfileCountRun, output, *, progress: bool | None, plots
     model_run.save(trained, run, plan)
 
     say(f"[{model_run.tag}] evaluating on the test chromosomes ({', '.join(fold.splits['test'])})")
-    evaluation = evaluate_model(trained, data.test_peaks, data.test_nonpeaks, batch_size=params.batch_size,
-                                progress=progress)
-    write_evaluation(evaluation, run.evaluation, history=read_training_log(run), title=model_run.title, plots=plots)
-    qc = model_run.qc(trained, data, evaluation, progress)
+    with quiet_retracing_warnings():  # several models, each on peaks and nonpeaks of their own batch sizes
+        evaluation = evaluate_model(trained, data.test_peaks, data.test_nonpeaks, batch_size=params.batch_size,
+                                    progress=progress)
+        write_evaluation(evaluation, run.evaluation, history=read_training_log(run), title=model_run.title, plots=plots)
+        qc = model_run.qc(trained, data, evaluation, progress)
     write_json_atomic(run.evaluation / "bias_qc.json", qc)
     from dream_keras.tasks.atac.reporting import write_run_report
 

@@ -6,18 +6,17 @@ per-epoch CSV, atomic ``.keras`` saves, and the model's evaluation on test regio
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import os
 import pathlib
 
 from data_prep.outputs.atomic import atomic_path
-from dream_keras.training.fitting import fit_verbosity
+from dream_keras.console import fit_verbosity
 from data_prep.outputs import TRAINING_LOG
 
 
-#: The official ChromBPNet log's names for the two parts of the loss (``chrombpnet train``'s CSV).
-OFFICIAL_LOSS_NAMES = {"profile": ["logits_profile_predictions_loss"], "logcounts": ["logcount_predictions_loss"]}
+#: The official ChromBPNet log's names for the two parts of the loss (``chrombpnet train``'s CSV): the
+#: training log repeats ``profile_loss`` and ``logcounts_loss`` (and their ``val_`` forms) under them.
+OFFICIAL_LOSS_NAMES = {"profile_loss": "logits_profile_predictions_loss", "logcounts_loss": "logcount_predictions_loss"}
 
 
 def compile_profile_count(model, *, counts_loss_weight: float, learning_rate: float,
@@ -28,8 +27,8 @@ def compile_profile_count(model, *, counts_loss_weight: float, learning_rate: fl
     The objective is ``multinomial NLL + counts_loss_weight * log-count MSE``. The returned
     :class:`~dream_keras.training.weighted_loss_training.WeightedLossTraining` wraps ``model`` (it
     trains ``model``'s variables; save and evaluate ``model`` itself) and logs per epoch ``loss`` =
-    ``profile_loss + counts_loss_weight * logcounts_loss`` exactly, with the official names
-    ``logits_profile_predictions_loss`` / ``logcount_predictions_loss`` for the two parts.
+    ``profile_loss + counts_loss_weight * logcounts_loss`` exactly (the training log adds the official
+    names of the two parts, :data:`OFFICIAL_LOSS_NAMES`).
 
     ``jit_compile``: ``True``/``False``/``"auto"``, as
     :func:`dream_keras.training.performance.resolve_jit_compile` gives it (``True`` holds even with
@@ -50,7 +49,7 @@ def compile_profile_count(model, *, counts_loss_weight: float, learning_rate: fl
 
     loss, loss_weights = chrombpnet_loss(counts_loss_weight)
     trainer = prepare_model_for_active_strategy(
-        WeightedLossTraining(model, loss, loss_weights, aliases=OFFICIAL_LOSS_NAMES))
+        WeightedLossTraining(model, loss, loss_weights))
     trainer.compile(optimizer=keras.optimizers.Adam(learning_rate=float(learning_rate)), jit_compile=False)
     apply_jit_compile(trainer, jit_compile, step_batch_size=step_batch_size, backbone=backbone, network=model)
     return trainer
@@ -79,7 +78,8 @@ def model_lengths(model) -> tuple[int, int]:
 
 def fit_profile_count(model, train_data, valid_data, *, epochs: int, patience: int, run, resume: bool):
     """:func:`dream_keras.training.fitting.fit_resumable` into a run folder (checkpoint in
-    ``logs/checkpoint``, per-epoch CSV ``logs/training_log.csv``); early stopping on ``val_loss``.
+    ``logs/checkpoint``, per-epoch CSV ``logs/training_log.csv`` with the official loss names beside
+    ours); early stopping on ``val_loss``.
 
     ``resume`` continues from the checkpoint when there is one (a run killed before its first
     epoch ended starts again from epoch 0)."""
@@ -88,27 +88,21 @@ def fit_profile_count(model, train_data, valid_data, *, epochs: int, patience: i
     has_checkpoint = (run.checkpoints / "state.json").exists()
     return fit_resumable(model, train_data, valid_data, epochs=int(epochs), patience=int(patience),
                          checkpoint_dir=run.checkpoints, log_csv=run.logs / TRAINING_LOG,
-                         resume=bool(resume and has_checkpoint), verbose=fit_verbosity())
+                         resume=bool(resume and has_checkpoint), verbose=fit_verbosity(),
+                         log_aliases=OFFICIAL_LOSS_NAMES)
 
 
 def read_training_log(run) -> list[dict]:
-    """The per-epoch rows of ``run``'s ``logs/training_log.csv`` (``[]`` when there is none)."""
-    import pandas as pd
+    """The per-epoch rows of ``run``'s ``logs/training_log.csv`` (``[]`` when there is none; epochs from 1)."""
+    from dream_keras.training import training_log
 
-    path = run.logs / TRAINING_LOG
-    if not path.is_file() or path.stat().st_size == 0:
-        return []
-    return pd.read_csv(path).to_dict(orient="records")
+    return training_log.read_training_log(run.logs / TRAINING_LOG)
 
 
-@contextlib.contextmanager
 def quiet_retracing_warnings():
-    """Silence TensorFlow's Python warnings (e.g. "triggered tf.function retracing") for a block:
-    the QC predictions call models on batches of several sizes, which is expected and harmless."""
-    logger = logging.getLogger("tensorflow")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
+    """Drop TensorFlow's "triggered tf.function retracing" notices for a block (other TensorFlow messages
+    pass): the evaluation and the QC call several models on batches of several sizes, which is
+    expected and harmless (:func:`dream_keras.console.retracing_notices_dropped`)."""
+    from dream_keras.console import retracing_notices_dropped
+
+    return retracing_notices_dropped()

@@ -47,11 +47,12 @@ from data_prep.errors import InputError
 from data_prep.outputs import TRAINING_LOG, RunFolder, atomic_path, open_output, write_json_atomic
 from data_prep.tables import TASKS, SequenceTable, SplitIndices, with_reverse_complements
 from data_prep.tables import starrseq as starrseq_module
+from dream_keras.console import fit_verbosity
 from dream_keras.model import build_model
 from dream_keras.registry import IncompatibleHeadError, get_backbone, get_head
 from dream_keras.training import memory_check, performance
 from dream_keras.training.distribution import prepare_model_for_active_strategy
-from dream_keras.training.fitting import FitResult, fit_resumable, fit_verbosity
+from dream_keras.training.fitting import FitResult, fit_resumable
 from dream_keras.training.recipes import RECIPES, Recipe, ValidationMetrics, recipe_for, table_losses
 from dream_keras.training.seeding import seed_everything
 from dream_keras.tasks.tables.evaluation import evaluation_record, scatter_plot

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from bias_models.qc import FOOTPRINT_THRESHOLD, PEAK_PEARSON_FAIL, PEAK_PEARSON_WARN
+from bias_models.qc import (FOOTPRINT_DECIMALS, FOOTPRINT_FAILS_FROM, FOOTPRINT_THRESHOLD, PEAK_PEARSON_FAIL,
+                            PEAK_PEARSON_WARN, footprint_reaches_threshold)
 from dream_keras.motif_settings import MATCH_Q_THRESHOLD
 
 
@@ -48,7 +49,9 @@ FOOTPRINT_CHECK = CheckText(
               "background regions and the bias-free model (the main model without its bias part) predicts their "
               "profiles. If the bias model absorbed the enzyme's preference, the bias-free model barely responds. "
               "The number shown per motif is the largest value of the normalised footprint (a profile summing to "
-              f"1); rounded to 3 decimals it must stay below {FOOTPRINT_THRESHOLD} for every motif."),
+              f"1); rounded to {FOOTPRINT_DECIMALS} decimals it must stay below the threshold {FOOTPRINT_THRESHOLD} "
+              f"for every motif, as in the official check, so a maximum of {FOOTPRINT_FAILS_FROM:.4f} or more "
+              "fails."),
     verdicts={
         "corrected": ("The bias-free model does not respond to the enzyme's motifs: its predictions and "
                       "contribution scores reflect the sequence grammar of the assay's proteins, not the enzyme.",
@@ -92,7 +95,7 @@ def flat_profile_note(output_length: int | None) -> str:
     if not output_length:
         return ""
     flat = 1.0 / int(output_length)
-    if round(flat, 3) < FOOTPRINT_THRESHOLD:
+    if not footprint_reaches_threshold(flat):
         return f"A flat profile over this run's {output_length} bp output is {flat:.4f}."
     return (f"This run predicts {output_length} bp, where even a flat profile is {flat:.4f}: the bound "
             f"{FOOTPRINT_THRESHOLD} was set for the official 1,000 bp output and cannot pass here.")

@@ -15,7 +15,9 @@ import math
 import os
 import pathlib
 
+from data_prep.outputs import TRAINING_LOG
 from dream_keras.tasks.atac.reporting.html_page import HtmlPage, Markup, text, verdict_badge
+from dream_keras.training.training_log import read_training_log
 
 REPORT_NAME = "report.html"
 #: metrics.json subsets in the order the report shows them, with their labels.
@@ -30,15 +32,6 @@ _KIND = {"bias train": "bias model", "train": "bias-factorised model"}
 def _read_json(path: pathlib.Path):
     """The JSON document at ``path``, or ``None`` when the file is missing (``NaN`` reads as float)."""
     return json.loads(path.read_text()) if path.is_file() else None
-
-
-def _training_rows(run_root: pathlib.Path) -> list[dict]:
-    import pandas as pd
-
-    path = run_root / "logs" / "training_log.csv"
-    if not path.is_file() or path.stat().st_size == 0:
-        return []
-    return pd.read_csv(path).to_dict(orient="records")
 
 
 def display_value(value) -> str | float | int:
@@ -98,7 +91,8 @@ def _overview_rows(record: dict, result: dict | None, history: list[dict], qc: d
         best = best_epoch_of(history)
         rows += [["epochs trained", len(history)]]
         if best is not None:
-            rows += [["best epoch", best + 1], ["best validation loss", float(history[best]["val_loss"])]]
+            rows += [["best epoch", int(history[best].get("epoch", best + 1))],
+                     ["best validation loss", float(history[best]["val_loss"])]]
     if "counts_loss_weight" in params:
         rows.append(["counts loss weight", params["counts_loss_weight"]])
     checks = {name: check for name, check in (qc or {}).items() if check}
@@ -135,8 +129,9 @@ def check_box(name: str, check: dict, level: int, *, measured: str = "", note: s
     return "\n".join(parts)
 
 
-def _add_bias_qc(page: HtmlPage, qc: dict | None, output_length, level: int) -> None:
-    from bias_models.qc import FOOTPRINT_THRESHOLD
+def _add_bias_qc(page: HtmlPage, qc: dict | None, output_length, level: int, anchor: str = "run") -> None:
+    from bias_models.qc import (FOOTPRINT_DECIMALS, FOOTPRINT_FAILS_FROM, FOOTPRINT_THRESHOLD,
+                                footprint_reaches_threshold)
     from dream_keras.tasks.atac.reporting.bias_qc_text import flat_profile_note
     from dream_keras.tasks.atac.reporting.figures import footprint_maxima_png
 
@@ -154,13 +149,18 @@ def _add_bias_qc(page: HtmlPage, qc: dict | None, output_length, level: int) -> 
         if name == "footprint" and check.get("max_by_motif"):
             flat = 1.0 / output_length if output_length else None
             try:
-                page.figure(footprint_maxima_png(check["max_by_motif"], FOOTPRINT_THRESHOLD, flat),
-                            "Footprint check: each enzyme motif's largest normalised footprint value (green: below "
-                            "the bound after rounding, red: at or above it).")
+                page.figure(footprint_maxima_png(check["max_by_motif"], flat),
+                            f"Footprint check: each enzyme motif's largest normalised footprint value. Red: it "
+                            f"reaches the threshold {FOOTPRINT_THRESHOLD} once rounded to {FOOTPRINT_DECIMALS} "
+                            f"decimals (so from {FOOTPRINT_FAILS_FROM:.4f} on); green: below it.")
             except ImportError as missing:  # matplotlib absent: the numbers are in the table below
                 page.paragraph(f"figure skipped: {missing}", css_class="note")
-            page.table(["enzyme motif", "normalised footprint max"],
-                       [[motif, float(value)] for motif, value in check["max_by_motif"].items()])
+            page.table(["enzyme motif", "normalised footprint max", f"rounded to {FOOTPRINT_DECIMALS} decimals",
+                        f"threshold {FOOTPRINT_THRESHOLD}"],
+                       [[motif, float(value), round(float(value), FOOTPRINT_DECIMALS),
+                         "reached" if footprint_reaches_threshold(value) else "below"]
+                        for motif, value in check["max_by_motif"].items()],
+                       digits={1: 5, 2: FOOTPRINT_DECIMALS}, css_id=f"{anchor}-footprint-maxima")
 
 
 def add_run_sections(page: HtmlPage, run_root: str | os.PathLike, *, level: int = 2, anchor: str = "run") -> None:
@@ -171,7 +171,7 @@ def add_run_sections(page: HtmlPage, run_root: str | os.PathLike, *, level: int 
     result = _read_json(run_root / "logs" / "result.json")
     metrics = _read_json(run_root / "evaluation" / "metrics.json")
     qc = _read_json(run_root / "evaluation" / "bias_qc.json")
-    history = _training_rows(run_root)
+    history = read_training_log(run_root / "logs" / TRAINING_LOG)  # epochs counted from 1
     params = record.get("parameters", {})
     evaluation = run_root / "evaluation"
 
@@ -207,10 +207,11 @@ def add_run_sections(page: HtmlPage, run_root: str | os.PathLike, *, level: int 
     page.figure_file(evaluation / "logcounts_scatter.png",
                      "Observed against predicted log-counts per test region (dashed: equality)." + r_words)
     page.figure_file(evaluation / "profiles_best_and_median_peak.png",
-                     "Observed reads per base (grey) and the predicted profile (red) at the test peak predicted "
-                     "best (lowest Jensen-Shannon distance) and at the peak of median distance.")
+                     "Observed reads (grey) and predicted reads (red: the predicted profile times the predicted "
+                     "total), both summed in bins of the same width and drawn on one axis, at the test peak "
+                     "predicted best (lowest Jensen-Shannon distance) and at the peak of median distance.")
 
-    _add_bias_qc(page, qc, params.get("output_length"), level)
+    _add_bias_qc(page, qc, params.get("output_length"), level, anchor)
 
     page.heading("Inputs", level)
     inputs = record.get("inputs", {})
