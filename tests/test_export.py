@@ -431,9 +431,9 @@ def test_cli_exports_keras_files(tmp_path, capsys):
     assert _folder_names(base / "mpra") == ["1"]
 
 
-def _readme_serving_json():
-    text = (ROOT / "README.md").read_text()
-    section = text.split("## Serving with TF Serving", 1)[1].split("\n## ", 1)[0]
+def _documented_serving_json():
+    text = (ROOT / "docs" / "tutorials" / "serving.md").read_text()
+    section = text.split("## The SavedModel", 1)[1]
     return [json.loads(block) for block in re.findall(r"```json\n(.+?)\n```", section, flags=re.S)]
 
 
@@ -442,11 +442,11 @@ def _row_format(outputs, n):
     return [{name: np.asarray(value[i]).tolist() for name, value in outputs.items()} for i in range(n)]
 
 
-def test_readme_request_bodies_run_through_the_signatures(tmp_path):
+def test_documented_request_bodies_run_through_the_signatures(tmp_path):
     model = _toy_model()
     loaded = tf.saved_model.load(str(export_saved_model(model, tmp_path, "deepstarr",
                                                         signatures=["serving_default", "predict_dna"])))
-    bodies = _readme_serving_json()
+    bodies = _documented_serving_json()
     requests = [body for body in bodies if "instances" in body]
     (response,) = [body for body in bodies if "predictions" in body]
     assert [body.get("signature_name", "serving_default") for body in requests] == ["serving_default",
