@@ -114,6 +114,21 @@ def test_the_api_check_finds_undocumented_names(tmp_path):
     assert not any("toy.documented" in p for p in problems)
 
 
+def test_sphinx_roles_become_optional_cross_references(tmp_path):
+    griffe = pytest.importorskip("griffe", reason="the docs extra is not installed (pip install -e .[docs])")
+    sphinx_roles = _load("sphinx_roles", DOCS / "hooks" / "sphinx_roles.py")
+    package = tmp_path / "toy"
+    package.mkdir()
+    (package / "__init__.py").write_text(
+        '"""Toy."""\n\n\ndef helper():\n    """Help."""\n\n\ndef main():\n    """Main."""\n')
+    module = griffe.load("toy", search_paths=[str(tmp_path)])
+    text = sphinx_roles.rewrite_roles(
+        "Calls :func:`helper`, returns :class:`~data_prep.outputs.OpenedOutput` (:mod:`os.path`).", module["main"])
+    assert text == ('Calls <autoref identifier="toy.helper" optional><code>helper</code></autoref>, returns '
+                    '<autoref identifier="data_prep.outputs.OpenedOutput" optional><code>OpenedOutput</code></autoref>'
+                    ' (<autoref identifier="os.path" optional><code>os.path</code></autoref>).')
+
+
 def test_navigation_and_pages_agree():
     nav = (ROOT / "mkdocs.yml").read_text().split("\nnav:", 1)[1]
     listed = {match["path"] for match in docs_examples._NAV_PAGE.finditer(nav)}

@@ -72,8 +72,11 @@ def _exports(module) -> dict[str, str]:
 
 
 def _target(collection, path: str):
-    """The object at ``path``, aliases followed; a submodule shadowed by a same-named function it
-    defines (``from .ism import ism``) is taken as that function, as Python binds it."""
+    """The object at ``path``, aliases followed.
+
+    A submodule shadowed by a same-named function it defines (``from .ism import ism``) is taken as that function, as
+    Python binds it.
+    """
     module_path, _, name = path.rpartition(".")
     obj = collection[module_path][name] if module_path else collection[path]
     obj = obj.final_target if obj.is_alias else obj
