@@ -21,9 +21,9 @@ def test_ci_runs_the_readme_test_command():
     assert "pytest" in tests
     ci = (ROOT / ".ci" / "run").read_text()
     assert tests in ci
-    # Before the tests: the documentation site in strict mode, with the extras it needs.
-    assert ci.index("mkdocs build --strict") < ci.index(tests)
-    assert '".[test,docs]"' in ci
+    # Before the tests: the lint and the documentation site in strict mode, with the extras they need.
+    assert ci.index("ruff check .") < ci.index("mkdocs build --strict") < ci.index(tests)
+    assert '".[test,docs,lint]"' in ci
 
 
 def test_top_level_layout():
