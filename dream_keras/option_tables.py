@@ -24,8 +24,11 @@ DEDICATED_FLAGS = {"filters": "--filters", "n_dil_layers": "--n-dil-layers"}
 
 
 def builder_defaults(spec) -> dict:
-    """``{option: default}`` of a registered part: the builder's signature defaults, overridden by the
-    defaults it was registered with (``None`` where the builder has neither)."""
+    """``{option: default}`` of a registered part.
+
+    The builder's signature defaults, overridden by the defaults it was registered with (``None`` where the builder has
+    neither).
+    """
     signature = inspect.signature(spec.build).parameters
     defaults = {name: (None if signature[name].default is inspect.Parameter.empty else signature[name].default)
                 for name in sorted(spec.options)}
@@ -75,6 +78,7 @@ def replace_block(text: str, block: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Rewrite the option tables of a Markdown file (default: :data:`DEFAULT_PAGE`)."""
     path = pathlib.Path((argv if argv is not None else sys.argv[1:] or [DEFAULT_PAGE])[0])
     path.write_text(replace_block(path.read_text(), options_markdown()))
     print(f"updated the option tables in {path}")

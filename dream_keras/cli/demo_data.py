@@ -23,7 +23,9 @@ LAYOUT = {"atac": "atac_mm10", "tables": "tables", "motifs": "motifs", "chrombpn
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("demo-data", help="copy the bundled real data into a folder (the documentation's examples use it)",
+    """Add ``dream-keras demo-data`` to the subcommands."""
+    p = sub.add_parser("demo-data",
+                       help="copy the bundled real data into a folder (the documentation's examples use it)",
                        description="Copy the real data bundled with the package (mouse ATAC-seq, sample tables "
                                    "of the DREAM yeast, STARR-seq and lentiMPRA tasks, motifs, small official "
                                    "ChromBPNet files) into --out, with licences and provenance.")
@@ -48,6 +50,7 @@ def copy_demo_data(out: str | os.PathLike) -> pathlib.Path:
 
 
 def run(args) -> int:
+    """Run ``dream-keras demo-data``; returns the exit status."""
     out = copy_demo_data(args.out)
     files = sorted(p for p in out.rglob("*") if p.is_file())
     size = sum(p.stat().st_size for p in files)

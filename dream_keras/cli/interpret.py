@@ -20,6 +20,7 @@ CONTRIB_FILE_STEMS = {"logcounts": "counts", "profile": "profile"}
 
 
 def add_parser(sub) -> None:
+    """Add ``contribs``, ``footprints``, ``variants`` and ``ism`` to the subcommands."""
     _add_contribs(sub)
     _add_footprints(sub)
     _add_variants(sub)
@@ -52,8 +53,10 @@ def _add_contribs(sub) -> None:
                         "(the average gradient along paths from --n-baselines dinucleotide-shuffled references, "
                         "--steps points each, combined by ChromBPNet's DeepSHAP hypothetical-contribution rule; about "
                         "n_baselines x steps times slower)")
-    p.add_argument("--n-baselines", type=_positive, default=20, help="shuffled references (integrated gradients; default: 20)")
-    p.add_argument("--steps", type=_positive, default=32, help="path points per reference (integrated gradients; default: 32)")
+    p.add_argument("--n-baselines", type=_positive, default=20,
+                   help="shuffled references (integrated gradients; default: 20)")
+    p.add_argument("--steps", type=_positive, default=32,
+                   help="path points per reference (integrated gradients; default: 32)")
     p.add_argument("--seed", type=int, default=0, help="seed of the dinucleotide shuffles (default: 0)")
     p.add_argument("--batch-size", type=_positive, default=64, help="windows per model call (default: 64)")
     p.set_defaults(func=run_contribs)
@@ -119,8 +122,11 @@ def load_models(paths: list[str]) -> list:
 
 
 def _first_regions(regions_path: str, genome: str, input_length: int, max_regions: int | None):
-    """The regions file's rows up to its ``max_regions``-th region with a whole window (all rows when
-    ``None``), so that only the windows used are read."""
+    """The regions file's rows up to its ``max_regions``-th region with a whole window.
+
+    The regions file's rows up to its ``max_regions``-th region with a whole window (all rows when ``None``), so that
+    only the windows used are read.
+    """
     from data_prep.filters import edge_filter
     from data_prep.genome import genome_sizes, opened_genome
     from data_prep.peaks import read_regions
@@ -137,8 +143,10 @@ def _first_regions(regions_path: str, genome: str, input_length: int, max_region
 
 
 def _windows(regions_path: str, genome: str, input_length: int, alphabet: str, max_regions: int | None = None):
-    """Windows around the regions' summits (the first ``max_regions`` usable ones when given); regions
-    running off a chromosome are reported and skipped."""
+    """Windows around the regions' summits (the first ``max_regions`` usable ones when given).
+
+    Regions running off a chromosome are reported and skipped.
+    """
     from data_prep.errors import InputError
     from data_prep.windows import extract_windows, window_starts
 
@@ -171,6 +179,7 @@ def _model_geometry(models, label: str) -> tuple[int, str]:
 
 
 def run_contribs(args) -> int:
+    """Run ``dream-keras contribs``; returns the exit status."""
     import numpy as np
 
     from data_prep.genome import genome_sizes, opened_genome
@@ -204,6 +213,7 @@ def run_contribs(args) -> int:
 
 
 def run_footprints(args) -> int:
+    """Run ``dream-keras footprints``; returns the exit status."""
     from data_prep.outputs import open_output
 
     with open_output(args.out, overwrite=args.overwrite) as output:
@@ -231,6 +241,7 @@ def _footprints(args, output) -> int:
 
 
 def run_variants(args) -> int:
+    """Run ``dream-keras variants``; returns the exit status."""
     from data_prep.outputs.atomic import atomic_path
     from dream_keras.interpret import score_variants
 
@@ -243,6 +254,7 @@ def run_variants(args) -> int:
 
 
 def run_ism(args) -> int:
+    """Run ``dream-keras ism``; returns the exit status."""
     from data_prep.outputs import open_output
 
     with open_output(args.out, kind="files", overwrite=args.overwrite):

@@ -1,5 +1,7 @@
-"""``dream-keras pipeline``: from reads or an insertion bigWig to a trained, evaluated and checked
-bias-factorised model with its HTML report, in one command (the official ``chrombpnet pipeline``'s job).
+"""``dream-keras pipeline``: from reads or an insertion bigWig to a trained, checked model, in one command.
+
+The model is bias-factorised, evaluated and checked, with its HTML report: the official ``chrombpnet pipeline``'s
+job.
 
 Stages, each in its own folder of --out with a completion record: bigwig (reads -> per-base insertion
 bigWig, or the --bigwig given), nonpeaks (GC-matched background), bias (bias model, or --bias-model),
@@ -31,6 +33,7 @@ _SIGNAL_OPTIONS = ("bigwig",) + READ_FORMATS
 
 
 def add_parser(sub) -> None:
+    """Add ``dream-keras pipeline`` to the subcommands."""
     d = PIPELINE_DEFAULTS
     p = sub.add_parser("pipeline", help="reads or bigWig -> nonpeaks, bias model, model, QC, footprints, report",
                        description=help_text(__doc__), epilog=EXAMPLE,
@@ -89,8 +92,10 @@ def _recorded_parameters(out) -> dict:
 
 
 def pipeline_parameters(args):
-    """:class:`~dream_keras.tasks.atac.pipeline.PipelineParameters` from parsed arguments: options given, then
-    (with ``--resume``) the recorded ones, then the defaults."""
+    """:class:`~dream_keras.tasks.atac.pipeline.PipelineParameters` from parsed arguments.
+
+    Options given, then (with ``--resume``) the recorded ones, then the defaults.
+    """
     from data_prep.errors import InputError
     from dream_keras.tasks.atac.pipeline.parameters import PipelineParameters
 
@@ -132,6 +137,7 @@ def pipeline_parameters(args):
 
 
 def run(args) -> int:
+    """Run ``dream-keras pipeline``; returns the exit status."""
     from dream_keras.tasks.atac.pipeline import run_pipeline
 
     result = run_pipeline(pipeline_parameters(args), args.out, resume=args.resume, overwrite=args.overwrite,

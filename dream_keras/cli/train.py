@@ -10,9 +10,20 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
-from dream_keras.cli.run_arguments import (Explicit, ExplicitFlag, absolute, add_model_options, add_run_options,
-                                           add_speed_options, add_strategy_option, collect_model_options,
-                                           given_options, help_text, require_options, resolve_recorded_parameters)
+from dream_keras.cli.run_arguments import (
+    Explicit,
+    ExplicitFlag,
+    absolute,
+    add_model_options,
+    add_run_options,
+    add_speed_options,
+    add_strategy_option,
+    collect_model_options,
+    given_options,
+    help_text,
+    require_options,
+    resolve_recorded_parameters,
+)
 from dream_keras.tasks.atac.parameters import AtacTrainParameters, field_default
 
 TASKS = ("atac", "dream_yeast", "starrseq", "lentimpra")
@@ -30,6 +41,7 @@ def _default(name: str):
 
 
 def add_parser(sub) -> None:
+    """Add ``dream-keras train`` to the subcommands."""
     p = sub.add_parser("train", help="train a model on one fold or all folds (ATAC or sequence tables)",
                        description=help_text(__doc__),
                        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -61,9 +73,12 @@ def add_parser(sub) -> None:
     atac.add_argument("--bias-model", action=Explicit, help="trained bias model (.keras, `dream-keras bias train`)")
     atac.add_argument("--fold-dir", action=Explicit,
                       help="folder of fold_N.json files for numbered folds and 'all' (default: bundled hg38 folds)")
-    atac.add_argument("--input-length", type=int, action=Explicit, help=f"input window (bp, default {_default('input_length')})")
-    atac.add_argument("--output-length", type=int, action=Explicit, help=f"profile window (bp, default {_default('output_length')})")
-    atac.add_argument("--max-jitter", type=int, action=Explicit, help=f"peak jitter (bp, default {_default('max_jitter')})")
+    atac.add_argument("--input-length", type=int, action=Explicit,
+                      help=f"input window (bp, default {_default('input_length')})")
+    atac.add_argument("--output-length", type=int, action=Explicit,
+                      help=f"profile window (bp, default {_default('output_length')})")
+    atac.add_argument("--max-jitter", type=int, action=Explicit,
+                      help=f"peak jitter (bp, default {_default('max_jitter')})")
     atac.add_argument("--negative-ratio", type=float, action=Explicit,
                       help=f"nonpeaks per peak each epoch (default {_default('negative_ratio')})")
     atac.add_argument("--outlier-quantile", type=float, action=Explicit,
@@ -88,9 +103,11 @@ def add_parser(sub) -> None:
 
 
 def train_table(args) -> int:
-    """``dream-keras train --task dream_yeast|starrseq|lentimpra ...``: the parsed options as a
-    :class:`~dream_keras.tasks.tables.parameters.TableTrainParameters`, whose defaults hold for those
-    not given."""
+    """``dream-keras train --task dream_yeast|starrseq|lentimpra ...``.
+
+    The parsed options as a :class:`~dream_keras.tasks.tables.parameters.TableTrainParameters`, whose defaults hold for
+    those not given.
+    """
     from dream_keras.tasks.tables.parameters import TableTrainParameters
     from dream_keras.tasks.tables.train import format_table_result, train_tables
 
@@ -119,8 +136,11 @@ def require_table_data(args) -> None:
 
 
 def atac_parameters(args) -> AtacTrainParameters:
-    """The :class:`~dream_keras.tasks.atac.parameters.AtacTrainParameters` of parsed arguments (options
-    not given keep the defaults declared there)."""
+    """The ATAC training parameters of parsed arguments.
+
+    The :class:`~dream_keras.tasks.atac.parameters.AtacTrainParameters` of parsed arguments (options not given keep the
+    defaults declared there).
+    """
     require_options(args, ("genome", "bigwig", "peaks", "nonpeaks", "bias_model", "fold"), "the atac task")
     given = given_options(args, AtacTrainParameters)
     if "stream" in given:
@@ -133,8 +153,11 @@ def atac_parameters(args) -> AtacTrainParameters:
 
 
 def recorded_schema(parameters: dict):
-    """The parameters object that checks a ``train`` run.json's parameters (ATAC or a table task), and
-    the keys it records besides its fields."""
+    """The parameters object that checks a ``train`` run.json, and its extra recorded keys.
+
+    The parameters object that checks a ``train`` run.json's parameters (ATAC or a table task), and the keys it records
+    besides its fields.
+    """
     if parameters.get("task", "atac") == "atac":
         return AtacTrainParameters, ("task",)
     from dream_keras.tasks.tables.parameters import DERIVED_KEYS, TableTrainParameters
@@ -143,6 +166,7 @@ def recorded_schema(parameters: dict):
 
 
 def run(args) -> int:
+    """Run ``dream-keras train``; returns the exit status."""
     resolve_recorded_parameters(args, "train", recorded_schema)
     collect_model_options(args)
     if args.task != "atac":

@@ -12,8 +12,13 @@ gradients use TensorFlow.
 """
 
 from dream_keras.interpret.attributions import contributions
-from dream_keras.interpret.footprints import (BIAS_RESPONSE_THRESHOLD, Footprint, insert_motif, marginal_footprint,
-                                              marginal_footprints)
+from dream_keras.interpret.footprints import (
+                                              BIAS_RESPONSE_THRESHOLD,
+                                              Footprint,
+                                              insert_motif,
+                                              marginal_footprint,
+                                              marginal_footprints,
+)
 from dream_keras.interpret.ism import IsmScores, ism, ism_outputs
 from dream_keras.interpret.shuffle import dinucleotide_shuffle
 from dream_keras.interpret.variants import read_variants, score_variants

@@ -15,7 +15,6 @@ Scores are returned for the four base channels, in two forms:
   whose sum over bases is the per-base track of a contribution bigWig.
 
 Methods:
-
 - ``gradient_x_input``: ``h = d output / d input``; projected = gradient x input.
 - ``integrated_gradients``: for each of ``n_baselines`` (20) dinucleotide-shuffled copies ``r`` of
   the sequence (seeded; :mod:`~dream_keras.interpret.shuffle`), the gradient is averaged along the
@@ -99,8 +98,11 @@ def _make_gradient_function(model, output: str, jit_compile: bool):
 
 
 def _gradients(gradient, inputs: np.ndarray, batch_size: int, pad: bool = False) -> np.ndarray:
-    """Gradients ``(m, L, C)`` float32 of ``inputs`` in batches (a short last batch padded with
-    zeros when ``pad`` or when there are several batches, so that one compiled shape serves all)."""
+    """Gradients ``(m, L, C)`` float32 of ``inputs``, in batches.
+
+    Gradients ``(m, L, C)`` float32 of ``inputs`` in batches (a short last batch padded with zeros when ``pad`` or when
+    there are several batches, so that one compiled shape serves all).
+    """
     import tensorflow as tf
 
     chunks = []

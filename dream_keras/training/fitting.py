@@ -21,13 +21,15 @@ from typing import Callable
 import keras
 import numpy as np
 
-from data_prep.outputs import atomic_path, manifest
 from data_prep.errors import InputError
+from data_prep.outputs import atomic_path, manifest
 
 
 def fit_verbosity() -> int:
-    """Keras progress bars on a terminal; one line per epoch when the output goes to a file or a pipe
-    (a progress bar's carriage returns would fill a log)."""
+    """Keras progress bars on a terminal.
+
+    One line per epoch when the output goes to a file or a pipe (a progress bar's carriage returns would fill a log).
+    """
     return 1 if sys.stdout.isatty() else 2
 
 
@@ -69,6 +71,7 @@ class CheckpointState(keras.callbacks.Callback):
         return value < best if self.mode == "min" else value > best
 
     def on_epoch_end(self, epoch, logs=None):
+        """Record the epoch, keep the best weights, stop after ``patience``, save the checkpoint."""
         logs = dict(logs or {})
         if self.monitor not in logs:
             raise KeyError(f"the monitored quantity {self.monitor!r} is not in the epoch logs "
@@ -90,6 +93,7 @@ class CheckpointState(keras.callbacks.Callback):
         _write_state(self.folder, self.state)
 
     def on_train_end(self, logs=None):
+        """Restore the best weights and mark the state finished."""
         if (self.folder / "best.weights.h5").exists():
             self.model.load_weights(self.folder / "best.weights.h5")
         self.state["finished"] = True
@@ -158,17 +162,20 @@ def fit_resumable(model: keras.Model, train_data, valid_data, *, epochs: int, pa
                   callbacks: list | None = None, verbose: int | str = "auto") -> FitResult:
     """Train a compiled ``model`` with early stopping, restoring the best weights at the end.
 
-    Parameters
-    ----------
-    train_data : a dataset, or a callable ``first_epoch -> dataset`` so that a resumed run draws the
-        same data epochs as an uninterrupted one (e.g. ``data_prep.training_dataset(..., first_epoch=)``).
-    valid_data : validation dataset (the same batches every epoch).
-    epochs, patience : at most ``epochs`` epochs; stop after ``patience`` epochs without improvement.
-    checkpoint_dir : where the per-epoch checkpoint lives (``state.json``, weights, optimizer).
-    log_csv : per-epoch CSV (appended to on resume).
-    monitor, mode : the early-stopping quantity (``val_loss``/``min``; ``val_pearson_r``/``max`` ...).
-    resume : continue the interrupted run in ``checkpoint_dir``.
-    callbacks : further callbacks; they run before the checkpoint (so they may add ``monitor``).
+    Args:
+        model: the compiled model (trained in place).
+        train_data: a dataset, or a callable ``first_epoch -> dataset`` so that a resumed run draws the
+            same data epochs as an uninterrupted one (e.g. ``data_prep.training_dataset(..., first_epoch=)``).
+        valid_data: validation dataset (the same batches every epoch).
+        epochs: the most epochs.
+        patience: stop after this many epochs without improvement.
+        checkpoint_dir: where the per-epoch checkpoint lives (``state.json``, weights, optimizer).
+        log_csv: per-epoch CSV (appended to on resume).
+        monitor: the early-stopping quantity (``val_loss``, ``val_pearson_r`` ...).
+        mode: ``min`` or ``max``: which way ``monitor`` improves.
+        resume: continue the interrupted run in ``checkpoint_dir``.
+        callbacks: further callbacks; they run before the checkpoint (so they may add ``monitor``).
+        verbose: Keras progress output.
     """
     folder = pathlib.Path(checkpoint_dir)
     folder.mkdir(parents=True, exist_ok=True)

@@ -63,9 +63,12 @@ def step_bytes_per_example(model) -> float:
 
 
 def smallest_accumulation(model, batch_size: int, *, available: int | None = None) -> int | None:
-    """The smallest ``N`` dividing ``batch_size`` whose step of ``batch_size / N`` examples is estimated
-    to fit in ``available`` bytes (default: :func:`available_bytes`): 1 when the whole batch fits (or
-    the available memory is unknown), ``None`` when not even one example fits."""
+    """The smallest gradient-accumulation factor whose step fits in memory.
+
+    The smallest ``N`` dividing ``batch_size`` whose step of ``batch_size / N`` examples is estimated to fit in
+    ``available`` bytes (default: :func:`available_bytes`): 1 when the whole batch fits (or the available memory is
+    unknown), ``None`` when not even one example fits.
+    """
     available = available_bytes() if available is None else int(available)
     if available is None:
         return 1
@@ -91,8 +94,10 @@ def _recurrent_steps(model) -> int:
 
 
 def xla_fits(model, batch_size: int, *, available: int | None = None) -> tuple[bool, float, int | None]:
-    """Whether an XLA-compiled training step of ``model`` at ``batch_size`` may fit in ``available``
-    bytes (default: :func:`available_bytes`): ``XLA_FACTOR`` x the layer outputs x the batch.
+    """Whether an XLA-compiled training step may fit in the available memory.
+
+    Whether an XLA-compiled training step of ``model`` at ``batch_size`` may fit in ``available`` bytes (default:
+    :func:`available_bytes`): ``XLA_FACTOR`` x the layer outputs x the batch.
 
     XLA plans one compiled program's buffers at once, and its step can hold more than the same step
     without XLA. Measured here (``benchmarks/step_memory.py --xla``), per example: DREAM-CNN 1.44 x
@@ -116,8 +121,11 @@ def xla_fits(model, batch_size: int, *, available: int | None = None) -> tuple[b
 
 
 def available_bytes() -> int | None:
-    """Memory the process can still allocate: Linux's ``MemAvailable`` (what it holds already, the
-    data and the model, is not counted in); ``None`` where ``/proc/meminfo`` is absent."""
+    """Memory the process can still allocate.
+
+    Linux's ``MemAvailable`` (what it holds already, the data and the model, is not counted in); ``None`` where
+    ``/proc/meminfo`` is absent.
+    """
     try:
         with open("/proc/meminfo", encoding="ascii") as meminfo:
             fields = dict(line.split(":", 1) for line in meminfo)
@@ -128,8 +136,10 @@ def available_bytes() -> int | None:
 
 def check_step_memory(model, *, batch_size: int, step_batch_size: int, what: str,
                       available: int | None = None, accumulate: bool = True) -> dict:
-    """Stop with a clear message when one training step of ``model`` at ``step_batch_size`` examples
-    is estimated to need more memory than is ``available`` (default: :func:`available_bytes`).
+    """Stop with a clear message when one training step would not fit in memory.
+
+    Stop with a clear message when one training step of ``model`` at ``step_batch_size`` examples is estimated to need
+    more memory than is ``available`` (default: :func:`available_bytes`).
 
     ``batch_size`` is the recipe's batch (the update), ``step_batch_size`` the examples one step holds
     (``batch_size / accumulate``). ``accumulate``: whether the command takes ``--accumulate`` (else

@@ -16,8 +16,15 @@ import dataclasses
 
 from data_prep.atac.inputs import FoldSpec, window_totals
 from data_prep.outputs import RunFolder, open_output
-from dream_keras.tasks.atac.fold_runner import (RESUME_NEEDS, FoldStage, build_profile_count_model, files_lines,
-                                                metrics_lines, run_fold, training_line)
+from dream_keras.tasks.atac.fold_runner import (
+    RESUME_NEEDS,
+    FoldStage,
+    build_profile_count_model,
+    files_lines,
+    metrics_lines,
+    run_fold,
+    training_line,
+)
 from dream_keras.tasks.atac.parameters import BiasTrainParameters
 from dream_keras.tasks.atac.profile_count_fit import save_model
 
@@ -40,9 +47,12 @@ class BiasResult:
 
 
 def build_bias(params: BiasTrainParameters):
-    """The bias model: ``params.backbone`` with the ``profile_count`` head, taking the options of the
-    backbone's official bias model (its registry entry's ``bias_defaults``: for ``bpnet`` the official
-    ``bias.h5`` architecture) under ``params.model_options``."""
+    """The bias model.
+
+    ``params.backbone`` with the ``profile_count`` head, taking the options of the backbone's official bias model (its
+    registry entry's ``bias_defaults``: for ``bpnet`` the official ``bias.h5`` architecture) under
+    ``params.model_options``.
+    """
     from dream_keras.model import build_model
     from dream_keras.registry import get_backbone
 
@@ -61,16 +71,20 @@ class BiasStage(FoldStage):
 
     @property
     def tag(self) -> str:
+        """The console prefix of this stage's lines."""
         return f"bias {self.fold.label}"
 
     @property
     def title(self) -> str:
+        """The title of the run's report."""
         return f"bias {self.fold.label}"
 
     def build(self, plan):
+        """The bias model, ready for the run's distribution plan."""
         return plan.prepare_model(build_bias(self.params))
 
     def load_data(self, inputs, progress):
+        """The bias model's windows: the kept train+valid nonpeaks, and the test peaks and nonpeaks."""
         from data_prep.atac.data import load_bias_model_data
 
         params = self.params
@@ -79,6 +93,7 @@ class BiasStage(FoldStage):
                                     outlier_quantile=params.outlier_quantile, progress=progress)
 
     def datasets(self, data, plan):
+        """The training and validation datasets (every kept nonpeak every epoch, no jitter)."""
         import data_prep
 
         params = self.params
@@ -95,14 +110,17 @@ class BiasStage(FoldStage):
         return train_data, valid_data
 
     def training_message(self, model, data, weight: float) -> str:
+        """The console line that starts the training."""
         return (f"[{self.tag}] training {self.params.backbone} ({model.count_params():,} parameters) on "
                 f"{len(data.train_nonpeaks.sequences)} nonpeaks below {data.report['bias_threshold']:.3g} counts "
                 f"(validation: {len(data.valid_nonpeaks.sequences)}), counts loss weight {weight:.3g}")
 
     def save(self, trained, run, plan) -> None:
+        """Save the trained bias model as ``models/bias.keras``."""
         self.model_path = save_model(trained, run.models / "bias.keras")
 
     def qc(self, trained, data, evaluation, progress) -> dict:
+        """The count check of the bias model on the test peaks."""
         from bias_models import count_qc
 
         qc = {}

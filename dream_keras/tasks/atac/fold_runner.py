@@ -16,10 +16,14 @@ import time
 
 from data_prep.atac.inputs import FoldSpec, check_atac_inputs
 from data_prep.errors import InputError
-from dream_keras.tasks.atac.profile_count_fit import (TRAINING_LOG, compile_profile_count, fit_profile_count,
-                                                      read_training_log)
-from dream_keras.training.memory_check import check_step_memory
 from data_prep.outputs import RunFolder, write_json_atomic
+from dream_keras.tasks.atac.profile_count_fit import (
+    TRAINING_LOG,
+    compile_profile_count,
+    fit_profile_count,
+    read_training_log,
+)
+from dream_keras.training.memory_check import check_step_memory
 from dream_keras.training.performance import has_gpu, resolve_jit_compile
 from dream_keras.training.seeding import seed_everything
 
@@ -42,10 +46,12 @@ class FoldStage:
 
     @property
     def tag(self) -> str:
+        """The console prefix of this stage's lines."""
         return self.fold.label
 
     @property
     def title(self) -> str:
+        """The title of the run's report."""
         return f"{self.params.backbone} {self.fold.label}"
 
     def input_files(self) -> dict:
@@ -62,8 +68,10 @@ class FoldStage:
         raise NotImplementedError
 
     def load_data(self, inputs, progress):
-        """The fold's windows: an object with ``test_peaks``, ``test_nonpeaks``, ``counts_loss_weight``,
-        ``report`` and the training windows."""
+        """The fold's windows.
+
+        An object with ``test_peaks``, ``test_nonpeaks``, ``counts_loss_weight``, ``report`` and the training windows.
+        """
         raise NotImplementedError
 
     def trained_model(self, model, data, run, plan, resume: bool):
@@ -75,6 +83,7 @@ class FoldStage:
         raise NotImplementedError
 
     def training_message(self, model, data, weight: float) -> str:
+        """The console line that starts the training."""
         raise NotImplementedError
 
     def save(self, trained, run, plan) -> None:
@@ -105,12 +114,15 @@ class FoldRun:
 
 
 def say(message: str) -> None:
+    """Print one console line at once."""
     print(message, flush=True)
 
 
 def build_profile_count_model(params, build, what: str = "backbone"):
-    """``build(**options)`` with ``params.model_options`` less the lengths (the run sets those); a
-    refused option becomes an :class:`InputError` naming the backbone and its options."""
+    """``build(**options)`` with ``params.model_options`` less the lengths (the run sets those).
+
+    A refused option becomes an :class:`InputError` naming the backbone and its options.
+    """
     options = {key: value for key, value in params.model_options.items()
                if key not in ("input_length", "output_length")}
     try:
@@ -126,9 +138,12 @@ RESUME_NEEDS = ("logs/checkpoint/state.json", "logs/run.json")
 
 
 def run_fold(stage: FoldStage, output, *, progress: bool | None, plots: bool, plan) -> FoldRun:
-    """Train, save and evaluate ``stage``'s model into the opened output ``output``
-    (:class:`data_prep.outputs.OpenedOutput`; resumed when ``output.resumed``), inside ``plan.scope()``
-    and the run's dtype policy (:func:`dream_keras.training.distribution.training_scope`)."""
+    """Train, save and evaluate ``stage``'s model into the opened output ``output``.
+
+    Train, save and evaluate ``stage``'s model into the opened output ``output``
+    (:class:`data_prep.outputs.OpenedOutput`; resumed when ``output.resumed``), inside ``plan.scope()`` and the run's
+    dtype policy (:func:`dream_keras.training.distribution.training_scope`).
+    """
     from data_prep import releasing_windows
     from dream_keras.tasks.atac.evaluation import evaluate_model, write_evaluation
 

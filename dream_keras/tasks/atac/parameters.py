@@ -45,6 +45,7 @@ class ProfileCountTrainParameters:
     jit_compile: str = "auto"
 
     def as_dict(self) -> dict:
+        """The parameters as plain values, as ``run.json`` records them."""
         return dataclasses.asdict(self)
 
 
@@ -76,6 +77,7 @@ class AtacTrainParameters(ProfileCountTrainParameters):
     stream: bool = False
 
     def as_dict(self) -> dict:
+        """The parameters as plain values with ``task``, as ``run.json`` records them."""
         return {"task": "atac", **dataclasses.asdict(self)}
 
 

@@ -11,10 +11,9 @@ import logging
 import os
 import pathlib
 
+from data_prep.outputs import TRAINING_LOG
 from data_prep.outputs.atomic import atomic_path
 from dream_keras.training.fitting import fit_verbosity
-from data_prep.outputs import TRAINING_LOG
-
 
 #: The official ChromBPNet log's names for the two parts of the loss (``chrombpnet train``'s CSV).
 OFFICIAL_LOSS_NAMES = {"profile": ["logits_profile_predictions_loss"], "logcounts": ["logcount_predictions_loss"]}
@@ -64,8 +63,10 @@ def save_model(model, path: str | os.PathLike) -> pathlib.Path:
 
 
 def load_model_file(path: str | os.PathLike, what: str, fix: str):
-    """Load a ``.keras`` file (:func:`dream_keras.saving.load_model`); a missing or unreadable file
-    raises :class:`InputError` naming it, ``what`` it is and the ``fix``."""
+    """Load a ``.keras`` file (:func:`dream_keras.saving.load_model`).
+
+    A missing or unreadable file raises :class:`InputError` naming it, ``what`` it is and the ``fix``.
+    """
     from dream_keras.saving import load_model
 
     return load_model(path, what=what, fix=fix)
@@ -77,11 +78,14 @@ def model_lengths(model) -> tuple[int, int]:
 
 
 def fit_profile_count(model, train_data, valid_data, *, epochs: int, patience: int, run, resume: bool):
-    """:func:`dream_keras.training.fitting.fit_resumable` into a run folder (checkpoint in
-    ``logs/checkpoint``, per-epoch CSV ``logs/training_log.csv``); early stopping on ``val_loss``.
+    """Fit a profile/count model resumably into a run folder.
+
+    :func:`dream_keras.training.fitting.fit_resumable` into a run folder (checkpoint in ``logs/checkpoint``, per-epoch
+    CSV ``logs/training_log.csv``); early stopping on ``val_loss``.
 
     ``resume`` continues from the checkpoint when there is one (a run killed before its first
-    epoch ended starts again from epoch 0)."""
+    epoch ended starts again from epoch 0).
+    """
     from dream_keras.training.fitting import fit_resumable
 
     has_checkpoint = (run.checkpoints / "state.json").exists()
@@ -102,8 +106,10 @@ def read_training_log(run) -> list[dict]:
 
 @contextlib.contextmanager
 def quiet_retracing_warnings():
-    """Silence TensorFlow's Python warnings (e.g. "triggered tf.function retracing") for a block:
-    the QC predictions call models on batches of several sizes, which is expected and harmless."""
+    """Silence TensorFlow's Python warnings (e.g. "triggered tf.function retracing") for a block.
+
+    The QC predictions call models on batches of several sizes, which is expected and harmless.
+    """
     logger = logging.getLogger("tensorflow")
     level = logger.level
     logger.setLevel(logging.ERROR)

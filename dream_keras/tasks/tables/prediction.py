@@ -20,8 +20,8 @@ import keras
 import numpy as np
 import pandas as pd
 
-from data_prep.outputs.atomic import atomic_path
 from data_prep.errors import InputError
+from data_prep.outputs.atomic import atomic_path
 from data_prep.tables import TASKS, lentimpra, starrseq
 from data_prep.tables.sequence_table import REVERSE_COMPLEMENT_COPY
 from dream_keras.saving import load_model
@@ -85,6 +85,7 @@ class ArrayBatches(keras.utils.PyDataset):
         return x, {name: values[rows] for name, values in self.targets.items()}
 
     def on_epoch_end(self):
+        """Shuffle anew for the next epoch."""
         self.epoch += 1
         self._order = self._permutation()
 
@@ -107,7 +108,10 @@ def predict_with_reverse_complement(models: Sequence[keras.Model], forward: np.n
 
     Args:
         models: one or more models with the same prediction outputs.
-        forward, reverse: ``(n, L, C)`` encodings of the sequences and of their reverse complements.
+        forward: ``(n, L, C)`` encodings of the sequences.
+        reverse: ``(n, L, C)`` encodings of their reverse complements.
+        batch_size: sequences per model call.
+        verbose: Keras progress output.
 
     Returns:
         ``{output: (n,) float64}``: ``mean over models m of (m(forward) + m(reverse)) / 2``.
@@ -172,7 +176,11 @@ def predict_table(task: str, models: Sequence[keras.Model], frame: pd.DataFrame,
     """The rows of ``frame`` with ``pred_<output>`` columns (RC-averaged mean over the models).
 
     Args:
+        task: ``dream_yeast``, ``starrseq`` or ``lentimpra``.
+        models: one or more loaded models (averaged).
         frame: a table with the task's sequence column (``SEQUENCE_COLUMNS[task]``).
+        batch_size: sequences per model call.
+        verbose: Keras progress output.
 
     Returns:
         a copy of ``frame`` without the loaders' derived columns, plus the prediction columns.
@@ -205,6 +213,8 @@ def predict_table_task(task: str, models: Sequence[str | os.PathLike | keras.Mod
         models: ``.keras`` paths or loaded models (averaged).
         data: the table, in the task's format (measurement columns optional).
         out: where to write the TSV (atomically); None writes nothing.
+        batch_size: sequences per model call.
+        verbose: Keras progress output.
 
     Returns:
         the input rows with the ``pred_<output>`` columns.

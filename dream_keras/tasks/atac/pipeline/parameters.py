@@ -60,6 +60,7 @@ class PipelineParameters:
     footprint_regions: int | None = None
 
     def as_dict(self) -> dict:
+        """The parameters as plain values, as ``pipeline.json`` records them."""
         return dataclasses.asdict(self)
 
 

@@ -1,5 +1,8 @@
-"""Figures that exist only in the report, drawn to PNG bytes (the run's own figures are the PNGs in
-its ``evaluation/`` folder, drawn by :mod:`dream_keras.plots`)."""
+"""Figures that exist only in the report, drawn to PNG bytes.
+
+Figures that exist only in the report, drawn to PNG bytes (the run's own figures are the PNGs in its ``evaluation/``
+folder, drawn by :mod:`dream_keras.plots`).
+"""
 
 from __future__ import annotations
 
@@ -9,8 +12,10 @@ import numpy as np
 
 
 def footprint_maxima_png(max_by_motif: dict, threshold: float, flat: float | None = None) -> bytes:
-    """Bar chart of the footprint check: each enzyme motif's normalised footprint maximum against
-    the pass bound (and the flat-profile level ``1 / output_length`` when given).
+    """Bar chart of the footprint check.
+
+    Each enzyme motif's normalised footprint maximum against the pass bound (and the flat-profile level ``1 /
+    output_length`` when given).
 
     Args:
         max_by_motif: ``{motif name: maximum}`` (``bias_qc.json``'s ``footprint.max_by_motif``).
