@@ -1,5 +1,8 @@
-"""Per-base counts written as a bigWig with pyBigWig, through a temporary name, in a child process
-(libBigWig aborts the process on a failed write: :mod:`data_prep.outputs.isolated`)."""
+"""Per-base counts written as a bigWig.
+
+Per-base counts written as a bigWig with pyBigWig, through a temporary name, in a child process (libBigWig aborts the
+process on a failed write: :mod:`data_prep.outputs.isolated`).
+"""
 
 from __future__ import annotations
 

@@ -27,7 +27,7 @@ def is_gzip(path: str | os.PathLike) -> bool:
 
 
 def text_blocks(path: str | os.PathLike, what: str, block_bytes: int = BLOCK_BYTES) -> Iterator[tuple[int, bytes]]:
-    """Yield ``(first_line_number, block)`` over a text file; each block holds whole lines.
+    r"""Yield ``(first_line_number, block)`` over a text file; each block holds whole lines.
 
     Args:
         path: plain or gzip-compressed text file.
@@ -35,7 +35,7 @@ def text_blocks(path: str | os.PathLike, what: str, block_bytes: int = BLOCK_BYT
         block_bytes: bytes read at a time (the last line of a block is completed from the next read).
 
     Yields:
-        The 1-based number of the block's first line and the block's bytes (ending in ``\\n`` except
+        The 1-based number of the block's first line and the block's bytes (ending in ``\n`` except
         perhaps the file's last block).
 
     Raises:

@@ -144,7 +144,9 @@ def encode_lentimpra(sequences: Sequence[str], reverse_channel: bool = False, is
 
     Args:
         sequences: n strings of 230 ACGTN (any case).
-        reverse_channel: add the ``is_reverse`` channel (value ``is_reverse``, scalar or ``(n,)``).
+        reverse_channel: add the ``is_reverse`` channel.
+        is_reverse: the channel's value, scalar or ``(n,)``.
+        dtype: dtype of the array.
 
     Returns:
         ``(n, 230, 4)``, or ``(n, 230, 5)`` with the channel.

@@ -98,7 +98,9 @@ def encode_starrseq(sequences: Sequence[str], reverse_channel: bool = False, is_
 
     Args:
         sequences: n strings of 249 ACGTN (any case).
-        reverse_channel: add the ``is_reverse`` channel (value ``is_reverse``, scalar or ``(n,)``).
+        reverse_channel: add the ``is_reverse`` channel.
+        is_reverse: the channel's value, scalar or ``(n,)``.
+        dtype: dtype of the array.
 
     Returns:
         ``(n, 249, 4)``, or ``(n, 249, 5)`` with the channel.
