@@ -101,6 +101,7 @@ def _contribution_rows(name, model, length, channels, batch_size, n_sequences, i
 
 
 def main(argv=None) -> int:
+    """Time ISM and contribution scores and print the rows."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer positions and sequences")
     parser.add_argument("--positions", type=int, default=None,

@@ -34,6 +34,7 @@ DEFAULT = ("quickstart", "tests (not slow)", "tests (all)")
 
 
 def main(argv=None) -> int:
+    """Run and time each job; print one row per job with the load average."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", nargs="+", choices=sorted(JOBS), help=f"jobs to run (default: {', '.join(DEFAULT)})")
     args = parser.parse_args(argv)
