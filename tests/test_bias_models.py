@@ -9,9 +9,21 @@ import numpy as np
 import pytest
 import scipy.stats
 
-from bias_models import (BiasFactorizedModel, bias_count_qc, bias_model_options, build_bias_model, count_qc,
-                         enzyme_motifs, footprint_qc, keep_windows, logcount_offset, scale_bias_logcounts,
-                         select_bias_nonpeaks, with_bias, without_bias)
+from bias_models import (
+    BiasFactorizedModel,
+    bias_count_qc,
+    bias_model_options,
+    build_bias_model,
+    count_qc,
+    enzyme_motifs,
+    footprint_qc,
+    keep_windows,
+    logcount_offset,
+    scale_bias_logcounts,
+    select_bias_nonpeaks,
+    with_bias,
+    without_bias,
+)
 from bias_models.qc import footprint_verdict
 from data_prep import extract_windows, load_fold, make_nonpeaks, read_narrowpeak, split_of
 from data_prep.errors import InputError

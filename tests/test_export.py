@@ -135,8 +135,11 @@ def _assert_outputs_close(actual, expected):
 
 
 def _tiny(backbone, head, seed, **options):
-    """A tiny model whose kernels are scaled up 3x, so that its outputs vary between inputs (and
-    strands) by far more than the 1e-5 tolerance (at the initial scale some heads barely move)."""
+    """A tiny model whose outputs vary between inputs far beyond the tolerance.
+
+    A tiny model whose kernels are scaled up 3x, so that its outputs vary between inputs (and strands) by far more than
+    the 1e-5 tolerance (at the initial scale some heads barely move).
+    """
     keras.utils.set_random_seed(seed)
     model = dream_keras.build_model(backbone, head, **options)
     for weight in model.weights:
@@ -146,8 +149,11 @@ def _tiny(backbone, head, seed, **options):
 
 
 def _toy_model(seed=9, length=8):
-    """Any Keras model with one input and named outputs exports; this small one (no zoo attributes:
-    the input shape comes from the model, the alphabet defaults to ACGT) keeps export tests quick."""
+    """Any Keras model with one input and named outputs exports.
+
+    This small one (no zoo attributes: the input shape comes from the model, the alphabet defaults to ACGT) keeps export
+    tests quick.
+    """
     keras.utils.set_random_seed(seed)
     sequence = keras.Input((length, 4), name="sequence")
     features = keras.layers.GlobalAveragePooling1D()(keras.layers.Conv1D(4, 3, activation="relu")(sequence))
@@ -226,8 +232,11 @@ def test_tfsm_layer_reloads_the_endpoints(exported):
 
 @pytest.mark.parametrize("exported", ["soft_bins"], indirect=True)
 def test_signatures_run_by_tensor_name_in_a_session_as_tf_serving_does(exported):
-    """TF Serving's C++ loader has no Python functions: it restores the MetaGraph into a session and
-    feeds and fetches each signature's tensors by name. Do the same (TF1 loader, graph mode)."""
+    """TF Serving's C++ loader has no Python functions.
+
+    It restores the MetaGraph into a session and feeds and fetches each signature's tensors by name. Do the same (TF1
+    loader, graph mode).
+    """
     feeds = {"serving_default": exported.forward, "predict_dna_rc_average": np.asarray(exported.dna, dtype=object)}
     with tf.Graph().as_default(), tf.compat.v1.Session() as session:
         meta_graph = tf.compat.v1.saved_model.loader.load(session, ["serve"], str(exported.path))

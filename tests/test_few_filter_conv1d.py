@@ -8,11 +8,11 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from layer_pairs import outputs_and_gradients, same_weights
 
 from dream_keras import build_model
 from dream_keras.layers import FewFilterConv1D
 from dream_keras.saving import load_model
-from layer_pairs import outputs_and_gradients, same_weights
 
 DATA = pathlib.Path(__file__).parent / "data"
 #: Saved by the code before FewFilterConv1D existed (commit 02f8298: keras.layers.Conv1D as the profile convolution),

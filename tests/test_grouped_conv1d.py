@@ -8,11 +8,11 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from layer_pairs import outputs_and_gradients, same_weights
 
 from dream_keras import build_model
 from dream_keras.layers import GroupedConv1D
 from dream_keras.saving import load_model
-from layer_pairs import outputs_and_gradients, same_weights
 
 DATA = pathlib.Path(__file__).parent / "data"
 #: Saved before GroupedConv1D existed (keras.layers.Conv1D(groups=...) in every grouped layer), with

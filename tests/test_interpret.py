@@ -15,13 +15,27 @@ import pyfaidx
 import pytest
 
 import baselines.bpnet  # noqa: F401  (registers bpnet)
-from data_prep import (InputError, extract_windows, make_synthetic_dataset, one_hot_decode, one_hot_encode,
-                       read_regions, reverse_complement)
+from data_prep import (
+    InputError,
+    extract_windows,
+    make_synthetic_dataset,
+    one_hot_decode,
+    one_hot_encode,
+    read_regions,
+    reverse_complement,
+)
 from data_prep.tables import TASKS
 from dream_keras import build_model
 from dream_keras.cli import main as cli_main
-from dream_keras.interpret import (contributions, dinucleotide_shuffle, ism, ism_outputs, marginal_footprint,
-                                   marginal_footprints, score_variants)
+from dream_keras.interpret import (
+    contributions,
+    dinucleotide_shuffle,
+    ism,
+    ism_outputs,
+    marginal_footprint,
+    marginal_footprints,
+    score_variants,
+)
 from dream_keras.interpret.motif_sequences import resolve_motifs
 from dream_keras.interpret.tracks import owned_segments
 from dream_keras.interpret.variants import read_vcf
@@ -223,8 +237,10 @@ def test_motif_names_resolve_to_bundled_sequences(tmp_path):
 
 @pytest.fixture(scope="module")
 def small_genome(tmp_path_factory, data_dir):
-    """chrA: 4 kb of the bundled mouse genome; chrA in ``altered.fa``: the same with three variants
-    applied (an SNV at 1001, a 2 bp deletion at 2001, a 3 bp insertion after 3001)."""
+    """chrA: 4 kb of the bundled mouse genome; chrA in ``altered.fa``.
+
+    The same with three variants applied (an SNV at 1001, a 2 bp deletion at 2001, a 3 bp insertion after 3001).
+    """
     folder = tmp_path_factory.mktemp("genome")
     with pyfaidx.Fasta(str(data_dir / "atac_mm10" / "genome.fa"), sequence_always_upper=True) as fasta:
         text = str(fasta["chr17_seg1"][20_000:24_000])

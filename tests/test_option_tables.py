@@ -13,7 +13,8 @@ def test_documented_option_tables_are_current():
     assert START in text and END in text, f"{PAGE} lost its option-table markers"
     block = text.split(START, 1)[1].split(END, 1)[0].strip("\n") + "\n"
     assert block == options_markdown(), (
-        f"{PAGE}'s option tables are stale: run `python -m dream_keras.option_tables {PAGE.relative_to(PAGE.parents[2])}`")
+        f"{PAGE}'s option tables are stale: "
+        f"run `python -m dream_keras.option_tables {PAGE.relative_to(PAGE.parents[2])}`")
 
 
 def test_option_defaults_come_from_the_registry():

@@ -1,6 +1,8 @@
-"""``dream-keras pipeline`` end to end from the bundled bigWig with tiny models (1 epoch), then
-``--resume``: every finished stage skipped; a lost completion record: only that stage (and what
-follows it) runs again; changed options, two signals and a foreign folder refused."""
+"""``dream-keras pipeline`` end to end from the bundled bigWig with tiny models (1 epoch), then ``--resume``.
+
+Every finished stage skipped; a lost completion record: only that stage (and what follows it) runs again; changed
+options, two signals and a foreign folder refused.
+"""
 
 import json
 import os
@@ -10,9 +12,9 @@ import sys
 
 import pandas as pd
 import pytest
+from report_checks import decoded_image_sizes, metric_cells, parse_report
 
 from dream_keras.cli import main
-from report_checks import decoded_image_sizes, metric_cells, parse_report
 
 # every test here trains tiny models end to end (a pipeline or a run): not part of the quick subset
 pytestmark = pytest.mark.slow

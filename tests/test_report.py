@@ -1,6 +1,8 @@
-"""evaluation/report.html of real tiny runs (bias train and train on the mouse ATAC fixture, 1 epoch):
-one self-contained file, every image decodes, the tables hold metrics.json, the bias checks are
-explained, user strings are escaped, and a real browser (headless Chromium, where installed) renders it."""
+"""evaluation/report.html of real tiny runs (bias train and train on the mouse ATAC fixture, 1 epoch).
+
+One self-contained file, every image decodes, the tables hold metrics.json, the bias checks are explained, user strings
+are escaped, and a real browser (headless Chromium, where installed) renders it.
+"""
 
 import json
 import math
@@ -8,10 +10,9 @@ import shutil
 
 import numpy as np
 import pytest
+from report_checks import chromium, chromium_dom, chromium_screenshot, decoded_image_sizes, metric_cells, parse_report
 
 from dream_keras.cli import main
-from report_checks import (chromium, chromium_dom, chromium_screenshot, decoded_image_sizes, metric_cells,
-                           parse_report)
 
 # every test here trains tiny models end to end (a pipeline or a run): not part of the quick subset
 pytestmark = pytest.mark.slow
