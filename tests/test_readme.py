@@ -2,6 +2,7 @@
 
 import importlib.util
 import pathlib
+import re
 import shlex
 import sys
 
@@ -59,6 +60,24 @@ def test_examples_come_in_navigation_order():
     assert blocks.index("train") < blocks.index("evaluate") < blocks.index("interpret") < blocks.index("import-export")
     assert blocks.index("tables") < blocks.index("interpret")
     assert any(example.language == "python" for example in EXAMPLES)
+
+
+def _all_command_lines():
+    """Every ``dream-keras`` line of every ``sh`` block of the README and the site, marked or not."""
+    lines = []
+    for page in DOCS_EXAMPLES.documentation_pages(ROOT):
+        for body in re.findall(r"```(?:sh|bash)\n(.*?)```", page.read_text(), flags=re.S):
+            for line in DOCS_EXAMPLES.shell_commands(body):
+                line = line.split("&& ")[-1]  # the README's install-then-run lines
+                if line.startswith("dream-keras ") and "..." not in line:  # "..." marks an elided example
+                    lines.append((page.relative_to(ROOT).as_posix(), line))
+    return lines
+
+
+@pytest.mark.parametrize("page,line", _all_command_lines())
+def test_every_documented_command_line_parses(page, line):
+    args = build_parser().parse_args(shlex.split(line)[1:])
+    assert callable(args.func), f"{page}: {line}"
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=[f"{e.block}-{i}" for i, e in enumerate(EXAMPLES)])
