@@ -37,7 +37,8 @@ def deepstarr_backbone(x, filters: Sequence[int] = FILTERS, kernel_sizes: Sequen
 
     Args:
         x: one-hot sequence ``(batch, length, 4)``, ``length >= 2**len(filters)``.
-        filters, kernel_sizes: one conv block per entry (equal lengths).
+        filters: output channels of each conv block (one block per entry).
+        kernel_sizes: kernel size of each conv block (as many entries as ``filters``).
 
     Returns:
         features ``(batch, length // 2**len(filters), filters[-1])`` (each pool floors).

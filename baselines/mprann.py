@@ -46,7 +46,8 @@ def mprann_backbone(x, filters: Sequence[int] = FILTERS, kernel_sizes: Sequence[
 
     Args:
         x: one-hot sequence ``(batch, length, 4)`` with ``mprann_feature_length(length) >= 1``.
-        filters, kernel_sizes: the four convolutions' widths and kernel sizes.
+        filters: the four convolutions' widths.
+        kernel_sizes: the four convolutions' kernel sizes.
 
     Returns:
         features ``(batch, mprann_feature_length(length), filters[3])``.

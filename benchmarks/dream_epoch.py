@@ -55,6 +55,7 @@ def run_epoch(backbone: str, accumulate: int, data: pathlib.Path, out: pathlib.P
 
 
 def main(argv=None) -> None:
+    """Time one epoch of each model on the demo table and print the rows."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", default="dream_cnn,dream_rnn")
     parser.add_argument("--accumulate", default="1", help="comma-separated --accumulate values (1: none)")

@@ -44,8 +44,10 @@ def _digest(sequences, counts) -> str:
 
 
 def _string_one_hot(seqs):
-    """One-hot of equal-length strings the official way: one joined upper-case string, codes made
-    contiguous with np.unique, then rows of an identity matrix (int8)."""
+    """One-hot of equal-length strings the official way.
+
+    One joined upper-case string, codes made contiguous with np.unique, then rows of an identity matrix (int8).
+    """
     import numpy as np
 
     joined = ("".join(seqs) + "ACGT").upper()
@@ -56,6 +58,7 @@ def _string_one_hot(seqs):
 
 
 def run_loop(data: pathlib.Path):
+    """Read the windows with a per-region loop (the baseline); returns its figures."""
     import numpy as np
     import pandas as pd
     import pyBigWig
@@ -80,6 +83,7 @@ def run_loop(data: pathlib.Path):
 
 
 def run_extract(data: pathlib.Path):
+    """Read the windows with ``data_prep.extract_windows``; returns its figures."""
     import data_prep
 
     genome = data_prep.open_genome(data / "genome.fa")
@@ -94,6 +98,7 @@ def run_extract(data: pathlib.Path):
 
 
 def child(method: str, data: pathlib.Path) -> None:
+    """Run one method in this (child) process and print its figures as one JSON line."""
     n, seconds, baseline, sequences, counts = (run_extract if method == "extract_windows" else run_loop)(data)
     peak = _status_kib("VmHWM")
     print(json.dumps({"method": method, "regions": n, "seconds": seconds, "extra_kib": peak - baseline,
@@ -102,6 +107,7 @@ def child(method: str, data: pathlib.Path) -> None:
 
 
 def main() -> None:
+    """Make the data set, run each method in a child process and print the comparison."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n-peaks", type=int, default=50_000)
     parser.add_argument("--n-chroms", type=int, default=24)

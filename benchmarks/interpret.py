@@ -141,6 +141,7 @@ def _cpu_model() -> str:
 
 
 def main(argv=None) -> int:
+    """Time ISM and contribution scores and print the rows."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer positions and sequences")
     parser.add_argument("--tiny", action="store_true",

@@ -1,5 +1,7 @@
-"""Benchmark: peak memory of ``dream-keras train`` (ATAC) on a large synthetic data set, with the
-windows held in memory and with ``--stream``.
+"""Benchmark.
+
+Peak memory of ``dream-keras train`` (ATAC) on a large synthetic data set, with the windows held in memory and with
+``--stream``.
 
 The data set: data_prep's synthetic generator (24 hg38-named chromosomes, the bundled hg38 fold 0)
 with 250,000 peaks by default, background regions at two per peak (uniform summits, as
@@ -102,12 +104,14 @@ def _needed_bytes(report: dict) -> int:
 
 
 def child_load(info: dict, stream: bool, n_batches: int) -> dict:
+    """Child process: load the windows and draw batches; returns the memory figures."""
     import itertools
+
+    import keras  # noqa: F401
+    import tensorflow as tf  # noqa: F401
 
     import bias_models  # noqa: F401  (the imports a training run makes, before the baseline)
     import data_prep
-    import keras  # noqa: F401
-    import tensorflow as tf  # noqa: F401
     from data_prep.atac.data import load_main_model_data
     from data_prep.atac.inputs import check_atac_inputs, resolve_folds
     from data_prep.atac.streams import load_main_model_streams, streamed_datasets
@@ -134,7 +138,7 @@ def child_load(info: dict, stream: bool, n_batches: int) -> dict:
         valid = data_prep.validation_dataset(data.valid_peaks, data.valid_nonpeaks, **common)
     loaded = time.perf_counter()
     checksum = 0.0
-    for x, y in itertools.chain(itertools.islice(train, n_batches), itertools.islice(valid, n_batches)):
+    for _, y in itertools.chain(itertools.islice(train, n_batches), itertools.islice(valid, n_batches)):
         checksum += float(y["logcounts"].numpy().sum())
     drawn = time.perf_counter()
     return {"baseline_kib": baseline, "peak_kib": _status_kib("VmHWM"), "report": data.report,
@@ -144,12 +148,14 @@ def child_load(info: dict, stream: bool, n_batches: int) -> dict:
 
 
 def child_train(info: dict, stream: bool, out: pathlib.Path) -> dict:
-    import bias_models  # noqa: F401  (the modules the run imports, before the baseline)
+    """Child process: a real one-epoch ``train``; returns the memory figures."""
     import keras  # noqa: F401
     import matplotlib.pyplot  # noqa: F401
     import scipy.spatial.distance  # noqa: F401
     import scipy.stats  # noqa: F401
     import tensorflow as tf  # noqa: F401
+
+    import bias_models  # noqa: F401  (the modules the run imports, before the baseline)
     import dream_keras.tasks.atac.evaluation  # noqa: F401
     import dream_keras.tasks.atac.train  # noqa: F401
     from dream_keras.cli import main
@@ -165,6 +171,7 @@ def child_train(info: dict, stream: bool, out: pathlib.Path) -> dict:
 
 
 def run_child(what: str, method: str, info: dict, args) -> dict:
+    """Run one measurement in a child process and return its figures."""
     command = [sys.executable, __file__, "--child", what, method, "--workdir", str(args.workdir),
                "--n-peaks", str(args.n_peaks), "--chrom-size", str(args.chrom_size), "--batches", str(args.batches)]
     result = subprocess.run(command, capture_output=True, text=True)
@@ -174,6 +181,7 @@ def run_child(what: str, method: str, info: dict, args) -> dict:
 
 
 def main() -> None:
+    """Make the data set, measure each mode in a child process and print the rows."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n-peaks", type=int, default=250_000)
     parser.add_argument("--chrom-size", type=int, default=2_000_000, help="length of each of the 24 chromosomes")

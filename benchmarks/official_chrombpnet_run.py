@@ -108,6 +108,7 @@ def evaluate(args, out: pathlib.Path) -> dict:
 
 
 def main():
+    """Train (or evaluate) the official ChromBPNet as its pipelines do and write the timings."""
     args = _parse()
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

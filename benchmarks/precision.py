@@ -29,6 +29,7 @@ def _data_args(nonpeaks: pathlib.Path) -> list[str]:
 
 
 def main(argv=None) -> None:
+    """Train under each dtype policy and print the validation losses and step times."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--precision", default="float32,mixed_bfloat16", help="comma-separated dtype policies")
     parser.add_argument("--backbone", default="bpnet")

@@ -313,6 +313,7 @@ def grouped_benchmark(args) -> None:
 
 
 def main() -> None:
+    """Generate reads, convert them with each tool and print the times and the comparison."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--reads", type=int, default=20_000_000)
     parser.add_argument("--chroms", type=int, default=4)

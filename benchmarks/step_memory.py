@@ -55,6 +55,7 @@ def child(row: str, batch: int, xla: bool) -> dict:
 
 
 def measure(row: str, batches: tuple[int, int], xla: bool) -> dict:
+    """Peak memory of one training step at two batch sizes (child processes); returns the per-example growth."""
     peaks = []
     for batch in batches:
         command = [sys.executable, os.path.abspath(__file__), "--child", row, str(batch), "on" if xla else "off"]
@@ -72,6 +73,7 @@ def measure(row: str, batches: tuple[int, int], xla: bool) -> dict:
 
 
 def main(argv=None) -> None:
+    """Measure every row and print the step memory against the layer-output estimate."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", default=",".join(ROWS), help=f"comma-separated subset of {','.join(ROWS)}")
     parser.add_argument("--batches", default="32,128", help="the two batch sizes at the yeast shape")

@@ -51,8 +51,10 @@ def first_rows(workdir: pathlib.Path, table: pathlib.Path, n: int | None) -> pat
 
 def yeast_tables(workdir: pathlib.Path, data: pathlib.Path, max_train: int | None, seed: int,
                  max_valid: int | None = None):
-    """A random 10 % of the yeast demo rows held out (at most ``max_valid`` of them scored); at most
-    ``max_train`` of the rest for training."""
+    """A random 10 % of the yeast demo rows held out (at most ``max_valid`` of them scored).
+
+    At most ``max_train`` of the rest for training.
+    """
     import numpy as np
 
     lines = data.read_text().splitlines(keepends=True)
@@ -79,6 +81,7 @@ def model_options(specs: list[str]) -> dict:
 
 
 def run_one(task, model_name, backbone, head, train, valid, out, args) -> dict:
+    """Train one model on one task and return its scores and time."""
     from dream_keras.tasks.tables.train import train_table_task
 
     options = args.options.get(model_name, {})
@@ -100,6 +103,7 @@ def run_one(task, model_name, backbone, head, train, valid, out, args) -> dict:
 
 
 def main(argv=None) -> int:
+    """Train every model on every task and print the score table."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, default=5, help="epochs per model (default 5; recipes: 80/100)")
     parser.add_argument("--max-train", type=int, help="at most this many training rows per task (default: all)")

@@ -78,9 +78,11 @@ def set_precision(name: str) -> str:
 
 
 def build(name: str, jit_compile: bool = False, options: dict | None = None, accumulate: int = 1):
-    """The model ``name`` with the profile_count head, compiled with ChromBPNet's loss and Adam
-    (accumulating the gradients of ``accumulate`` steps per update), with (``jit_compile=True``) or
-    without XLA, under the current dtype policy."""
+    """The model ``name`` with the profile_count head, compiled for a train-step benchmark.
+
+    The model ``name`` with the profile_count head, compiled with ChromBPNet's loss and Adam (accumulating the gradients
+    of ``accumulate`` steps per update), with (``jit_compile=True``) or without XLA, under the current dtype policy.
+    """
     import keras
 
     import baselines  # noqa: F401  (registers bpnet where the package's entry points are not installed)
@@ -99,14 +101,17 @@ def build(name: str, jit_compile: bool = False, options: dict | None = None, acc
 
 
 def build_yeast(name: str, batch_size: int, jit: str = "auto"):
-    """``name`` with the ``soft_bins`` head at 150 bp x 6, compiled as ``dream-keras train --task dream_yeast``
-    compiles it: seeded (op determinism on), the backbone's recipe optimizer and loss, and
-    ``--jit-compile jit`` (``auto``: measured here and cached). Returns ``(model, uses_xla)``."""
+    """``name`` with the ``soft_bins`` head at 150 bp x 6, compiled as DREAM yeast training compiles it.
+
+    ``name`` with the ``soft_bins`` head at 150 bp x 6, compiled as ``dream-keras train --task dream_yeast`` compiles
+    it: seeded (op determinism on), the backbone's recipe optimizer and loss, and ``--jit-compile jit`` (``auto``:
+    measured here and cached). Returns ``(model, uses_xla)``.
+    """
     import baselines  # noqa: F401
     from dream_keras import build_model
     from dream_keras.training import performance
-    from dream_keras.training.seeding import seed_everything
     from dream_keras.training.recipes import recipe_for, table_losses
+    from dream_keras.training.seeding import seed_everything
 
     seed_everything(0)
     options = dict(MODELS[name])
@@ -122,9 +127,12 @@ def build_yeast(name: str, batch_size: int, jit: str = "auto"):
 
 
 def _check_memory(model, name: str, batch_size: int) -> None:
-    """Raise InputError (a ValueError: the row is replaced by the reason) when a training step at
-    ``batch_size`` is estimated not to fit in this machine's available memory, as ``dream-keras train``
-    checks (TensorFlow would abort inside the step)."""
+    """Refuse a training step that is estimated not to fit in the available memory.
+
+    Raise InputError (a ValueError: the row is replaced by the reason) when a training step at ``batch_size`` is
+    estimated not to fit in this machine's available memory, as ``dream-keras train`` checks (TensorFlow would abort
+    inside the step).
+    """
     from dream_keras.training.memory_check import check_step_memory
 
     check_step_memory(model, global_batch_size=batch_size, step_batch_size=batch_size, what=name)
@@ -201,7 +209,8 @@ def measure_model(name: str, batch_size: int, steps: int, jit_compile: bool | st
     """One row: examples/s for training and prediction, FLOPs per example, achieved GFLOP/s.
 
     ``shape`` ``atac`` (``jit_compile`` True/False) or ``yeast`` (``jit_compile`` ``auto``/``on``/``off``:
-    the run's own choice, see :func:`build_yeast`)."""
+    the run's own choice, see :func:`build_yeast`).
+    """
     accumulate = 1
     if shape == "yeast":
         model, jit_compile = build_yeast(name, batch_size, jit_compile if isinstance(jit_compile, str)
@@ -283,8 +292,11 @@ def _devices() -> str:
 
 
 def measure_machine(dtype: str, repeats: int = 3) -> dict:
-    """Measured GFLOP/s of a large Conv1D and of a 2,048^3 matmul in ``dtype`` (TensorFlow kernels, or
-    JAX's under ``KERAS_BACKEND=jax``)."""
+    """Measured GFLOP/s of a large Conv1D and of a 2,048^3 matmul in ``dtype``.
+
+    Measured GFLOP/s of a large Conv1D and of a 2,048^3 matmul in ``dtype`` (TensorFlow kernels, or JAX's under
+    ``KERAS_BACKEND=jax``).
+    """
     import keras
 
     if keras.backend.backend() == "jax":
@@ -391,6 +403,7 @@ def _choices(text: str, allowed, what: str, parser) -> list[str]:
 
 
 def main(argv=None) -> None:
+    """Measure every model at every shape and print the throughput rows."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", default=",".join(MODELS),
                         help=f"comma-separated subset of {','.join(MODELS)} ('none' for the pipeline only)")

@@ -75,8 +75,8 @@ def ours_model(filters: int, n_dil_layers: int, batch_size: int, determinism: bo
     import keras
 
     from dream_keras import build_model
-    from dream_keras.training.performance import resolve_jit_compile
     from dream_keras.tasks.atac.profile_count_fit import compile_profile_count
+    from dream_keras.training.performance import resolve_jit_compile
     from dream_keras.training.seeding import seed_everything
 
     if determinism:
@@ -123,6 +123,7 @@ def _run_worker(which: str, tower: str, args) -> dict:
 
 
 def main(argv=None) -> None:
+    """Time the official and our BPNet towers in alternating processes and print the ratios."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--official-venv", "--official-python", dest="official_venv",
                         help="the virtual environment holding the official chrombpnet (its folder or its "

@@ -1,4 +1,4 @@
-"""Side by side: the official ChromBPNet training against ``dream-keras bias train`` + ``dream-keras train``.
+r"""Side by side: the official ChromBPNet training against ``dream-keras bias train`` + ``dream-keras train``.
 
 Both train on the same genome, bigWig, peaks, nonpeaks and fold, with the same model sizes, epochs,
 patience, batch size, learning rate, jitter and negative ratio; then both are scored here on the same
@@ -88,7 +88,8 @@ def prepare_data(kind: str, folder: pathlib.Path, input_length: int) -> dict:
 def run_official(data: dict, s: dict, seed: int, out: pathlib.Path, venv: str | None = None) -> dict:
     """Train and evaluate the official bias and main models (one seed) in ``out``; returns ``timing.json``.
 
-    A folder trained before the evaluation was timed (no ``eval_*`` keys) gets only the evaluation."""
+    A folder trained before the evaluation was timed (no ``eval_*`` keys) gets only the evaluation.
+    """
     timing_path = out / "timing.json"
     trained = timing_path.is_file()
     if not trained or "eval_main_predict_s" not in json.loads(timing_path.read_text()):
@@ -102,7 +103,8 @@ def run_official(data: dict, s: dict, seed: int, out: pathlib.Path, venv: str | 
                    "--negative-ratio", str(s["negative_ratio"]), "--epochs", str(s["epochs"]),
                    "--bias-epochs", str(s["bias_epochs"]), "--patience", str(s["patience"]),
                    "--batch-size", str(s["batch_size"]), "--lr", str(s["lr"]), "--seed", str(seed),
-                   "--bias-threshold-factor", str(s["bias_threshold_factor"])] + (["--evaluate-only"] if trained else [])
+                   "--bias-threshold-factor", str(s["bias_threshold_factor"])] \
+        + (["--evaluate-only"] if trained else [])
         env = {**os.environ, "TF_USE_LEGACY_KERAS": "1", "CUDA_VISIBLE_DEVICES": "-1", "TF_CPP_MIN_LOG_LEVEL": "2"}
         env.pop("PYTHONPATH", None)
         _log(f"official ChromBPNet, seed {seed} -> {out}" + (" (evaluation only)" if trained else ""))
@@ -182,8 +184,11 @@ def score(model, nobias, windows, s: dict, planted: str | None) -> dict:
 
 
 def epoch_seconds(log_path: pathlib.Path) -> int:
-    """The sum of the per-epoch seconds Keras printed (``57/57 ... - 14s ...``: whole seconds, training
-    plus validation) in a run's console log, bias and main model together."""
+    """The sum of the per-epoch seconds Keras printed in a run's console log.
+
+    The sum of the per-epoch seconds Keras printed (``57/57 ... - 14s ...``: whole seconds, training plus validation) in
+    a run's console log, bias and main model together.
+    """
     text = log_path.read_text(errors="replace").replace("\r", "\n")
     return sum(int(seconds) for _steps, seconds in re.findall(r"^\s*(\d+)/\1 (?:\[[=>.]*\] )?- (\d+)s", text, re.M))
 
@@ -196,6 +201,7 @@ def _epochs_and_best(csv_path: pathlib.Path) -> tuple[int, int]:
 
 
 def main(argv=None) -> int:
+    """Train the official ChromBPNet and dream-keras on the same inputs and print the comparison."""
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--data", choices=sorted(SETTINGS), default="synthetic")
     p.add_argument("--workdir", default="bench_out/vs_official_training")

@@ -11,9 +11,16 @@ Import this package before loading a ``.keras`` file of a bias-factorised model,
 classes are registered with Keras.
 """
 
-from bias_models.bias_data import (BIAS_MODEL_DEFAULTS, BIAS_THRESHOLD_FACTORS, BiasNonpeaks,
-                                   bias_model_options, bias_threshold_factor, build_bias_model, keep_windows,
-                                   select_bias_nonpeaks)
+from bias_models.bias_data import (
+                                   BIAS_MODEL_DEFAULTS,
+                                   BIAS_THRESHOLD_FACTORS,
+                                   BiasNonpeaks,
+                                   bias_model_options,
+                                   bias_threshold_factor,
+                                   build_bias_model,
+                                   keep_windows,
+                                   select_bias_nonpeaks,
+)
 from bias_models.factorised import BiasFactorizedModel, LogSumExp, with_bias, without_bias
 from bias_models.qc import CountQC, FootprintQC, bias_count_qc, count_qc, enzyme_motifs, footprint_qc
 from bias_models.scaling import logcount_dense_layer, logcount_offset, scale_bias_logcounts

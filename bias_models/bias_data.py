@@ -21,7 +21,7 @@ Totals are sums of the per-base counts over the centred ``output_length`` window
 
 from __future__ import annotations
 
-import collections
+from typing import NamedTuple
 
 import numpy as np
 
@@ -30,24 +30,34 @@ from data_prep.errors import InputError
 from data_prep.filters import bias_threshold, counts_loss_weight, outlier_filter
 from data_prep.windows import CHROMBPNET_INPUT_LENGTH, CHROMBPNET_OUTPUT_LENGTH, Windows
 
-#: Conventional ``bias_threshold_factor`` per assay (the official README's recommended start values).
 BIAS_THRESHOLD_FACTORS = {"ATAC": 0.5, "DNASE": 0.8}
+"""Conventional ``bias_threshold_factor`` per assay (the official README's recommended start values)."""
 
-#: The official bias model: BPNet, 128 filters, 4 dilated layers, names without prefix (declared on
-#: the ``bpnet`` registry entry, ``bias_defaults``). The bias training's defaults are those of
-#: ``dream_keras.tasks.atac.parameters.BiasTrainParameters``.
 BIAS_MODEL_DEFAULTS = BIAS_MODEL_OPTIONS
+"""The official bias model: BPNet, 128 filters, 4 dilated layers, names without prefix.
 
-BiasNonpeaks = collections.namedtuple(
-    "BiasNonpeaks", ["keep", "threshold", "lower", "upper", "counts_loss_weight", "n_below_threshold"])
-BiasNonpeaks.__doc__ = """Result of :func:`select_bias_nonpeaks`.
-
-keep : bool ``(n_nonpeaks,)``, the nonpeaks the bias model trains (and validates) on.
-threshold : the count threshold (0.01 quantile of peak totals x factor); kept totals are below it.
-lower, upper : the outlier bounds (kept totals lie strictly between them).
-counts_loss_weight : median of the kept totals / 10, at least 1.0.
-n_below_threshold : nonpeaks below the threshold before the outlier filter.
+Declared on the ``bpnet`` registry entry (``bias_defaults``). The bias training's defaults are those of
+``dream_keras.tasks.atac.parameters.BiasTrainParameters``.
 """
+
+class BiasNonpeaks(NamedTuple):
+    """Result of :func:`select_bias_nonpeaks`.
+
+    Attributes:
+        keep: bool ``(n_nonpeaks,)``, the nonpeaks the bias model trains (and validates) on.
+        threshold: the count threshold (0.01 quantile of peak totals x factor); kept totals are below it.
+        lower: the lower outlier bound (kept totals lie strictly between the bounds).
+        upper: the upper outlier bound.
+        counts_loss_weight: median of the kept totals / 10, at least 1.0.
+        n_below_threshold: nonpeaks below the threshold before the outlier filter.
+    """
+
+    keep: np.ndarray
+    threshold: float
+    lower: float
+    upper: float
+    counts_loss_weight: float
+    n_below_threshold: int
 
 
 def bias_threshold_factor(assay: str) -> float:
@@ -63,23 +73,19 @@ def select_bias_nonpeaks(peak_totals, nonpeak_totals, bias_threshold_factor: flo
                          outlier_quantile: float = 0.9999) -> BiasNonpeaks:
     """The train+valid nonpeaks the bias model learns from (see the module docstring for the rule).
 
-    Parameters
-    ----------
-    peak_totals : ``(n_peaks,)`` total counts of the train+valid peaks over the output window
-        (edge-filtered at ``input_length``, not outlier-filtered).
-    nonpeak_totals : ``(n_nonpeaks,)`` total counts of the train+valid nonpeaks.
-    bias_threshold_factor : 0.5 for ATAC, 0.8 for DNase (:func:`bias_threshold_factor`); raise it
-        if the bias model's count predictions anti-correlate with peak signal (see ``bias_models.qc``).
-    outlier_quantile : the upper quantile of the outlier filter (the lower is ``1 - q``).
+    Args:
+        peak_totals: ``(n_peaks,)`` total counts of the train+valid peaks over the output window
+            (edge-filtered at ``input_length``, not outlier-filtered).
+        nonpeak_totals: ``(n_nonpeaks,)`` total counts of the train+valid nonpeaks.
+        bias_threshold_factor: 0.5 for ATAC, 0.8 for DNase (:func:`bias_threshold_factor`); raise it
+            if the bias model's count predictions anti-correlate with peak signal (see ``bias_models.qc``).
+        outlier_quantile: the upper quantile of the outlier filter (the lower is ``1 - q``).
 
-    Returns
-    -------
-    :class:`BiasNonpeaks`.
+    Returns:
+        :class:`BiasNonpeaks`.
 
-    Raises
-    ------
-    InputError
-        No peaks, a non-positive threshold, or no nonpeak left (the message says which knob to turn).
+    Raises:
+        InputError: No peaks, a non-positive threshold, or no nonpeak left (the message says which knob to turn).
     """
     peak_totals = np.asarray(peak_totals, dtype=np.float64).ravel()
     nonpeak_totals = np.asarray(nonpeak_totals, dtype=np.float64).ravel()

@@ -34,12 +34,15 @@ class LogSumExp(keras.layers.Layer):
     """
 
     def call(self, inputs):
+        """``logsumexp`` of the inputs, element by element."""
         return ops.logsumexp(ops.stack(list(inputs), axis=-1), axis=-1)
 
     def compute_output_shape(self, input_shape):
+        """The shape of the first input."""
         return tuple(input_shape[0])
 
     def get_config(self):
+        """The layer's config (it has no arguments of its own)."""
         return super().get_config()
 
 
@@ -144,12 +147,14 @@ class BiasFactorizedModel(keras.Model):
         self.backbone_name = getattr(model, "backbone_name", None)
 
     def get_config(self):
+        """The two models, serialised, and the name."""
         return {"name": self.name,
                 "model": keras.saving.serialize_keras_object(self.nobias_model),
                 "bias_model": keras.saving.serialize_keras_object(self.bias_model)}
 
     @classmethod
     def from_config(cls, config):
+        """The model from :meth:`get_config`'s output."""
         return cls(**config)
 
 

@@ -17,7 +17,7 @@
 
 from __future__ import annotations
 
-import collections
+from typing import NamedTuple
 
 import numpy as np
 
@@ -35,24 +35,42 @@ FOOTPRINT_FAILS_FROM = FOOTPRINT_THRESHOLD - 0.5 * 10 ** -FOOTPRINT_DECIMALS
 #: Enzyme motif files shipped in data_prep/data/motifs, by assay.
 ENZYME_MOTIF_FILES = {"ATAC": "tn5_consensus.tsv", "DNASE": "dnase_consensus.tsv"}
 
-CountQC = collections.namedtuple("CountQC", ["pearsonr", "verdict", "message"])
-CountQC.__doc__ = """Result of :func:`count_qc`: ``pearsonr`` (float, NaN when undefined), ``verdict``
-(``"pass"``: r > -0.3; ``"warn"``: -0.5 < r <= -0.3; ``"fail"``: r <= -0.5 or undefined) and a
-one-line ``message`` for the training report."""
+class CountQC(NamedTuple):
+    """Result of :func:`count_qc`.
 
-FootprintQC = collections.namedtuple("FootprintQC", ["max_by_motif", "verdict", "message", "footprints"])
-FootprintQC.__doc__ = """Result of :func:`footprint_qc`: ``max_by_motif`` ``{motif name: max of the
-normalised footprint}`` (unrounded), ``verdict`` (``"corrected"`` / ``"uncorrected"``), a one-line
-``message``, and ``footprints`` ``{name: dream_keras.interpret.Footprint}`` (profiles for plots)."""
+    Attributes:
+        pearsonr: the count Pearson r in peaks (NaN when undefined).
+        verdict: ``"pass"`` (r > -0.3), ``"warn"`` (-0.5 < r <= -0.3) or ``"fail"`` (r <= -0.5 or undefined).
+        message: one line for the training report.
+    """
+
+    pearsonr: float
+    verdict: str
+    message: str
+
+
+class FootprintQC(NamedTuple):
+    """Result of :func:`footprint_qc`.
+
+    Attributes:
+        max_by_motif: ``{motif name: max of the normalised footprint}`` (unrounded).
+        verdict: ``"corrected"`` or ``"uncorrected"``.
+        message: one line for the training report.
+        footprints: ``{name: dream_keras.interpret.Footprint}`` (profiles for plots).
+    """
+
+    max_by_motif: dict
+    verdict: str
+    message: str
+    footprints: dict
 
 
 def count_qc(pred_logcounts, peak_totals) -> CountQC:
     """The count check from predictions already made.
 
-    Parameters
-    ----------
-    pred_logcounts : ``(n,)`` or ``(n, 1)`` bias-model log-counts on peaks.
-    peak_totals : ``(n,)`` observed total counts of the same peaks over the output window.
+    Args:
+        pred_logcounts: ``(n,)`` or ``(n, 1)`` bias-model log-counts on peaks.
+        peak_totals: ``(n,)`` observed total counts of the same peaks over the output window.
     """
     predicted = np.asarray(pred_logcounts, dtype=np.float64).ravel()
     observed = np.log1p(np.asarray(peak_totals, dtype=np.float64).ravel())
@@ -77,13 +95,14 @@ def count_qc(pred_logcounts, peak_totals) -> CountQC:
 def bias_count_qc(bias_model, peak_sequences, peak_totals, *, batch_size: int = 64, progress: bool = False) -> CountQC:
     """Predict the bias model's log-counts on peaks and run :func:`count_qc`.
 
-    Parameters
-    ----------
-    bias_model : model with a ``logcounts`` output.
-    peak_sequences : one-hot ``(n, input_length, 4)`` of centred peaks (the official pipeline uses
-        its filtered peaks of all splits; the log-count offset of :func:`bias_models.scale_bias_logcounts`
-        does not change r).
-    peak_totals : ``(n,)`` their observed totals over the output window.
+    Args:
+        bias_model: model with a ``logcounts`` output.
+        peak_sequences: one-hot ``(n, input_length, 4)`` of centred peaks (the official pipeline uses
+            its filtered peaks of all splits; the log-count offset of :func:`bias_models.scale_bias_logcounts`
+            does not change r).
+        peak_totals: ``(n,)`` their observed totals over the output window.
+        batch_size: sequences per model call.
+        progress: show a progress bar.
     """
     from dream_keras.interpret.predict import predict_outputs
 
@@ -93,8 +112,10 @@ def bias_count_qc(bias_model, peak_sequences, peak_totals, *, batch_size: int = 
 
 
 def enzyme_motifs(assay: str = "ATAC") -> dict[str, str]:
-    """The enzyme consensus motifs of ``assay`` shipped with data_prep: ``{name: sequence}``
-    (ATAC: ``tn5_1``..``tn5_5``; DNase: ``dnase_1``, ``dnase_2``)."""
+    """The enzyme consensus motifs of ``assay`` shipped with data_prep.
+
+    ``{name: sequence}`` (ATAC: ``tn5_1``..``tn5_5``; DNase: ``dnase_1``, ``dnase_2``).
+    """
     from data_prep.motifs import bundled_motif_path
     from dream_keras.interpret.motif_sequences import read_consensus_tsv
 
@@ -144,18 +165,19 @@ def footprint_qc(nobias_model, background_sequences, *, assay: str = "ATAC", mot
                  batch_size: int = 64, alphabet: str = "ACGT", progress: bool = False) -> FootprintQC:
     """Marginal footprints of the enzyme motifs on the bias-free model, and the official verdict.
 
-    Parameters
-    ----------
-    nobias_model : the bias-free model (``bias_models.without_bias(combined)``).
-    background_sequences : one-hot ``(n, input_length, 4)`` of test-chromosome nonpeaks (the
-        official QC uses all nonpeaks on the fold's test chromosomes).
-    assay : ``"ATAC"`` (Tn5 motifs) or ``"DNASE"``; ignored when ``motifs`` is given.
-    motifs : ``{name: consensus}`` to use instead of the shipped enzyme motifs.
+    Args:
+        nobias_model: the bias-free model (``bias_models.without_bias(combined)``).
+        background_sequences: one-hot ``(n, input_length, 4)`` of test-chromosome nonpeaks (the
+            official QC uses all nonpeaks on the fold's test chromosomes).
+        assay: ``"ATAC"`` (Tn5 motifs) or ``"DNASE"``; ignored when ``motifs`` is given.
+        motifs: ``{name: consensus}`` to use instead of the shipped enzyme motifs.
+        batch_size: sequences per model call.
+        alphabet: channel order of the sequences and of the model's input.
+        progress: show a progress bar.
 
-    Returns
-    -------
-    :class:`FootprintQC`; the maxima are of
-    :attr:`dream_keras.interpret.Footprint.normalized_profile` (sums to 1 per sequence).
+    Returns:
+        :class:`FootprintQC`; the maxima are of
+        :attr:`dream_keras.interpret.Footprint.normalized_profile` (sums to 1 per sequence).
     """
     from dream_keras.interpret import marginal_footprints
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from dream_keras.interpret.predict import predict_outputs
 from data_prep.errors import InputError
+from dream_keras.interpret.predict import predict_outputs
 
 
 def logcount_dense_layer(model) -> keras.layers.Dense:
@@ -37,15 +37,15 @@ def logcount_dense_layer(model) -> keras.layers.Dense:
 def logcount_offset(bias_model, sequences, totals, *, batch_size: int = 64, progress: bool = False) -> float:
     """``mean(log(1 + totals) - predicted log-counts)`` of ``bias_model`` over the given regions.
 
-    Parameters
-    ----------
-    bias_model : model with a ``logcounts`` output ``(batch, 1)``.
-    sequences : one-hot ``(n, input_length, 4)`` of the regions (the kept train+valid nonpeaks).
-    totals : ``(n,)`` observed total counts over each region's output window.
+    Args:
+        bias_model: model with a ``logcounts`` output ``(batch, 1)``.
+        sequences: one-hot ``(n, input_length, 4)`` of the regions (the kept train+valid nonpeaks).
+        totals: ``(n,)`` observed total counts over each region's output window.
+        batch_size: sequences per model call.
+        progress: show a progress bar.
 
-    Returns
-    -------
-    The offset (float): adding it to the log-counts makes their mean residual 0 on these regions.
+    Returns:
+        The offset (float): adding it to the log-counts makes their mean residual 0 on these regions.
     """
     totals = np.asarray(totals, dtype=np.float64).ravel()
     if len(totals) != len(sequences):
@@ -75,16 +75,16 @@ def scale_bias_logcounts(bias_model, sequences, totals, *, batch_size: int = 64,
     over these regions is 0. ``bias_model`` itself is not changed: the copy is rebuilt from its
     config and weights (and is trainable; :func:`bias_models.with_bias` freezes it).
 
-    Parameters
-    ----------
-    bias_model : trained bias model (outputs ``profile``, ``logcounts`` ``(batch, 1)``).
-    sequences : one-hot ``(n, input_length, 4)`` of the train+valid nonpeaks kept for the main model
-        (after its outlier filter).
-    totals : ``(n,)`` their observed total counts over the output window.
+    Args:
+        bias_model: trained bias model (outputs ``profile``, ``logcounts`` ``(batch, 1)``).
+        sequences: one-hot ``(n, input_length, 4)`` of the train+valid nonpeaks kept for the main model
+            (after its outlier filter).
+        totals: ``(n,)`` their observed total counts over the output window.
+        batch_size: sequences per model call.
+        progress: show a progress bar.
 
-    Returns
-    -------
-    The scaled copy (same class, config and weights except the count Dense bias).
+    Returns:
+        The scaled copy (same class, config and weights except the count Dense bias).
     """
     logcount_dense_layer(bias_model)  # fail before predicting
     offset = logcount_offset(bias_model, sequences, totals, batch_size=batch_size, progress=progress)

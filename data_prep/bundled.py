@@ -1,5 +1,8 @@
-"""Real data shipped with the package: the mouse ATAC-seq set (``dream-keras quickstart``) and one small
-sample table per sequence-table task (``dream-keras train --task dream_yeast|starrseq|lentimpra``)."""
+"""Real data shipped with the package.
+
+The mouse ATAC-seq set (``dream-keras quickstart``) and one small sample table per sequence-table task (``dream-keras
+train --task dream_yeast|starrseq|lentimpra``).
+"""
 
 from __future__ import annotations
 
@@ -10,8 +13,11 @@ from importlib import resources
 
 @dataclasses.dataclass(frozen=True)
 class AtacData:
-    """Paths of one ATAC-seq data set: FASTA, chrom.sizes, per-base Tn5 insertion bigWig,
-    narrowPeak peaks, a folder of ``fold_N.json`` chromosome folds and the aligned reads (BAM)."""
+    """Paths of one ATAC-seq data set.
+
+    FASTA, chrom.sizes, per-base Tn5 insertion bigWig, narrowPeak peaks, a folder of ``fold_N.json`` chromosome folds
+    and the aligned reads (BAM).
+    """
 
     genome: pathlib.Path
     chrom_sizes: pathlib.Path
@@ -26,10 +32,12 @@ class AtacData:
 
 
 def bundled_atac_data() -> AtacData:
-    """The bundled real data: mouse ATAC-seq on mm10 chr17:64-65 Mb, cut into five 200 kb
-    pseudo-chromosomes ``chr17_seg1..5`` (87 MACS3 peaks, 16,886 Tn5 insertions, five folds, and
-    16,872 aligned reads in ``reads.bam``).
-    See ``data_prep/data/atac_mm10/PROVENANCE.txt``; Apache-2.0 (``LICENSE.resolwe-bio.txt``)."""
+    """The bundled real data.
+
+    Mouse ATAC-seq on mm10 chr17:64-65 Mb, cut into five 200 kb pseudo-chromosomes ``chr17_seg1..5`` (87 MACS3 peaks,
+    16,886 Tn5 insertions, five folds, and 16,872 aligned reads in ``reads.bam``). See
+    ``data_prep/data/atac_mm10/PROVENANCE.txt``; Apache-2.0 (``LICENSE.resolwe-bio.txt``).
+    """
     root = pathlib.Path(str(resources.files("data_prep") / "data" / "atac_mm10"))
     return AtacData(genome=root / "genome.fa", chrom_sizes=root / "chrom.sizes", bigwig=root / "tn5_insertions.bw",
                     peaks=root / "peaks.narrowPeak", folds=root / "folds", reads=root / "reads.bam")
@@ -37,8 +45,10 @@ def bundled_atac_data() -> AtacData:
 
 @dataclasses.dataclass(frozen=True)
 class SampleTable:
-    """A bundled sample of one sequence-table task: ``train`` (and ``valid`` where the original
-    benchmark ships one), and where the full public set comes from."""
+    """A bundled sample of one sequence-table task.
+
+    ``train`` (and ``valid`` where the original benchmark ships one), and where the full public set comes from.
+    """
 
     task: str
     train: pathlib.Path
@@ -65,9 +75,12 @@ _SAMPLE_FILES = {
 
 
 def bundled_table(task: str) -> SampleTable:
-    """The bundled sample table of ``task`` (``dream_yeast``: 6,370 real DREAM Challenge sequences;
-    ``starrseq``: 2 x 1,000 real DeepSTARR sequences; ``lentimpra``: 2 x 1,000 real lentiMPRA
-    sequences). See ``data_prep/data/tables/<task>/PROVENANCE.txt``; MIT licences beside them."""
+    """The bundled sample table of ``task``.
+
+    The bundled sample table of ``task`` (``dream_yeast``: 6,370 real DREAM Challenge sequences; ``starrseq``: 2 x 1,000
+    real DeepSTARR sequences; ``lentimpra``: 2 x 1,000 real lentiMPRA sequences). See
+    ``data_prep/data/tables/<task>/PROVENANCE.txt``; MIT licences beside them.
+    """
     if task not in _SAMPLE_FILES:
         raise KeyError(f"no bundled sample table for task {task!r}; tasks with one: {', '.join(_SAMPLE_FILES)}")
     root = pathlib.Path(str(resources.files("data_prep") / "data" / "tables" / task))

@@ -16,11 +16,12 @@ class EpochPlan:
     Examples are numbered ``0 .. n_peaks - 1`` for the peaks, then ``n_peaks + k`` for the k-th
     drawn nonpeak (``nonpeak_indices[k]``).
 
-    epoch : the epoch number.
-    nonpeak_indices : int64 ``(int(negative_ratio * n_peaks),)`` nonpeaks drawn without replacement.
-    jitter : int64 ``(n_peaks,)`` crop offsets in ``[0, 2 * max_jitter]`` (``max_jitter`` = centred).
-    reverse_complement : bool ``(n_examples,)``, exactly ``n_examples // 2`` True.
-    order : int64 ``(n_examples,)`` the shuffled order of the examples.
+    Attributes:
+        epoch: the epoch number.
+        nonpeak_indices: int64 ``(int(negative_ratio * n_peaks),)`` nonpeaks drawn without replacement.
+        jitter: int64 ``(n_peaks,)`` crop offsets in ``[0, 2 * max_jitter]`` (``max_jitter`` = centred).
+        reverse_complement: bool ``(n_examples,)``, exactly ``n_examples // 2`` True.
+        order: int64 ``(n_examples,)`` the shuffled order of the examples.
     """
 
     epoch: int
@@ -31,6 +32,7 @@ class EpochPlan:
 
     @property
     def n_examples(self) -> int:
+        """Examples in the epoch."""
         return len(self.order)
 
 

@@ -8,8 +8,7 @@ totals; the bias model's nonpeak threshold from the peak totals.
 
 from __future__ import annotations
 
-import collections
-from typing import Mapping
+from typing import Mapping, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -17,13 +16,25 @@ import pandas as pd
 from data_prep.errors import InputError
 from data_prep.windows import window_starts
 
-OutlierFilter = collections.namedtuple("OutlierFilter", ["keep", "lower", "upper"])
-OutlierFilter.__doc__ = """Result of :func:`outlier_filter`: ``keep`` (bool mask) and the thresholds."""
+
+class OutlierFilter(NamedTuple):
+    """Result of :func:`outlier_filter`.
+
+    Attributes:
+        keep: bool mask of the regions strictly between the thresholds.
+        lower: the lower threshold (the ``1 - quantile`` quantile).
+        upper: the upper threshold (the ``quantile`` quantile).
+    """
+
+    keep: np.ndarray
+    lower: float
+    upper: float
 
 
 def edge_filter(regions: pd.DataFrame, chrom_sizes: Mapping[str, int], width: int) -> np.ndarray:
-    """Bool mask of regions whose ``width`` bp window centred on the summit lies inside its
-    chromosome: ``summit - width//2 >= 0`` and ``summit - width//2 + width <= length``.
+    """Bool mask of regions whose ``width`` bp window centred on the summit lies inside its chromosome.
+
+    ``summit - width//2 >= 0`` and ``summit - width//2 + width <= length``.
 
     Use ``width = input_length + 2 * max_jitter`` for train/valid peaks and ``input_length`` for
     test peaks and nonpeaks. Regions on chromosomes missing from ``chrom_sizes`` are not kept.
@@ -36,12 +47,11 @@ def edge_filter(regions: pd.DataFrame, chrom_sizes: Mapping[str, int], width: in
 def outlier_filter(totals: np.ndarray, quantile: float = 0.9999, reference: np.ndarray | None = None) -> OutlierFilter:
     """Keep totals strictly between the ``1 - quantile`` and ``quantile`` quantiles.
 
-    Parameters
-    ----------
-    totals : (n,) total counts per region (over the centred ``output_length`` window).
-    quantile : upper quantile (default 0.9999, the ChromBPNet ``--outlier-threshold``).
-    reference : totals the thresholds are computed from (default: ``totals``, i.e. the train+valid
-        peaks); pass e.g. peak totals to filter nonpeaks with the peaks' thresholds.
+    Args:
+        totals: (n,) total counts per region (over the centred ``output_length`` window).
+        quantile: upper quantile (default 0.9999, the ChromBPNet ``--outlier-threshold``).
+        reference: totals the thresholds are computed from (default: ``totals``, i.e. the train+valid
+            peaks); pass e.g. peak totals to filter nonpeaks with the peaks' thresholds.
     """
     totals = np.asarray(totals, dtype=np.float64)
     reference = totals if reference is None else np.asarray(reference, dtype=np.float64)
@@ -62,8 +72,11 @@ def counts_loss_weight(kept_totals: np.ndarray) -> float:
 
 
 def bias_threshold(peak_totals: np.ndarray, bias_threshold_factor: float = 0.5) -> float:
-    """Nonpeaks for the bias model must have totals below this: the 0.01 quantile of the peak
-    totals x ``bias_threshold_factor``. Raises :class:`InputError` when it is not positive."""
+    """Nonpeaks for the bias model must have totals below this.
+
+    The 0.01 quantile of the peak totals x ``bias_threshold_factor``. Raises :class:`InputError` when it is not
+    positive.
+    """
     peak_totals = np.asarray(peak_totals, dtype=np.float64)
     if peak_totals.size == 0:
         raise InputError("no peaks to compute the bias-model nonpeak threshold from")

@@ -14,10 +14,10 @@ from typing import Iterable, Mapping
 
 import pandas as pd
 
-from data_prep.outputs.atomic import write_text_atomic
 from data_prep.chrom_sizes import as_chrom_sizes
 from data_prep.errors import InputError
 from data_prep.genome import opened_genome
+from data_prep.outputs.atomic import write_text_atomic
 from data_prep.signal import opened_signal
 
 SPLITS = ("train", "valid", "test")
@@ -83,8 +83,10 @@ def _check_disjoint(fold: Mapping[str, Iterable[str]], source: str) -> None:
 
 
 def make_splits(chrom_sizes, test: Iterable[str], valid: Iterable[str]) -> dict[str, list[str]]:
-    """A new fold: the given test and valid chromosomes, and every other chromosome of
-    ``chrom_sizes`` (a chrom.sizes path or a ``{name: length}`` mapping) for training, in file order.
+    """A new fold.
+
+    The given test and valid chromosomes, and every other chromosome of ``chrom_sizes`` (a chrom.sizes path or a
+    ``{name: length}`` mapping) for training, in file order.
     """
     sizes = as_chrom_sizes(chrom_sizes)
     source = str(chrom_sizes) if not isinstance(chrom_sizes, Mapping) else "the chromosome sizes"
@@ -127,10 +129,11 @@ def _chromosome_names(source) -> tuple[set[str], str]:
 
 
 def check_fold(fold: Mapping[str, Iterable[str]], *, genome=None, signal=None, source: str = "the fold") -> None:
-    """Check a fold against the data: no chromosome in two splits, and every fold chromosome is in
-    the FASTA (``genome``) and the bigWig (``signal``). Each of those may be a path, an open
-    pyfaidx/pyBigWig object or a collection of names. Raises :class:`InputError` naming the first
-    offending chromosome and the file that lacks it.
+    """Check a fold against the data.
+
+    No chromosome in two splits, and every fold chromosome is in the FASTA (``genome``) and the bigWig (``signal``).
+    Each of those may be a path, an open pyfaidx/pyBigWig object or a collection of names. Raises :class:`InputError`
+    naming the first offending chromosome and the file that lacks it.
     """
     _check_disjoint(fold, source)
     for data in (genome, signal):

@@ -71,7 +71,9 @@ def plant_sites(rng: np.random.Generator, index: np.ndarray, summits: np.ndarray
         motif: the planted motif.
         max_instances: most instances per peak (0..max_instances, uniform).
         reach: instances start within ``[-reach, reach - width]`` of the summit.
-        peak_height, baseline, noise: see the module docstring.
+        peak_height: scale of the heights: ``peak_height * (baseline + sum of strengths) * LogNormal(0, noise)``.
+        baseline: the height of a peak without an instance, in units of ``peak_height``.
+        noise: sigma of the log-normal factor of each height.
 
     Returns:
         :class:`PlantedSites` (heights included).

@@ -7,14 +7,25 @@ import gzip
 import os
 import pathlib
 from importlib import resources
+from typing import NamedTuple
 
 import numpy as np
 
 from data_prep.errors import InputError
 
-Motif = collections.namedtuple("Motif", ["identifier", "name", "probabilities"])
-Motif.__doc__ = """One MEME motif: ``identifier`` (e.g. ``MA0139.2``), ``name`` (e.g. ``CTCF``, or the
-identifier when the file gives none) and ``probabilities`` float64 ``(width, 4)`` in ACGT order."""
+
+class Motif(NamedTuple):
+    """One MEME motif.
+
+    Attributes:
+        identifier: e.g. ``MA0139.2``.
+        name: e.g. ``CTCF``, or the identifier when the file gives none.
+        probabilities: float64 ``(width, 4)`` in ACGT order.
+    """
+
+    identifier: str
+    name: str
+    probabilities: np.ndarray
 
 
 def bundled_motif_path(name: str = "jaspar2024_atac.meme") -> pathlib.Path:

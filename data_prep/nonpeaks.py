@@ -134,18 +134,22 @@ def make_nonpeaks(genome, peaks, chrom_sizes, fold, *, input_length: int = CHROM
                   progress: bool | None = None) -> pd.DataFrame:
     """GC-matched background regions for a fold.
 
-    Parameters
-    ----------
-    genome : FASTA path or open ``pyfaidx.Fasta``.
-    peaks : DataFrame with ``chrom, start, end, summit`` or a narrowPeak/BED path.
-    chrom_sizes : chrom.sizes path or ``{chrom: length}`` (``None``: the FASTA's lengths).
-    fold : ``{"train", "valid", "test"}`` chromosome lists; chromosomes outside it get no nonpeaks.
-    blacklist : optional BED path or DataFrame (``chrom, start, end``) of regions to avoid.
+    Args:
+        genome: FASTA path or open ``pyfaidx.Fasta``.
+        peaks: DataFrame with ``chrom, start, end, summit`` or a narrowPeak/BED path.
+        chrom_sizes: chrom.sizes path or ``{chrom: length}`` (``None``: the FASTA's lengths).
+        fold: ``{"train", "valid", "test"}`` chromosome lists; chromosomes outside it get no nonpeaks.
+        input_length: width of each nonpeak window (bp); candidates must hold it whole.
+        stride: spacing of the candidate windows along each chromosome (bp).
+        blacklist: optional BED path or DataFrame (``chrom, start, end``) of regions to avoid.
+        ratio_trainvalid: nonpeaks per peak on the training and validation chromosomes.
+        ratio_test: nonpeaks per peak on the test chromosomes.
+        seed: seed of the GC-matched draw.
+        progress: show a progress bar (``None``: only on a terminal).
 
-    Returns
-    -------
-    DataFrame ``chrom, start, end, name, summit, gc, split`` (one row per nonpeak, sorted by
-    chromosome and start), ready for :func:`write_narrowpeak` and :func:`extract_windows`.
+    Returns:
+        DataFrame ``chrom, start, end, name, summit, gc, split`` (one row per nonpeak, sorted by
+        chromosome and start), ready for :func:`write_narrowpeak` and :func:`extract_windows`.
     """
     if input_length <= 0 or stride <= 0:
         raise InputError(f"input_length ({input_length}) and stride ({stride}) must be positive")

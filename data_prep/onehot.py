@@ -44,13 +44,12 @@ def encode_bytes(codes: np.ndarray, alphabet: str = "ACGT", dtype=np.uint8) -> n
 def one_hot_encode(seqs: str | Sequence[str], alphabet: str = "ACGT", dtype=np.uint8) -> np.ndarray:
     """One-hot encode DNA text without a per-base Python loop.
 
-    Parameters
-    ----------
-    seqs : one string (-> shape ``(length, 4)``) or a sequence of ``n`` equal-length strings
-        (-> shape ``(n, length, 4)``). Lower case (soft-masked) bases are accepted; N and any other
-        letter encode as all zeros.
-    alphabet : channel order, ``"ACGT"`` (default) or another ordering such as ``"AGCT"``.
-    dtype : ``np.uint8`` (default) or ``np.float32``.
+    Args:
+        seqs: one string (-> shape ``(length, 4)``) or a sequence of ``n`` equal-length strings
+            (-> shape ``(n, length, 4)``). Lower case (soft-masked) bases are accepted; N and any other
+            letter encode as all zeros.
+        alphabet: channel order, ``"ACGT"`` (default) or another ordering such as ``"AGCT"``.
+        dtype: ``np.uint8`` (default) or ``np.float32``.
     """
     single = isinstance(seqs, str)
     texts = [seqs] if single else list(seqs)

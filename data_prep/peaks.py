@@ -14,8 +14,8 @@ import pathlib
 import numpy as np
 import pandas as pd
 
-from data_prep.outputs.atomic import atomic_path
 from data_prep.errors import InputError
+from data_prep.outputs.atomic import atomic_path
 
 #: The ten narrowPeak columns, as named in the DataFrame (column 10, the summit offset from
 #: ``start``, becomes the absolute position ``summit``).

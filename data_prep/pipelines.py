@@ -64,8 +64,10 @@ def _check_lengths(input_length, output_length, max_jitter, batch_size):
 
 
 def training_sources(peaks, nonpeaks, max_jitter: int, negative_ratio: float):
-    """``(peaks, nonpeaks, max_jitter, negative_ratio)`` as a training epoch uses them: ``peaks=None``
-    trains on every nonpeak without jitter (the bias-model stage), ``nonpeaks=None`` on peaks only."""
+    """``(peaks, nonpeaks, max_jitter, negative_ratio)`` as a training epoch uses them.
+
+    ``peaks=None`` trains on every nonpeak without jitter (the bias-model stage), ``nonpeaks=None`` on peaks only.
+    """
     if peaks is None:
         if nonpeaks is None:
             raise InputError("training needs peaks, nonpeaks or both")
@@ -83,8 +85,11 @@ def validation_sources(peaks, nonpeaks):
 
 
 def validation_examples(n_peaks: int, n_nonpeaks: int | None, negative_ratio: float, seed: int):
-    """``(source, rows)`` of the validation examples: every peak (source 0), then the fixed nonpeak
-    sample of :func:`validation_nonpeaks` (source 1; none when ``n_nonpeaks`` is ``None``)."""
+    """``(source, rows)`` of the validation examples.
+
+    Every peak (source 0), then the fixed nonpeak sample of :func:`validation_nonpeaks` (source 1; none when
+    ``n_nonpeaks`` is ``None``).
+    """
     drawn = validation_nonpeaks(n_peaks, n_nonpeaks, negative_ratio, seed) if n_nonpeaks is not None \
         else np.zeros(0, dtype=np.int64)
     source = np.concatenate([np.zeros(n_peaks, np.int64), np.ones(len(drawn), np.int64)])
@@ -92,8 +97,9 @@ def validation_examples(n_peaks: int, n_nonpeaks: int | None, negative_ratio: fl
 
 
 class EpochSchedule:
-    """What every training epoch reads, whatever holds the windows (memory or files): its plan
-    (:func:`sample_epoch` with epoch 0, 1, 2, ...) turned into per-example arrays.
+    """What every training epoch reads, whatever holds the windows (memory or files).
+
+    Its plan (:func:`sample_epoch` with epoch 0, 1, 2, ...) turned into per-example arrays.
 
     ``next_epoch`` is the epoch the next iteration plays (a resumed run sets it).
     """
@@ -107,13 +113,16 @@ class EpochSchedule:
 
     @property
     def n_examples(self) -> int:
+        """Examples per epoch: every peak and the epoch's nonpeak draw."""
         return self.n_peaks + n_nonpeaks_per_epoch(self.n_peaks, self.negative_ratio)
 
     @property
     def n_batches(self) -> int:
+        """Batches per epoch (the last may be short)."""
         return math.ceil(self.n_examples / self.batch_size)
 
     def plan(self, epoch: int) -> EpochPlan:
+        """The :class:`EpochPlan` of ``epoch`` (counted from 0)."""
         return sample_epoch(self.n_peaks, self.n_nonpeaks, max_jitter=self.max_jitter,
                             negative_ratio=self.negative_ratio, epoch=epoch, seed=self.seed)
 
@@ -123,9 +132,11 @@ class EpochSchedule:
         return epoch
 
     def example_arrays(self, plan: EpochPlan):
-        """``(source, rows, shifts, flip)`` of every example in ``plan.order``: source 0 peaks, 1
-        nonpeaks; ``shifts`` moves the window from its centred position (peaks ``jitter - max_jitter``,
-        nonpeaks 0); ``flip``: reverse complement."""
+        """``(source, rows, shifts, flip)`` of every example in ``plan.order``: source 0 peaks, 1 nonpeaks.
+
+        ``shifts`` moves the window from its centred position (peaks ``jitter - max_jitter``, nonpeaks 0); ``flip``:
+        reverse complement.
+        """
         is_nonpeak = plan.order >= self.n_peaks
         rows = plan.order.copy()
         rows[is_nonpeak] = plan.nonpeak_indices[plan.order[is_nonpeak] - self.n_peaks]
@@ -156,6 +167,7 @@ class TrainingEpochs(EpochSchedule):
         self.plan(0)  # fail now, not inside tf.data, if there are too few nonpeaks
 
     def __call__(self):
+        """The batches of the next epoch."""
         return self.batches(self.plan(self.start_epoch()))
 
     def batches(self, plan: EpochPlan):
@@ -194,8 +206,10 @@ class _Source:
 
 @contextlib.contextmanager
 def releasing_windows():
-    """Datasets built by :func:`training_dataset` and :func:`validation_dataset` inside this block
-    let go of their windows when it ends, so that the arrays can be freed once the caller drops them.
+    """A block whose datasets let go of their windows when it ends.
+
+    Datasets built by :func:`training_dataset` and :func:`validation_dataset` inside this block let go of their windows
+    when it ends, so that the arrays can be freed once the caller drops them.
 
     Without it the windows stay in memory until the process exits, however the datasets are
     deleted (see :class:`_Source`)::
@@ -239,13 +253,18 @@ def training_dataset(peaks: Windows | None, nonpeaks: Windows | None, *, input_l
     of the examples reverse-complemented (sequence flipped on both axes, profile reversed), all
     shuffled. The same seed gives the same sequence of epochs.
 
-    Parameters
-    ----------
-    peaks : windows held with a margin of at least ``max_jitter`` (``input_length + 2J`` sequence,
-        ``output_length + 2J`` counts), or ``None`` (bias stage: all nonpeaks every epoch).
-    nonpeaks : windows held at ``input_length``/``output_length`` (or with any margin: centre-cropped),
-        or ``None``.
-    first_epoch : the epoch the first iteration plays (a resumed run continues the same epochs).
+    Args:
+        peaks: windows held with a margin of at least ``max_jitter`` (``input_length + 2J`` sequence,
+            ``output_length + 2J`` counts), or ``None`` (bias stage: all nonpeaks every epoch).
+        nonpeaks: windows held at ``input_length``/``output_length`` (or with any margin: centre-cropped),
+            or ``None``.
+        input_length: model input width (bp).
+        output_length: model output width (bp).
+        max_jitter: the largest shift of a peak window either way (bp).
+        negative_ratio: nonpeaks drawn per peak each epoch.
+        batch_size: examples per batch.
+        seed: seed of every epoch's draw, jitter and reverse-complement choice.
+        first_epoch: the epoch the first iteration plays (a resumed run continues the same epochs).
     """
     epochs = TrainingEpochs(peaks, nonpeaks, input_length=input_length, output_length=output_length,
                             max_jitter=max_jitter, negative_ratio=negative_ratio, batch_size=batch_size, seed=seed)
@@ -264,10 +283,11 @@ def validation_nonpeaks(n_peaks: int, n_nonpeaks: int, negative_ratio: float, se
 
 def validation_dataset(peaks: Windows | None, nonpeaks: Windows | None, *, input_length: int, output_length: int,
                        max_jitter: int = 0, negative_ratio: float = 0.1, batch_size: int = 64, seed: int = 0):
-    """Validation stream: every peak (centre crop, no jitter, no reverse complement), then a fixed
-    seeded sample of ``int(negative_ratio * n_peaks)`` nonpeaks; the same batches on every iteration.
-    ``max_jitter`` is the margin the peaks were loaded with (checked against their shape).
-    ``peaks=None`` validates on all nonpeaks (bias stage).
+    """Validation stream.
+
+    Every peak (centre crop, no jitter, no reverse complement), then a fixed seeded sample of ``int(negative_ratio *
+    n_peaks)`` nonpeaks; the same batches on every iteration. ``max_jitter`` is the margin the peaks were loaded with
+    (checked against their shape). ``peaks=None`` validates on all nonpeaks (bias stage).
     """
     _check_lengths(input_length, output_length, max_jitter, batch_size)
     peaks, nonpeaks = validation_sources(peaks, nonpeaks)

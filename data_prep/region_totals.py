@@ -1,5 +1,7 @@
-"""Which summit-centred windows fit their chromosome, and the total counts of each region's window,
-read from the bigWig alone (no window is held in memory).
+"""Which summit-centred windows fit their chromosome, and each window's total counts.
+
+Which summit-centred windows fit their chromosome, and the total counts of each region's window, read from the bigWig
+alone (no window is held in memory).
 
 The fold loaders filter regions on these totals before any window is extracted, so that only the
 windows training keeps are ever read into memory (or, with streaming, none at all).
@@ -17,8 +19,11 @@ from data_prep.windows import MAX_BLOCK_BP, MERGE_GAP_BP, window_starts
 
 
 def windows_fit(summits: np.ndarray, chrom_lengths: np.ndarray, seq_width: int, count_width: int) -> np.ndarray:
-    """Bool ``(n,)``: the ``seq_width`` sequence and ``count_width`` counts windows centred on each
-    summit both lie inside the chromosome (the rule :func:`data_prep.extract_windows` drops by)."""
+    """Bool ``(n,)``.
+
+    The ``seq_width`` sequence and ``count_width`` counts windows centred on each summit both lie inside the chromosome
+    (the rule :func:`data_prep.extract_windows` drops by).
+    """
     summits = np.asarray(summits, dtype=np.int64)
     seq_lo, count_lo = window_starts(summits, seq_width), window_starts(summits, count_width)
     lo = np.minimum(seq_lo, count_lo)
@@ -29,16 +34,15 @@ def windows_fit(summits: np.ndarray, chrom_lengths: np.ndarray, seq_width: int, 
 def region_totals(regions: pd.DataFrame, signal, width: int, *, progress: bool | None = None) -> np.ndarray:
     """Sum of the bigWig over the ``width`` bp window centred on each region's summit.
 
-    Parameters
-    ----------
-    regions : DataFrame with ``chrom`` and ``summit`` (windows must lie inside their chromosome).
-    signal : bigWig path or open ``pyBigWig`` object (no data reads as 0).
-    width : window width (bp), e.g. the model's ``output_length``.
+    Args:
+        regions: DataFrame with ``chrom`` and ``summit`` (windows must lie inside their chromosome).
+        signal: bigWig path or open ``pyBigWig`` object (no data reads as 0).
+        width: window width (bp), e.g. the model's ``output_length``.
+        progress: show a progress bar (``None``: only on a terminal).
 
-    Returns
-    -------
-    float64 ``(n,)`` in the order of ``regions``: the same numbers as summing the float32 counts of
-    extracted windows (each window summed on its own, in float64).
+    Returns:
+        float64 ``(n,)`` in the order of ``regions``: the same numbers as summing the float32 counts of
+        extracted windows (each window summed on its own, in float64).
     """
     n = len(regions)
     totals = np.zeros(n, dtype=np.float64)

@@ -51,8 +51,10 @@ def signal_name(signal) -> str:
 
 @contextlib.contextmanager
 def opened_signal(signal):
-    """Context manager around :func:`open_signal` (``None`` passes through) that closes the bigWig
-    only if it opened it."""
+    """Context manager around :func:`open_signal` that closes only what it opened.
+
+    Context manager around :func:`open_signal` (``None`` passes through) that closes the bigWig only if it opened it.
+    """
     handle = open_signal(signal) if signal is not None else None
     try:
         yield handle

@@ -23,8 +23,7 @@ import pandas as pd
 from data_prep.errors import InputError
 from data_prep.genome import open_genome
 from data_prep.onehot import lookup_table
-from data_prep.pipelines import (EpochSchedule, _check_lengths, training_sources, validation_examples,
-                                 validation_sources)
+from data_prep.pipelines import EpochSchedule, _check_lengths, training_sources, validation_examples, validation_sources
 from data_prep.signal import open_signal, read_signal
 from data_prep.windows import window_starts
 
@@ -43,11 +42,11 @@ class _ThreadHandles(threading.local):
 class RegionReader:
     """Reads summit-centred windows of a region table from a FASTA and a bigWig, on any thread.
 
-    Parameters
-    ----------
-    regions : DataFrame with ``chrom`` and ``summit`` (the windows must lie inside their chromosome).
-    genome, bigwig : file paths.
-    alphabet : one-hot channel order.
+    Args:
+        regions: DataFrame with ``chrom`` and ``summit`` (the windows must lie inside their chromosome).
+        genome: file paths.
+        bigwig: file paths.
+        alphabet: one-hot channel order.
     """
 
     def __init__(self, regions: pd.DataFrame, genome, bigwig, *, alphabet: str = "ACGT"):
@@ -73,6 +72,7 @@ class RegionReader:
 
     @property
     def handles(self) -> _ThreadHandles:
+        """This thread's open FASTA and bigWig handles (opened on first use)."""
         if self._handles is None:
             with self._lock:
                 if self._handles is None:
@@ -95,9 +95,11 @@ class RegionReader:
 
 
 class StreamedSequences:
-    """Sequence-only view of a :class:`RegionReader`: ``len()`` and ``[a:b]`` slices read from the FASTA
-    as uint8 ``(b - a, length, 4)``, so that prediction helpers that slice arrays batch by batch can
-    read regions straight from disk."""
+    """Sequence-only view of a :class:`RegionReader`.
+
+    ``len()`` and ``[a:b]`` slices read from the FASTA as uint8 ``(b - a, length, 4)``, so that prediction helpers that
+    slice arrays batch by batch can read regions straight from disk.
+    """
 
     def __init__(self, reader: RegionReader, length: int):
         self.reader, self.length = reader, int(length)
@@ -107,6 +109,7 @@ class StreamedSequences:
 
     @property
     def shape(self) -> tuple[int, int, int]:
+        """``(regions, length, 4)``, as an array of the windows would have."""
         return (len(self.reader), self.length, 4)
 
     def __getitem__(self, index):
@@ -138,7 +141,8 @@ class _StreamedExamples:
     """Builds one batch from the readers of the sources (0: peaks, 1: nonpeaks).
 
     ``shift`` moves each window's start from its centred position: peaks ``jitter - max_jitter``,
-    nonpeaks 0 (as cropping windows held with a margin)."""
+    nonpeaks 0 (as cropping windows held with a margin).
+    """
 
     def __init__(self, sources: list[RegionReader], input_length: int, output_length: int):
         self.sources, self.input_length, self.output_length = sources, input_length, output_length
@@ -214,6 +218,7 @@ class StreamedEpochs(EpochSchedule):
             return self._plans[epoch]
 
     def batch_index(self, epoch: int, number: int):
+        """The arrays of batch ``number`` of ``epoch``."""
         part = slice(number * self.batch_size, (number + 1) * self.batch_size)
         return tuple(array[part] for array in self._arrays(epoch))
 
@@ -246,8 +251,11 @@ def streaming_training_dataset(peaks: pd.DataFrame | None, nonpeaks: pd.DataFram
 def streaming_validation_dataset(peaks: pd.DataFrame | None, nonpeaks: pd.DataFrame | None, *, genome, bigwig,
                                  input_length: int, output_length: int, negative_ratio: float = 0.1,
                                  batch_size: int = 64, seed: int = 0, alphabet: str = "ACGT"):
-    """:func:`data_prep.validation_dataset` read batch by batch: every peak centred, then the fixed
-    seeded sample of ``int(negative_ratio * n_peaks)`` nonpeaks; no jitter, no reverse complement."""
+    """:func:`data_prep.validation_dataset` read batch by batch.
+
+    Every peak centred, then the fixed seeded sample of ``int(negative_ratio * n_peaks)`` nonpeaks; no jitter, no
+    reverse complement.
+    """
     import tensorflow as tf
 
     _check_lengths(input_length, output_length, 0, batch_size)

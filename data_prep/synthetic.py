@@ -35,11 +35,11 @@ import pyBigWig
 import pyfaidx
 from tqdm.auto import tqdm
 
-from data_prep.outputs.atomic import atomic_path, write_text_atomic
 from data_prep.errors import InputError
 from data_prep.folds import load_fold, make_splits, write_fold
 from data_prep.motif_driven_peaks import find_motif, plant_sites
 from data_prep.motifs import bundled_motif_path, read_meme
+from data_prep.outputs.atomic import atomic_path, write_text_atomic
 from data_prep.peaks import write_narrowpeak
 
 HG38_CHROMOSOMES = [f"chr{i}" for i in range(1, 23)] + ["chrX", "chrY"]
@@ -104,8 +104,11 @@ def _plant_motifs(rng, index: np.ndarray, summits: np.ndarray, motifs) -> np.nda
 
 
 def _spaced_summits(rng, low: int, high: int, count: int, chrom: str) -> np.ndarray:
-    """``count`` sorted summits in ``[low, high)``, at least ``_PLANTED_SPACING_BP`` apart, so that no
-    peak's planted sites overwrite another's."""
+    """``count`` sorted summits in ``[low, high)``, spaced apart.
+
+    ``count`` sorted summits in ``[low, high)``, at least ``_PLANTED_SPACING_BP`` apart, so that no peak's planted sites
+    overwrite another's.
+    """
     slots = (high - low) // _PLANTED_SPACING_BP
     if count > slots:
         raise InputError(f"{count} peaks do not fit on {chrom} with planted motifs (at most {slots}, one per "
@@ -157,19 +160,23 @@ def make_synthetic_dataset(out_dir: str | os.PathLike, *, n_chroms: int = 24,
                            bias_strength: float = _BIAS_STRENGTH, progress: bool | None = None) -> SyntheticDataset:
     """Write a synthetic genome, Tn5 insertion bigWig, peaks and fold into ``out_dir``.
 
-    Parameters
-    ----------
-    n_chroms : how many of the hg38 chromosome names to use (1-24, in order chr1..chr22, chrX, chrY).
-    chrom_size : length of every chromosome, or one length per chromosome (each at least 20 kb).
-    n_peaks : peaks in total, spread over chromosomes in proportion to their length.
-    motifs_meme : MEME file of the motifs planted at summits (default: the bundled JASPAR subset).
-    bias_meme : MEME file whose TN5_1 (else first) matrix sets the insertion bias (default: bundled).
-    background_rate, peak_height : mean insertions per base off peaks, and the median peak's rate at
-        its summit (both before the bias); with ``planted_motif``, the summit rate of a peak with one
-        consensus site.
-    planted_motif : name or identifier of a motif in ``motifs_meme`` (e.g. ``"CTCF"``, ``"GATA1"``):
-        peak heights then follow its planted instances (0 to ``max_instances`` per peak).
-    bias_strength : the Tn5 preference is exp(bias_strength x standardised TN5_1 score).
+    Args:
+        out_dir: the folder to write (created).
+        n_chroms: how many of the hg38 chromosome names to use (1-24, in order chr1..chr22, chrX, chrY).
+        chrom_size: length of every chromosome, or one length per chromosome (each at least 20 kb).
+        n_peaks: peaks in total, spread over chromosomes in proportion to their length.
+        motifs_meme: MEME file of the motifs planted at summits (default: the bundled JASPAR subset).
+        bias_meme: MEME file whose TN5_1 (else first) matrix sets the insertion bias (default: bundled).
+        seed: seed of everything drawn.
+        gc_mean: mean GC content of the genome.
+        background_rate: mean insertions per base off peaks (before the bias).
+        peak_height: the median peak's rate at its summit (before the bias); with ``planted_motif``, the
+            summit rate of a peak with one consensus site.
+        planted_motif: name or identifier of a motif in ``motifs_meme`` (e.g. ``"CTCF"``, ``"GATA1"``):
+            peak heights then follow its planted instances (0 to ``max_instances`` per peak).
+        max_instances: most planted instances per peak.
+        bias_strength: the Tn5 preference is exp(bias_strength x standardised TN5_1 score).
+        progress: show a progress bar (``None``: only on a terminal).
     """
     if not 1 <= n_chroms <= len(HG38_CHROMOSOMES):
         raise InputError(f"n_chroms is {n_chroms}; choose 1 to {len(HG38_CHROMOSOMES)} (hg38 chromosome names)")

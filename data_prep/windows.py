@@ -8,8 +8,8 @@ string handling and float64 lists while keeping the memory of one read bounded.
 
 from __future__ import annotations
 
-import collections
 import os
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -35,21 +35,29 @@ MAX_BLOCK_BP = 1 << 20
 MERGE_GAP_BP = 1 << 15
 
 
-Windows = collections.namedtuple("Windows", ["sequences", "counts", "regions", "dropped"])
-Windows.__doc__ = """Windows extracted around region summits.
+class Windows(NamedTuple):
+    """Windows extracted around region summits.
 
-sequences : uint8 ``(n, input_length + 2 * max_jitter, 4)`` one-hot (alphabet order as requested;
-    N and other letters all zero).
-counts : float32 ``(n, output_length + 2 * max_jitter)`` per-base signal, or ``None`` when no
-    bigWig was given.
-regions : DataFrame of the ``n`` kept regions, in input order (index reset).
-dropped : DataFrame of the regions not extracted, with a ``reason`` column.
-"""
+    Attributes:
+        sequences: uint8 ``(n, input_length + 2 * max_jitter, 4)`` one-hot (alphabet order as requested;
+            N and other letters all zero).
+        counts: float32 ``(n, output_length + 2 * max_jitter)`` per-base signal, or ``None`` when no
+            bigWig was given.
+        regions: DataFrame of the ``n`` kept regions, in input order (index reset).
+        dropped: DataFrame of the regions not extracted, with a ``reason`` column.
+    """
+
+    sequences: np.ndarray
+    counts: np.ndarray | None
+    regions: pd.DataFrame
+    dropped: pd.DataFrame
 
 
 def window_starts(summits: np.ndarray, width: int) -> np.ndarray:
-    """0-based start of the ``width`` bp window centred on each summit: ``summit - width // 2``
-    (for even widths this is the official ChromBPNet window ``[summit - w/2, summit + w/2)``)."""
+    """0-based start of the ``width`` bp window centred on each summit.
+
+    ``summit - width // 2`` (for even widths this is the official ChromBPNet window ``[summit - w/2, summit + w/2)``).
+    """
     return np.asarray(summits, dtype=np.int64) - width // 2
 
 
@@ -94,24 +102,23 @@ def extract_windows(regions, genome, signal=None, input_length: int = CHROMBPNET
                     output_length: int = CHROMBPNET_OUTPUT_LENGTH, max_jitter: int = 0, *, alphabet: str = "ACGT", progress: bool | None = None) -> Windows:
     """One-hot sequence and per-base counts centred on each region's summit.
 
-    Parameters
-    ----------
-    regions : DataFrame with ``chrom`` and ``summit`` (absolute; as from :func:`read_narrowpeak` or
-        :func:`read_bed`), or the path of a narrowPeak/BED file.
-    genome : FASTA path or open ``pyfaidx.Fasta``. Soft-masked (lower-case) bases read as upper case.
-    signal : bigWig path or open ``pyBigWig`` object (NaN reads as 0), or ``None`` for sequence only.
-    input_length, output_length : model input and output widths (bp).
-    max_jitter : margin added on both sides so that training can shift windows by up to this much.
-    alphabet : one-hot channel order.
-    progress : show a tqdm bar (``None``: only on a terminal).
+    Args:
+        regions: DataFrame with ``chrom`` and ``summit`` (absolute; as from :func:`read_narrowpeak` or
+            :func:`read_bed`), or the path of a narrowPeak/BED file.
+        genome: FASTA path or open ``pyfaidx.Fasta``. Soft-masked (lower-case) bases read as upper case.
+        signal: bigWig path or open ``pyBigWig`` object (NaN reads as 0), or ``None`` for sequence only.
+        input_length: model input and output widths (bp).
+        output_length: model input and output widths (bp).
+        max_jitter: margin added on both sides so that training can shift windows by up to this much.
+        alphabet: one-hot channel order.
+        progress: show a tqdm bar (``None``: only on a terminal).
 
-    Returns
-    -------
-    :class:`Windows` with ``sequences`` uint8 ``(n, input_length + 2*max_jitter, 4)`` covering
-    ``[summit - W//2, summit - W//2 + W)``, ``counts`` float32 ``(n, output_length + 2*max_jitter)``
-    likewise centred, the kept regions, and the dropped ones (``reason``: the window runs off the
-    chromosome end). Regions on a chromosome missing from the FASTA or bigWig, or on one whose
-    length differs between them, raise :class:`InputError`.
+    Returns:
+        :class:`Windows` with ``sequences`` uint8 ``(n, input_length + 2*max_jitter, 4)`` covering
+        ``[summit - W//2, summit - W//2 + W)``, ``counts`` float32 ``(n, output_length + 2*max_jitter)``
+        likewise centred, the kept regions, and the dropped ones (``reason``: the window runs off the
+        chromosome end). Regions on a chromosome missing from the FASTA or bigWig, or on one whose
+        length differs between them, raise :class:`InputError`.
     """
     if min(input_length, output_length) <= 0 or max_jitter < 0:
         raise InputError(f"input_length ({input_length}) and output_length ({output_length}) must be positive "
@@ -167,8 +174,11 @@ def _read_windows(regions, lengths, fasta, bigwig, seq_width, count_width, alpha
 
 
 def crop_windows(windows: Windows, input_length: int, output_length: int) -> Windows:
-    """Centre-crop windows (e.g. peaks loaded with a jitter margin) to ``input_length`` sequence and
-    ``output_length`` counts. Returns views of the arrays (no copy)."""
+    """Centre-crop windows to ``input_length`` sequence and ``output_length`` counts.
+
+    Centre-crop windows (e.g. peaks loaded with a jitter margin) to ``input_length`` sequence and ``output_length``
+    counts. Returns views of the arrays (no copy).
+    """
     sequences = windows.sequences[:, _centre_slice(windows.sequences.shape[1], input_length, "sequences")]
     counts = None
     if windows.counts is not None:

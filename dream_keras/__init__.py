@@ -11,6 +11,7 @@ import importlib
 import sys
 
 __version__ = "0.1.0"
+"""The package version."""
 
 #: public name -> the module that defines it (imported on first use)
 _PUBLIC = {

@@ -46,15 +46,12 @@ def log_gamma(x):
     ``keras.ops`` has no ``lgamma``; this evaluates Stirling's series, after shifting arguments
     below 8 upwards with the gamma recurrence, so it runs on every backend.
 
-    Parameters
-    ----------
-    x
-        Tensor of any shape with values > 0 (for counts, ``counts + 1``).
+    Args:
+        x: Tensor of any shape with values > 0 (for counts, ``counts + 1``).
 
-    Returns
-    -------
-    Tensor of ``x``'s shape and dtype: ``log(Gamma(x))``. Absolute error about 1e-6 for x near 1
-    in float32, relative error about 1e-7 for large x.
+    Returns:
+        Tensor of ``x``'s shape and dtype: ``log(Gamma(x))``. Absolute error about 1e-6 for x near 1
+        in float32, relative error about 1e-7 for large x.
     """
     x = ops.convert_to_tensor(x)
     if "float" not in keras.backend.standardize_dtype(x.dtype):
@@ -75,16 +72,12 @@ def multinomial_log_likelihood(true_counts, logits):
     log-probability (as ``tfp.distributions.Multinomial.log_prob`` and
     ``scipy.stats.multinomial.logpmf`` compute it), not only its logit-dependent part.
 
-    Parameters
-    ----------
-    true_counts
-        Observed non-negative counts, shape ``(batch, ..., positions)``.
-    logits
-        Unnormalised log-probabilities over positions, same shape as ``true_counts``.
+    Args:
+        true_counts: Observed non-negative counts, shape ``(batch, ..., positions)``.
+        logits: Unnormalised log-probabilities over positions, same shape as ``true_counts``.
 
-    Returns
-    -------
-    Tensor of shape ``(batch, ...)``: one log-likelihood per example (the last axis summed out).
+    Returns:
+        Tensor of shape ``(batch, ...)``: one log-likelihood per example (the last axis summed out).
     """
     logits = ops.convert_to_tensor(logits)
     true_counts = ops.cast(true_counts, logits.dtype)
@@ -97,17 +90,13 @@ def multinomial_log_likelihood(true_counts, logits):
 def multinomial_nll(true_counts, logits):
     """ChromBPNet's profile loss: multinomial negative log-likelihood averaged over the batch.
 
-    Parameters
-    ----------
-    true_counts
-        Observed per-base counts, shape ``(batch, positions)``.
-    logits
-        Predicted profile logits, shape ``(batch, positions)``.
+    Args:
+        true_counts: Observed per-base counts, shape ``(batch, positions)``.
+        logits: Predicted profile logits, shape ``(batch, positions)``.
 
-    Returns
-    -------
-    Scalar tensor: the per-example negative log-likelihoods (log-coefficient included) summed and
-    divided by the batch size, as the official ``multinomial_nll`` does.
+    Returns:
+        Scalar tensor: the per-example negative log-likelihoods (log-coefficient included) summed and
+        divided by the batch size, as the official ``multinomial_nll`` does.
     """
     return -ops.mean(multinomial_log_likelihood(true_counts, logits))
 
@@ -120,14 +109,10 @@ class MultinomialNLL(keras.losses.Loss):
     ``y_pred`` the profile logits. With the default reduction the per-example values are averaged
     over the batch, which equals the official ``multinomial_nll``.
 
-    Parameters
-    ----------
-    reduction
-        Keras reduction of the per-example losses; ``"sum_over_batch_size"`` averages over the batch.
-    name
-        Name of the loss.
-    dtype
-        Dtype (or dtype policy name) of the computation; ``None`` uses ``keras.config.floatx()``.
+    Args:
+        reduction: Keras reduction of the per-example losses; ``"sum_over_batch_size"`` averages over the batch.
+        name: Name of the loss.
+        dtype: Dtype (or dtype policy name) of the computation; ``None`` uses ``keras.config.floatx()``.
     """
 
     def __init__(self, reduction="sum_over_batch_size", name="multinomial_nll", dtype=None):
@@ -136,16 +121,12 @@ class MultinomialNLL(keras.losses.Loss):
     def call(self, y_true, y_pred):
         """Per-example negative log-likelihood.
 
-        Parameters
-        ----------
-        y_true
-            Observed counts, shape ``(batch, positions)``.
-        y_pred
-            Profile logits, shape ``(batch, positions)``.
+        Args:
+            y_true: Observed counts, shape ``(batch, positions)``.
+            y_pred: Profile logits, shape ``(batch, positions)``.
 
-        Returns
-        -------
-        Tensor of shape ``(batch,)``.
+        Returns:
+            Tensor of shape ``(batch,)``.
         """
         return -multinomial_log_likelihood(y_true, y_pred)
 
@@ -159,16 +140,12 @@ class MultinomialNLL(keras.losses.Loss):
 def logcount_mse(true_counts, pred_logcounts):
     """ChromBPNet's count loss computed from per-base counts.
 
-    Parameters
-    ----------
-    true_counts
-        Observed per-base counts, shape ``(batch, positions)``.
-    pred_logcounts
-        Predicted log-counts, shape ``(batch, 1)`` or ``(batch,)``.
+    Args:
+        true_counts: Observed per-base counts, shape ``(batch, positions)``.
+        pred_logcounts: Predicted log-counts, shape ``(batch, 1)`` or ``(batch,)``.
 
-    Returns
-    -------
-    Scalar tensor: ``mean((pred_logcounts - log(1 + sum(true_counts)))**2)`` over the batch.
+    Returns:
+        Scalar tensor: ``mean((pred_logcounts - log(1 + sum(true_counts)))**2)`` over the batch.
     """
     pred_logcounts = ops.reshape(ops.convert_to_tensor(pred_logcounts), (-1,))
     true_counts = ops.cast(true_counts, pred_logcounts.dtype)
@@ -179,20 +156,14 @@ def logcount_mse(true_counts, pred_logcounts):
 def chrombpnet_total_loss(true_counts, logits, pred_logcounts, counts_loss_weight):
     """ChromBPNet's training objective: ``multinomial_nll + counts_loss_weight * logcount_mse``.
 
-    Parameters
-    ----------
-    true_counts
-        Observed per-base counts, shape ``(batch, positions)``.
-    logits
-        Predicted profile logits, shape ``(batch, positions)``.
-    pred_logcounts
-        Predicted log-counts, shape ``(batch, 1)`` or ``(batch,)``.
-    counts_loss_weight
-        Weight of the count loss (the official pipeline uses median(total counts) / 10, at least 1).
+    Args:
+        true_counts: Observed per-base counts, shape ``(batch, positions)``.
+        logits: Predicted profile logits, shape ``(batch, positions)``.
+        pred_logcounts: Predicted log-counts, shape ``(batch, 1)`` or ``(batch,)``.
+        counts_loss_weight: Weight of the count loss (the official pipeline uses median(total counts) / 10, at least 1).
 
-    Returns
-    -------
-    Scalar tensor.
+    Returns:
+        Scalar tensor.
     """
     return multinomial_nll(true_counts, logits) + counts_loss_weight * logcount_mse(
         true_counts, pred_logcounts
@@ -205,14 +176,10 @@ def chrombpnet_loss(counts_loss_weight):
     The ``logcounts`` target of our data pipelines is already ``log(1 + total counts)``, so its loss
     is plain mean squared error; the ``profile`` target is the per-base counts.
 
-    Parameters
-    ----------
-    counts_loss_weight
-        Positive weight of the count loss relative to the profile loss.
+    Args:
+        counts_loss_weight: Positive weight of the count loss relative to the profile loss.
 
-    Returns
-    -------
-    tuple of two dicts
+    Returns:
         ``(loss, loss_weights)``: ``{"profile": MultinomialNLL(), "logcounts": MeanSquaredError()}``
         and ``{"profile": 1.0, "logcounts": counts_loss_weight}``; use as
         ``model.compile(optimizer, loss=loss, loss_weights=loss_weights)``.
@@ -238,18 +205,13 @@ class SoftBinKL(keras.losses.Loss):
     Bins with target probability 0 contribute exactly 0 and give finite gradients, whatever the
     prediction there.
 
-    Parameters
-    ----------
-    from_logits
-        ``False`` (default): ``y_pred`` holds probabilities (the soft-bin head's softmax output),
-        floored at ``keras.config.epsilon()`` before the log. ``True``: ``y_pred`` holds logits and
-        ``log_softmax`` is applied (more accurate for tiny probabilities).
-    reduction
-        Keras reduction of the per-example divergences.
-    name
-        Name of the loss.
-    dtype
-        Dtype (or dtype policy name) of the computation; ``None`` uses ``keras.config.floatx()``.
+    Args:
+        from_logits: ``False`` (default): ``y_pred`` holds probabilities (the soft-bin head's softmax output),
+            floored at ``keras.config.epsilon()`` before the log. ``True``: ``y_pred`` holds logits and
+            ``log_softmax`` is applied (more accurate for tiny probabilities).
+        reduction: Keras reduction of the per-example divergences.
+        name: Name of the loss.
+        dtype: Dtype (or dtype policy name) of the computation; ``None`` uses ``keras.config.floatx()``.
     """
 
     def __init__(self, from_logits=False, reduction="sum_over_batch_size", name="soft_bin_kl", dtype=None):
@@ -259,16 +221,12 @@ class SoftBinKL(keras.losses.Loss):
     def call(self, y_true, y_pred):
         """Per-example KL divergence.
 
-        Parameters
-        ----------
-        y_true
-            Target bin probabilities, shape ``(batch, bins)`` (18 bins for DREAM), rows summing to 1.
-        y_pred
-            Predicted bin probabilities (or logits with ``from_logits=True``), shape ``(batch, bins)``.
+        Args:
+            y_true: Target bin probabilities, shape ``(batch, bins)`` (18 bins for DREAM), rows summing to 1.
+            y_pred: Predicted bin probabilities (or logits with ``from_logits=True``), shape ``(batch, bins)``.
 
-        Returns
-        -------
-        Tensor of shape ``(batch,)``.
+        Returns:
+            Tensor of shape ``(batch,)``.
         """
         if self.from_logits:
             log_predicted = ops.log_softmax(y_pred, axis=-1)

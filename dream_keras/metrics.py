@@ -46,14 +46,11 @@ def _paired_1d(x, y):
 def pearson_r(x, y):
     """Pearson correlation of two 1-D arrays.
 
-    Parameters
-    ----------
-    x, y
-        Arrays with the same number of values (flattened).
+    Args:
+        x: An array (flattened).
+        y: An array with as many values as ``x`` (flattened).
 
-    Returns
-    -------
-    float
+    Returns:
         The correlation (equal to ``scipy.stats.pearsonr(x, y)[0]``), or NaN when either input is
         constant, has fewer than two values or holds NaN.
     """
@@ -82,23 +79,17 @@ def spearman_r(x, y):
 def profile_jsd(true_counts, profile_probs):
     """Per-region Jensen-Shannon distance between observed and predicted profiles, and its normalisation.
 
-    Parameters
-    ----------
-    true_counts
-        Observed per-base counts, shape ``(regions, positions)``.
-    profile_probs
-        Predicted per-base probabilities (softmax of the profile logits), same shape.
+    Args:
+        true_counts: Observed per-base counts, shape ``(regions, positions)``.
+        profile_probs: Predicted per-base probabilities (softmax of the profile logits), same shape.
 
-    Returns
-    -------
-    jsd : ndarray, shape ``(regions,)``
-        Jensen-Shannon distance (natural log) between ``counts / (0.001 + total)`` and the
-        prediction. NaN for regions without counts.
-    norm_jsd : ndarray, shape ``(regions,)``
-        ``(max_jsd - jsd) / max_jsd`` clipped to [0, 1], where ``max_jsd`` is the distance of the
-        observed profile from the uniform profile: 1 is a perfect prediction, 0 one no better than
-        uniform (the official ``get_min_max_normalized_value`` with minimum 0). NaN where ``jsd``
-        is NaN.
+    Returns:
+        ``(jsd, norm_jsd)``, two float arrays of shape ``(regions,)``: ``jsd`` is the Jensen-Shannon
+        distance (natural log) between ``counts / (0.001 + total)`` and the prediction, NaN for regions
+        without counts; ``norm_jsd`` is ``(max_jsd - jsd) / max_jsd`` clipped to [0, 1], where ``max_jsd``
+        is the distance of the observed profile from the uniform profile: 1 is a perfect prediction, 0
+        one no better than uniform (the official ``get_min_max_normalized_value`` with minimum 0), NaN
+        where ``jsd`` is NaN.
     """
     true_counts = np.asarray(true_counts, dtype=np.float64)
     profile_probs = np.asarray(profile_probs, dtype=np.float64)
@@ -175,18 +166,12 @@ def _profile_count_arrays(true_counts, profile_logits, pred_logcounts):
 def profile_count_metrics(true_counts, profile_logits, pred_logcounts):
     """ChromBPNet's evaluation metrics for one set of regions.
 
-    Parameters
-    ----------
-    true_counts
-        Observed per-base counts, shape ``(regions, positions)``.
-    profile_logits
-        Predicted profile logits, shape ``(regions, positions)``.
-    pred_logcounts
-        Predicted log-counts, shape ``(regions,)`` or ``(regions, 1)``.
+    Args:
+        true_counts: Observed per-base counts, shape ``(regions, positions)``.
+        profile_logits: Predicted profile logits, shape ``(regions, positions)``.
+        pred_logcounts: Predicted log-counts, shape ``(regions,)`` or ``(regions, 1)``.
 
-    Returns
-    -------
-    dict
+    Returns:
         ``spearmanr``, ``pearsonr``, ``mse``: predicted log-counts against ``log(1 + total counts)``;
         ``median_jsd``, ``median_norm_jsd``: medians over regions, NaN regions (no counts) ignored;
         ``jsd``, ``norm_jsd``: the per-region arrays, shape ``(regions,)`` (see :func:`profile_jsd`).
@@ -197,16 +182,13 @@ def profile_count_metrics(true_counts, profile_logits, pred_logcounts):
 def profile_count_metrics_by_subset(true_counts, profile_logits, pred_logcounts, is_peak):
     """:func:`profile_count_metrics` for peaks, nonpeaks and both, as the official ``predict.py``.
 
-    Parameters
-    ----------
-    true_counts, profile_logits, pred_logcounts
-        As for :func:`profile_count_metrics`.
-    is_peak
-        Boolean array, shape ``(regions,)``: True for peaks, False for nonpeaks.
+    Args:
+        true_counts: As for :func:`profile_count_metrics`.
+        profile_logits: As for :func:`profile_count_metrics`.
+        pred_logcounts: As for :func:`profile_count_metrics`.
+        is_peak: Boolean array, shape ``(regions,)``: True for peaks, False for nonpeaks.
 
-    Returns
-    -------
-    dict
+    Returns:
         Subset name -> metrics dict. ``peaks`` and ``nonpeaks`` appear when the subset has regions;
         ``peaks_and_nonpeaks`` only when both do (the official pipeline writes it only when it was
         given both kinds).
@@ -233,16 +215,12 @@ def profile_count_metrics_by_subset(true_counts, profile_logits, pred_logcounts,
 def chrombpnet_metrics_json(metrics_by_subset):
     """Arrange metrics in the official ChromBPNet ``metrics.json`` schema.
 
-    Parameters
-    ----------
-    metrics_by_subset
-        Mapping of ``"peaks"``, ``"nonpeaks"`` and/or ``"peaks_and_nonpeaks"`` to dicts holding
-        ``spearmanr``, ``pearsonr``, ``mse``, ``median_jsd`` and ``median_norm_jsd`` (other keys,
-        such as the per-region arrays, are left out).
+    Args:
+        metrics_by_subset: Mapping of ``"peaks"``, ``"nonpeaks"`` and/or ``"peaks_and_nonpeaks"`` to dicts holding
+            ``spearmanr``, ``pearsonr``, ``mse``, ``median_jsd`` and ``median_norm_jsd`` (other keys,
+            such as the per-region arrays, are left out).
 
-    Returns
-    -------
-    dict
+    Returns:
         ``{"counts_metrics": {subset: {"spearmanr", "pearsonr", "mse"}},
         "profile_metrics": {subset: {"median_jsd", "median_norm_jsd"}}}`` with plain floats, the
         subsets in the official order (peaks_and_nonpeaks, nonpeaks, peaks).
@@ -270,16 +248,11 @@ def write_metrics_json(path, metrics_by_subset):
     reader never sees a half-written file. NaN values are written as ``NaN``, as the official
     pipeline's ``json.dump`` does.
 
-    Parameters
-    ----------
-    path
-        Output file path (its folder must exist).
-    metrics_by_subset
-        As for :func:`chrombpnet_metrics_json`.
+    Args:
+        path: Output file path (its folder must exist).
+        metrics_by_subset: As for :func:`chrombpnet_metrics_json`.
 
-    Returns
-    -------
-    pathlib.Path
+    Returns:
         The path written.
     """
     from data_prep.outputs import write_text_atomic
@@ -287,9 +260,6 @@ def write_metrics_json(path, metrics_by_subset):
     return write_text_atomic(path, json.dumps(chrombpnet_metrics_json(metrics_by_subset), indent=4) + "\n")
 
 
-# The Random Promoter DREAM Challenge 2022 test subsets and their weights in the final scores
-# (de-Boer-Lab/random-promoter-dream-challenge-2022, prixfixe/evaluation.py). "native" is the
-# original's "yeast" subset (native yeast promoters).
 DREAM_SUBSET_WEIGHTS = {
     "all": 1.0,
     "high": 0.3,
@@ -301,8 +271,13 @@ DREAM_SUBSET_WEIGHTS = {
     "motif_perturbation": 0.3,
     "motif_tiling": 0.4,
 }
-# Subsets scored on differences within sequence pairs rather than on the sequences themselves.
+"""The Random Promoter DREAM Challenge 2022 test subsets and their weights in the final scores.
+
+From de-Boer-Lab/random-promoter-dream-challenge-2022, ``prixfixe/evaluation.py``. ``native`` is the
+original's ``yeast`` subset (native yeast promoters).
+"""
 DREAM_PAIR_SUBSETS = ("SNVs", "motif_perturbation", "motif_tiling")
+"""Subsets scored on differences within sequence pairs rather than on the sequences themselves."""
 
 
 def _subset_values(name, selection, predictions, measurements):
@@ -347,24 +322,20 @@ def dream_score(predictions, measurements, subsets=None):
     With all nine subsets the divisor is 4.65, exactly as the challenge's ``evaluation.py``; when
     fewer subsets are given, the sum runs over those given, so a perfect model still scores 1.
 
-    Parameters
-    ----------
-    predictions, measurements
-        1-D arrays of predicted and measured expression, one value per test sequence.
-    subsets
-        Mapping of subset name (a key of ``DREAM_SUBSET_WEIGHTS``) to its sequences:
+    Args:
+        predictions: 1-D array of predicted expression, one value per test sequence.
+        measurements: 1-D array of measured expression, one value per test sequence.
+        subsets: Mapping of subset name (a key of ``DREAM_SUBSET_WEIGHTS``) to its sequences:
 
-        - ``all``, ``high``, ``low``, ``native``, ``random``, ``challenging``: a 1-D integer index
-          array (or a boolean mask over the sequences);
-        - ``SNVs``, ``motif_perturbation``, ``motif_tiling``: an ``(m, 2)`` integer array of index
-          pairs ``(first, second)``; the differences ``x[second] - x[first]`` of predictions and of
-          measurements are correlated (the sign convention does not change r or rho).
+            - ``all``, ``high``, ``low``, ``native``, ``random``, ``challenging``: a 1-D integer index
+            array (or a boolean mask over the sequences);
+            - ``SNVs``, ``motif_perturbation``, ``motif_tiling``: an ``(m, 2)`` integer array of index
+            pairs ``(first, second)``; the differences ``x[second] - x[first]`` of predictions and of
+            measurements are correlated (the sign convention does not change r or rho).
 
-        ``all`` defaults to every sequence when absent; ``None`` scores ``all`` only.
+            ``all`` defaults to every sequence when absent; ``None`` scores ``all`` only.
 
-    Returns
-    -------
-    dict
+    Returns:
         ``pearson_score``, ``spearman_score``, ``weight_sum`` (the divisor), and ``subsets``: name ->
         ``{"n", "weight", "pearson_r", "pearson_r2", "spearman_r"}`` (``n`` counts sequences or pairs).
         A subset whose correlation is undefined (constant values, fewer than two) has NaN there, and

@@ -17,7 +17,8 @@ def resolve_options(backbone: str, head: str | None, options: dict) -> tuple[str
 
     Returns ``(head_name, model_options, backbone_options, head_options)``. Precedence: explicit
     options, then the head's input defaults, then the backbone's defaults, then the head's own
-    defaults. Each option goes to every builder that declares it; an option that neither builder declares is an error naming both parts.
+    defaults. Each option goes to every builder that declares it; an option that neither builder declares is an
+    error naming both parts.
     """
     bspec = get_backbone(backbone)
     head = head or bspec.default_head
@@ -71,8 +72,10 @@ def _smallest_input_length(bspec, b_opts: dict, min_feature_length: int, start: 
 
 @contextlib.contextmanager
 def _global_dtype_policy(policy):
-    """Layers take the global dtype policy when they are made: ``policy`` is the global one inside
-    (``None``: unchanged), the previous one again after."""
+    """Layers take the global dtype policy when they are made.
+
+    ``policy`` is the global one inside (``None``: unchanged), the previous one again after.
+    """
     if policy is None:
         yield
         return
@@ -151,6 +154,7 @@ class SequenceModel(keras.Model):
         self.model_options = {**b_opts, **h_opts, **model_opts}
 
     def get_config(self):
+        """Backbone and head names, every option, and the dtype policy when one was given."""
         config = {"backbone": self.backbone_name, "head": self.head_name, "name": self.name, **self.model_options}
         if self.dtype_policy_name is not None:
             config["dtype"] = self.dtype_policy_name
@@ -160,6 +164,7 @@ class SequenceModel(keras.Model):
 
     @classmethod
     def from_config(cls, config):
+        """The model, rebuilt from :meth:`get_config`'s output."""
         return cls(**config)
 
 

@@ -1,9 +1,10 @@
-"""The options every registered backbone and head takes, as the README's Markdown tables.
+"""The options every registered backbone and head takes, as Markdown tables for the documentation.
 
 The tables are generated from the registries (each builder's keyword arguments and its registered
-defaults), so they cannot drift from the code: ``python -m dream_keras.option_tables README.md``
-rewrites the block between the README's ``<!-- options:start -->`` and ``<!-- options:end -->``
-markers, and ``tests/test_option_tables.py`` fails when the README's block is stale.
+defaults), so they cannot drift from the code: the documentation site's build puts them between the
+``<!-- options:start -->`` and ``<!-- options:end -->`` markers of ``docs/reference/models.md``
+(``docs/hooks/option_tables.py``); ``python -m dream_keras.option_tables [FILE]`` rewrites that block in
+the Markdown file itself, and ``tests/test_option_tables.py`` fails when the file's copy is stale.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import pathlib
 import sys
 
 START, END = "<!-- options:start -->", "<!-- options:end -->"
+#: The page that holds the tables (relative to the repository root).
+DEFAULT_PAGE = "docs/reference/models.md"
 #: Options with a flag of their own on ``dream-keras train`` / ``bias train`` (integers only: a list-valued
 #: ``filters``, e.g. DeepSTARR's, is given as ``--model-option filters=[...]``); every other option is given
 #: as ``--model-option KEY=VALUE`` (VALUE read as JSON).
@@ -21,8 +24,11 @@ DEDICATED_FLAGS = {"filters": "--filters", "n_dil_layers": "--n-dil-layers"}
 
 
 def builder_defaults(spec) -> dict:
-    """``{option: default}`` of a registered part: the builder's signature defaults, overridden by the
-    defaults it was registered with (``None`` where the builder has neither)."""
+    """``{option: default}`` of a registered part.
+
+    The builder's signature defaults, overridden by the defaults it was registered with (``None`` where the builder has
+    neither).
+    """
     signature = inspect.signature(spec.build).parameters
     defaults = {name: (None if signature[name].default is inspect.Parameter.empty else signature[name].default)
                 for name in sorted(spec.options)}
@@ -72,7 +78,8 @@ def replace_block(text: str, block: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    path = pathlib.Path((argv if argv is not None else sys.argv[1:] or ["README.md"])[0])
+    """Rewrite the option tables of a Markdown file (default: :data:`DEFAULT_PAGE`)."""
+    path = pathlib.Path((argv if argv is not None else sys.argv[1:] or [DEFAULT_PAGE])[0])
     path.write_text(replace_block(path.read_text(), options_markdown()))
     print(f"updated the option tables in {path}")
     return 0

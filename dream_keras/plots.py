@@ -42,8 +42,7 @@ def _save(figure, path: str | os.PathLike) -> pathlib.Path:
 
 
 def plot_loss_curves(history: list[dict], path: str | os.PathLike, title: str = "") -> pathlib.Path:
-    """Training and validation loss per epoch (and the profile/count parts when logged), with the
-    best epoch (lowest validation loss) marked.
+    """Training and validation loss per epoch, with the best epoch marked.
 
     history : one dict per epoch with ``epoch`` (counted from 1; the row's place when absent), ``loss``,
         ``val_loss`` and optionally ``profile_loss``, ``logcounts_loss`` and their ``val_`` forms (the
@@ -79,8 +78,11 @@ def best_epoch_of(history: list[dict]) -> int | None:
 
 
 def _total_loss_title(history: list[dict]) -> str:
-    """``"loss = profile + w x logcounts"`` with the weight the logged values imply (the same in every
-    epoch when the log adds up), or ``"loss"`` when the parts are not logged."""
+    """The title of the loss panel: the formula the logged parts add up to.
+
+    ``"loss = profile + w x logcounts"`` with the weight the logged values imply (the same in every epoch when the log
+    adds up), or ``"loss"`` when the parts are not logged.
+    """
     rows = [row for row in history if all(np.isfinite(row.get(k, np.nan)) for k in
                                           ("loss", "profile_loss", "logcounts_loss")) and row["logcounts_loss"] > 0]
     if not rows:
@@ -96,14 +98,20 @@ def plot_logcounts(true_logcounts: np.ndarray, pred_logcounts: np.ndarray, is_pe
     The legend gives each group's Pearson r and size, and the title the r over all regions (the
     ``counts_metrics`` of ``metrics.json``), so the figure says how well counts were learned.
 
-    true_logcounts, pred_logcounts : ``(n,)``; is_peak : bool ``(n,)``.
+    Args:
+        true_logcounts: ``(n,)`` observed ``log(1 + total counts)``.
+        pred_logcounts: ``(n,)`` predicted log-counts.
+        is_peak: bool ``(n,)``.
+        path: the PNG to write.
+        title: the figure's title.
     """
     plt = _pyplot()
     figure, axis = plt.subplots(figsize=(4.4, 4.2))
     for mask, label, colour in ((~is_peak, "nonpeaks", "tab:grey"), (is_peak, "peaks", "tab:blue")):
         if mask.any():
             axis.scatter(true_logcounts[mask], pred_logcounts[mask], s=9, alpha=0.7, color=colour,
-                         label=f"{label} (n={int(mask.sum())}, r={_pearson(true_logcounts[mask], pred_logcounts[mask]):.2f})")
+                         label=f"{label} (n={int(mask.sum())}, "
+                               f"r={_pearson(true_logcounts[mask], pred_logcounts[mask]):.2f})")
     values = np.concatenate([true_logcounts, pred_logcounts])
     low, high = float(np.min(values)), float(np.max(values))
     axis.plot([low, high], [low, high], "k--", linewidth=0.8)
@@ -151,7 +159,12 @@ def plot_profiles(observed: list[np.ndarray], predicted: list[np.ndarray], label
     integers (mostly 0, now and then 5 or 10) while a prediction is an expectation (a smooth fraction
     of a read per base): drawn per base, even a perfect prediction looks flat beside the observed spikes.
 
-    observed, predicted : lists of ``(output_length,)`` arrays; labels : one title per panel.
+    Args:
+        observed: ``(output_length,)`` arrays of observed counts, one per panel.
+        predicted: ``(output_length,)`` arrays of predicted counts, one per panel.
+        labels: one title per panel.
+        path: the PNG to write.
+        title: the figure's title.
     """
     plt = _pyplot()
     figure, axes = plt.subplots(len(observed), 1, figsize=(8, 2.4 * len(observed)), squeeze=False)

@@ -51,6 +51,7 @@ class BackboneSpec:
 
     @property
     def options(self) -> set[str]:
+        """The keyword arguments the builder takes."""
         return _keyword_names(self.build)
 
 
@@ -70,6 +71,7 @@ class HeadSpec:
 
     @property
     def options(self) -> set[str]:
+        """The keyword arguments the builder takes."""
         return _keyword_names(self.build)
 
 
@@ -98,8 +100,11 @@ def _keyword_names(fn: Callable) -> set[str]:
 def register_backbone(name: str, *, default_head: str | None = None, defaults: dict | None = None,
                       alphabet: str = "ACGT", recipe: str = "dream", head_per_task: bool = False,
                       bias_defaults: dict | None = None):
-    """Decorator registering ``fn(x, **options) -> features`` as backbone ``name`` (the keywords are
-    the fields of :class:`BackboneSpec`)."""
+    """Decorator registering a backbone builder under ``name``.
+
+    Decorator registering ``fn(x, **options) -> features`` as backbone ``name`` (the keywords are the fields of
+    :class:`BackboneSpec`).
+    """
 
     def decorate(fn: Callable) -> Callable:
         _BACKBONES[name] = BackboneSpec(name, fn, default_head, dict(defaults or {}), alphabet, recipe,
@@ -130,7 +135,7 @@ def _load_entry_points(group: str, table: dict, spec_factory: Callable) -> None:
             import warnings
 
             warnings.warn(f"dream_keras: could not load entry point {ep.name!r} = {ep.value!r} "
-                          f"from group {group!r}: {err}")
+                          f"from group {group!r}: {err}", stacklevel=2)
             continue
         if ep.name not in table and callable(obj) and not inspect.ismodule(obj):
             table[ep.name] = spec_factory(ep.name, obj)
@@ -139,7 +144,7 @@ def _load_entry_points(group: str, table: dict, spec_factory: Callable) -> None:
 def _load_builtin() -> None:
     # The built-in parts register on import of these modules (no entry point needed).
     import baselines  # noqa: F401
-    from dream_keras import backbones as _b, heads as _h  # noqa: F401
+    from dream_keras import backbones as _b  # noqa: F401
 
 
 def _look_up(kind: str, name: str, table: dict, spec_factory: Callable):
@@ -171,9 +176,12 @@ def get_head(name: str) -> HeadSpec:
 
 
 def load_plugins() -> None:
-    """Import every plug-in: the backbones, heads and model classes other packages register through the
-    ``dream_keras.backbones``, ``dream_keras.heads`` and ``dream_keras.models`` entry points (so that a
-    ``.keras`` file naming their classes loads)."""
+    """Import every plug-in.
+
+    The backbones, heads and model classes other packages register through the ``dream_keras.backbones``,
+    ``dream_keras.heads`` and ``dream_keras.models`` entry points (so that a ``.keras`` file naming their classes
+    loads).
+    """
     list_backbones()
     list_heads()
     import bias_models.factorised  # noqa: F401  (the built-in bias-factorised model class)

@@ -7,8 +7,11 @@ import tensorflow as tf
 
 
 def same_weights(reference, fast, in_channels: int, seed: int):
-    """Build ``reference`` and ``fast`` for ``in_channels`` inputs and give both the same random weights
-    (their variables must match by name and shape). Returns ``(reference, fast)``."""
+    """Build ``reference`` and ``fast`` with the same random weights.
+
+    Build ``reference`` and ``fast`` for ``in_channels`` inputs and give both the same random weights (their variables
+    must match by name and shape). Returns ``(reference, fast)``.
+    """
     rng = np.random.default_rng(seed)
     for layer in (reference, fast):
         layer.build((None, None, in_channels))
@@ -21,8 +24,11 @@ def same_weights(reference, fast, in_channels: int, seed: int):
 
 
 def outputs_and_gradients(layer, x, upstream):
-    """``layer(x)`` and the gradients of ``sum(layer(x) * upstream)`` (a random linear function of every
-    output) with respect to ``x`` and each trainable weight."""
+    """``layer(x)`` and the gradients of a random linear function of its output.
+
+    ``layer(x)`` and the gradients of ``sum(layer(x) * upstream)`` (a random linear function of every output) with
+    respect to ``x`` and each trainable weight.
+    """
     x = tf.constant(x)
     with tf.GradientTape() as tape:
         tape.watch(x)

@@ -89,8 +89,11 @@ def decoded_image_sizes(report: ParsedReport) -> list[tuple[int, int]]:
 
 
 def metric_cells(report: ParsedReport) -> list:
-    """``[((group, subset, metric), shown text, exact value), ...]`` of the metrics tables' cells, in
-    page order (a pipeline report holds several tables)."""
+    """The metrics tables' cells, in page order.
+
+    ``[((group, subset, metric), shown text, exact value), ...]`` of the metrics tables' cells, in page order (a
+    pipeline report holds several tables).
+    """
     return [((a["data-group"], a["data-subset"], a["data-metric"]), shown, float(a["data-value"]))
             for a, shown in report.cells if "data-metric" in a]
 

@@ -13,8 +13,11 @@ ROWS, LENGTH = 2 * 1024 + 100, 40  # two full updates of 1,024 and a remainder t
 
 
 def _tiny_model():
-    """Conv1D, a Bi-LSTM and a soft-bin softmax: no BatchNorm and no dropout, the case in which
-    accumulation is exact (both draw on the step's rows: see ``Recipe``'s docstring)."""
+    """Conv1D, a Bi-LSTM and a soft-bin softmax.
+
+    No BatchNorm and no dropout, the case in which accumulation is exact (both draw on the step's rows: see ``Recipe``'s
+    docstring).
+    """
     sequence = keras.Input((LENGTH, 6))
     x = keras.layers.Conv1D(8, 5, activation="relu")(sequence)
     x = keras.layers.Bidirectional(keras.layers.LSTM(4))(x)

@@ -17,7 +17,6 @@ import h5py
 import pyBigWig
 import pytest
 
-from dream_keras.cli import main
 from data_prep.outputs import manifest
 from tiny_atac import bias_args
 
@@ -300,8 +299,11 @@ def _limited_command(args, limit: int, cwd=None) -> subprocess.CompletedProcess:
 
 
 def _one_clear_write_error(done: subprocess.CompletedProcess, under: pathlib.Path) -> pathlib.Path:
-    """The command stopped with status 2 and one message naming the file it could not write (inside
-    ``under``), the size limit and the fix; that file does not exist; no traceback, no crash."""
+    """The command stopped with one clear message about the file it could not write.
+
+    The command stopped with status 2 and one message naming the file it could not write (inside ``under``), the size
+    limit and the fix; that file does not exist; no traceback, no crash.
+    """
     import re
 
     assert done.returncode == 2, done.stdout[-3000:] + done.stderr[-3000:]

@@ -4,8 +4,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from data_prep import (InputError, bias_threshold, counts_loss_weight, crop_windows, edge_filter, extract_windows,
-                       load_fold, outlier_filter, read_chrom_sizes, read_narrowpeak, split_of)
+from data_prep import (
+    InputError,
+    bias_threshold,
+    counts_loss_weight,
+    crop_windows,
+    edge_filter,
+    extract_windows,
+    load_fold,
+    outlier_filter,
+    read_chrom_sizes,
+    read_narrowpeak,
+    split_of,
+)
 
 
 def test_edge_filter_known_windows():

@@ -4,8 +4,16 @@ import numpy as np
 import pyfaidx
 import pytest
 
-from data_prep import (edge_filter, load_fold, make_nonpeaks, make_synthetic_dataset, read_chrom_sizes,
-                       read_narrowpeak, split_of, write_narrowpeak)
+from data_prep import (
+    edge_filter,
+    load_fold,
+    make_nonpeaks,
+    make_synthetic_dataset,
+    read_chrom_sizes,
+    read_narrowpeak,
+    split_of,
+    write_narrowpeak,
+)
 from data_prep.nonpeaks import gc_bucket
 
 

@@ -8,8 +8,18 @@ import pyBigWig
 import pyfaidx
 import pytest
 
-from data_prep import (InputError, Windows, crop_windows, extract_windows, one_hot_encode, read_narrowpeak,
-                       releasing_windows, sample_epoch, training_dataset, validation_dataset)
+from data_prep import (
+    InputError,
+    Windows,
+    crop_windows,
+    extract_windows,
+    one_hot_encode,
+    read_narrowpeak,
+    releasing_windows,
+    sample_epoch,
+    training_dataset,
+    validation_dataset,
+)
 from data_prep.pipelines import validation_nonpeaks
 
 IN, OUT, J = 2114, 1000, 500

@@ -12,8 +12,8 @@ import pyBigWig
 import pysam
 import pytest
 
-from data_prep.errors import InputError
 from data_prep import reads_to_bigwig
+from data_prep.errors import InputError
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 READS = REPO / "tests" / "data" / "reads"

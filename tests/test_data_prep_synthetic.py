@@ -8,8 +8,16 @@ import pyBigWig
 import pyfaidx
 import pytest
 
-from data_prep import (InputError, bundled_motif_path, crop_windows, extract_windows, load_fold, make_synthetic_dataset,
-                       read_meme, read_narrowpeak)
+from data_prep import (
+    InputError,
+    bundled_motif_path,
+    crop_windows,
+    extract_windows,
+    load_fold,
+    make_synthetic_dataset,
+    read_meme,
+    read_narrowpeak,
+)
 
 
 @pytest.fixture(scope="module")

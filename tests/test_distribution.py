@@ -1,6 +1,7 @@
-"""``--strategy mirrored|multiworker`` for real: two logical CPU devices, and two worker processes
-on loopback, each applying the same first step as one device on the same global batch; and a
-short ``dream-keras train --strategy mirrored`` run that saves loadable models.
+"""``--strategy mirrored|multiworker`` for real.
+
+Two logical CPU devices, and two worker processes on loopback, each applying the same first step as one device on the
+same global batch; and a short ``dream-keras train --strategy mirrored`` run that saves loadable models.
 
 Every run is a separate process (tests/distributed_step.py or ``python -c``): the CPU split and the
 multi-worker cluster must be set up before TensorFlow starts. Timeouts make a hung collective fail
@@ -96,7 +97,8 @@ def _run_two_workers(tmp_path: pathlib.Path) -> tuple[list[int | None], list[str
     """Run distributed_step.py as the two workers of a loopback cluster; (return codes, outputs).
 
     Each worker writes to its own log file, not a pipe: a worker blocked on a full pipe that nobody
-    reads (while the test waits on the other) would stall the collective and hang both."""
+    reads (while the test waits on the other) would stall the collective and hang both.
+    """
     cluster = {"worker": [f"127.0.0.1:{port}" for port in _free_ports(2)]}
     workers, logs = [], []
     for index in range(2):

@@ -135,8 +135,11 @@ def _assert_outputs_close(actual, expected):
 
 
 def _tiny(backbone, head, seed, **options):
-    """A tiny model whose kernels are scaled up 3x, so that its outputs vary between inputs (and
-    strands) by far more than the 1e-5 tolerance (at the initial scale some heads barely move)."""
+    """A tiny model whose outputs vary between inputs far beyond the tolerance.
+
+    A tiny model whose kernels are scaled up 3x, so that its outputs vary between inputs (and strands) by far more than
+    the 1e-5 tolerance (at the initial scale some heads barely move).
+    """
     keras.utils.set_random_seed(seed)
     model = dream_keras.build_model(backbone, head, **options)
     for weight in model.weights:
@@ -146,8 +149,11 @@ def _tiny(backbone, head, seed, **options):
 
 
 def _toy_model(seed=9, length=8):
-    """Any Keras model with one input and named outputs exports; this small one (no zoo attributes:
-    the input shape comes from the model, the alphabet defaults to ACGT) keeps export tests quick."""
+    """Any Keras model with one input and named outputs exports.
+
+    This small one (no zoo attributes: the input shape comes from the model, the alphabet defaults to ACGT) keeps export
+    tests quick.
+    """
     keras.utils.set_random_seed(seed)
     sequence = keras.Input((length, 4), name="sequence")
     features = keras.layers.GlobalAveragePooling1D()(keras.layers.Conv1D(4, 3, activation="relu")(sequence))
@@ -226,8 +232,11 @@ def test_tfsm_layer_reloads_the_endpoints(exported):
 
 @pytest.mark.parametrize("exported", ["soft_bins"], indirect=True)
 def test_signatures_run_by_tensor_name_in_a_session_as_tf_serving_does(exported):
-    """TF Serving's C++ loader has no Python functions: it restores the MetaGraph into a session and
-    feeds and fetches each signature's tensors by name. Do the same (TF1 loader, graph mode)."""
+    """TF Serving's C++ loader has no Python functions.
+
+    It restores the MetaGraph into a session and feeds and fetches each signature's tensors by name. Do the same (TF1
+    loader, graph mode).
+    """
     feeds = {"serving_default": exported.forward, "predict_dna_rc_average": np.asarray(exported.dna, dtype=object)}
     with tf.Graph().as_default(), tf.compat.v1.Session() as session:
         meta_graph = tf.compat.v1.saved_model.loader.load(session, ["serve"], str(exported.path))
@@ -431,9 +440,9 @@ def test_cli_exports_keras_files(tmp_path, capsys):
     assert _folder_names(base / "mpra") == ["1"]
 
 
-def _readme_serving_json():
-    text = (ROOT / "README.md").read_text()
-    section = text.split("## Serving with TF Serving", 1)[1].split("\n## ", 1)[0]
+def _documented_serving_json():
+    text = (ROOT / "docs" / "tutorials" / "serving.md").read_text()
+    section = text.split("## The SavedModel", 1)[1]
     return [json.loads(block) for block in re.findall(r"```json\n(.+?)\n```", section, flags=re.S)]
 
 
@@ -442,11 +451,11 @@ def _row_format(outputs, n):
     return [{name: np.asarray(value[i]).tolist() for name, value in outputs.items()} for i in range(n)]
 
 
-def test_readme_request_bodies_run_through_the_signatures(tmp_path):
+def test_documented_request_bodies_run_through_the_signatures(tmp_path):
     model = _toy_model()
     loaded = tf.saved_model.load(str(export_saved_model(model, tmp_path, "deepstarr",
                                                         signatures=["serving_default", "predict_dna"])))
-    bodies = _readme_serving_json()
+    bodies = _documented_serving_json()
     requests = [body for body in bodies if "instances" in body]
     (response,) = [body for body in bodies if "predictions" in body]
     assert [body.get("signature_name", "serving_default") for body in requests] == ["serving_default",

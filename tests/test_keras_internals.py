@@ -67,8 +67,11 @@ def test_dtype_policies_get_gives_named_policies(name):
 
 
 def test_op_determinism_switch_is_readable():
-    """jit_choice.op_determinism_enabled reads TensorFlow's private switch that enable_op_determinism sets
-    (run in a fresh process: determinism cannot be switched off again)."""
+    """jit_choice.op_determinism_enabled reads TensorFlow's private switch.
+
+    jit_choice.op_determinism_enabled reads TensorFlow's private switch that enable_op_determinism sets (run in a fresh
+    process: determinism cannot be switched off again).
+    """
     import subprocess
     import sys
 

@@ -1,5 +1,8 @@
-"""The memory savings of the training run keep its numbers: metrics scored in chunks of regions equal
-the whole-array computation, and predicting only the log-counts gives the same log-counts."""
+"""The memory savings of the training run keep its numbers.
+
+Metrics scored in chunks of regions equal the whole-array computation, and predicting only the log-counts gives the same
+log-counts.
+"""
 
 import numpy as np
 

@@ -1,19 +1,20 @@
-"""The README's backbone and head option tables are the ones the registries give."""
+"""The documentation's backbone and head option tables are the ones the registries give."""
 
 import pathlib
 
 from dream_keras.option_tables import END, START, builder_defaults, options_markdown, replace_block
 from dream_keras.registry import get_backbone, get_head
 
-README = pathlib.Path(__file__).resolve().parents[1] / "README.md"
+PAGE = pathlib.Path(__file__).resolve().parents[1] / "docs" / "reference" / "models.md"
 
 
-def test_readme_option_tables_are_current():
-    text = README.read_text()
-    assert START in text and END in text, "README.md lost its option-table markers"
+def test_documented_option_tables_are_current():
+    text = PAGE.read_text()
+    assert START in text and END in text, f"{PAGE} lost its option-table markers"
     block = text.split(START, 1)[1].split(END, 1)[0].strip("\n") + "\n"
     assert block == options_markdown(), (
-        "README.md's option tables are stale: run `python -m dream_keras.option_tables README.md`")
+        f"{PAGE}'s option tables are stale: "
+        f"run `python -m dream_keras.option_tables {PAGE.relative_to(PAGE.parents[2])}`")
 
 
 def test_option_defaults_come_from_the_registry():

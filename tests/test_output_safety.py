@@ -1,6 +1,7 @@
-"""Nothing a user owns is lost: the output room (data_prep.outputs): manifests, containment of every
-deletion, locks, --overwrite's staging swap, stale temporaries, paired outputs, failed writes, recorded
-inputs; also FASTA index, duplicate IDs, header lines (issues 18 and 27). No TensorFlow here: the run
+"""Nothing a user owns is lost: the output room (data_prep.outputs).
+
+Manifests, containment of every deletion, locks, --overwrite's staging swap, stale temporaries, paired outputs, failed
+writes, recorded inputs; also FASTA index, duplicate IDs, header lines (issues 18 and 27). No TensorFlow here: the run
 folders are written with the real machinery and plain files; ``test_cli_safety.py`` runs the commands.
 """
 
@@ -21,8 +22,7 @@ import pytest
 import data_prep
 from data_prep.errors import InputError
 from data_prep.genome import open_genome
-from data_prep.outputs import OutputWriteError, RunFolder, atomic_path, open_output, write_text_atomic
-from data_prep.outputs import manifest
+from data_prep.outputs import OutputWriteError, RunFolder, atomic_path, manifest, open_output, write_text_atomic
 from data_prep.outputs.containment import OutsideFolder
 from data_prep.outputs.lock import OutputInUse, lock_path
 from data_prep.outputs.recorded_inputs import carry_input_history, changed_inputs, check_recorded_inputs, fingerprints
@@ -353,8 +353,11 @@ def test_kill_9_during_a_replacement(tmp_path, capsys, event, expected):
 
 
 def test_a_killed_run_leaves_nothing_the_next_overwrite_calls_foreign(tmp_path):
-    """Files a killed run wrote in place after its last manifest update (the CSV log), and a file killed
-    right after its rename, are still the tool's."""
+    """Files a killed run left behind are still the tool's.
+
+    Files a killed run wrote in place after its last manifest update (the CSV log), and a file killed right after its
+    rename, are still the tool's.
+    """
     code = textwrap.dedent("""
         import sys
         sys.path.insert(0, sys.argv[2])

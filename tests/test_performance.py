@@ -10,10 +10,9 @@ from bias_models import with_bias
 from dream_keras import build_model
 from dream_keras.cli import main
 from dream_keras.losses import chrombpnet_loss
-from dream_keras.training import jit_choice
-from dream_keras.training.performance import (MEASURE, apply_jit_compile, precision, resolve_jit_compile,
-                                              set_precision)
 from dream_keras.tasks.atac.profile_count_fit import compile_profile_count
+from dream_keras.training import jit_choice
+from dream_keras.training.performance import MEASURE, apply_jit_compile, precision, resolve_jit_compile, set_precision
 from dream_keras.training.seeding import seed_everything
 from tiny_atac import bias_args
 
@@ -195,9 +194,11 @@ def test_a_model_xla_cannot_compile_trains_without_it(tmp_path, monkeypatch, cap
 
 
 def test_xla_is_not_tried_where_its_step_may_not_fit_in_memory(tmp_path, monkeypatch):
-    """An XLA step that runs out of memory ends the process: ``auto`` keeps XLA off, without timing and
-    without caching, when ``XLA_FACTOR`` x the layer outputs x the batch exceeds the available memory,
-    even over a cached "XLA on"."""
+    """An XLA step that runs out of memory ends the process.
+
+    ``auto`` keeps XLA off, without timing and without caching, when ``XLA_FACTOR`` x the layer outputs x the batch
+    exceeds the available memory, even over a cached "XLA on".
+    """
     from dream_keras.training import memory_check
 
     monkeypatch.setenv(jit_choice.CACHE_ENV, str(tmp_path))

@@ -1,6 +1,8 @@
-"""``dream-keras pipeline`` end to end from the bundled bigWig with tiny models (1 epoch), then
-``--resume``: every finished stage skipped; a lost completion record: only that stage (and what
-follows it) runs again; changed options, two signals and a foreign folder refused."""
+"""``dream-keras pipeline`` end to end from the bundled bigWig with tiny models (1 epoch), then ``--resume``.
+
+Every finished stage skipped; a lost completion record: only that stage (and what follows it) runs again; changed
+options, two signals and a foreign folder refused.
+"""
 
 import json
 import os
@@ -10,6 +12,7 @@ import sys
 
 import pandas as pd
 import pytest
+from report_checks import decoded_image_sizes, metric_cells, parse_report
 
 from console_capture import console_to_file, noise_in, tensorflow_started
 from dream_keras.cli import main

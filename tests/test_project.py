@@ -21,11 +21,14 @@ def test_ci_runs_the_readme_test_command():
     assert "pytest" in tests
     ci = (ROOT / ".ci" / "run").read_text()
     assert tests in ci
+    # Before the tests: the lint and the documentation site in strict mode, with the extras they need.
+    assert ci.index("ruff check .") < ci.index("mkdocs build --strict") < ci.index(tests)
+    assert '".[test,docs,lint]"' in ci
 
 
 def test_top_level_layout():
     for name in ["dream_keras", "baselines", "bias_models", "data_prep", "tests", "setup.cfg", "README.md",
-                 "pyproject.toml", "LICENSE"]:
+                 "pyproject.toml", "LICENSE", "docs", "mkdocs.yml"]:
         assert (ROOT / name).exists(), name
     # pyproject.toml names only the build backend; all metadata lives in setup.cfg.
     assert "[project]" not in (ROOT / "pyproject.toml").read_text()

@@ -9,8 +9,14 @@ import numpy as np
 import pytest
 
 from dream_keras.losses import SoftBinKL
-from dream_keras.training.recipes import (RECIPES, OneCycleAdamW, OneCycleSchedule, ValidationMetrics,
-                                          recipe_for, table_losses)
+from dream_keras.training.recipes import (
+    RECIPES,
+    OneCycleAdamW,
+    OneCycleSchedule,
+    ValidationMetrics,
+    recipe_for,
+    table_losses,
+)
 
 
 def test_one_cycle_start_peak_end_follow_the_formula():

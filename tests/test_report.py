@@ -9,6 +9,7 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
+from report_checks import chromium, chromium_dom, chromium_screenshot, decoded_image_sizes, metric_cells, parse_report
 
 from report_checks import (chromium_dom, chromium_screenshot, decoded_image_sizes, metric_cells, needs_chromium,
                            parse_report)

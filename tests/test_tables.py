@@ -9,10 +9,21 @@ import pandas as pd
 import pytest
 
 from data_prep.errors import InputError
-from data_prep.tables import (TASKS, cross_validation_split, encode_dream_yeast, load_dream_yeast,
-                              load_lentimpra, load_starrseq, split_by_chromosome, split_by_set_column,
-                              split_dream_yeast, with_reverse_complements)
-from data_prep.tables import dream_yeast, lentimpra, starrseq
+from data_prep.tables import (
+    TASKS,
+    cross_validation_split,
+    dream_yeast,
+    encode_dream_yeast,
+    lentimpra,
+    load_dream_yeast,
+    load_lentimpra,
+    load_starrseq,
+    split_by_chromosome,
+    split_by_set_column,
+    split_dream_yeast,
+    starrseq,
+    with_reverse_complements,
+)
 
 _COMPLEMENT = {"A": "T", "C": "G", "G": "C", "T": "A", "N": "N"}
 

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 
 import data_prep
+from data_prep.outputs import RunFolder, open_output
 from data_prep.outputs.atomic import write_text_atomic
 from dream_keras import build_model
 from dream_keras.losses import chrombpnet_loss
 from dream_keras.training.fitting import fit_resumable
-from data_prep.outputs import RunFolder, open_output
 
 INPUT, OUTPUT, JITTER = 256, 64, 16
 
@@ -141,8 +141,10 @@ def test_run_json_records_inputs(tmp_path, data_dir):
 
 
 def test_one_iterator_plays_the_same_epochs_as_fresh_iterations(windows):
-    """fit reads the training stream through one repeated iterator (steps_per_epoch = its batches);
-    each pass must be the next epoch exactly as a new iteration of the stream would give it."""
+    """Fit reads the training stream through one repeated iterator (steps_per_epoch = its batches).
+
+    Each pass must be the next epoch exactly as a new iteration of the stream would give it.
+    """
     from dream_keras.training.fitting import one_iterator
 
     def stream():

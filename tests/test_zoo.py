@@ -154,8 +154,10 @@ def _std_ratio(weight, expected_std):
 
 
 def test_dream_cnn_initialisation_follows_the_pytorch_original():
-    """Autosome core and head: He-normal over fan-out, Dense N(0, 0.001), zero biases; the BHI first
-    block keeps PyTorch's default U(+-1/sqrt(fan_in)); BatchNorm as PyTorch's."""
+    """Autosome core and head: He-normal over fan-out, Dense N(0, 0.001), zero biases.
+
+    The BHI first block keeps PyTorch's default U(+-1/sqrt(fan_in)); BatchNorm as PyTorch's.
+    """
     model = build_model("dream_cnn")
     resize = model.get_layer("core0_resize_conv").kernel  # (7, 640, 128): 573,440 draws
     assert abs(_std_ratio(resize, np.sqrt(2 / (7 * 128))) - 1) < 0.02
@@ -329,8 +331,11 @@ def test_a_head_that_cannot_follow_is_left_out_and_a_pair_that_fails_otherwise_i
 
 
 def _load_official_weights(model, path):
-    """Set every weighted layer of ``model`` from the layer of the same name in an official ChromBPNet
-    HDF5 file (Keras 2 layout: model_weights/<layer>/<layer>/{kernel,bias}:0)."""
+    """Set every weighted layer of ``model`` from an official ChromBPNet HDF5 file.
+
+    Set every weighted layer of ``model`` from the layer of the same name in an official ChromBPNet HDF5 file (Keras 2
+    layout: model_weights/<layer>/<layer>/{kernel,bias}:0).
+    """
     with h5py.File(path, "r") as stored:
         group = stored["model_weights"]
         weighted = [layer for layer in model.layers if layer.weights]
@@ -356,8 +361,11 @@ def test_bpnet_matches_the_official_chrombpnet_files(data_dir, file_name, option
 
 
 def test_dtype_and_trainable_are_honoured_and_reload_from_the_config(tmp_path):
-    """build_model(dtype=..., trainable=...) builds under that policy and freezes, and the .keras file
-    reloads the same way under the default float32 policy."""
+    """build_model(dtype=..., trainable=...) builds, freezes and reloads as asked.
+
+    build_model(dtype=..., trainable=...) builds under that policy and freezes, and the .keras file reloads the same way
+    under the default float32 policy.
+    """
     options = dict(input_length=249, filters=[4, 4, 4, 4], dense_units=[8, 8])
     model = build_model("deepstarr", dtype="mixed_bfloat16", trainable=False, **options)
     assert keras.config.dtype_policy().name == "float32"  # the global policy is left as it was

@@ -28,10 +28,10 @@ import numpy as np
 import pandas as pd
 
 from data_prep import Windows, extract_windows
-from data_prep.errors import InputError
-from data_prep.streaming import StreamedWindows
 from data_prep.atac.inputs import AtacInputs, check_signal, extract_split, window_totals
 from data_prep.atac.regions import TRAIN_VALID, count_by_split, select_main_model_regions
+from data_prep.errors import InputError
+from data_prep.streaming import StreamedWindows
 
 
 def select_windows(windows: Windows, keep) -> Windows:
@@ -51,15 +51,20 @@ def split_windows(windows: Windows, split: str) -> Windows:
 class MainModelData:
     """Everything the main (bias-factorised) model of one fold sees.
 
-    train_peaks, valid_peaks : windows with a ``max_jitter`` margin (sequence ``input_length + 2J``).
-    train_nonpeaks, valid_nonpeaks : kept, subsampled nonpeaks (``input_length``).
-    scaling_nonpeaks : every kept train+valid nonpeak (before subsampling), in file order: the bias
-        model is rescaled on them (``scaling_totals``: their totals). Their sequences are read from
-        the FASTA batch by batch (:class:`data_prep.streaming.StreamedWindows`): with the usual two
-        nonpeaks per peak, holding them all would double the nonpeak memory for one prediction pass.
-    test_peaks, test_nonpeaks : the evaluation regions (edge-filtered only), ``input_length``.
-    counts_loss_weight : computed from the data (see the module docstring).
-    report : counts of regions loaded, dropped and kept, thresholds (for run.json and the summary).
+    Attributes:
+        train_peaks: training windows with a ``max_jitter`` margin (sequence ``input_length + 2J``).
+        valid_peaks: the same for validation.
+        train_nonpeaks: kept, subsampled training nonpeaks (``input_length``).
+        valid_nonpeaks: the same for validation.
+        scaling_nonpeaks: every kept train+valid nonpeak (before subsampling), in file order: the bias
+            model is rescaled on them. Their sequences are read from the FASTA batch by batch
+            (:class:`data_prep.streaming.StreamedWindows`): with the usual two nonpeaks per peak, holding
+            them all would double the nonpeak memory for one prediction pass.
+        scaling_totals: the totals of ``scaling_nonpeaks``.
+        test_peaks: the evaluation peaks (edge-filtered only), ``input_length``.
+        test_nonpeaks: the evaluation nonpeaks, likewise.
+        counts_loss_weight: computed from the data (see the module docstring).
+        report: counts of regions loaded, dropped and kept, thresholds (for run.json and the summary).
     """
 
     train_peaks: Windows
@@ -120,10 +125,13 @@ def window_rows(windows: Windows, first: int, stop: int) -> Windows:
 class BiasModelData:
     """What the bias model of one fold sees.
 
-    train_nonpeaks, valid_nonpeaks : the kept low-signal nonpeaks (``input_length``).
-    test_peaks, test_nonpeaks : evaluation regions (edge-filtered at ``input_length``).
-    counts_loss_weight : median kept totals / 10, at least 1.
-    report : counts, the threshold and the outlier bounds.
+    Attributes:
+        train_nonpeaks: the kept low-signal training nonpeaks (``input_length``).
+        valid_nonpeaks: the same for validation.
+        test_peaks: evaluation peaks (edge-filtered at ``input_length``).
+        test_nonpeaks: evaluation nonpeaks, likewise.
+        counts_loss_weight: median kept totals / 10, at least 1.
+        report: counts, the threshold and the outlier bounds.
     """
 
     train_nonpeaks: Windows

@@ -44,6 +44,7 @@ class ChromosomeFold:
 
     @property
     def label(self) -> str:
+        """``fold N`` for a numbered fold, else the fold file's stem."""
         return f"fold {self.number}" if self.number is not None else self.path.stem
 
     @property
@@ -108,8 +109,8 @@ def _require_file(path, what: str, fix: str) -> pathlib.Path:
 class AtacInputs:
     """Checked inputs of one fold: paths, the fold, the regions of each split and the chromosome sizes.
 
-    peaks, nonpeaks : DataFrames (``chrom, start, end, summit`` ...) of the regions on the fold's
-        chromosomes, with a ``split`` column (``train``, ``valid``, ``test``).
+    ``peaks`` and ``nonpeaks`` are DataFrames (``chrom, start, end, summit`` ...) of the regions on the
+    fold's chromosomes, with a ``split`` column (``train``, ``valid``, ``test``).
     """
 
     genome: pathlib.Path
@@ -156,16 +157,16 @@ def check_atac_inputs(*, genome, bigwig, peaks, nonpeaks, fold: ChromosomeFold,
                       need_splits: tuple[str, ...] = SPLITS) -> AtacInputs:
     """Check the files of one fold run against each other (see the module docstring).
 
-    Parameters
-    ----------
-    genome, bigwig, peaks : paths of the FASTA, the insertion bigWig and the narrowPeak/BED peaks.
-    nonpeaks : path of the nonpeak narrowPeak/BED file (``None`` where a command needs no nonpeaks).
-    fold : the fold (:func:`resolve_folds`).
-    need_splits : splits that must hold peaks (and nonpeaks): all three for training.
+    Args:
+        genome: paths of the FASTA, the insertion bigWig and the narrowPeak/BED peaks.
+        bigwig: paths of the FASTA, the insertion bigWig and the narrowPeak/BED peaks.
+        peaks: paths of the FASTA, the insertion bigWig and the narrowPeak/BED peaks.
+        nonpeaks: path of the nonpeak narrowPeak/BED file (``None`` where a command needs no nonpeaks).
+        fold: the fold (:func:`resolve_folds`).
+        need_splits: splits that must hold peaks (and nonpeaks): all three for training.
 
-    Returns
-    -------
-    :class:`AtacInputs`. Raises :class:`InputError` naming the file and the fix.
+    Returns:
+        :class:`AtacInputs`. Raises :class:`InputError` naming the file and the fix.
     """
     genome = _require_file(genome, "genome FASTA", "pass --genome with the reference FASTA")
     bigwig = _require_file(bigwig, "bigWig", "pass --bigwig with the per-base Tn5 insertion counts")

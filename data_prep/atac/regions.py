@@ -1,5 +1,6 @@
-"""Which regions one fold's main model trains, validates and is tested on, decided before any window
-is read into memory.
+"""Which regions one fold's main model trains, validates and is tested on.
+
+Which regions one fold's main model trains, validates and is tested on, decided before any window is read into memory.
 
 The official data rules (see :mod:`data_prep.atac.data`) need each region's total
 counts over its centred ``output_length`` window: they are read from the bigWig alone
@@ -15,10 +16,10 @@ import numpy as np
 import pandas as pd
 
 from data_prep import counts_loss_weight, outlier_filter
+from data_prep.atac.inputs import AtacInputs, check_signal
 from data_prep.epochs import n_nonpeaks_per_epoch
 from data_prep.errors import InputError
 from data_prep.region_totals import region_totals, windows_fit
-from data_prep.atac.inputs import AtacInputs, check_signal
 
 TRAIN_VALID = ("train", "valid")
 _KEPT_COLUMNS = ("chrom", "start", "end", "name", "summit", "split")
@@ -28,12 +29,18 @@ _KEPT_COLUMNS = ("chrom", "start", "end", "name", "summit", "split")
 class MainModelRegions:
     """The region tables of one fold's main model (each in file order, index reset).
 
-    train_peaks, valid_peaks : kept peaks whose ``input_length + 2 * max_jitter`` window fits.
-    train_nonpeaks, valid_nonpeaks : kept, subsampled nonpeaks.
-    scaling_nonpeaks : every kept train+valid nonpeak (before subsampling), and ``scaling_totals``
-        (float64) their totals: the bias model is rescaled on them.
-    test_peaks, test_nonpeaks : edge-filtered test regions.
-    counts_loss_weight, report : as :class:`~data_prep.atac.data.MainModelData`.
+    Attributes:
+        train_peaks: kept training peaks whose ``input_length + 2 * max_jitter`` window fits.
+        valid_peaks: the same for validation.
+        train_nonpeaks: kept, subsampled training nonpeaks.
+        valid_nonpeaks: the same for validation.
+        scaling_nonpeaks: every kept train+valid nonpeak (before subsampling): the bias model is
+            rescaled on them.
+        scaling_totals: float64 totals of ``scaling_nonpeaks``.
+        test_peaks: edge-filtered test peaks.
+        test_nonpeaks: edge-filtered test nonpeaks.
+        counts_loss_weight: as :class:`~data_prep.atac.data.MainModelData`.
+        report: as :class:`~data_prep.atac.data.MainModelData`.
     """
 
     train_peaks: pd.DataFrame
@@ -50,10 +57,12 @@ class MainModelRegions:
 
 def fitting_regions(inputs: AtacInputs, kind: str, splits, *, input_length: int, output_length: int,
                     margin: int = 0) -> tuple[pd.DataFrame, int]:
-    """The ``kind`` regions of ``splits`` whose windows (``margin`` bp extra each side) fit their
-    chromosome (columns ``chrom, start, end, name, summit, split``), and how many were dropped.
-    Raises :class:`InputError` when a split loses them all (the check of
-    :func:`~data_prep.atac.inputs.extract_split`)."""
+    """The ``kind`` regions of ``splits`` whose windows fit their chromosome, and how many were dropped.
+
+    The ``kind`` regions of ``splits`` whose windows (``margin`` bp extra each side) fit their chromosome (columns
+    ``chrom, start, end, name, summit, split``), and how many were dropped. Raises :class:`InputError` when a split
+    loses them all (the check of :func:`~data_prep.atac.inputs.extract_split`).
+    """
     regions = inputs.regions(kind, splits)
     lengths = regions["chrom"].map(inputs.chrom_sizes).to_numpy(dtype=np.int64)
     fits = windows_fit(regions["summit"].to_numpy(), lengths, input_length + 2 * margin, output_length + 2 * margin)

@@ -15,18 +15,18 @@ import functools
 import numpy as np
 
 from data_prep import Windows, extract_windows
-from data_prep.streaming import StreamedWindows, streaming_training_dataset, streaming_validation_dataset
 from data_prep.atac.inputs import AtacInputs
 from data_prep.atac.regions import MainModelRegions, select_main_model_regions
+from data_prep.streaming import StreamedWindows, streaming_training_dataset, streaming_validation_dataset
 
 
 class StreamedMainModelData:
     """The attributes of :class:`~data_prep.atac.data.MainModelData`, streamed.
 
-    train_peaks, valid_peaks, train_nonpeaks, valid_nonpeaks, scaling_nonpeaks :
-        :class:`data_prep.streaming.StreamedWindows` (``regions``; ``sequences`` read on demand).
-    scaling_totals : float64 totals of ``scaling_nonpeaks``.
-    test_peaks, test_nonpeaks : :class:`data_prep.Windows`, extracted at first use (after training).
+    ``train_peaks``, ``valid_peaks``, ``train_nonpeaks``, ``valid_nonpeaks`` and ``scaling_nonpeaks`` are
+    :class:`data_prep.streaming.StreamedWindows` (``regions``; ``sequences`` read on demand);
+    ``scaling_totals`` the float64 totals of ``scaling_nonpeaks``; ``test_peaks`` and ``test_nonpeaks``
+    :class:`data_prep.Windows`, extracted at first use (after training).
     """
 
     def __init__(self, regions: MainModelRegions, inputs: AtacInputs, *, input_length: int, output_length: int,
@@ -50,10 +50,12 @@ class StreamedMainModelData:
 
     @functools.cached_property
     def test_peaks(self) -> Windows:
+        """The test peaks' windows, read on first use."""
         return self._extract(self._test_regions[0])
 
     @functools.cached_property
     def test_nonpeaks(self) -> Windows:
+        """The test nonpeaks' windows, read on first use."""
         return self._extract(self._test_regions[1])
 
 

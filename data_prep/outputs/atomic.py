@@ -47,8 +47,10 @@ def announce_write(path: pathlib.Path, renamed: bool) -> None:
 
 
 def temporary_name(path: str | os.PathLike, token: str | None = None) -> pathlib.Path:
-    """The temporary path beside ``path``: ``.tmp-<pid>-<token>-<name>`` (``token``: 8 hex, random
-    when not given; writes that belong together share one)."""
+    """The temporary path beside ``path``.
+
+    ``.tmp-<pid>-<token>-<name>`` (``token``: 8 hex, random when not given; writes that belong together share one).
+    """
     path = pathlib.Path(path)
     return path.with_name(f".tmp-{os.getpid()}-{token or uuid.uuid4().hex[:8]}-{path.name}")
 
@@ -135,8 +137,9 @@ def _hdf5_finalizer_reports_held() -> Iterator[None]:
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[pathlib.Path]:
-    """Yield a temporary path beside ``path`` (not yet created); rename it to ``path`` when the block
-    succeeds and the file is whole.
+    """Yield a temporary path beside ``path`` (not yet created).
+
+    Rename it to ``path`` when the block succeeds and the file is whole.
 
     A reader never sees a half-written file: on an exception the temporary file (or folder) is
     removed and ``path`` is left as it was. The caller creates it, so it gets the usual permissions.
@@ -169,9 +172,12 @@ def atomic_path(path: str | os.PathLike) -> Iterator[pathlib.Path]:
 
 @contextlib.contextmanager
 def scratch_folder(beside: str | os.PathLike, purpose: str = "scratch") -> Iterator[pathlib.Path]:
-    """A new folder ``.tmp-<pid>-<token>-<name>.<purpose>`` beside ``beside`` for work files (e.g. the
-    spill of ``prep bigwig``), removed when the block ends; a killed process's is removed as a stale
-    temporary by the next command writing there."""
+    """A new folder beside ``beside`` for work files, removed when the block ends.
+
+    A new folder ``.tmp-<pid>-<token>-<name>.<purpose>`` beside ``beside`` for work files (e.g. the spill of ``prep
+    bigwig``), removed when the block ends; a killed process's is removed as a stale temporary by the next command
+    writing there.
+    """
     beside = pathlib.Path(beside)
     folder = temporary_name(beside.with_name(f"{beside.name}.{purpose}"))
     folder.mkdir(parents=True)

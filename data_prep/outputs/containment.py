@@ -57,8 +57,11 @@ def inside(root: str | os.PathLike, entry: str, *, source: str = "the manifest")
 
 
 def check_within(root: str | os.PathLike, path: str | os.PathLike) -> pathlib.Path:
-    """``path`` (absolute or relative to the working folder), checked to lie inside ``root`` with its
-    folders' symbolic links resolved; raises :class:`OutsideFolder` otherwise."""
+    """``path``, checked to lie inside ``root``.
+
+    ``path`` (absolute or relative to the working folder), checked to lie inside ``root`` with its folders' symbolic
+    links resolved; raises :class:`OutsideFolder` otherwise.
+    """
     root = pathlib.Path(os.path.abspath(root))
     path = pathlib.Path(os.path.abspath(path))
     try:
@@ -78,8 +81,10 @@ def delete_file(root: str | os.PathLike, path: str | os.PathLike) -> None:
 
 
 def remove_empty_folder(root: str | os.PathLike, path: str | os.PathLike) -> bool:
-    """Remove the folder ``path`` inside ``root`` (``root`` itself included) when it is empty; returns
-    whether it was removed. A symbolic link to a folder is never taken for a folder."""
+    """Remove the folder ``path`` inside ``root`` (``root`` itself included) when it is empty.
+
+    Returns whether it was removed. A symbolic link to a folder is never taken for a folder.
+    """
     root_path = pathlib.Path(os.path.abspath(root))
     path = pathlib.Path(os.path.abspath(path))
     if path != root_path:

@@ -24,6 +24,7 @@ from typing import Callable
 
 from data_prep.outputs.write_failures import OutputWriteError, likely_cause, reason_of, write_errno
 
+
 def _read_all(descriptor: int) -> bytes:
     chunks = []
     while True:
@@ -101,7 +102,8 @@ def run_isolated(write: Callable[[], None], temporary: str | os.PathLike, final:
     if reason is not None:
         raise OutputWriteError(final, reason)
     died = signal.Signals(os.WTERMSIG(status)).name if os.WIFSIGNALED(status) else f"exit {os.WEXITSTATUS(status)}"
-    raise RuntimeError(f"the writer of {final} stopped with {died} (its C library crashed; it said: {printed or 'nothing'})"
+    raise RuntimeError(f"the writer of {final} stopped with {died} (its C library crashed; it said: "
+                       f"{printed or 'nothing'})"
                        "; nothing was written under that name")
 
 

@@ -38,7 +38,7 @@ import pathlib
 
 from data_prep.errors import InputError
 from data_prep.outputs.atomic import TEMPORARY_NAME, add_write_listener, write_text_atomic
-from data_prep.outputs.containment import inside, plain_relative, remove_empty_folder, delete_file
+from data_prep.outputs.containment import delete_file, inside, plain_relative, remove_empty_folder
 
 MANIFEST = pathlib.PurePosixPath("logs/manifest.json")
 FORMAT = 1
@@ -54,8 +54,11 @@ def sha256_of(path: str | os.PathLike) -> str:
 
 
 def _walk(root: pathlib.Path) -> tuple[list[str], list[str]]:
-    """Files (symbolic links included, never followed) and folders under ``root`` as POSIX paths
-    relative to it, skipping temporary names (writes in flight)."""
+    """Files and folders under ``root`` as POSIX paths relative to it.
+
+    Files (symbolic links included, never followed) and folders under ``root`` as POSIX paths relative to it, skipping
+    temporary names (writes in flight).
+    """
     files, folders = [], []
     for folder, dirnames, filenames in os.walk(root):
         base = pathlib.Path(folder)
@@ -148,8 +151,11 @@ add_write_listener(_on_write)
 
 
 def expect(path: str | os.PathLike) -> None:
-    """List ``path`` as the tool's in every recording folder holding it, before it is written in place
-    (a file that is appended to, such as Keras's CSV log, never passes through a rename)."""
+    """List ``path`` as the tool's before it is written in place.
+
+    List ``path`` as the tool's in every recording folder holding it, before it is written in place (a file that is
+    appended to, such as Keras's CSV log, never passes through a rename).
+    """
     path = pathlib.Path(os.path.abspath(path))
     for recording in _recordings_holding(path):
         relative = path.relative_to(recording.root).as_posix()
@@ -187,8 +193,10 @@ def is_recording(root: str | os.PathLike) -> bool:
 
 
 def finish_recordings(root: str | os.PathLike) -> None:
-    """Write the final (``complete``) manifest of every recording in or under ``root``, innermost
-    first, and stop them."""
+    """Write the final manifest of every recording in or under ``root`` and stop them.
+
+    Write the final (``complete``) manifest of every recording in or under ``root``, innermost first, and stop them.
+    """
     root = pathlib.Path(os.path.abspath(root))
     for inner in sorted((r for r in _recordings if r.is_relative_to(root)), key=lambda r: -len(r.parts)):
         recording = _recordings.pop(inner)
@@ -205,8 +213,11 @@ def stop_recordings(root: str | os.PathLike) -> None:
 
 @dataclasses.dataclass
 class Survey:
-    """What a folder holds: ``owned_files``/``owned_folders`` (absolute paths its manifest lists, checked
-    inside it) and ``foreign`` (relative paths of everything else, with why), ``has_manifest``."""
+    """What a folder holds.
+
+    ``owned_files``/``owned_folders`` (absolute paths its manifest lists, checked inside it) and ``foreign`` (relative
+    paths of everything else, with why), ``has_manifest``.
+    """
 
     root: pathlib.Path
     has_manifest: bool
@@ -315,9 +326,10 @@ def delete_owned(root: str | os.PathLike) -> list[str]:
 
 
 def clear_below(root: str | os.PathLike, folder: str | os.PathLike) -> None:
-    """Empty ``folder``, a folder inside the recorded output ``root``, of the files ``root``'s manifest
-    owns there (for a stage or fold that runs again from a clean folder); refused, deleting nothing,
-    while it holds anything else.
+    """Empty ``folder`` of the files ``root``'s manifest owns there.
+
+    Empty ``folder``, a folder inside the recorded output ``root``, of the files ``root``'s manifest owns there (for a
+    stage or fold that runs again from a clean folder); refused, deleting nothing, while it holds anything else.
 
     Raises:
         InputError: ``folder`` holds what ``root``'s manifest does not own (named).
@@ -343,5 +355,6 @@ def clear_below(root: str | os.PathLike, folder: str | os.PathLike) -> None:
         remove_empty_folder(root, inner)
 
 
-__all__ = ["MANIFEST", "Survey", "check_replaceable", "clear_below", "delete_owned", "expect", "finish_recordings", "is_recording",
+__all__ = ["MANIFEST", "Survey", "check_replaceable", "clear_below", "delete_owned", "expect", "finish_recordings",
+           "is_recording",
            "read_manifest", "sha256_of", "start_recording", "stop_recordings", "survey"]

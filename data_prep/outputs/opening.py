@@ -92,8 +92,11 @@ def _enclosing(path: pathlib.Path) -> OpenedOutput | None:
 
 
 def _clean(folder: pathlib.Path) -> None:
-    """Finish interrupted swaps and remove dead processes' temporaries in ``folder`` (and, in a
-    dream-keras output folder, below it)."""
+    """Finish interrupted swaps and remove dead processes' temporaries in ``folder``.
+
+    Finish interrupted swaps and remove dead processes' temporaries in ``folder`` (and, in a dream-keras output folder,
+    below it).
+    """
     if not folder.is_dir():
         return
     recover_swaps(folder)
@@ -102,7 +105,8 @@ def _clean(folder: pathlib.Path) -> None:
 
 
 def _refuse_non_empty(path: pathlib.Path, held: list[str], option: str) -> None:
-    raise InputError(f"output folder {path} is not empty (it holds {', '.join(held[:5])}{', ...' if len(held) > 5 else ''}"
+    raise InputError(f"output folder {path} is not empty (it holds {', '.join(held[:5])}"
+                     f"{', ...' if len(held) > 5 else ''}"
                      f"); pass --overwrite to replace it, --resume to continue an interrupted run, or choose "
                      f"another {option}")
 
@@ -116,8 +120,10 @@ def _check_resumable(path: pathlib.Path, resume_needs: Sequence[str]) -> None:
 @contextlib.contextmanager
 def _nested_folder(path: pathlib.Path, outer: OpenedOutput, *, overwrite: bool, resume: bool,
                    option: str) -> Iterator[OpenedOutput]:
-    """A folder inside an output this process has open: no lock or staging of its own; ``overwrite``
-    empties it of what the outer output's manifest owns there."""
+    """A folder inside an output this process has open: no lock or staging of its own.
+
+    ``overwrite`` empties it of what the outer output's manifest owns there.
+    """
     held = sorted(p.name for p in path.iterdir()) if path.is_dir() else []
     if held and not resume:
         if not overwrite:

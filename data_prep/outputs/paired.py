@@ -64,9 +64,11 @@ def paired_paths(finals: list[str | os.PathLike]) -> Iterator[list[pathlib.Path]
 
 
 def _checked_rename(temporary: str, final: str, journal: pathlib.Path) -> tuple[pathlib.Path, pathlib.Path]:
-    """``(temporary, final)`` of a journal line, refused unless ``temporary`` is a tool temporary name
-    whose final name is ``final`` in the same folder (so a journal can only commit a write, never move
-    any other file)."""
+    """``(temporary, final)`` of a journal line, checked.
+
+    ``(temporary, final)`` of a journal line, refused unless ``temporary`` is a tool temporary name whose final name is
+    ``final`` in the same folder (so a journal can only commit a write, never move any other file).
+    """
     temporary_path, final_path = pathlib.Path(temporary), pathlib.Path(final)
     match = TEMPORARY_NAME.match(temporary_path.name)
     if not match or match.group(3) != final_path.name or temporary_path.parent != final_path.parent:

@@ -1,4 +1,4 @@
-"""Inputs recorded in ``run.json`` (and ``pipeline.json``) checked before ``--resume``/``--config``, and their history kept.
+"""Inputs recorded in ``run.json`` and ``pipeline.json``, checked before ``--resume``/``--config``, their history kept.
 
 ``run.json`` records each input file's path, size and SHA-256 (:func:`fingerprints`). Before a run is resumed or
 repeated, :func:`changed_inputs` compares them with the files now at those paths; a change stops
@@ -26,8 +26,10 @@ def file_fingerprint(path: str | os.PathLike) -> dict:
 
 
 def fingerprints(paths: dict, say=print, slow_seconds: float = 2.0) -> dict[str, dict]:
-    """``{name: file_fingerprint}`` of the input files ``{name: path}`` (``None`` paths left out); says
-    how long hashing took when it was slow."""
+    """``{name: file_fingerprint}`` of the input files ``{name: path}`` (``None`` paths left out).
+
+    Says how long hashing took when it was slow.
+    """
     started = time.monotonic()
     found = {name: file_fingerprint(path) for name, path in paths.items() if path is not None}
     seconds = time.monotonic() - started
@@ -44,6 +46,8 @@ def changed_inputs(recorded: dict, skip=(), say=print, slow_seconds: float = 2.0
     Args:
         recorded: ``run.json``'s ``inputs`` (``{name: {"path", "size", "sha256"}}``).
         skip: input names not to check (the command names another file for them).
+        say: where the one-line notes go (a slow comparison, going on with changed inputs).
+        slow_seconds: a comparison that takes longer than this is reported through ``say``.
     """
     started, lines, hashed = time.monotonic(), [], 0
     for name, fingerprint in recorded.items():

@@ -23,8 +23,8 @@ from data_prep.outputs.recorded_inputs import carry_input_history, fingerprints
 
 SUBFOLDERS = ("models", "logs", "evaluation")
 
-#: Name of the per-epoch training log in ``logs/`` (every task's runs).
 TRAINING_LOG = "training_log.csv"
+"""Name of the per-epoch training log in ``logs/`` (every task's runs)."""
 
 
 def program_version() -> str:
@@ -61,8 +61,11 @@ class RunFolder:
 
     def write_run_json(self, command: str, parameters: dict, inputs: dict[str, str | os.PathLike | None],
                        extra: dict | None = None) -> pathlib.Path:
-        """Write ``logs/run.json``: the command, every resolved parameter, version, input fingerprints,
-        and ``extra`` sections (e.g. ``{"data": {...}}``: values derived from the inputs)."""
+        """Write ``logs/run.json``.
+
+        The command, every resolved parameter, version, input fingerprints, and ``extra`` sections (e.g. ``{"data":
+        {...}}``: values derived from the inputs).
+        """
         record = {
             "command": command,
             "dream_keras_version": program_version(),

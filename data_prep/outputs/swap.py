@@ -52,8 +52,11 @@ def _keep_remainder(aside: pathlib.Path, out: pathlib.Path, remaining: list[str]
 
 
 def _rewrite_recorded_paths(staging: pathlib.Path, out: pathlib.Path) -> None:
-    """Paths into the staging folder recorded in ``run.json`` and ``pipeline.json`` files (a
-    quickstart's nonpeaks and bias model) are rewritten to where they will be after the swap."""
+    """Rewrite the staging paths recorded in run files to where they will be after the swap.
+
+    Paths into the staging folder recorded in ``run.json`` and ``pipeline.json`` files (a quickstart's nonpeaks and bias
+    model) are rewritten to where they will be after the swap.
+    """
     old, new = json.dumps(str(staging))[1:-1], json.dumps(str(out))[1:-1]
     for record in [*staging.rglob("logs/run.json"), *staging.rglob("logs/pipeline.json")]:
         text = record.read_text()

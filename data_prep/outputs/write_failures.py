@@ -82,8 +82,11 @@ def space_report(path: str | os.PathLike) -> str:
 
 
 def write_errno(error: BaseException) -> int | None:
-    """The error number of a failed write in ``error`` or its causes (also read from a C/C++ library's
-    message), or ``None`` when it is no write failure of :data:`WRITE_ERRNOS`."""
+    """The error number of a failed write in ``error`` or its causes, else ``None``.
+
+    The error number of a failed write in ``error`` or its causes (also read from a C/C++ library's message), or
+    ``None`` when it is no write failure of :data:`WRITE_ERRNOS`.
+    """
     seen = set()
     while error is not None and id(error) not in seen:
         seen.add(id(error))
@@ -110,8 +113,10 @@ NEARLY_FULL = 1 << 20
 
 
 def likely_cause(written: str | os.PathLike) -> str | None:
-    """Why the write of ``written`` (a file cut short, or a writer that died) most likely failed: it
-    reached the process's file size limit, or the disk is full; ``None`` when neither."""
+    """Why the write of ``written`` (a file cut short, or a writer that died) most likely failed.
+
+    It reached the process's file size limit, or the disk is full; ``None`` when neither.
+    """
     written = pathlib.Path(written)
     limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
     size = written.stat().st_size if written.exists() else 0

@@ -15,8 +15,8 @@ import pathlib
 import numpy as np
 
 from data_prep.errors import InputError
-from data_prep.outputs.atomic import scratch_folder
 from data_prep.genome import genome_sizes, opened_genome
+from data_prep.outputs.atomic import scratch_folder
 from data_prep.reads.bam import BamReads
 from data_prep.reads.bigwig_writing import write_counts_bigwig
 from data_prep.reads.contig_names import naming_mismatch_message
@@ -148,11 +148,15 @@ def reads_to_bigwig(out: str | os.PathLike, genome: str | os.PathLike, *, data_t
         genome: reference FASTA; its chromosomes (names and lengths) make the bigWig's header, and reads on
             other contigs are dropped.
         data_type: ``"ATAC"`` (Tn5, target shift +4/-4) or ``"DNASE"`` (target 0/+1).
-        bam, fragments, tagalign: exactly one input. BAM/SAM (sorted by coordinate, no index needed);
-            fragments ``chrom start end ...`` (plain or gzip); tagAlign ``chrom start end name score strand``.
-            Reads must be grouped by chromosome (any sorted file).
-        plus_shift, minus_shift: shift the reads already have (both or neither); estimated from a sample of
-            ``num_samples`` reads per strand (``2 * num_samples`` in all, as the official code) when absent.
+        bam: BAM/SAM reads (sorted by coordinate, no index needed). Exactly one of ``bam``, ``fragments``
+            and ``tagalign`` is given; reads must be grouped by chromosome (any sorted file).
+        fragments: fragments ``chrom start end ...`` (plain or gzip).
+        tagalign: tagAlign ``chrom start end name score strand`` (plain or gzip).
+        plus_shift: shift the plus-strand reads already have (given with ``minus_shift``, or neither);
+            estimated from a sample of the reads when absent.
+        minus_shift: shift the minus-strand reads already have (see ``plus_shift``).
+        num_samples: reads sampled per strand to estimate the shift (``2 * num_samples`` in all, as the
+            official code).
         seed: random seed of the sample.
         zoom_levels: bigWig zoom levels (see :func:`data_prep.reads.bigwig_writing.write_counts_bigwig`).
 

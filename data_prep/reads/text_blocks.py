@@ -54,7 +54,7 @@ def text_blocks(path: str | os.PathLike, what: str, block_bytes: int = BLOCK_BYT
             so far, for a progress bar.
 
     Yields:
-        The 1-based number of the block's first line and the block's bytes (ending in ``\\n`` except
+        The 1-based number of the block's first line and the block's bytes (ending in ``\n`` except
         perhaps the file's last block).
 
     Raises:

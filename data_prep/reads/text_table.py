@@ -222,9 +222,11 @@ def chromosome_runs(rows: TableRows) -> list[tuple[str, slice]]:
 
 
 class TableReads:
-    """Base of the readers of tab-separated read files (fragments, tagAlign): the file, the bytes parsed
-    at a time and the counts of the last pass; a subclass sets ``layout`` and ``option`` and turns
-    :meth:`parsed_blocks` into read ends."""
+    """Base of the readers of tab-separated read files (fragments, tagAlign).
+
+    The file, the bytes parsed at a time and the counts of the last pass; a subclass sets ``layout`` and ``option`` and
+    turns :meth:`parsed_blocks` into read ends.
+    """
 
     layout: TableLayout
     option: str = ""

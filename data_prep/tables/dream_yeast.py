@@ -91,6 +91,7 @@ def pad_with_plasmid(reads: Sequence[str], flank: str = PLASMID_FLANK_5PRIME,
     Args:
         reads: n DNA strings starting with the 5' adaptor.
         flank: the plasmid bases 5' of the insert site (at least ``length``).
+        length: bases kept (the model's input length).
 
     Returns:
         n strings of exactly ``length`` bases (upper case).
@@ -112,6 +113,9 @@ def soft_bin_targets(expression: np.ndarray, n_bins: int = N_BINS, shift: float 
 
     Args:
         expression: ``(n,)`` measured expression.
+        n_bins: number of bins.
+        shift: added to the expression before the bins are drawn.
+        scale: standard deviation of the Normal.
 
     Returns:
         ``(n, n_bins)`` float32, each row summing to 1.
@@ -177,6 +181,7 @@ def encode_dream_yeast(sequences: Sequence[str], is_reverse: bool = False, is_si
         is_reverse: True encodes the reverse complement of each padded read with ``is_reverse`` = 1.
         is_singleton: the singleton flag, 0 at prediction (scalar or ``(n,)``).
         plasmid_flank: the 150 plasmid bases 5' of the insert site.
+        dtype: dtype of the array.
 
     Returns:
         ``(n, 150, 6)``.
@@ -222,7 +227,8 @@ def split_dream_yeast(table: SequenceTable, valid_fraction: float = 0.1, test_fr
 
     Args:
         table: the loaded rows.
-        valid_fraction, test_fraction: the shares held out (rounded down to whole rows).
+        valid_fraction: the share held out for validation (rounded down to whole rows).
+        test_fraction: the share held out for testing (rounded down to whole rows).
         seed: seed of the permutation (numpy default_rng).
 
     Returns:

@@ -76,8 +76,10 @@ def reverse_complement_one_hot(x: np.ndarray, alphabet: str, start: int = 0,
     Args:
         x: ``(n, L, C)``: four base channels in ``alphabet`` order (complement-symmetric: ACGT, AGCT),
             then any flag channels, which are copied unchanged.
-        start, stop: the positions to reverse-complement (0-based, stop exclusive); the rest is left
-            as it is (e.g. fixed adaptors).
+        alphabet: the base channels' order.
+        start: first position to reverse-complement (0-based); the positions outside ``[start, stop)``
+            are left as they are (e.g. fixed adaptors).
+        stop: end of the reverse-complemented positions (exclusive; ``None``: the sequence's end).
 
     Returns:
         a new array of the same shape and dtype.

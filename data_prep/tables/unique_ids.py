@@ -20,7 +20,8 @@ def check_unique_ids(frame: pd.DataFrame, id_column: str, sequence_column: str, 
 
     Args:
         frame: the table (one row per file data line).
-        id_column, sequence_column: column names.
+        id_column: name of the ID column.
+        sequence_column: name of the sequence column (shown for the repeated rows).
         lines: the 1-based file line of each row.
         path: the file, for the message.
     """

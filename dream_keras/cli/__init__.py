@@ -36,6 +36,7 @@ KERAS_FREE_COMMANDS = {"prep", "motifs"}
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``dream-keras`` parser with every command's subparser (imports no TensorFlow)."""
     from dream_keras import __version__
 
     parser = argparse.ArgumentParser(
@@ -74,8 +75,11 @@ _write_failed = False
 
 
 def _as_write_failure(error: BaseException):
-    """A failed write that reached here without passing through an atomic write (a file Keras appends to,
-    a library's own file) as :class:`~data_prep.outputs.OutputWriteError`, else ``None``."""
+    """A failed write that reached here unwrapped, as an output write error.
+
+    A failed write that reached here without passing through an atomic write (a file Keras appends to, a library's own
+    file) as :class:`~data_prep.outputs.OutputWriteError`, else ``None``.
+    """
     from data_prep.outputs.write_failures import as_write_error, write_errno
 
     if write_errno(error) is None:

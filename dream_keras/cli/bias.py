@@ -22,6 +22,7 @@ def _default(name: str):
 
 
 def add_parser(sub) -> None:
+    """Add ``dream-keras bias train`` to the subcommands."""
     p = sub.add_parser("bias", help="the bias-model stage (bias train)")
     bias_sub = p.add_subparsers(dest="bias_command", required=True, metavar="BIAS_COMMAND")
     t = bias_sub.add_parser("train", help="train the bias model on low-signal background regions",
@@ -31,15 +32,19 @@ def add_parser(sub) -> None:
     t.add_argument("--fold", action=Explicit, help="fold number (fold_N.json in --fold-dir) or a fold JSON file")
     add_atac_inputs(t, "--fold-dir")
     add_run_options(t)
-    t.add_argument("--backbone", action=Explicit, help=f"bias backbone (default: {_default('backbone')}, as the official bias model)")
+    t.add_argument("--backbone", action=Explicit,
+                   help=f"bias backbone (default: {_default('backbone')}, as the official bias model)")
     add_model_options(t, filters_help="filters (default: the backbone's official bias model's, e.g. bpnet's)",
                       layers_help="dilated layers (default: the backbone's official bias model's)")
     t.add_argument("--bias-threshold-factor", type=float, action=Explicit,
                    help="nonpeaks must have totals below 0.01-quantile(peak totals) x this (ATAC "
                         f"{_default('bias_threshold_factor')}, DNase 0.8)")
-    t.add_argument("--input-length", type=int, action=Explicit, help=f"input window (bp, default {_default('input_length')})")
-    t.add_argument("--output-length", type=int, action=Explicit, help=f"profile window (bp, default {_default('output_length')})")
-    t.add_argument("--outlier-quantile", type=float, action=Explicit, help=f"outlier filter quantile (default {_default('outlier_quantile')})")
+    t.add_argument("--input-length", type=int, action=Explicit,
+                   help=f"input window (bp, default {_default('input_length')})")
+    t.add_argument("--output-length", type=int, action=Explicit,
+                   help=f"profile window (bp, default {_default('output_length')})")
+    t.add_argument("--outlier-quantile", type=float, action=Explicit,
+                   help=f"outlier filter quantile (default {_default('outlier_quantile')})")
     t.add_argument("--counts-loss-weight", type=float, action=Explicit,
                    help="weight of the log-count loss (default: median kept total / 10, at least 1)")
     add_training_options(t, BiasTrainParameters)
@@ -47,8 +52,11 @@ def add_parser(sub) -> None:
 
 
 def bias_parameters(args) -> BiasTrainParameters:
-    """The :class:`~dream_keras.tasks.atac.parameters.BiasTrainParameters` of parsed arguments (options
-    not given keep the defaults declared there)."""
+    """The bias training parameters of parsed arguments.
+
+    The :class:`~dream_keras.tasks.atac.parameters.BiasTrainParameters` of parsed arguments (options not given keep the
+    defaults declared there).
+    """
     require_options(args, ("genome", "bigwig", "peaks", "nonpeaks", "fold"), "bias train")
     return BiasTrainParameters(
         genome=absolute(args.genome), bigwig=absolute(args.bigwig), peaks=absolute(args.peaks),
@@ -58,8 +66,9 @@ def bias_parameters(args) -> BiasTrainParameters:
 
 
 def run_train(args) -> int:
-    from data_prep.errors import InputError
+    """Run ``dream-keras bias train``; returns the exit status."""
     from data_prep.atac.inputs import resolve_folds
+    from data_prep.errors import InputError
     from dream_keras.tasks.atac.bias_stage import format_bias_summary, train_bias
 
     resolve_recorded_parameters(args, "bias train", lambda parameters: (BiasTrainParameters, ("task",)))

@@ -1,6 +1,6 @@
 """``dream-keras demo-data --out DIR``: copy the real data bundled with the package into a folder.
 
-The README's examples run on it. ``DIR`` gets::
+The documentation's examples run on it. ``DIR`` gets::
 
     atac/        mouse ATAC-seq (mm10 chr17:64-65 Mb as chr17_seg1..5): genome.fa, chrom.sizes,
                  tn5_insertions.bw, peaks.narrowPeak, folds/fold_{0..4}.json, variants.vcf, reads.bam;
@@ -25,7 +25,9 @@ LAYOUT = {"atac": "atac_mm10", "tables": "tables", "motifs": "motifs", "chrombpn
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("demo-data", help="copy the bundled real data into a folder (the README's examples use it)",
+    """Add ``dream-keras demo-data`` to the subcommands."""
+    p = sub.add_parser("demo-data",
+                       help="copy the bundled real data into a folder (the documentation's examples use it)",
                        description="Copy the real data bundled with the package (mouse ATAC-seq, sample tables "
                                    "of the DREAM yeast, STARR-seq and lentiMPRA tasks, motifs, small official "
                                    "ChromBPNet files) into --out, with licences and provenance.")
@@ -50,11 +52,12 @@ def copy_demo_data(out: str | os.PathLike) -> pathlib.Path:
 
 
 def run(args) -> int:
+    """Run ``dream-keras demo-data``; returns the exit status."""
     out = copy_demo_data(args.out)
     files = sorted(p for p in out.rglob("*") if p.is_file())
     size = sum(p.stat().st_size for p in files)
     print(f"wrote {out}/: {len(files)} files, {size / 1e6:.1f} MB")
     for name in LAYOUT:
         print(f"  {out / name}/")
-    print(f"next: dream-keras quickstart, or the README's examples with the files under {out}/")
+    print(f"next: dream-keras quickstart, or the documentation's examples with the files under {out}/")
     return 0

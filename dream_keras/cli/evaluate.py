@@ -21,6 +21,7 @@ EXAMPLES = """examples:
 
 
 def add_parser(sub) -> None:
+    """Add ``dream-keras evaluate`` to the subcommands."""
     p = sub.add_parser("evaluate", help="metrics.json and figures of a model on a fold's test chromosomes",
                        description=help_text(__doc__),
                        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -39,6 +40,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    """Run ``dream-keras evaluate``; returns the exit status."""
     from data_prep.errors import InputError
     from data_prep.outputs import RunFolder, open_output, read_run_json
     from dream_keras.tasks.atac.evaluation import write_evaluation

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 
 def add_parser(sub) -> None:
+    """Add ``dream-keras export`` to the subcommands."""
     p = sub.add_parser(
         "export", help="write a SavedModel for TF Serving (BASE_DIR/NAME/VERSION/)",
         description="Export one .keras model, or several fold models averaged into one servable, in TF "
@@ -26,6 +27,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    """Run ``dream-keras export``; returns the exit status."""
     import pathlib
 
     from data_prep.outputs import open_output

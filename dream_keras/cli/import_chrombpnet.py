@@ -4,6 +4,7 @@ from __future__ import annotations
 
 
 def add_parser(sub) -> None:
+    """Add ``dream-keras import-chrombpnet`` to the subcommands."""
     p = sub.add_parser(
         "import-chrombpnet",
         help="convert an official ChromBPNet .h5 (bias, chrombpnet or chrombpnet_nobias) to a .keras file",
@@ -18,6 +19,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    """Run ``dream-keras import-chrombpnet``; returns the exit status."""
     import pathlib
 
     from data_prep.errors import InputError

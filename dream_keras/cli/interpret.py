@@ -24,6 +24,7 @@ CONTRIB_FILE_STEMS = {"logcounts": "counts", "profile": "profile"}
 
 
 def add_parser(sub) -> None:
+    """Add ``contribs``, ``footprints``, ``variants`` and ``ism`` to the subcommands."""
     _add_contribs(sub)
     _add_footprints(sub)
     _add_ism(sub)
@@ -117,8 +118,11 @@ def load_models(paths: list[str]) -> list:
 
 
 def _first_regions(regions_path: str, genome: str, input_length: int, max_regions: int | None):
-    """The regions file's rows up to its ``max_regions``-th region with a whole window (all rows when
-    ``None``), so that only the windows used are read."""
+    """The regions file's rows up to its ``max_regions``-th region with a whole window.
+
+    The regions file's rows up to its ``max_regions``-th region with a whole window (all rows when ``None``), so that
+    only the windows used are read.
+    """
     from data_prep.filters import edge_filter
     from data_prep.genome import genome_sizes, opened_genome
     from data_prep.peaks import read_regions
@@ -135,8 +139,10 @@ def _first_regions(regions_path: str, genome: str, input_length: int, max_region
 
 
 def _windows(regions_path: str, genome: str, input_length: int, alphabet: str, max_regions: int | None = None):
-    """Windows around the regions' summits (the first ``max_regions`` usable ones when given); regions
-    running off a chromosome are reported and skipped."""
+    """Windows around the regions' summits (the first ``max_regions`` usable ones when given).
+
+    Regions running off a chromosome are reported and skipped.
+    """
     from data_prep.errors import InputError
     from data_prep.windows import extract_windows, window_starts
 
@@ -230,6 +236,7 @@ def _contribs(args, models, paths: dict) -> int:
 
 
 def run_footprints(args) -> int:
+    """Run ``dream-keras footprints``; returns the exit status."""
     from data_prep.outputs import open_output
 
     with open_output(args.out, overwrite=args.overwrite) as output:
@@ -257,6 +264,7 @@ def _footprints(args, output) -> int:
 
 
 def run_ism(args) -> int:
+    """Run ``dream-keras ism``; returns the exit status."""
     from data_prep.outputs import open_output
 
     with open_output(args.out, kind="files", overwrite=args.overwrite):

@@ -1,5 +1,7 @@
-"""``dream-keras pipeline``: from reads or an insertion bigWig to a trained, evaluated and checked
-bias-factorised model with its HTML report, in one command (the official ``chrombpnet pipeline``'s job).
+"""``dream-keras pipeline``: from reads or an insertion bigWig to a trained, checked model, in one command.
+
+The model is bias-factorised, evaluated and checked, with its HTML report: the official ``chrombpnet pipeline``'s
+job.
 
 Stages, each in its own folder of --out with a completion record: bigwig (reads -> per-base insertion
 bigWig, or the --bigwig given), nonpeaks (GC-matched background), bias (bias model, or --bias-model),
@@ -42,6 +44,7 @@ _SIGNAL_OPTIONS = ("bigwig",) + READ_FORMATS
 
 
 def add_parser(sub) -> None:
+    """Add ``dream-keras pipeline`` to the subcommands."""
     d = PIPELINE_DEFAULTS
     p = sub.add_parser("pipeline", help="reads or bigWig -> nonpeaks, bias model, model, QC, footprints, motifs, "
                                         "report",
@@ -128,8 +131,10 @@ def _recorded_parameters(out) -> dict:
 
 
 def pipeline_parameters(args):
-    """:class:`~dream_keras.tasks.atac.pipeline.PipelineParameters` from parsed arguments: options given, then
-    (with ``--resume``) the recorded ones, then the defaults."""
+    """:class:`~dream_keras.tasks.atac.pipeline.PipelineParameters` from parsed arguments.
+
+    Options given, then (with ``--resume``) the recorded ones, then the defaults.
+    """
     from data_prep.errors import InputError
     from dream_keras.tasks.atac.pipeline.parameters import PipelineParameters
 

@@ -18,7 +18,6 @@ import argparse
 import pathlib
 
 from dream_keras.cli.run_arguments import help_text
-
 from dream_keras.cli.train import TASKS
 
 EXAMPLES = """examples:
@@ -30,6 +29,7 @@ EXAMPLES = """examples:
 
 
 def add_parser(sub) -> None:
+    """Add ``dream-keras predict`` to the subcommands."""
     p = sub.add_parser("predict", help="predict regions (bigWig + HDF5) or sequence tables, one model or several",
                        description=help_text(__doc__),
                        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -88,6 +88,7 @@ def predict_table(args) -> int:
 
 
 def run(args) -> int:
+    """Run ``dream-keras predict``; returns the exit status."""
     if args.task != "atac":
         return predict_table(args)
     from data_prep.errors import InputError
@@ -104,8 +105,12 @@ def run(args) -> int:
 
 def _predict_regions(args, bigwig, h5, written) -> int:
     from data_prep.outputs import paired_paths
-    from dream_keras.tasks.atac.prediction import (load_profile_count_models, predict_regions, write_prediction_bigwig,
-                                                   write_prediction_h5)
+    from dream_keras.tasks.atac.prediction import (
+        load_profile_count_models,
+        predict_regions,
+        write_prediction_bigwig,
+        write_prediction_h5,
+    )
 
     models = load_profile_count_models(args.model, no_bias=args.no_bias)
     from dream_keras.tasks.atac.profile_count_fit import quiet_retracing_warnings

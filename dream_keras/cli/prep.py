@@ -27,8 +27,9 @@ EXAMPLES = """examples:
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("prep", help="prepare data: folds (prep splits), background regions (prep nonpeaks), reads to an insertion "
-                            "bigWig (prep bigwig)",
+    """Add ``dream-keras prep splits|nonpeaks|bigwig`` to the subcommands."""
+    p = sub.add_parser("prep", help="prepare data: folds (prep splits), background regions (prep nonpeaks), reads "
+                            "to an insertion bigWig (prep bigwig)",
                        description=help_text(__doc__),
                        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     prep_sub = p.add_subparsers(dest="prep_command", required=True, metavar="PREP_COMMAND")
@@ -108,6 +109,7 @@ def add_parser(sub) -> None:
 
 
 def run_splits(args) -> int:
+    """Run ``dream-keras prep splits``; returns the exit status."""
     from data_prep.outputs import open_output
 
     with open_output(args.out, kind="files", overwrite=args.overwrite) as output:
@@ -145,6 +147,7 @@ def _write_splits(args, out: pathlib.Path) -> int:
 
 
 def run_nonpeaks(args) -> int:
+    """Run ``dream-keras prep nonpeaks``; returns the exit status."""
     from data_prep.outputs import open_output
 
     with open_output(args.out, kind="files", overwrite=args.overwrite) as output:
@@ -171,6 +174,7 @@ def _write_nonpeaks(args, out: pathlib.Path) -> int:
 
 
 def run_bigwig(args) -> int:
+    """Run ``dream-keras prep bigwig``; returns the exit status."""
     # data_prep only: this command must not import TensorFlow or Keras.
     from data_prep.errors import InputError
     from data_prep.outputs import open_output

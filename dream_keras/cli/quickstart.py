@@ -27,6 +27,7 @@ QUICKSTART = {"nonpeak_ratio": 4, "bias_options": {"filters": 16, "n_dil_layers"
 
 
 def add_parser(sub) -> None:
+    """Add ``dream-keras quickstart`` to the subcommands."""
     p = sub.add_parser("quickstart", help="run the whole pipeline on bundled real data (fold 0)",
                        description=help_text(__doc__), formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default="quickstart_out", help="output folder (default: quickstart_out)")
@@ -62,13 +63,14 @@ def quickstart_parameters(epochs: int, bias_epochs: int):
 
 
 def run(args) -> int:
+    """Run ``dream-keras quickstart``; returns the exit status."""
     if getattr(args, "synthetic", False):
         from dream_keras.cli import quickstart_synthetic
 
         return quickstart_synthetic.run(args)
+    from dream_keras.tasks.atac.bias_stage import format_bias_summary
     from dream_keras.tasks.atac.pipeline import run_pipeline
     from dream_keras.tasks.atac.train import format_fold_summary
-    from dream_keras.tasks.atac.bias_stage import format_bias_summary
 
     started = time.time()
     out = pathlib.Path(args.out).resolve()

@@ -149,7 +149,8 @@ def run(args) -> int:
     """Generate the data, train bias and main model, evaluate, footprint, find motifs; print what was learned.
 
     ``--overwrite`` builds the new folder beside the old one and swaps it in once finished
-    (:func:`data_prep.outputs.open_output`)."""
+    (:func:`data_prep.outputs.open_output`).
+    """
     from data_prep.errors import InputError
     from data_prep.outputs import open_output
 
@@ -166,11 +167,11 @@ def run(args) -> int:
 def _run_in(args, out: pathlib.Path, started: float) -> str:
     """The five steps into ``out``; returns the closing summary."""
     from data_prep import make_nonpeaks, make_synthetic_dataset, read_regions, write_narrowpeak
-    from data_prep.folds import load_fold, write_fold
-    from dream_keras.tasks.atac.train import AtacTrainParameters, format_fold_summary, train_fold
     from data_prep.atac.inputs import resolve_folds
-    from dream_keras.tasks.atac.bias_stage import BiasTrainParameters, format_bias_summary, train_bias
+    from data_prep.folds import load_fold, write_fold
     from data_prep.outputs import write_json_atomic
+    from dream_keras.tasks.atac.bias_stage import BiasTrainParameters, format_bias_summary, train_bias
+    from dream_keras.tasks.atac.train import AtacTrainParameters, format_fold_summary, train_fold
 
     q = SYNTHETIC
     print(f"dream-keras quickstart --synthetic: {q['n_chroms']} x {q['chrom_size'] / 1e6:.1f} Mb, {q['n_peaks']:,} peaks "

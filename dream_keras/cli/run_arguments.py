@@ -28,27 +28,35 @@ class Explicit(argparse.Action):
     """Store the value (like ``store``) and remember that the user gave it."""
 
     def __call__(self, parser, namespace, values, option_string=None):
+        """Store the value and remember that the option was given."""
         setattr(namespace, self.dest, values)
         _remember(namespace, self.dest)
 
 
 class ExplicitFlag(argparse.Action):
-    """A switch (no value; stores ``True``) that remembers that the user gave it, so that a flag
-    left out can still be filled from ``--config``."""
+    """A switch that remembers that the user gave it.
+
+    A switch (no value; stores ``True``) that remembers that the user gave it, so that a flag left out can still be
+    filled from ``--config``.
+    """
 
     def __init__(self, option_strings, dest, **kwargs):
         super().__init__(option_strings, dest, nargs=0, **kwargs)
 
     def __call__(self, parser, namespace, values, option_string=None):
+        """Store ``True`` and remember that the flag was given."""
         setattr(namespace, self.dest, True)
         _remember(namespace, self.dest)
 
 
 class ModelOption(argparse.Action):
-    """``--model-option KEY=VALUE`` (repeatable) into the dict ``args.model_options``; VALUE is read as
-    JSON when it parses (``4``, ``0.5``, ``[32, 64]``, ``true``), else kept as text."""
+    """``--model-option KEY=VALUE`` (repeatable) into the dict ``args.model_options``.
+
+    VALUE is read as JSON when it parses (``4``, ``0.5``, ``[32, 64]``, ``true``), else kept as text.
+    """
 
     def __call__(self, parser, namespace, values, option_string=None):
+        """Add one ``KEY=VALUE`` to ``model_options``."""
         key, sep, text = values.partition("=")
         if not sep or not key.strip():
             parser.error(f"{option_string} expects KEY=VALUE (e.g. lstm_units=8), got {values!r}")
@@ -95,8 +103,11 @@ def add_strategy_option(parser: argparse.ArgumentParser) -> None:
 
 
 def add_speed_options(parser: argparse.ArgumentParser) -> None:
-    """``--precision float32|mixed_bfloat16|mixed_float16`` and ``--jit-compile auto|on|off``
-    (``dream_keras.training.performance``)."""
+    """Add ``--precision`` and ``--jit-compile``.
+
+    ``--precision float32|mixed_bfloat16|mixed_float16`` and ``--jit-compile auto|on|off``
+    (``dream_keras.training.performance``).
+    """
     from dream_keras.training.performance import JIT_CHOICES, PRECISIONS
 
     parser.add_argument("--precision", choices=PRECISIONS, action=Explicit,
@@ -159,8 +170,10 @@ def add_model_options(parser: argparse.ArgumentParser, *, filters_help: str, lay
 
 
 def apply_recorded_parameters(args: argparse.Namespace, parameters: dict) -> None:
-    """Fill every option the user did not give from ``parameters`` (a run.json's); ``model_options``
-    are merged key by key (recorded first, given ones on top)."""
+    """Fill every option the user did not give from ``parameters`` (a run.json's).
+
+    ``model_options`` are merged key by key (recorded first, given ones on top).
+    """
     explicit = getattr(args, "explicit_options", set()) or set()
     for key, value in parameters.items():
         if key == "model_options":
@@ -202,8 +215,10 @@ def _fits(value, hint) -> bool:
 
 
 def check_recorded_parameters(parameters: dict, schema: type, source, *, derived=("task",)) -> None:
-    """Refuse a recorded ``parameters`` section with a key the run's parameters object lacks or a value
-    of the wrong type, naming the key, before anything is read or written.
+    """Refuse a recorded ``parameters`` section that does not fit the run's parameters object.
+
+    Refuse a recorded ``parameters`` section with a key the run's parameters object lacks or a value of the wrong type,
+    naming the key, before anything is read or written.
 
     Args:
         parameters: ``run.json``'s ``parameters``.
@@ -325,8 +340,11 @@ _SET_BY_THE_COMMAND = {"genome", "bigwig", "peaks", "nonpeaks", "bias_model", "f
 
 
 def given_options(args: argparse.Namespace, parameters: type) -> dict:
-    """The fields of the dataclass ``parameters`` that ``args`` gives a value (not ``None``) for, other
-    than those the command sets itself; the fields left out keep the defaults declared on ``parameters``."""
+    """The fields of the dataclass ``parameters`` that ``args`` gives a value for.
+
+    The fields of the dataclass ``parameters`` that ``args`` gives a value (not ``None``) for, other than those the
+    command sets itself; the fields left out keep the defaults declared on ``parameters``.
+    """
     import dataclasses
 
     names = {field.name for field in dataclasses.fields(parameters)} - _SET_BY_THE_COMMAND

@@ -31,6 +31,7 @@ def _default(name: str):
 
 
 def add_parser(sub) -> None:
+    """Add ``dream-keras train`` to the subcommands."""
     p = sub.add_parser("train", help="train a model on one fold or all folds (ATAC or sequence tables)",
                        description=help_text(__doc__),
                        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -74,9 +75,11 @@ def add_parser(sub) -> None:
 
 
 def train_table(args) -> int:
-    """``dream-keras train --task dream_yeast|starrseq|lentimpra ...``: the parsed options as a
-    :class:`~dream_keras.tasks.tables.parameters.TableTrainParameters`, whose defaults hold for those
-    not given."""
+    """``dream-keras train --task dream_yeast|starrseq|lentimpra ...``.
+
+    The parsed options as a :class:`~dream_keras.tasks.tables.parameters.TableTrainParameters`, whose defaults hold for
+    those not given.
+    """
     from dream_keras.tasks.tables.parameters import TableTrainParameters
     from dream_keras.tasks.tables.train import format_table_result, train_tables
 
@@ -105,8 +108,11 @@ def require_table_data(args) -> None:
 
 
 def atac_parameters(args) -> AtacTrainParameters:
-    """The :class:`~dream_keras.tasks.atac.parameters.AtacTrainParameters` of parsed arguments (options
-    not given keep the defaults declared there)."""
+    """The ATAC training parameters of parsed arguments.
+
+    The :class:`~dream_keras.tasks.atac.parameters.AtacTrainParameters` of parsed arguments (options not given keep the
+    defaults declared there).
+    """
     require_options(args, ("genome", "bigwig", "peaks", "nonpeaks", "bias_model", "fold"), "the atac task")
     given = given_options(args, AtacTrainParameters)
     if "stream" in given:
@@ -119,8 +125,11 @@ def atac_parameters(args) -> AtacTrainParameters:
 
 
 def recorded_schema(parameters: dict):
-    """The parameters object that checks a ``train`` run.json's parameters (ATAC or a table task), and
-    the keys it records besides its fields."""
+    """The parameters object that checks a ``train`` run.json, and its extra recorded keys.
+
+    The parameters object that checks a ``train`` run.json's parameters (ATAC or a table task), and the keys it records
+    besides its fields.
+    """
     if parameters.get("task", "atac") == "atac":
         return AtacTrainParameters, ("task",)
     from dream_keras.tasks.tables.parameters import DERIVED_KEYS, TableTrainParameters
@@ -129,6 +138,7 @@ def recorded_schema(parameters: dict):
 
 
 def run(args) -> int:
+    """Run ``dream-keras train``; returns the exit status."""
     resolve_recorded_parameters(args, "train", recorded_schema)
     collect_model_options(args)
     if args.task != "atac":

@@ -24,7 +24,9 @@ import tensorflow as tf
 from dream_keras.export.serving_spec import ServingSpec
 
 PROFILE_PROBS = "profile_probs"
+"""Extra output of profile/count servables: the softmax of ``profile`` over positions."""
 PREDICTED_COUNTS = "predicted_counts"
+"""Extra output of profile/count servables: ``exp(logcounts)``."""
 
 
 def _by_track(profile: tf.Tensor, spec: ServingSpec) -> tf.Tensor:
@@ -65,6 +67,7 @@ def average_predictions(members: list[dict], spec: ServingSpec) -> dict:
 
     Args:
         members: one dict of ``(batch, ...)`` float32 tensors per prediction, named as ``spec``.
+        spec: the servable's inputs and outputs.
 
     Returns:
         the model's outputs, plus ``profile_probs`` and ``predicted_counts`` for profile/count models.

@@ -28,6 +28,7 @@ def encode_dna(dna: tf.Tensor, spec: ServingSpec) -> tf.Tensor:
 
     Args:
         dna: string ``(batch,)``, each exactly ``spec.input_length`` bytes.
+        spec: the servable's input length, channels and alphabet.
 
     Returns:
         float32 ``(batch, input_length, channels)``.
@@ -57,6 +58,7 @@ def reverse_complement(sequence: tf.Tensor, spec: ServingSpec, span: tuple[int, 
 
     Args:
         sequence: float32 ``(batch, input_length, channels)``.
+        spec: the servable's alphabet and channels.
         span: ``(start, stop)``: reverse-complement only these positions (0-based, stop exclusive),
             keeping the rest, e.g. ``(15, 215)`` for the lentiMPRA element between its fixed adaptors;
             ``None``: the whole sequence.

@@ -66,8 +66,9 @@ def check_new_version(model_dir: pathlib.Path, version) -> int:
 
 @contextlib.contextmanager
 def staged_version(model_dir: str | os.PathLike, version: int) -> Iterator[pathlib.Path]:
-    """Yield a staging folder path in ``model_dir`` (not created); rename it to ``model_dir/version``
-    when the block succeeds and every file in it is whole.
+    """Yield a staging folder path in ``model_dir`` (not created).
+
+    Rename it to ``model_dir/version`` when the block succeeds and every file in it is whole.
 
     On an exception, or when the version appeared meanwhile (FileExistsError), the staging folder is
     removed and no version folder is left.

@@ -31,7 +31,10 @@ def grouped_conv1d(inputs: tf.Tensor, kernel: tf.Tensor, groups: int, stride: in
         inputs: ``(batch, length, groups * per_group_in)``.
         kernel: ``(kernel_size, per_group_in, groups * per_group_out)``, Keras's grouped layout: group
             ``g`` maps input channels ``[g * in, (g + 1) * in)`` to output channels ``[g * out, (g + 1) * out)``.
+        groups: number of groups.
+        stride: the convolution's stride.
         padding: ``"valid"`` or ``"same"``.
+        dilation: the convolution's dilation rate.
 
     Returns:
         ``(batch, length', groups * per_group_out)``, equal to ``keras.ops.conv`` on the same arguments.
@@ -78,9 +81,11 @@ def _recurrent_layers(models) -> list:
 
 @contextlib.contextmanager
 def portable_tracing(models) -> Iterator[None]:
-    """Within the block, grouped ``Conv1D`` layers (all, process-wide) compute without XLA and the
-    recurrent layers of ``models`` without cuDNN. Trace the export's functions inside it; on leaving,
-    Keras's own implementations and the layers' settings are restored.
+    """Trace portable graphs: grouped convolutions without XLA, recurrent layers without cuDNN.
+
+    Within the block, grouped ``Conv1D`` layers (all, process-wide) compute without XLA and the recurrent layers of
+    ``models`` without cuDNN. Trace the export's functions inside it; on leaving, Keras's own implementations and the
+    layers' settings are restored.
     """
     # Process-wide swap of Keras's Conv1D.call (Keras 3.15): the grouped path calls XLA-only ops and
     # Keras has no public switch for it; restored on leaving (tests/test_export.py checks both).

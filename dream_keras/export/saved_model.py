@@ -19,14 +19,15 @@ from dream_keras.saving import load_model
 
 SEQUENCE_INPUT = "sequence"
 DNA_INPUT = "dna"
-#: Every signature export can write, and the name of its input.
 SIGNATURES = {
     "serving_default": SEQUENCE_INPUT,
     "predict_dna": DNA_INPUT,
     "predict_rc_average": SEQUENCE_INPUT,
     "predict_dna_rc_average": DNA_INPUT,
 }
+"""Every signature export can write, and the name of its input."""
 DEFAULT_SIGNATURES = tuple(SIGNATURES)
+"""The signatures written unless ``signatures`` names fewer: all of them."""
 
 
 def _load(model_or_models) -> tuple[list, list[str]]:
@@ -46,8 +47,11 @@ def _load(model_or_models) -> tuple[list, list[str]]:
 
 
 def _check_signatures(signatures) -> list[str]:
-    """The signature names to write, ``serving_default`` first (TF Serving answers requests that name
-    no signature with it; left out, Keras would alias another signature and its input under that name)."""
+    """The signature names to write, ``serving_default`` first.
+
+    The signature names to write, ``serving_default`` first (TF Serving answers requests that name no signature with it;
+    left out, Keras would alias another signature and its input under that name).
+    """
     names = [signatures] if isinstance(signatures, str) else list(signatures)
     unknown = [name for name in names if name not in SIGNATURES]
     if unknown:

@@ -33,6 +33,7 @@ class ServingSpec:
 
     @property
     def output_names(self) -> tuple[str, ...]:
+        """The output names, in order."""
         return tuple(self.output_shapes)
 
     @property

@@ -88,8 +88,11 @@ def _make_gradient_function(model, output: str, jit_compile: bool):
 
 
 def _gradients(gradient, inputs: np.ndarray, batch_size: int, pad: bool = False) -> np.ndarray:
-    """Gradients ``(m, L, C)`` float32 of ``inputs`` in batches (a short last batch padded with
-    zeros when ``pad`` or when there are several batches, so that one compiled shape serves all)."""
+    """Gradients ``(m, L, C)`` float32 of ``inputs``, in batches.
+
+    Gradients ``(m, L, C)`` float32 of ``inputs`` in batches (a short last batch padded with zeros when ``pad`` or when
+    there are several batches, so that one compiled shape serves all).
+    """
     import tensorflow as tf
 
     chunks = []

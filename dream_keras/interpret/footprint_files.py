@@ -1,5 +1,7 @@
-"""Footprints on disk: ``footprints.tsv`` (one row per motif), ``footprints.h5`` (profiles) and one
-``<motif>.footprint.png`` per motif (``dream-keras footprints`` and the pipeline's footprints stage).
+"""Footprints on disk.
+
+``footprints.tsv`` (one row per motif), ``footprints.h5`` (profiles) and one ``<motif>.footprint.png`` per motif
+(``dream-keras footprints`` and the pipeline's footprints stage).
 
 Every file is written under a temporary name and renamed when complete.
 """
@@ -15,8 +17,11 @@ FIGURE_HALF_WIDTH = 100
 
 
 def footprint_table(footprints: dict):
-    """``{name: Footprint}`` -> DataFrame, one row per motif: sequence, maxima (count-scaled and
-    normalised), mean predicted counts, the same for the background without motif, sequences."""
+    """``{name: Footprint}`` -> DataFrame, one row per motif.
+
+    Sequence, maxima (count-scaled and normalised), mean predicted counts, the same for the background without motif,
+    sequences.
+    """
     import pandas as pd
 
     return pd.DataFrame([{
@@ -66,10 +71,12 @@ def write_footprints(footprints: dict, out, *, plots: bool = True):
 
 
 def plot_footprints(footprints: dict, out) -> list[pathlib.Path]:
-    """One PNG per motif: the central 200 bp of the normalised footprint, with the background
-    without motif; returns the paths written."""
-    from data_prep.outputs.atomic import atomic_path
+    """One PNG per motif: the central 200 bp of the normalised footprint, with the background without motif.
+
+    Returns the paths written.
+    """
     from data_prep.errors import InputError
+    from data_prep.outputs.atomic import atomic_path
 
     try:
         import matplotlib

@@ -37,9 +37,11 @@ from data_prep.onehot import one_hot_encode, reverse_complement
 from dream_keras.interpret.motif_sequences import motif_consensus
 from dream_keras.interpret.predict import predict_outputs
 
-#: ChromBPNet's bias QC threshold on :attr:`Footprint.normalized_max` of the Tn5 / DNase motifs
-#: (compared after rounding to 3 decimals: ``round(normalized_max, 3) < 0.003``).
 BIAS_RESPONSE_THRESHOLD = 0.003
+"""ChromBPNet's bias QC threshold on :attr:`Footprint.normalized_max` of the Tn5 / DNase motifs.
+
+Compared after rounding to 3 decimals: ``round(normalized_max, 3) < 0.003``.
+"""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -107,8 +109,11 @@ _SEQUENCES_PER_CHUNK = 4096
 
 def _response(model, sequences: np.ndarray, batch_size: int, alphabet: str, progress: bool,
               motif: str | None = None) -> _Response:
-    """Mean responses of ``sequences`` (with ``motif`` written over their centres when given),
-    predicted and averaged chunk by chunk."""
+    """Mean responses of ``sequences``, predicted and averaged chunk by chunk.
+
+    Mean responses of ``sequences`` (with ``motif`` written over their centres when given), predicted and averaged chunk
+    by chunk.
+    """
     profile_sum = normalized_sum = None
     totals_sum = 0.0
     for start in range(0, len(sequences), _SEQUENCES_PER_CHUNK):
@@ -133,8 +138,11 @@ def _response(model, sequences: np.ndarray, batch_size: int, alphabet: str, prog
 
 
 def insert_motif(background_sequences: np.ndarray, motif: str | Motif, alphabet: str = "ACGT") -> np.ndarray:
-    """A copy of ``background_sequences`` ``(n, L, 4)`` with ``motif`` written over the centre
-    (positions ``L // 2 - len // 2`` onwards, as the official code; N writes all zeros)."""
+    """A copy of ``background_sequences`` with ``motif`` written over the centre.
+
+    A copy of ``background_sequences`` ``(n, L, 4)`` with ``motif`` written over the centre (positions ``L // 2 - len //
+    2`` onwards, as the official code; N writes all zeros).
+    """
     consensus = motif_consensus(motif)
     length = background_sequences.shape[1]
     if len(consensus) > length:

@@ -62,8 +62,11 @@ class IsmTiming:
 
 
 def substitution_mask(sequences: np.ndarray, include_reference: bool = False, positions=None) -> np.ndarray:
-    """``(n, length, 4)`` bool: True where writing base ``b`` at position ``p`` makes a mutant
-    (only at ``positions``, an index, slice or boolean mask of positions, when given)."""
+    """``(n, length, 4)`` bool.
+
+    True where writing base ``b`` at position ``p`` makes a mutant (only at ``positions``, an index, slice or boolean
+    mask of positions, when given).
+    """
     bases = np.asarray(sequences)[..., :4]
     mask = np.ones(bases.shape, dtype=bool) if include_reference else bases == 0
     if positions is not None:
@@ -75,8 +78,11 @@ def substitution_mask(sequences: np.ndarray, include_reference: bool = False, po
 
 def mutant_index_batches(mask: np.ndarray, batch_size: int, sequences_per_chunk: int = 16
                          ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Yield ``(sequence, position, base)`` index arrays of ``batch_size`` mutants (the last may be
-    shorter), sequence-major, reading ``mask`` a few sequences at a time to bound memory."""
+    """Yield ``(sequence, position, base)`` index arrays of ``batch_size`` mutants.
+
+    Yield ``(sequence, position, base)`` index arrays of ``batch_size`` mutants (the last may be shorter),
+    sequence-major, reading ``mask`` a few sequences at a time to bound memory.
+    """
     pending = [np.zeros(0, dtype=np.int64)] * 3
     for start in range(0, len(mask), sequences_per_chunk):
         found = np.nonzero(mask[start:start + sequences_per_chunk])
@@ -182,7 +188,8 @@ def ism(model, sequences: np.ndarray, output: str | None = None, *, batch_size: 
             (the softmax-weighted mean-normalised profile logits), ``"expression"`` (the default for
             ``soft_bins``), or a task name of a regression head.
         batch_size: mutants per model call.
-        include_reference, positions: see :func:`ism_outputs`.
+        include_reference: also predict the unmutated base at each position (see :func:`ism_outputs`).
+        positions: the positions to mutate (see :func:`ism_outputs`).
         progress: a tqdm bar.
 
     Returns:

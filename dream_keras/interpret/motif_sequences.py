@@ -30,8 +30,10 @@ GROUPS = {"tn5": "tn5_consensus.tsv", "dnase": "dnase_consensus.tsv"}
 
 
 def motif_consensus(motif: str | Motif) -> str:
-    """The sequence to insert for ``motif``: a DNA string as given (upper case), or the most
-    probable base of each row of a MEME matrix (ties: the first in ACGT order).
+    """The sequence to insert for ``motif``.
+
+    A DNA string as given (upper case), or the most probable base of each row of a MEME matrix (ties: the first in ACGT
+    order).
 
     Raises:
         InputError: a string with letters other than A, C, G, T, N, or an empty one.
@@ -76,8 +78,10 @@ def read_motif_file(path: str | os.PathLike) -> dict[str, str]:
 
 
 def bundled_motifs() -> dict[str, str]:
-    """Every named motif shipped with the package -> consensus (TSV names first, then MEME names
-    and matrix identifiers)."""
+    """Every named motif shipped with the package -> consensus.
+
+    Every named motif shipped with the package -> consensus (TSV names first, then MEME names and matrix identifiers).
+    """
     named: dict[str, str] = {}
     for file_name in CONSENSUS_FILES:
         named.update(read_consensus_tsv(bundled_motif_path(file_name)))

@@ -33,6 +33,7 @@ def predict_outputs(model, sequences: np.ndarray, *, batch_size: int = 64, progr
             to float32 on its own, so a large uint8 array is never copied whole.
         batch_size: sequences per model call.
         progress: show a tqdm bar.
+        desc: the bar's label.
         transform: applied to each float32 batch before the model (e.g. reverse complement).
         outputs: names of the outputs to keep (default: all); the others are dropped batch by batch,
             so that e.g. log-counts of many regions do not hold their profiles too.

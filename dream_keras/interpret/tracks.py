@@ -61,7 +61,9 @@ def write_contribution_bigwig(path: str | os.PathLike, chroms: np.ndarray, start
 
     Args:
         path: the ``.bw`` file (written under a temporary name, then renamed).
-        chroms, starts, centres: ``(n,)`` each window's chromosome, 0-based start and summit.
+        chroms: ``(n,)`` each window's chromosome.
+        starts: ``(n,)`` each window's 0-based start.
+        centres: ``(n,)`` each window's summit.
         values: ``(n, length)`` one value per base of each window.
         chrom_sizes: chromosome -> length, in the order of the header (the FASTA's).
     """
@@ -96,7 +98,9 @@ def write_contribution_hdf5(path: str | os.PathLike, onehot: np.ndarray, hypothe
         path: the ``.h5`` file (written under a temporary name, then renamed).
         onehot: ``(n, length, 4)`` the windows' bases.
         hypothetical: ``(n, length, 4)`` hypothetical contribution scores.
-        chroms, starts, centres: ``(n,)`` chromosome, 0-based window start, summit.
+        chroms: ``(n,)`` each window's chromosome.
+        starts: ``(n,)`` each window's 0-based start.
+        centres: ``(n,)`` each window's summit.
         alphabet: channel order, stored as an attribute.
         attributes: more file attributes (method, output, models, seed, n_references, steps).
     """

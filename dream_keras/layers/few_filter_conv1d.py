@@ -70,6 +70,7 @@ class FewFilterConv1D(keras.layers.Conv1D):
                 and self.padding in ("valid", "same"))
 
     def call(self, inputs):
+        """The convolution of ``inputs``, as one matrix product where that applies."""
         if not self._uses_matmul():
             return super().call(inputs)
         outputs = few_filter_conv1d(inputs, self.kernel, self.dilation_rate[0], self.padding)

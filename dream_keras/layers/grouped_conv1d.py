@@ -27,8 +27,11 @@ from keras import ops
 
 
 def _rotated_within_groups(x, groups: int, per_group: int, rotation: int):
-    """``x`` ``(batch, length, groups * per_group)`` with channel ``g * n + m`` taken from
-    ``g * n + (m + rotation) mod n``."""
+    """``x`` with its channels rotated within each group.
+
+    ``x`` ``(batch, length, groups * per_group)`` with channel ``g * n + m`` taken from ``g * n + (m + rotation) mod
+    n``.
+    """
     if rotation == 0:
         return x
     grouped = ops.reshape(x, (-1, ops.shape(x)[1], groups, per_group))
@@ -37,8 +40,10 @@ def _rotated_within_groups(x, groups: int, per_group: int, rotation: int):
 
 
 def _rotation_kernel(kernel, groups: int, per_group: int, rotation: int):
-    """Depthwise kernel ``(kernel_size, groups * n, 1)`` of rotation ``rotation``: entry
-    ``[k, g * n + m]`` is ``kernel[k, (m + rotation) mod n, g * n + m]``."""
+    """Depthwise kernel ``(kernel_size, groups * n, 1)`` of rotation ``rotation``.
+
+    Entry ``[k, g * n + m]`` is ``kernel[k, (m + rotation) mod n, g * n + m]``.
+    """
     kernel_size = kernel.shape[0]
     blocks = ops.reshape(kernel, (kernel_size, per_group, groups, per_group))  # [k, i, g, m]
     columns = [blocks[:, (m + rotation) % per_group, :, m] for m in range(per_group)]  # each (k, g)
@@ -53,7 +58,9 @@ def grouped_conv1d(x, kernel, groups: int, strides: int = 1, padding: str = "val
         kernel: ``(kernel_size, per_group_in, groups * per_group_out)``, Keras's grouped layout: group
             ``g`` maps input channels ``[g * in, (g + 1) * in)`` to output channels ``[g * out, (g + 1) * out)``.
         groups: number of groups.
-        strides, padding, dilation_rate: as ``keras.ops.conv`` (``"valid"`` or ``"same"``).
+        strides: as ``keras.ops.conv``.
+        padding: ``"valid"`` or ``"same"``, as ``keras.ops.conv``.
+        dilation_rate: as ``keras.ops.conv``.
 
     Returns:
         ``(batch, length', groups * per_group_out)``, equal to ``keras.ops.conv(x, kernel, ...)``.
@@ -93,6 +100,7 @@ class GroupedConv1D(keras.layers.Conv1D):
                 and not (stride > 1 and dilation > 1))
 
     def call(self, inputs):
+        """The grouped convolution of ``inputs``, through depthwise convolutions where that applies."""
         if not self._uses_depthwise():
             return super().call(inputs)
         outputs = grouped_conv1d(inputs, self.kernel, self.groups, self.strides[0], self.padding,

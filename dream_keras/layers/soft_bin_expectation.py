@@ -18,13 +18,16 @@ class SoftBinExpectation(keras.layers.Layer):
     """
 
     def call(self, probabilities):
+        """The expected bin index ``(batch, 1)`` of bin probabilities ``(batch, bins)``."""
         num_bins = probabilities.shape[-1]
         bin_index = ops.cast(ops.arange(num_bins), probabilities.dtype)
         return ops.sum(probabilities * bin_index, axis=-1, keepdims=True)
 
     def compute_output_shape(self, input_shape):
+        """The input shape with a last dimension of 1."""
         return (*input_shape[:-1], 1)
 
     def get_config(self):
+        """The layer's config (it has no arguments of its own)."""
         # No arguments of its own: the number of bins comes from the input.
         return super().get_config()

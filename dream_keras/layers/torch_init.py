@@ -21,8 +21,11 @@ import keras
 
 
 def autosome_conv_kernel() -> keras.initializers.Initializer:
-    """``N(0, sqrt(2 / (kernel_size * out_channels)))``: Keras's fan-out of a Conv1D kernel
-    ``(kernel_size, in_channels / groups, out_channels)`` is ``kernel_size * out_channels``."""
+    """``N(0, sqrt(2 / (kernel_size * out_channels)))``.
+
+    Keras's fan-out of a Conv1D kernel ``(kernel_size, in_channels / groups, out_channels)`` is ``kernel_size *
+    out_channels``.
+    """
     return keras.initializers.VarianceScaling(scale=2.0, mode="fan_out", distribution="untruncated_normal")
 
 

@@ -293,8 +293,10 @@ def _average_scalar_logs_across_workers() -> None:
 
 
 def prepare_model_for_active_strategy(model):
-    """:meth:`DistributionPlan.prepare_model` for the strategy whose scope is entered (a no-op
-    outside any strategy); for code that builds its model deep inside a run. Returns ``model``."""
+    """:meth:`DistributionPlan.prepare_model` for the strategy whose scope is entered (a no-op outside any strategy).
+
+    For code that builds its model deep inside a run. Returns ``model``.
+    """
     import keras
 
     if keras.backend.backend() != "tensorflow":
@@ -310,10 +312,12 @@ def prepare_model_for_active_strategy(model):
 
 @contextlib.contextmanager
 def training_scope(plan: DistributionPlan, precision: str):
-    """The set-up every training run shares: ``plan``'s strategy scope (models are built, loaded and
-    compiled in it) and the Keras dtype policy ``precision`` (set before any model is built, the
-    previous one restored after). Where the run writes is the output's business
-    (:func:`data_prep.outputs.open_output`, with ``chief=plan.is_chief``)."""
+    """The set-up every training run shares.
+
+    ``plan``'s strategy scope (models are built, loaded and compiled in it) and the Keras dtype policy ``precision``
+    (set before any model is built, the previous one restored after). Where the run writes is the output's business
+    (:func:`data_prep.outputs.open_output`, with ``chief=plan.is_chief``).
+    """
     from dream_keras.training.performance import precision as dtype_policy
 
     with plan.scope(), dtype_policy(precision):

@@ -68,6 +68,7 @@ class CheckpointState(keras.callbacks.Callback):
         return value < best if self.mode == "min" else value > best
 
     def on_epoch_end(self, epoch, logs=None):
+        """Record the epoch, keep the best weights, stop after ``patience``, save the checkpoint."""
         logs = dict(logs or {})
         if self.monitor not in logs:
             raise KeyError(f"the monitored quantity {self.monitor!r} is not in the epoch logs "
@@ -88,6 +89,7 @@ class CheckpointState(keras.callbacks.Callback):
         _write_state(self.folder, self.state)
 
     def on_train_end(self, logs=None):
+        """Restore the best weights and mark the state finished."""
         if (self.folder / "best.weights.h5").exists():
             self.model.load_weights(self.folder / "best.weights.h5")
         self.state["finished"] = True

@@ -128,8 +128,11 @@ def _state(model) -> list:
 
 
 def time_train_steps(model, x, y, jit_compile: bool, steps: int = TIMED_STEPS) -> float:
-    """Seconds per ``train_on_batch(x, y)`` step of the compiled ``model`` with or without XLA, after one
-    untimed step (tracing and compiling)."""
+    """Seconds per training step of the compiled ``model`` with or without XLA.
+
+    Seconds per ``train_on_batch(x, y)`` step of the compiled ``model`` with or without XLA, after one untimed step
+    (tracing and compiling).
+    """
     from dream_keras.training.performance import apply_jit_compile
 
     apply_jit_compile(model, jit_compile)
@@ -208,9 +211,11 @@ def _not_tried(needs: float, available: int) -> str:
 
 def choose_jit_compile(model, batch_size: int, backbone: str | None, *, say=print,
                        steps: int = TIMED_STEPS, network=None) -> bool:
-    """Whether the compiled ``model`` trains faster with XLA here at ``batch_size``: read from the cache,
-    or measured (:func:`measure_jit_compile`) and cached. ``say`` gets one line with what was
-    measured (or read) and chosen. ``network``: as for :func:`measure_jit_compile` (also the cache key's)."""
+    """Whether the compiled ``model`` trains faster with XLA here at ``batch_size``.
+
+    Read from the cache, or measured (:func:`measure_jit_compile`) and cached. ``say`` gets one line with what was
+    measured (or read) and chosen. ``network``: as for :func:`measure_jit_compile` (also the cache key's).
+    """
     from dream_keras.training.memory_check import xla_fits
 
     network = network or model
@@ -224,7 +229,8 @@ def choose_jit_compile(model, batch_size: int, backbone: str | None, *, say=prin
     entry = read_cache(path).get(key)
     source = f"cached in {path}"
     if not (isinstance(entry, dict) and {"without_xla", "with_xla"} <= set(entry)):
-        entry = {**measure_jit_compile(model, batch_size, steps, network=network), "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        entry = {**measure_jit_compile(model, batch_size, steps, network=network),
+                 "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
                  "load_average": os.getloadavg()[0] if hasattr(os, "getloadavg") else None}
         if "xla_not_tried" in entry:  # not cached either
             say(f"--jit-compile auto: {backbone or 'model'} at batch {batch_size} trains in "

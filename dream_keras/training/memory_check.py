@@ -92,8 +92,10 @@ def _recurrent_steps(model) -> int:
 
 
 def xla_fits(model, batch_size: int, *, available: int | None = None) -> tuple[bool, float, int | None]:
-    """Whether an XLA-compiled training step of ``model`` at ``batch_size`` may fit in ``available``
-    bytes (default: :func:`available_bytes`): ``XLA_FACTOR`` x the layer outputs x the batch.
+    """Whether an XLA-compiled training step may fit in the available memory.
+
+    Whether an XLA-compiled training step of ``model`` at ``batch_size`` may fit in ``available`` bytes (default:
+    :func:`available_bytes`): ``XLA_FACTOR`` x the layer outputs x the batch.
 
     XLA plans one compiled program's buffers at once, and its step can hold more than the same step
     without XLA. Measured here (``benchmarks/step_memory.py --xla``), per example: DREAM-CNN 1.44 x
@@ -117,8 +119,11 @@ def xla_fits(model, batch_size: int, *, available: int | None = None) -> tuple[b
 
 
 def available_bytes() -> int | None:
-    """Memory the process can still allocate: Linux's ``MemAvailable`` (what it holds already, the
-    data and the model, is not counted in); ``None`` where ``/proc/meminfo`` is absent."""
+    """Memory the process can still allocate.
+
+    Linux's ``MemAvailable`` (what it holds already, the data and the model, is not counted in); ``None`` where
+    ``/proc/meminfo`` is absent.
+    """
     try:
         with open("/proc/meminfo", encoding="ascii") as meminfo:
             fields = dict(line.split(":", 1) for line in meminfo)
@@ -129,8 +134,10 @@ def available_bytes() -> int | None:
 
 def check_step_memory(model, *, global_batch_size: int, step_batch_size: int, what: str,
                       available: int | None = None, accumulate: bool = True) -> dict:
-    """Stop with a clear message when one training step of ``model`` at ``step_batch_size`` examples
-    is estimated to need more memory than is ``available`` (default: :func:`available_bytes`).
+    """Stop with a clear message when one training step would not fit in memory.
+
+    Stop with a clear message when one training step of ``model`` at ``step_batch_size`` examples is estimated to need
+    more memory than is ``available`` (default: :func:`available_bytes`).
 
     ``global_batch_size`` is the examples of one optimizer update (every replica's), ``step_batch_size``
     the examples one step holds (``global_batch_size / accumulate``). ``accumulate``: whether the command takes ``--accumulate`` (else

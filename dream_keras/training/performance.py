@@ -83,6 +83,7 @@ def precision(name: str):
 
 
 def has_gpu() -> bool:
+    """Whether TensorFlow sees a GPU."""
     import tensorflow as tf
 
     return bool(tf.config.list_physical_devices("GPU"))
@@ -91,17 +92,13 @@ def has_gpu() -> bool:
 def resolve_jit_compile(choice: str, backbone: str | None = None) -> bool | str:
     """The ``jit_compile`` to give :func:`apply_jit_compile` for the ``--jit-compile`` ``choice``.
 
-    Parameters
-    ----------
-    choice
-        ``"on"`` (True), ``"off"`` (False) or ``"auto"``.
-    backbone
-        Registered backbone name (kept for callers; the decision is measured, not looked up).
+    Args:
+        choice: ``"on"`` (True), ``"off"`` (False) or ``"auto"``.
+        backbone: Registered backbone name (kept for callers; the decision is measured, not looked up).
 
-    Returns
-    -------
-    ``True``, ``False``, :data:`MEASURE` (``auto`` on a CPU-only TensorFlow: time the compiled
-    model both ways) or ``"auto"`` (let Keras decide: GPUs, and other backends).
+    Returns:
+        ``True``, ``False``, :data:`MEASURE` (``auto`` on a CPU-only TensorFlow: time the compiled
+        model both ways) or ``"auto"`` (let Keras decide: GPUs, and other backends).
     """
     import keras
 

@@ -34,6 +34,7 @@ from keras import ops
 from dream_keras.losses import SoftBinKL
 from dream_keras.metrics import pearson_r, spearman_r
 
+
 def one_cycle_value(step, total_steps: int, pct_start: float, start: float, peak: float, end: float):
     """PyTorch OneCycleLR's two-phase cosine curve (``anneal_strategy='cos'``, ``three_phase=False``).
 
@@ -44,6 +45,11 @@ def one_cycle_value(step, total_steps: int, pct_start: float, start: float, peak
 
     Args:
         step: the 0-based optimizer step (scalar tensor or number).
+        total_steps: steps of the whole schedule.
+        pct_start: the share of the steps in phase 1.
+        start: the value at step 0.
+        peak: the value at the end of phase 1.
+        end: the value at the last step.
 
     Returns:
         float32 scalar tensor.
@@ -92,16 +98,20 @@ class OneCycleSchedule(keras.optimizers.schedules.LearningRateSchedule):
 
     @property
     def initial_lr(self) -> float:
+        """The learning rate at step 0: ``max_lr / div_factor``."""
         return self.max_lr / self.div_factor
 
     @property
     def final_lr(self) -> float:
+        """The learning rate at the last step: ``initial_lr / final_div_factor``."""
         return self.initial_lr / self.final_div_factor
 
     def __call__(self, step):
+        """The learning rate at ``step``."""
         return one_cycle_value(step, self.total_steps, self.pct_start, self.initial_lr, self.max_lr, self.final_lr)
 
     def get_config(self):
+        """The schedule's arguments."""
         return {"max_lr": self.max_lr, "total_steps": self.total_steps, "pct_start": self.pct_start,
                 "div_factor": self.div_factor, "final_div_factor": self.final_div_factor}
 
@@ -149,6 +159,7 @@ class OneCycleAdamW(keras.optimizers.AdamW):
         return self._learning_rate(self.iterations)
 
     def update_step(self, gradient, variable, learning_rate):
+        """One AdamW update of ``variable``, with the one-cycle momentum of the step."""
         dtype = variable.dtype
         lr = ops.cast(learning_rate, dtype)
         gradient = ops.cast(gradient, dtype)
@@ -165,6 +176,7 @@ class OneCycleAdamW(keras.optimizers.AdamW):
         self.assign_sub(variable, ops.divide(ops.multiply(m, lr / first_correction), denominator))
 
     def get_config(self):
+        """The optimizer's config with the momentum bounds."""
         config = super().get_config()
         config.update({"base_momentum": self.base_momentum, "max_momentum": self.max_momentum})
         return config
@@ -274,8 +286,11 @@ RECIPES: dict[str, Recipe] = {
 
 
 def recipe_for(backbone: str, recipe: str | None = None) -> Recipe:
-    """The recipe named ``recipe``, or the model's own: the ``recipe`` of the backbone's registry entry
-    (``deepstarr``/``mprann`` for those baselines, ``dream`` for the DREAM backbones and plug-ins)."""
+    """The recipe named ``recipe``, or the model's own.
+
+    The ``recipe`` of the backbone's registry entry (``deepstarr``/``mprann`` for those baselines, ``dream`` for the
+    DREAM backbones and plug-ins).
+    """
     from dream_keras.registry import get_backbone
 
     if recipe is None:
@@ -336,6 +351,7 @@ class ValidationMetrics(keras.callbacks.Callback):
         return self.loss_targets is not None and isinstance(losses.get(task), keras.losses.MeanSquaredError)
 
     def on_epoch_end(self, epoch, logs=None):
+        """Add the validation Pearson r (overall and per task), and the loss parts when asked, to the logs."""
         if logs is None:
             return
         if isinstance(self.inputs, np.ndarray):

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 
 def seed_everything(seed: int) -> None:
-    """Seed Python, numpy and the backend, and ask TensorFlow for deterministic kernels, so that a
-    run with the same seed and inputs repeats exactly on CPU.
+    """Seed everything, and ask TensorFlow for deterministic kernels.
+
+    Seed Python, numpy and the backend, and ask TensorFlow for deterministic kernels, so that a run with the same seed
+    and inputs repeats exactly on CPU.
 
     Op determinism is process-wide and stays on afterwards (TensorFlow has no way back).
     """

@@ -40,9 +40,12 @@ class BiasResult:
 
 
 def build_bias(params: BiasTrainParameters):
-    """The bias model: ``params.backbone`` with the ``profile_count`` head, taking the options of the
-    backbone's official bias model (its registry entry's ``bias_defaults``: for ``bpnet`` the official
-    ``bias.h5`` architecture) under ``params.model_options``."""
+    """The bias model.
+
+    ``params.backbone`` with the ``profile_count`` head, taking the options of the backbone's official bias model (its
+    registry entry's ``bias_defaults``: for ``bpnet`` the official ``bias.h5`` architecture) under
+    ``params.model_options``.
+    """
     from dream_keras.model import build_model
     from dream_keras.registry import get_backbone
 
@@ -61,16 +64,20 @@ class BiasModelRun(ProfileCountRun):
 
     @property
     def tag(self) -> str:
+        """The console prefix of this stage's lines."""
         return f"bias {self.fold.label}"
 
     @property
     def title(self) -> str:
+        """The title of the run's report."""
         return f"bias {self.fold.label}"
 
     def build(self, plan):
+        """The bias model, ready for the run's distribution plan."""
         return plan.prepare_model(build_bias(self.params))
 
     def load_data(self, inputs, progress):
+        """The bias model's windows: the kept train+valid nonpeaks, and the test peaks and nonpeaks."""
         from data_prep.atac.data import load_bias_model_data
 
         params = self.params
@@ -94,14 +101,17 @@ class BiasModelRun(ProfileCountRun):
         return train_data, valid_data
 
     def training_message(self, model, data, weight: float) -> str:
+        """The console line that starts the training."""
         return (f"[{self.tag}] training {self.params.backbone} ({model.count_params():,} parameters) on "
                 f"{len(data.train_nonpeaks.sequences)} nonpeaks below {data.report['bias_threshold']:.3g} counts "
                 f"(validation: {len(data.valid_nonpeaks.sequences)}), counts loss weight {weight:.3g}")
 
     def save(self, trained, run, plan) -> None:
+        """Save the trained bias model as ``models/bias.keras``."""
         self.model_path = save_model(trained, run.models / "bias.keras")
 
     def qc(self, trained, data, evaluation, progress) -> dict:
+        """The count check of the bias model on the test peaks."""
         from bias_models import count_qc
 
         qc = {}

@@ -19,8 +19,13 @@ import numpy as np
 import pandas as pd
 
 from data_prep import Windows
-from dream_keras.metrics import (COUNTS_METRIC_KEYS, METRICS_JSON_SUBSETS, PROFILE_METRIC_KEYS,
-                                 profile_count_metrics_by_subset, write_metrics_json)
+from dream_keras.metrics import (
+    COUNTS_METRIC_KEYS,
+    METRICS_JSON_SUBSETS,
+    PROFILE_METRIC_KEYS,
+    profile_count_metrics_by_subset,
+    write_metrics_json,
+)
 from dream_keras.tasks.atac.prediction import predict_profile_count, softmax
 
 METRIC_KEYS = COUNTS_METRIC_KEYS + PROFILE_METRIC_KEYS
@@ -30,9 +35,13 @@ METRIC_KEYS = COUNTS_METRIC_KEYS + PROFILE_METRIC_KEYS
 class Evaluation:
     """Predictions and metrics on the test regions (peaks first, then nonpeaks).
 
-    true_counts : float32 ``(n, output_length)``; profile_logits : float32 ``(n, output_length)``;
-    pred_logcounts : float32 ``(n,)``; is_peak : bool ``(n,)``; regions : DataFrame ``(n,)``;
-    metrics : ``{subset: {metric: value, "jsd": per-region array, ...}}``.
+    Attributes:
+        true_counts: float32 ``(n, output_length)`` observed counts.
+        profile_logits: float32 ``(n, output_length)`` predicted profile logits.
+        pred_logcounts: float32 ``(n,)`` predicted log-counts.
+        is_peak: bool ``(n,)``.
+        regions: DataFrame ``(n,)`` of the regions.
+        metrics: ``{subset: {metric: value, "jsd": per-region array, ...}}``.
     """
 
     true_counts: np.ndarray

@@ -20,6 +20,13 @@ from dream_keras.tasks.atac.profile_count_fit import (TRAINING_LOG, compile_prof
                                                       quiet_retracing_warnings, read_training_log)
 from dream_keras.training.memory_check import check_step_memory
 from data_prep.outputs import RunFolder, write_json_atomic
+from dream_keras.tasks.atac.profile_count_fit import (
+    TRAINING_LOG,
+    compile_profile_count,
+    fit_profile_count,
+    read_training_log,
+)
+from dream_keras.training.memory_check import check_step_memory
 from dream_keras.training.performance import has_gpu, resolve_jit_compile
 from dream_keras.training.seeding import seed_everything
 
@@ -44,10 +51,12 @@ class ProfileCountRun:
 
     @property
     def tag(self) -> str:
+        """The console prefix of this stage's lines."""
         return self.fold.label
 
     @property
     def title(self) -> str:
+        """The title of the run's report."""
         return f"{self.params.backbone} {self.fold.label}"
 
     def input_files(self) -> dict:
@@ -64,8 +73,10 @@ class ProfileCountRun:
         raise NotImplementedError
 
     def load_data(self, inputs, progress):
-        """The fold's windows: an object with ``test_peaks``, ``test_nonpeaks``, ``counts_loss_weight``,
-        ``report`` and the training windows."""
+        """The fold's windows.
+
+        An object with ``test_peaks``, ``test_nonpeaks``, ``counts_loss_weight``, ``report`` and the training windows.
+        """
         raise NotImplementedError
 
     def trained_model(self, model, data, run, plan, resume: bool):
@@ -78,6 +89,7 @@ class ProfileCountRun:
         raise NotImplementedError
 
     def training_message(self, model, data, weight: float) -> str:
+        """The console line that starts the training."""
         raise NotImplementedError
 
     def save(self, trained, run, plan) -> None:
@@ -108,12 +120,15 @@ class RunOutcome:
 
 
 def say(message: str) -> None:
+    """Print one console line at once."""
     print(message, flush=True)
 
 
 def build_profile_count_model(params, build, what: str = "backbone"):
-    """``build(**options)`` with ``params.model_options`` less the lengths (the run sets those); a
-    refused option becomes an :class:`InputError` naming the backbone and its options."""
+    """``build(**options)`` with ``params.model_options`` less the lengths (the run sets those).
+
+    A refused option becomes an :class:`InputError` naming the backbone and its options.
+    """
     options = {key: value for key, value in params.model_options.items()
                if key not in ("input_length", "output_length")}
     try:

@@ -49,6 +49,7 @@ class ProfileCountTrainParameters:
     jit_compile: str = "auto"
 
     def as_dict(self) -> dict:
+        """The parameters as plain values, as ``run.json`` records them."""
         return dataclasses.asdict(self)
 
 
@@ -80,4 +81,5 @@ class AtacTrainParameters(ProfileCountTrainParameters):
     stream: bool = False
 
     def as_dict(self) -> dict:
+        """The parameters as plain values with ``task``, as ``run.json`` records them."""
         return {"task": "atac", **dataclasses.asdict(self)}

@@ -23,9 +23,9 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from data_prep import extract_windows, read_regions
-from data_prep.outputs import atomic_path, run_isolated
 from data_prep.errors import InputError
 from data_prep.genome import genome_sizes, opened_genome
+from data_prep.outputs import atomic_path, run_isolated
 
 #: Regions extracted and predicted at once (bounds the memory of one-hot sequences).
 CHUNK_REGIONS = 4096
@@ -77,7 +77,12 @@ def predict_profile_count(model, sequences: np.ndarray, *, batch_size: int = 64,
                           desc: str = "predicting") -> tuple[np.ndarray, np.ndarray]:
     """Profile logits float32 ``(n, output_length)`` and log-counts float32 ``(n,)`` of ``sequences``.
 
-    sequences : one-hot ``(n, input_length, channels)``, uint8 or float; converted batch by batch.
+    Args:
+        model: a profile/count model.
+        sequences: one-hot ``(n, input_length, channels)``, uint8 or float; converted batch by batch.
+        batch_size: sequences per model call.
+        progress: show a progress bar (``None``: only on a terminal).
+        desc: the bar's label.
     """
     logits, logcounts = [], []
     batch_size = max(1, min(int(batch_size), len(sequences)))
@@ -118,11 +123,13 @@ def average_predictions(per_model: list[tuple[np.ndarray, np.ndarray]]) -> tuple
 class RegionPredictions:
     """Predictions over regions, in genome order (FASTA chromosome order, then summit).
 
-    regions : DataFrame with ``chrom``, ``summit``, ``region_index`` (the region's row in the input
-        file, 0-based), and ``start``, ``end`` of the predicted output window (0-based, half-open).
-    profile_probs : float32 ``(n, output_length)``; logcounts : float32 ``(n,)``.
-    dropped : regions whose input window runs off the chromosome end (``reason`` column).
-    chrom_sizes : ``{chrom: length}`` of the FASTA, in file order (the bigWig header).
+    Attributes:
+        regions: DataFrame with ``chrom``, ``summit``, ``region_index`` (the region's row in the input
+            file, 0-based), and ``start``, ``end`` of the predicted output window (0-based, half-open).
+        profile_probs: float32 ``(n, output_length)`` profile probabilities.
+        logcounts: float32 ``(n,)`` log-counts.
+        dropped: regions whose input window runs off the chromosome end (``reason`` column).
+        chrom_sizes: ``{chrom: length}`` of the FASTA, in file order (the bigWig header).
     """
 
     regions: pd.DataFrame

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import pathlib
 
+from data_prep.outputs import TRAINING_LOG
 from data_prep.outputs.atomic import atomic_path
 from dream_keras.console import fit_verbosity
 from data_prep.outputs import TRAINING_LOG
@@ -64,8 +65,10 @@ def save_model(model, path: str | os.PathLike) -> pathlib.Path:
 
 
 def load_model_file(path: str | os.PathLike, what: str, fix: str):
-    """Load a ``.keras`` file (:func:`dream_keras.saving.load_model`); a missing or unreadable file
-    raises :class:`InputError` naming it, ``what`` it is and the ``fix``."""
+    """Load a ``.keras`` file (:func:`dream_keras.saving.load_model`).
+
+    A missing or unreadable file raises :class:`InputError` naming it, ``what`` it is and the ``fix``.
+    """
     from dream_keras.saving import load_model
 
     return load_model(path, what=what, fix=fix)
@@ -82,7 +85,8 @@ def fit_profile_count(model, train_data, valid_data, *, epochs: int, patience: i
     ours); early stopping on ``val_loss``.
 
     ``resume`` continues from the checkpoint when there is one (a run killed before its first
-    epoch ended starts again from epoch 0)."""
+    epoch ended starts again from epoch 0).
+    """
     from dream_keras.training.fitting import fit_resumable
 
     has_checkpoint = (run.checkpoints / "state.json").exists()

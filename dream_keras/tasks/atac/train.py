@@ -34,8 +34,12 @@ from data_prep.outputs import RunFolder, open_output, write_json_atomic, write_t
 from dream_keras.tasks.atac.fold_runner import (RESUME_NEEDS, ProfileCountRun, build_profile_count_model,
                                                 files_lines, metrics_lines, run_fold, say, training_line)
 from dream_keras.tasks.atac.parameters import ATAC_HEAD, AtacTrainParameters
-from dream_keras.tasks.atac.profile_count_fit import (load_model_file, model_lengths, quiet_retracing_warnings,
-                                                      save_model)
+from dream_keras.tasks.atac.profile_count_fit import (
+    load_model_file,
+    model_lengths,
+    quiet_retracing_warnings,
+    save_model,
+)
 
 
 @dataclasses.dataclass
@@ -89,8 +93,11 @@ def _input_files(params: AtacTrainParameters, fold: ChromosomeFold) -> dict:
 
 
 def _bias_qc(scaled_bias, nobias, data, params, progress) -> dict:
-    """The official bias checks: count Pearson of the scaled bias model in test peaks, and the enzyme
-    motif footprint of the bias-free model on test nonpeaks."""
+    """The official bias checks.
+
+    Count Pearson of the scaled bias model in test peaks, and the enzyme motif footprint of the bias-free model on test
+    nonpeaks.
+    """
     from bias_models import bias_count_qc, footprint_qc
     from data_prep.atac.inputs import window_totals
 
@@ -114,17 +121,21 @@ class MainModelRun(ProfileCountRun):
     """The bias-factorised main model of one fold (see the module docstring)."""
 
     def input_files(self) -> dict:
+        """The input files this stage reads, by option name."""
         return _input_files(self.params, self.fold)
 
     def check(self, plan) -> None:
+        """Load the bias model and check it fits the run's input and output lengths."""
         params = self.params
         self.bias_model = plan.prepare_model(load_bias_model(params.bias_model, params.input_length,
                                                              params.output_length))
 
     def build(self, plan):
+        """The main model (backbone with the profile/count head)."""
         return build_main_model(self.params)
 
     def load_data(self, inputs, progress):
+        """The main model's windows, in memory or streamed (``--stream``)."""
         from data_prep.atac.data import load_main_model_data
         from data_prep.atac.streams import load_main_model_streams
 
@@ -137,6 +148,7 @@ class MainModelRun(ProfileCountRun):
                     outlier_quantile=params.outlier_quantile, seed=params.seed, progress=progress)
 
     def trained_model(self, model, data, run, plan, resume: bool):
+        """The bias-factorised model to train: the bias model rescaled to the data and frozen."""
         from bias_models import scale_bias_logcounts, with_bias
 
         params = self.params
@@ -176,6 +188,7 @@ class MainModelRun(ProfileCountRun):
         return _sharded(train_data, plan), plan.prepare_dataset(valid_data)
 
     def training_message(self, model, data, weight: float) -> str:
+        """The console line that starts the training."""
         params = self.params
         return (f"[{self.tag}] training {params.backbone} (bias-factorised, {model.count_params():,} trainable-part "
                 f"parameters) on {len(data.train_peaks.sequences)} peaks + "
@@ -183,6 +196,7 @@ class MainModelRun(ProfileCountRun):
                 f"weight {weight:.3g}")
 
     def save(self, trained, run, plan) -> None:
+        """Save ``model.keras``, ``model_nobias.keras`` and ``bias_scaled.keras``."""
         from bias_models import without_bias
 
         save_model(trained, run.models / "model.keras")
@@ -190,6 +204,7 @@ class MainModelRun(ProfileCountRun):
         save_model(self.nobias, run.models / "model_nobias.keras")
 
     def qc(self, trained, data, evaluation, progress) -> dict:
+        """The bias checks: the rescaled bias model's counts and the bias-free model's footprints."""
         return _bias_qc(self.scaled, self.nobias, data, self.params, progress)
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 
-#: The backbone a table task trains unless told otherwise (the paper's DREAM-RNN).
 DEFAULT_BACKBONE = "dream_rnn"
+"""The backbone a table task trains unless told otherwise (the paper's DREAM-RNN)."""
 
 
 @dataclasses.dataclass(kw_only=True)
@@ -52,10 +52,11 @@ class TableTrainParameters:
     strategy: str = "default"
 
     def as_dict(self) -> dict:
+        """The parameters as plain values, as ``run.json`` records them."""
         return dataclasses.asdict(self)
 
 
-#: what ``run.json`` records besides the fields (values the run derived; not options)
 DERIVED_KEYS = ("recipe_settings", "distribution", "resolved_model_options", "split")
+"""What ``run.json`` records besides the fields (values the run derived; not options)."""
 
 __all__ = ["DEFAULT_BACKBONE", "DERIVED_KEYS", "TableTrainParameters"]

@@ -19,8 +19,8 @@ import keras
 import numpy as np
 import pandas as pd
 
-from data_prep.outputs.atomic import atomic_path
 from data_prep.errors import InputError
+from data_prep.outputs.atomic import atomic_path
 from data_prep.tables import TASKS, lentimpra, starrseq
 from data_prep.tables.sequence_table import REVERSE_COMPLEMENT_COPY
 from dream_keras.saving import load_model
@@ -53,7 +53,10 @@ def predict_with_reverse_complement(models: Sequence[keras.Model], forward: np.n
 
     Args:
         models: one or more models with the same prediction outputs.
-        forward, reverse: ``(n, L, C)`` encodings of the sequences and of their reverse complements.
+        forward: ``(n, L, C)`` encodings of the sequences.
+        reverse: ``(n, L, C)`` encodings of their reverse complements.
+        batch_size: sequences per model call.
+        verbose: Keras progress output.
 
     Returns:
         ``{output: (n,) float64}``: ``mean over models m of (m(forward) + m(reverse)) / 2``.
@@ -118,7 +121,11 @@ def predict_table(task: str, models: Sequence[keras.Model], frame: pd.DataFrame,
     """The rows of ``frame`` with ``pred_<output>`` columns (RC-averaged mean over the models).
 
     Args:
+        task: ``dream_yeast``, ``starrseq`` or ``lentimpra``.
+        models: one or more loaded models (averaged).
         frame: a table with the task's sequence column (``SEQUENCE_COLUMNS[task]``).
+        batch_size: sequences per model call.
+        verbose: Keras progress output.
 
     Returns:
         a copy of ``frame`` without the loaders' derived columns, plus the prediction columns.
@@ -151,6 +158,8 @@ def predict_table_task(task: str, models: Sequence[str | os.PathLike | keras.Mod
         models: ``.keras`` paths or loaded models (averaged).
         data: the table, in the task's format (measurement columns optional).
         out: where to write the TSV (atomically); None writes nothing.
+        batch_size: sequences per model call.
+        verbose: Keras progress output.
 
     Returns:
         the input rows with the ``pred_<output>`` columns.

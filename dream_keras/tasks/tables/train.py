@@ -50,6 +50,9 @@ from data_prep.tables import starrseq as starrseq_module
 from dream_keras.console import fit_verbosity
 from dream_keras.model import build_model
 from dream_keras.registry import IncompatibleHeadError, get_backbone, get_head
+from dream_keras.tasks.tables.evaluation import evaluation_record, scatter_plot
+from dream_keras.tasks.tables.parameters import DEFAULT_BACKBONE, TableTrainParameters
+from dream_keras.tasks.tables.prediction import ArrayBatches, predict_table, predict_table_task, write_tsv_atomic
 from dream_keras.training import memory_check, performance
 from dream_keras.training.distribution import prepare_model_for_active_strategy
 from dream_keras.training.fitting import FitResult, fit_resumable
@@ -159,11 +162,19 @@ def prepare_table_data(task: str, data, *, valid=None, fold=None,
     """Loads and splits one run's rows (see the module docstring for each task's rules).
 
     Args:
-        data, valid: table paths (``valid`` None: split ``data``).
+        task: ``dream_yeast``, ``starrseq`` or ``lentimpra``.
+        data: the table path.
+        valid: a validation table path (``None``: held-out rows of ``data``).
         fold: lentiMPRA test fold label.
+        valid_fraction: DREAM yeast: the share of ``data`` held out for validation without ``valid``.
+        valid_chromosomes: STARR-seq: validation chromosomes (of the ``seqnames`` column).
+        test_chromosomes: STARR-seq: test chromosomes.
+        seed: seed of the held-out draw.
         augment: append reverse-complement copies to training and validation rows; None = the task's
             default (yes for DREAM yeast only).
+        reverse_channel: add the ``is_reverse`` input channel.
         table: ``data`` already loaded (``--fold all`` reads it once).
+        fold_labels: ``table``'s fold of each row, already computed (``--fold all``).
 
     Raises:
         InputError: a bad table (file and line named), no validation rows, or options that do not fit.
@@ -204,9 +215,12 @@ def task_dream_head(task: str) -> str:
 
 
 def resolve_head(task: str, backbone: str, head: str | None) -> str:
-    """The head to use: ``head``, else the task's DREAM head (``soft_bins`` for yeast, ``regression``
-    otherwise) for a backbone whose registry entry says ``head_per_task`` or names no head, else the
-    backbone's own (a baseline's published head, e.g. ``deepstarr``)."""
+    """The head to use.
+
+    ``head``, else the task's DREAM head (``soft_bins`` for yeast, ``regression`` otherwise) for a backbone whose
+    registry entry says ``head_per_task`` or names no head, else the backbone's own (a baseline's published head, e.g.
+    ``deepstarr``).
+    """
     spec = TASKS[task]
     try:
         bspec = get_backbone(backbone)
@@ -352,7 +366,10 @@ def train_table_task(task: str, data, *, out, overwrite: bool = False, resume: b
     Args:
         task: ``dream_yeast``, ``starrseq`` or ``lentimpra``.
         data: the training table.
-        out, overwrite, resume, verbose: as :func:`train_tables`.
+        out: the run folder (see :func:`train_tables`).
+        overwrite: replace an earlier run in ``out``.
+        resume: continue the interrupted run in ``out``.
+        verbose: Keras progress output.
         **options: any other field of :class:`~dream_keras.tasks.tables.parameters.TableTrainParameters`
             (``backbone``, ``head``, ``fold``, ``epochs``, ``lr``, ``model_options``, ...).
 
@@ -380,6 +397,8 @@ def train_tables(params: TableTrainParameters, out, *, overwrite: bool = False, 
             chief writes ``out``. ``accumulate``: each step holds ``batch_size / accumulate`` rows,
             the update uses ``batch_size`` (:class:`Recipe`).
         out: the run folder (refused when not empty, unless ``overwrite`` or ``resume``).
+        overwrite: replace an earlier run in ``out`` (only what its manifest lists).
+        resume: continue the interrupted run in ``out`` from its last checkpoint.
         verbose: Keras progress output.
 
     Returns:

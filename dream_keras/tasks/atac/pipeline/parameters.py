@@ -86,6 +86,7 @@ class PipelineParameters:
     motif_db: str | None = None
 
     def as_dict(self) -> dict:
+        """The parameters as plain values, as ``pipeline.json`` records them."""
         return dataclasses.asdict(self)
 
     def bias_model_options(self) -> dict:

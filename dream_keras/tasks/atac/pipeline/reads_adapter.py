@@ -1,11 +1,13 @@
-"""The pipeline's one call into the reads-to-bigWig code (``data_prep.reads.reads_to_bigwig``, the
-code of ``dream-keras prep bigwig``), with its summary made plain values for the stage record."""
+"""The pipeline's one call into the reads-to-bigWig code.
+
+The pipeline's one call into the reads-to-bigWig code (``data_prep.reads.reads_to_bigwig``, the code of ``dream-keras
+prep bigwig``), with its summary made plain values for the stage record.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import pathlib
-
 
 
 def _plain(value):

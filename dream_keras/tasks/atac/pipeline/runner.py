@@ -38,8 +38,11 @@ _LOG_HEADER = "invocation\tstage\taction\tseconds\ttime\n"
 
 @dataclasses.dataclass
 class PipelineResult:
-    """A finished pipeline: its folder, every stage's record, which stages ran in this start, the
-    in-memory results of those (``{stage: StageOutput.result}``) and the report's path."""
+    """A finished pipeline.
+
+    Its folder, every stage's record, which stages ran in this start, the in-memory results of those (``{stage:
+    StageOutput.result}``) and the report's path.
+    """
 
     root: pathlib.Path
     records: dict
@@ -120,8 +123,10 @@ def _check_inputs(record: dict, root: pathlib.Path, *, allow: bool) -> None:
 
 def _prepare_folder(root: pathlib.Path, params: PipelineParameters, folds, *, resume: bool,
                     allow_changed_inputs: bool) -> tuple[int, dict]:
-    """Write (or, resuming, check and update) ``logs/pipeline.json``; return this start's number (1 for a
-    new pipeline) and the fingerprints of the input files now."""
+    """Write (or, resuming, check and update) ``logs/pipeline.json``.
+
+    Return this start's number (1 for a new pipeline) and the fingerprints of the input files now.
+    """
     record_path = root / PIPELINE_JSON
     if resume:
         record = json.loads(record_path.read_text())
@@ -156,7 +161,7 @@ def _log(root: pathlib.Path, invocation: int, stage: str, action: str, seconds: 
 
 def run_pipeline(params: PipelineParameters, out, *, resume: bool = False, overwrite: bool = False,
                  allow_changed_inputs: bool = False, progress: bool | None = None) -> PipelineResult:
-    """Run every stage of :data:`~dream_keras.tasks.atac.pipeline.stages.STAGES` into ``out`` (see the module docstring).
+    """Run every stage of :data:`~dream_keras.tasks.atac.pipeline.stages.STAGES` into ``out`` (module docstring).
 
     Returns:
         :class:`PipelineResult`; ``report`` is ``out/report/report.html``.

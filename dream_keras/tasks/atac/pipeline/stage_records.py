@@ -23,9 +23,11 @@ RECORD_NAME = "completed.json"
 
 @dataclasses.dataclass
 class StageRecord:
-    """What a finished stage left: ``outputs`` ``{name: absolute path}``, a ``summary`` of plain
-    values for the report, its run time, the pipeline invocation that ran it and the fingerprints of
-    the input files it read (``{name: {"path", "size", "sha256"}}``)."""
+    """What a finished stage left.
+
+    ``outputs`` ``{name: absolute path}``, a ``summary`` of plain values for the report, its run time, the pipeline
+    invocation that ran it and the fingerprints of the input files it read (``{name: {"path", "size", "sha256"}}``).
+    """
 
     stage: str
     outputs: dict
@@ -68,6 +70,8 @@ def read_record(root: str | os.PathLike, folder: str | os.PathLike, inputs: dict
     """The stage's record when the stage is complete (see the module docstring), else ``None``.
 
     Args:
+        root: the pipeline folder.
+        folder: the stage's folder.
         inputs: the fingerprints of the stage's input files now; ``None`` does not compare them.
     """
     root = pathlib.Path(root)

@@ -30,8 +30,11 @@ from data_prep.errors import InputError
 
 @dataclasses.dataclass
 class StageContext:
-    """What a stage gets: the parameters, the pipeline folder, the folds, its own folder, whether
-    it may continue work a killed run left in that folder, and the records of earlier stages."""
+    """What a stage gets.
+
+    The parameters, the pipeline folder, the folds, its own folder, whether it may continue work a killed run left in
+    that folder, and the records of earlier stages.
+    """
 
     params: object
     root: pathlib.Path
@@ -48,8 +51,11 @@ class StageContext:
 
 @dataclasses.dataclass
 class StageOutput:
-    """A finished stage: ``outputs`` ``{name: path}`` (checked on ``--resume``), a ``summary`` of plain
-    values for the report and the log, and the in-memory ``result`` of the call (``None`` if none)."""
+    """A finished stage.
+
+    ``outputs`` ``{name: path}`` (checked on ``--resume``), a ``summary`` of plain values for the report and the log,
+    and the in-memory ``result`` of the call (``None`` if none).
+    """
 
     outputs: dict
     summary: dict
@@ -138,10 +144,13 @@ def _fold_outputs(folder: pathlib.Path, prefix: str = "") -> dict:
 
 
 def train_stage(ctx: StageContext) -> StageOutput:
-    """The bias-factorised model of ``--fold`` (one run folder), or of every fold (``--fold all``:
-    ``fold_N/`` run folders and ``summary.tsv``), evaluated with the bias QC."""
-    from dream_keras.tasks.atac.train import AtacTrainParameters, train_fold, train_folds
+    """The bias-factorised model of ``--fold``, or of every fold, evaluated with the bias QC.
+
+    The bias-factorised model of ``--fold`` (one run folder), or of every fold (``--fold all``: ``fold_N/`` run folders
+    and ``summary.tsv``), evaluated with the bias QC.
+    """
     from data_prep.atac.inputs import ALL_FOLDS
+    from dream_keras.tasks.atac.train import AtacTrainParameters, train_fold, train_folds
 
     params = ctx.params
     resume = ctx.continue_partial and (ctx.folder / "logs" / "run.json").is_file()
@@ -274,9 +283,11 @@ def report_stage(ctx: StageContext) -> StageOutput:
 
 @dataclasses.dataclass(frozen=True)
 class Stage:
-    """A stage: its name (also its folder's), a one-line title, its function and the pipeline input
-    files it reads (names of :func:`~dream_keras.tasks.atac.pipeline.runner.pipeline_inputs`; ``fold``
-    stands for every fold file)."""
+    """A stage.
+
+    Its name (also its folder's), a one-line title, its function and the pipeline input files it reads (names of
+    :func:`~dream_keras.tasks.atac.pipeline.runner.pipeline_inputs`; ``fold`` stands for every fold file).
+    """
 
     name: str
     title: str

@@ -1,6 +1,8 @@
-"""The bias checks of ``evaluation/bias_qc.json`` in plain words: what each measures, what its
-verdict means, and what to do when it fails (the numbers and bounds are those of
-:mod:`bias_models.qc`, the official ChromBPNet pipeline's)."""
+"""The bias checks of ``evaluation/bias_qc.json`` in plain words.
+
+What each measures, what its verdict means, and what to do when it fails (the numbers and bounds are those of
+:mod:`bias_models.qc`, the official ChromBPNet pipeline's).
+"""
 
 from __future__ import annotations
 
@@ -13,8 +15,11 @@ from dream_keras.motif_settings import MATCH_Q_THRESHOLD
 
 @dataclasses.dataclass(frozen=True)
 class CheckText:
-    """How one check reads in the report: its title, what it measures, and per verdict a
-    ``(meaning, what to do)`` pair (``what to do`` is empty when nothing needs doing)."""
+    """How one check reads in the report.
+
+    Its title, what it measures, and per verdict a ``(meaning, what to do)`` pair (``what to do`` is empty when nothing
+    needs doing).
+    """
 
     title: str
     measures: str
@@ -90,8 +95,10 @@ CHECKS = {"count": COUNT_CHECK, "footprint": FOOTPRINT_CHECK, "motif": MOTIF_CHE
 
 
 def flat_profile_note(output_length: int | None) -> str:
-    """Why the footprint bound may not apply: it assumes the official 1,000 bp output, where a flat
-    profile is 0.001; a shorter output has a higher flat level, which can reach the bound alone."""
+    """Why the footprint bound may not apply: it assumes the official 1,000 bp output, where a flat profile is 0.001.
+
+    A shorter output has a higher flat level, which can reach the bound alone.
+    """
     if not output_length:
         return ""
     flat = 1.0 / int(output_length)

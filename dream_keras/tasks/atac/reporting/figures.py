@@ -1,5 +1,8 @@
-"""Figures that exist only in the report, drawn to PNG bytes (the run's own figures are the PNGs in
-its ``evaluation/`` folder, drawn by :mod:`dream_keras.plots`)."""
+"""Figures that exist only in the report, drawn to PNG bytes.
+
+Figures that exist only in the report, drawn to PNG bytes (the run's own figures are the PNGs in its ``evaluation/``
+folder, drawn by :mod:`dream_keras.plots`).
+"""
 
 from __future__ import annotations
 

@@ -57,8 +57,11 @@ def text(value) -> str:
 
 
 def number(value, digits: int | None = 4) -> str:
-    """A number formatted for a table cell: ``digits`` decimals, or (``None``) up to 6 significant
-    digits as written (for parameters such as a learning rate); ``NaN`` and text pass through escaped."""
+    """A number formatted for a table cell.
+
+    ``digits`` decimals, or (``None``) up to 6 significant digits as written (for parameters such as a learning rate);
+    ``NaN`` and text pass through escaped.
+    """
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return text(value)
     if isinstance(value, int):
@@ -82,21 +85,25 @@ class HtmlPage:
             self.parts.append(f'<p class="subtitle">{text(subtitle)}</p>')
 
     def heading(self, title: str, level: int = 2, anchor: str | None = None) -> None:
+        """Add a heading (escaped) at ``level``, with an id when ``anchor`` is given."""
         ident = f' id="{text(anchor)}"' if anchor else ""
         self.parts.append(f"<h{level}{ident}>{text(title)}</h{level}>")
 
     def paragraph(self, words: str, *, css_class: str | None = None) -> None:
+        """Add a paragraph of text (escaped)."""
         cls = f' class="{text(css_class)}"' if css_class else ""
         self.parts.append(f"<p{cls}>{text(words)}</p>")
 
     def raw(self, raw_html: str) -> None:
+        """Add HTML as it is."""
         self.parts.append(raw_html)
 
     def table(self, header: list[str], rows: list[list], *, css_id: str | None = None,
               cell_attributes: list[list[dict]] | None = None, digits: dict | None = None) -> None:
-        """A table; ``rows`` hold values (numbers are right-aligned and formatted, :class:`Markup`
-        is inserted as it is, anything else is escaped). ``digits``: ``{column index: decimals}``
-        for float columns (default 4).
+        """A table.
+
+        ``rows`` hold values (numbers are right-aligned and formatted, :class:`Markup` is inserted as it is, anything
+        else is escaped). ``digits``: ``{column index: decimals}`` for float columns (default 4).
 
         ``cell_attributes``: per row, per cell, extra ``data-*`` attributes (escaped), so a reader
         (or a test) can find a cell's exact value without parsing the formatted text.
@@ -132,6 +139,7 @@ class HtmlPage:
         return True
 
     def render(self) -> str:
+        """The whole page as one HTML document."""
         body = "\n".join(self.parts)
         return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
                 "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"

@@ -13,7 +13,7 @@ import os
 import pathlib
 
 from dream_keras.tasks.atac.reporting.html_page import HtmlPage, verdict_badge
-from dream_keras.tasks.atac.reporting.run_report import display_value, add_run_sections
+from dream_keras.tasks.atac.reporting.run_report import add_run_sections, display_value
 
 
 def _record(root: pathlib.Path, stage: str) -> dict | None:

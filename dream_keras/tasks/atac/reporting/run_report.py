@@ -24,7 +24,8 @@ REPORT_NAME = "report.html"
 SUBSETS = (("peaks", "peaks"), ("nonpeaks", "nonpeaks"), ("peaks_and_nonpeaks", "both (peaks and nonpeaks)"))
 #: (group in metrics.json, metric, column title)
 METRIC_COLUMNS = (("counts_metrics", "pearsonr", "count Pearson r"),
-                  ("counts_metrics", "spearmanr", "count Spearman r"), ("counts_metrics", "mse", "count MSE"), ("profile_metrics", "median_jsd", "profile median JSD"),
+                  ("counts_metrics", "spearmanr", "count Spearman r"), ("counts_metrics", "mse", "count MSE"),
+                  ("profile_metrics", "median_jsd", "profile median JSD"),
                   ("profile_metrics", "median_norm_jsd", "profile median normalised JSD"))
 _KIND = {"bias train": "bias model", "train": "bias-factorised model"}
 
@@ -164,8 +165,11 @@ def _add_bias_qc(page: HtmlPage, qc: dict | None, output_length, level: int, anc
 
 
 def add_run_sections(page: HtmlPage, run_root: str | os.PathLike, *, level: int = 2, anchor: str = "run") -> None:
-    """Append one run folder's sections to ``page`` (headings at ``level``), ``anchor`` prefixing
-    the ids of its tables so that several runs fit on one page."""
+    """Append one run folder's sections to ``page``.
+
+    Append one run folder's sections to ``page`` (headings at ``level``), ``anchor`` prefixing the ids of its tables so
+    that several runs fit on one page.
+    """
     run_root = pathlib.Path(run_root)
     record = _read_json(run_root / "logs" / "run.json") or {}
     result = _read_json(run_root / "logs" / "result.json")
@@ -233,8 +237,10 @@ def add_run_sections(page: HtmlPage, run_root: str | os.PathLike, *, level: int 
 
 
 def write_run_report(run_root: str | os.PathLike, path: str | os.PathLike | None = None) -> pathlib.Path:
-    """Write the report of the run folder ``run_root`` to ``path`` (default
-    ``run_root/evaluation/report.html``); returns the path written."""
+    """Write the report of the run folder ``run_root`` to ``path`` (default ``run_root/evaluation/report.html``).
+
+    Returns the path written.
+    """
     run_root = pathlib.Path(run_root)
     record = _read_json(run_root / "logs" / "run.json") or {}
     params = record.get("parameters", {})
