@@ -36,7 +36,6 @@ import os
 import pathlib
 import platform
 import subprocess
-import sys
 import tempfile
 import time
 
@@ -78,8 +77,8 @@ def official_worker(data_path: str, out_path: str) -> None:
         _official_full_size(paths["full"])
     if not hasattr(np, "ComplexWarning"):  # deepdish (imported by the official module) predates NumPy 2
         np.ComplexWarning = np.exceptions.ComplexWarning
-    import chrombpnet.evaluation.interpret.interpret as official
     import chrombpnet.evaluation.interpret.input_utils as input_utils
+    import chrombpnet.evaluation.interpret.interpret as official
     import chrombpnet.evaluation.interpret.shap_utils as shap_utils
 
     sequences, references = data["sequences"], data["references"]
@@ -144,7 +143,8 @@ def _float64_model(path: str):
 
 def _float64_scores(path: str, sequences, references):
     """``{target: hypothetical}`` of dream-keras DeepSHAP with the model in float64: the rules computed
-    with 16 digits, a yardstick for both float32 sides."""
+    with 16 digits, a yardstick for both float32 sides.
+    """
     from dream_keras.interpret import deepshap_with_references
 
     model = _float64_model(path)
@@ -155,10 +155,10 @@ def _float64_scores(path: str, sequences, references):
 
 def _mean_deltas(path: str, sequences, references):
     """``{target: (n,)}``: target(x) - mean over references of target(r), float64, from dream-keras's
-    predictions of the model (the profile's weights held at the pair's mean, as DeepSHAP holds them)."""
+    predictions of the model (the profile's weights held at the pair's mean, as DeepSHAP holds them).
+    """
     import numpy as np
 
-    from baselines.chrombpnet import load_official_h5
     from dream_keras.interpret.predict import predict_outputs
 
     # float64 predictions: the small models' log-counts change by 1e-5 between sequence and

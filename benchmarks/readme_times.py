@@ -66,7 +66,8 @@ class Step:
 
 def fresh_checkout(destination: pathlib.Path) -> pathlib.Path:
     """Copy the files of the checkout (tracked, and new ones git does not ignore) to ``destination``, as a
-    clone of them would hold them."""
+    clone of them would hold them.
+    """
     listed = subprocess.run(["git", "-C", str(ROOT), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
                             capture_output=True, check=True).stdout
     for name in filter(None, listed.decode().split("\0")):

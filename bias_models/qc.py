@@ -128,7 +128,8 @@ def enzyme_motifs(assay: str = "ATAC") -> dict[str, str]:
 
 def footprint_reaches_threshold(value: float) -> bool:
     """Whether a normalised footprint maximum fails the official check: rounded to 3 decimals, it is not
-    below 0.003 (so 0.0026 fails; NaN fails too)."""
+    below 0.003 (so 0.0026 fails; NaN fails too).
+    """
     return not round(float(value), FOOTPRINT_DECIMALS) < FOOTPRINT_THRESHOLD
 
 

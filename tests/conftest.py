@@ -24,7 +24,8 @@ def data_dir() -> pathlib.Path:
 @pytest.fixture(scope="session")
 def atac(data_dir) -> pathlib.Path:
     """tests/data/atac_mm10: the real mouse ATAC fixture (genome.fa, tn5_insertions.bw, peaks.narrowPeak,
-    folds/, chrom.sizes); read-only (copy what a test changes)."""
+    folds/, chrom.sizes); read-only (copy what a test changes).
+    """
     return data_dir / "atac_mm10"
 
 
@@ -37,7 +38,8 @@ def _snapshot(folder: pathlib.Path) -> dict:
 
 def _shared_folder(folder: pathlib.Path):
     """Yield ``folder`` to every test of the session, then check that none of them changed it (a test
-    that changes a shared run must copy it first)."""
+    that changes a shared run must copy it first).
+    """
     before = _snapshot(folder)
     yield folder
     after = _snapshot(folder)
@@ -48,8 +50,9 @@ def _shared_folder(folder: pathlib.Path):
 @pytest.fixture(scope="session")
 def atac_nonpeaks(atac, tmp_path_factory) -> pathlib.Path:
     """Nonpeaks of fold 0 at the tiny runs' 512 bp (``tiny_atac.nonpeaks_args``), made once per session."""
-    from dream_keras.cli import main
     from tiny_atac import nonpeaks_args
+
+    from dream_keras.cli import main
 
     out = tmp_path_factory.mktemp("shared_atac") / "nonpeaks.narrowPeak"
     assert main(nonpeaks_args(atac, out)) == 0
@@ -59,7 +62,8 @@ def atac_nonpeaks(atac, tmp_path_factory) -> pathlib.Path:
 @pytest.fixture(scope="session")
 def shared_console() -> dict:
     """``{run folder name: what its command printed}`` for the session's shared runs (printed to a
-    file, as under a redirection: no terminal)."""
+    file, as under a redirection: no terminal).
+    """
     return {}
 
 
@@ -77,7 +81,8 @@ def _run_printing_to(console: dict, name: str, arguments: list) -> None:
 @pytest.fixture(scope="session")
 def bias_run(atac, atac_nonpeaks, tmp_path_factory, shared_console):
     """One tiny bias run (``tiny_atac.bias_args``: BPNet 4 filters / 1 layer, 1 epoch) for the session;
-    read-only for the tests (checked at the end of the session)."""
+    read-only for the tests (checked at the end of the session).
+    """
     from tiny_atac import bias_args
 
     out = tmp_path_factory.mktemp("shared_runs") / "bias"
@@ -88,7 +93,8 @@ def bias_run(atac, atac_nonpeaks, tmp_path_factory, shared_console):
 @pytest.fixture(scope="session")
 def main_run(atac, atac_nonpeaks, bias_run, tmp_path_factory, shared_console):
     """One tiny bias-factorised main run on ``bias_run`` (``tiny_atac.main_args``: 2 epochs) for the
-    session; read-only for the tests (checked at the end of the session)."""
+    session; read-only for the tests (checked at the end of the session).
+    """
     from tiny_atac import main_args
 
     out = tmp_path_factory.mktemp("shared_runs") / "main"
@@ -99,7 +105,8 @@ def main_run(atac, atac_nonpeaks, bias_run, tmp_path_factory, shared_console):
 @pytest.fixture(scope="session")
 def chrombpnet_golden(data_dir):
     """``load(stem) -> (arrays, values)``: a golden pair written by the official ChromBPNet code,
-    ``tests/data/chrombpnet_ref/STEM.npz`` (arrays) and ``STEM.json`` (scalars)."""
+    ``tests/data/chrombpnet_ref/STEM.npz`` (arrays) and ``STEM.json`` (scalars).
+    """
     import json
 
     import numpy as np

@@ -17,7 +17,8 @@ import sys
 @contextlib.contextmanager
 def console_to_file(path: pathlib.Path):
     """Send ``sys.stdout``, ``sys.stderr``, file descriptor 2 and the ``tensorflow`` logger's messages to
-    ``path`` (created) during the block."""
+    ``path`` (created) during the block.
+    """
     with open(path, "w", encoding="utf-8") as sink:
         sys.stdout.flush()
         sys.stderr.flush()
@@ -39,7 +40,8 @@ def console_to_file(path: pathlib.Path):
 def tensorflow_started() -> None:
     """Start TensorFlow's devices in this test process, its C++ start-up lines held back (the command line
     holds them back itself as it imports the backend, checked by tests/test_cli_startup.py): what
-    :func:`console_to_file` then receives is the command's own output."""
+    :func:`console_to_file` then receives is the command's own output.
+    """
     import tensorflow as tf
 
     from dream_keras.native_stderr import held_native_stderr

@@ -6,8 +6,8 @@ import keras
 import numpy as np
 import pytest
 
-from dream_keras.training.recipes import RECIPES, table_losses
 from dream_keras.training.array_batches import ArrayBatches
+from dream_keras.training.recipes import RECIPES, table_losses
 
 ROWS, LENGTH = 2 * 1024 + 100, 40  # two full updates of 1,024 and a remainder that no update uses
 

@@ -9,9 +9,21 @@ import numpy as np
 import pytest
 import scipy.stats
 
-from bias_models import (BiasFactorizedModel, bias_count_qc, bias_model_options, build_bias_model, count_qc,
-                         enzyme_motifs, footprint_qc, keep_windows, logcount_offset, scale_bias_logcounts,
-                         select_bias_nonpeaks, with_bias, without_bias)
+from bias_models import (
+    BiasFactorizedModel,
+    bias_count_qc,
+    bias_model_options,
+    build_bias_model,
+    count_qc,
+    enzyme_motifs,
+    footprint_qc,
+    keep_windows,
+    logcount_offset,
+    scale_bias_logcounts,
+    select_bias_nonpeaks,
+    with_bias,
+    without_bias,
+)
 from bias_models.qc import footprint_reaches_threshold, footprint_verdict
 from data_prep import extract_windows, load_fold, make_nonpeaks, read_narrowpeak, split_of
 from data_prep.errors import InputError
@@ -89,7 +101,8 @@ def test_a_training_step_moves_the_model_but_not_the_bias(backbone):
 @pytest.mark.parametrize("backbone", list(TINY))
 def test_factorised_model_passes_the_model_checks(backbone, tmp_path):
     """dream_keras.testing's checks (JSON and .keras round trips, tf.data), then what is its own: the bias
-    part stays frozen after loading."""
+    part stays frozen after loading.
+    """
     combined = with_bias(*_tiny_pair(backbone))
     report = check_model(combined, _one_hot(2, seed=3), folder=tmp_path,
                          expected_outputs={"profile": (OUTPUT_LENGTH,), "logcounts": (1,)})

@@ -1,7 +1,8 @@
 """``prep bigwig --cell-groups``: the barcode -> group table, and one pass over a fragments file giving one
 bigWig per group, equal base for base to filtering each group's fragments by hand and converting each;
 its files (plain with 10x ``#`` headers, gzip, bgzip + tabix, unsorted), and what it names and refuses
-(truncation, unknown contigs, barcodes never seen, groups without fragments, a killed run)."""
+(truncation, unknown contigs, barcodes never seen, groups without fragments, a killed run).
+"""
 
 from __future__ import annotations
 
@@ -17,8 +18,7 @@ import pysam
 import pytest
 
 from data_prep.errors import InputError
-from data_prep.reads import reads_to_bigwig
-from data_prep.reads import grouped_counting
+from data_prep.reads import grouped_counting, reads_to_bigwig
 from data_prep.reads.cell_groups import group_file_stem, read_cell_groups
 from data_prep.reads.grouped_convert import fragments_to_group_bigwigs
 
@@ -287,7 +287,7 @@ def test_a_killed_run_leaves_only_finished_bigwigs_and_resume_finishes_it(tmp_pa
 
 
 def test_the_block_parsers_agree_and_name_a_bad_line(tmp_path, monkeypatch):
-    """pyarrow's reader (when installed), pandas' and the line-by-line reference give the same rows."""
+    """Pyarrow's reader (when installed), pandas' and the line-by-line reference give the same rows."""
     from data_prep.reads import text_table
     from data_prep.reads.fragments import BARCODED_FRAGMENTS
 

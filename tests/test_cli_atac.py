@@ -20,11 +20,13 @@ import numpy as np
 import pandas as pd
 import pyBigWig
 import pytest
+from tiny_atac import INPUT, JITTER, OUTPUT, TINY_BPNET
+from tiny_atac import data_args as _data_args
+from tiny_atac import train_args as _train_args
 
 import data_prep
 from dream_keras.cli import main
 from dream_keras.metrics import profile_count_metrics
-from tiny_atac import INPUT, JITTER, OUTPUT, TINY_BPNET, data_args as _data_args, train_args as _train_args
 
 # trains models end to end (minutes): outside the quick subset `pytest -m "not slow"`
 pytestmark = pytest.mark.slow

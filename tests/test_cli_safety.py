@@ -16,9 +16,10 @@ import sys
 import h5py
 import pyBigWig
 import pytest
+from tiny_atac import bias_args
 
 from data_prep.outputs import manifest
-from tiny_atac import bias_args
+from dream_keras.cli import main
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 

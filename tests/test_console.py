@@ -6,8 +6,8 @@ Under pytest the output is captured (not a terminal), as it is for ``dream-keras
 import logging
 
 import pytest
-
 from console_capture import console_to_file, noise_in, tensorflow_started
+
 from dream_keras.cli import main
 from dream_keras.console import plain_warning_line, retracing_notices_dropped
 
@@ -48,7 +48,8 @@ def test_retracing_notices_are_dropped_and_other_tensorflow_messages_pass():
 
 def test_a_warning_raised_in_a_command_is_one_plain_line(data_dir, tmp_path, capsys):
     """Too few background regions for the ratio asked: the data layer warns; the command prints one line
-    ``warning: ...``, without Python's file, line number and source line."""
+    ``warning: ...``, without Python's file, line number and source line.
+    """
     atac = data_dir / "atac_mm10"
     assert main(["prep", "nonpeaks", "--genome", str(atac / "genome.fa"), "--peaks", str(atac / "peaks.narrowPeak"),
                  "--fold", "0", "--fold-dir", str(atac / "folds"), "--ratio-test", "50",

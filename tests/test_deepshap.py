@@ -11,6 +11,8 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from test_interpret import LENGTH, random_onehot, tiny_bpnet
+from test_zoo import PROFILE_MIN_INPUT, SHORT_INPUT, TINY_BACKBONE_OPTIONS, TINY_HEAD_OPTIONS
 
 import dream_keras
 from bias_models.factorised import with_bias
@@ -21,8 +23,6 @@ from dream_keras.interpret import contributions, deepshap_refusal, deepshap_with
 from dream_keras.interpret.attributions import gradient_function
 from dream_keras.interpret.deepshap import shuffled_references
 from dream_keras.interpret.targets import resolve_output
-from test_interpret import LENGTH, random_onehot, tiny_bpnet
-from test_zoo import PROFILE_MIN_INPUT, SHORT_INPUT, TINY_BACKBONE_OPTIONS, TINY_HEAD_OPTIONS
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword")
 
@@ -105,7 +105,8 @@ def test_bias_factorised_model_sums_to_delta(factorised, output):
 
 def _scaled(model, names, factor):
     """Multiply the kernels of the layers ``names`` by ``factor``: a freshly built tiny model's output
-    hardly varies between sequences, and a delta near float32 rounding would test nothing."""
+    hardly varies between sequences, and a delta near float32 rounding would test nothing.
+    """
     for name in names:
         layer = model.get_layer(name)
         weights = layer.get_weights()
@@ -167,7 +168,8 @@ def _relu_multiplier(z_x, z_r):
 
 def numpy_deeplift(weights, x, r):
     """Multipliers of a Conv1D(relu) -> Conv1D(relu, dilation 2) -> Flatten -> Dense(relu) -> Dense(1)
-    network, layer by layer: forward both inputs, then the rescale rule at every ReLU."""
+    network, layer by layer: forward both inputs, then the rescale rule at every ReLU.
+    """
     (k1, b1), (k2, b2), (d1, c1), (d2, _) = weights
     z1_x, z1_r = _conv(x, k1, b1, 1), _conv(r, k1, b1, 1)
     h1_x, h1_r = np.maximum(z1_x, 0), np.maximum(z1_r, 0)

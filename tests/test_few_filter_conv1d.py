@@ -7,12 +7,12 @@ import pathlib
 import keras
 import numpy as np
 import pytest
+from layer_pairs import assert_same_function, same_weights
 
 from dream_keras import build_model
 from dream_keras.layers import FewFilterConv1D
 from dream_keras.saving import load_model
 from dream_keras.testing import check_model
-from layer_pairs import assert_same_function, same_weights
 
 DATA = pathlib.Path(__file__).parent / "data"
 #: Saved by the code before FewFilterConv1D existed (commit 02f8298: keras.layers.Conv1D as the profile convolution),

@@ -7,12 +7,12 @@ import pathlib
 import keras
 import numpy as np
 import pytest
+from layer_pairs import assert_same_function, same_weights
 
 from dream_keras import build_model
 from dream_keras.layers import GroupedConv1D
 from dream_keras.saving import load_model
 from dream_keras.testing import check_model
-from layer_pairs import assert_same_function, same_weights
 
 DATA = pathlib.Path(__file__).parent / "data"
 #: Saved before GroupedConv1D existed (keras.layers.Conv1D(groups=...) in every grouped layer), with

@@ -18,8 +18,14 @@ from data_prep import InputError, extract_windows, make_synthetic_dataset, one_h
 from data_prep.tables import TASKS
 from dream_keras import build_model
 from dream_keras.cli import main as cli_main
-from dream_keras.interpret import (contributions, dinucleotide_shuffle, ism, ism_outputs, marginal_footprint,
-                                   marginal_footprints)
+from dream_keras.interpret import (
+    contributions,
+    dinucleotide_shuffle,
+    ism,
+    ism_outputs,
+    marginal_footprint,
+    marginal_footprints,
+)
 from dream_keras.interpret.motif_sequences import resolve_motifs
 from dream_keras.interpret.tracks import owned_segments
 from dream_keras.losses import chrombpnet_loss

@@ -10,7 +10,6 @@ from scipy.stats import pearsonr, spearmanr
 from dream_keras import metrics
 
 
-
 @pytest.fixture(scope="module")
 def golden(chrombpnet_golden):
     return chrombpnet_golden("small_metrics_golden")

@@ -18,6 +18,7 @@ import h5py
 import numpy as np
 import pandas as pd
 import pytest
+from report_checks import decoded_image_sizes, parse_report
 
 from data_prep.errors import InputError
 from data_prep.motifs import bundled_motif_path, read_meme
@@ -27,14 +28,14 @@ from dream_keras.interpret.motifs.bias_check import motif_bias_check
 from dream_keras.interpret.motifs.matching import benjamini_hochberg
 from dream_keras.interpret.motifs.patterns import Pattern
 from dream_keras.interpret.tracks import write_contribution_hdf5
-from report_checks import decoded_image_sizes, parse_report
 
 DATABASE = "motif_database.meme.gz"
 
 
 def planted_contributions(path, n=160, length=600, motif="MA0139.2", seed=0, scale=1.0):
     """A contributions file (``dream-keras contribs`` layout) with one sampled ``motif`` instance per
-    region, within 100 bp of the centre on a random strand, scored ``scale`` x log-odds."""
+    region, within 100 bp of the centre on a random strand, scored ``scale`` x log-odds.
+    """
     rng = np.random.default_rng(seed)
     ppm = {m.identifier: m for m in read_meme(bundled_motif_path(DATABASE))}[motif].probabilities
     width = len(ppm)

@@ -5,6 +5,7 @@ import json
 import keras
 import numpy as np
 import pytest
+from tiny_atac import bias_args
 
 from bias_models import with_bias
 from dream_keras import build_model
@@ -14,7 +15,6 @@ from dream_keras.tasks.atac.profile_count_fit import compile_profile_count
 from dream_keras.training import jit_choice
 from dream_keras.training.performance import MEASURE, apply_jit_compile, precision, resolve_jit_compile, set_precision
 from dream_keras.training.seeding import seed_everything
-from tiny_atac import bias_args
 
 INPUT, OUTPUT = 256, 128
 
@@ -174,7 +174,8 @@ def test_measuring_leaves_the_run_training_as_without_measuring(tmp_path, monkey
 def test_a_model_xla_cannot_compile_trains_without_it(tmp_path, monkeypatch, capfd):
     """Seeded runs turn op determinism on, and TensorFlow has no deterministic XLA kernel for MaxPool's
     gradient: DeepSTARR's tower then trains without XLA, and the reason is said once, in words, and
-    cached; TensorFlow's C++ lines about the failed compilation stay off the terminal."""
+    cached; TensorFlow's C++ lines about the failed compilation stay off the terminal.
+    """
     from dream_keras import build_model
 
     monkeypatch.setenv(jit_choice.CACHE_ENV, str(tmp_path))

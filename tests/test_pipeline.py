@@ -12,11 +12,10 @@ import sys
 
 import pandas as pd
 import pytest
-from report_checks import decoded_image_sizes, metric_cells, parse_report
-
 from console_capture import console_to_file, noise_in, tensorflow_started
-from dream_keras.cli import main
 from report_checks import chromium_dom, decoded_image_sizes, metric_cells, needs_chromium, parse_report
+
+from dream_keras.cli import main
 
 # every test here trains tiny models end to end (a pipeline or a run): not part of the quick subset
 pytestmark = pytest.mark.slow

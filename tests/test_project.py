@@ -42,7 +42,8 @@ def test_console_script_help():
 
 def test_benchmarks_find_the_official_environment_where_setup_official_puts_it(tmp_path, monkeypatch):
     """The default is ``.official-venv`` in the repository root (setup_official.sh's default); a missing
-    environment stops with the command that makes it."""
+    environment stops with the command that makes it.
+    """
     import pytest
 
     monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))

@@ -1,6 +1,7 @@
 """evaluation/report.html of real tiny runs (the session's bias train and train on the mouse ATAC fixture):
 one self-contained file, every image decodes, the tables hold metrics.json, the bias checks are
-explained, user strings are escaped, and a real browser (headless Chromium, where installed) renders it."""
+explained, user strings are escaped, and a real browser (headless Chromium, where installed) renders it.
+"""
 
 import json
 import math
@@ -9,10 +10,14 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
-from report_checks import chromium, chromium_dom, chromium_screenshot, decoded_image_sizes, metric_cells, parse_report
-
-from report_checks import (chromium_dom, chromium_screenshot, decoded_image_sizes, metric_cells, needs_chromium,
-                           parse_report)
+from report_checks import (
+    chromium_dom,
+    chromium_screenshot,
+    decoded_image_sizes,
+    metric_cells,
+    needs_chromium,
+    parse_report,
+)
 
 # every test here trains tiny models end to end (a pipeline or a run): not part of the quick subset
 pytestmark = pytest.mark.slow

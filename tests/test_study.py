@@ -1,7 +1,8 @@
 """``dream-keras pipeline --samples``: the sample sheet, each sample's parameters, what is refused before
 anything runs, ``--summarize`` of a study that has not started; and (slow) the bundled single-cell
 demonstration: fragments split into per-group bigWigs (equal base for base to filtering each group by
-hand and converting it), then the pipeline of every group with one bias model trained on the deepest."""
+hand and converting it), then the pipeline of every group with one bias model trained on the deepest.
+"""
 
 from __future__ import annotations
 
@@ -13,13 +14,13 @@ import numpy as np
 import pandas as pd
 import pyBigWig
 import pytest
+from report_checks import decoded_image_sizes, parse_report
 
 from data_prep.errors import InputError
 from data_prep.reads import reads_to_bigwig
 from dream_keras.cli import main
 from dream_keras.tasks.atac.study import read_sample_sheet, run_study, summarize_study
 from dream_keras.tasks.atac.study.runner import sample_parameters
-from report_checks import decoded_image_sizes, parse_report
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 DATA = REPO / "data_prep" / "data" / "atac_mm10"

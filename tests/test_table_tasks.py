@@ -12,8 +12,8 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
-
 from console_capture import console_to_file, noise_in, tensorflow_started
+
 from data_prep.errors import InputError
 from data_prep.tables import load_lentimpra
 from dream_keras.cli import main as cli_main
@@ -46,7 +46,8 @@ def yeast_run(tmp_path_factory, data_dir):
 @pytest.fixture(scope="module")
 def starr_run(tmp_path_factory, data_dir):
     """The DeepSTARR recipe through the command line, its console output in ``console.txt`` beside the run
-    folder, as a redirected run writes it (with its own, empty XLA-choice cache: the timing runs)."""
+    folder, as a redirected run writes it (with its own, empty XLA-choice cache: the timing runs).
+    """
     out = tmp_path_factory.mktemp("starr") / "run"
     tensorflow_started()
     with pytest.MonkeyPatch.context() as patch:
@@ -148,7 +149,8 @@ def test_deepstarr_recipe_from_the_command_line(starr_run):
 
 def test_deepstarr_console_is_plain_when_xla_cannot_compile(starr_run):
     """DeepSTARR's max pooling has no deterministic XLA gradient: the XLA timing fails, and the console
-    says so once, in words, without TensorFlow's C++ lines; redirected, the epochs are plain lines."""
+    says so once, in words, without TensorFlow's C++ lines; redirected, the epochs are plain lines.
+    """
     printed = (starr_run.parent / "console.txt").read_text()
     assert noise_in(printed) == []
     decisions = [line for line in printed.splitlines() if line.startswith("--jit-compile auto:")]

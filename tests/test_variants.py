@@ -23,15 +23,18 @@ import baselines.bpnet  # noqa: F401  (registers bpnet)
 from data_prep import InputError
 from dream_keras import build_model
 from dream_keras.cli import main as cli_main
-from dream_keras.interpret.variants import read_variant_list, score_variants
-from dream_keras.interpret.variants import snv_reuse
+from dream_keras.interpret.variants import read_variant_list, score_variants, snv_reuse
 from dream_keras.interpret.variants.allele_predictions import AllelePredictor
 from dream_keras.interpret.variants.chromosomes import ChromosomeReader
 from dream_keras.interpret.variants.dinucleotide_shuffle import dinucleotide_shuffle_text, dinucleotide_shuffles
 from dream_keras.interpret.variants.fold_summary import summarise_models
 from dream_keras.interpret.variants.peak_scores import peak_windows, read_peaks
-from dream_keras.interpret.variants.scores import (empirical_pvalues, profile_count_scores, pvalue_columns,
-                                                   quantile_scores)
+from dream_keras.interpret.variants.scores import (
+    empirical_pvalues,
+    profile_count_scores,
+    pvalue_columns,
+    quantile_scores,
+)
 from dream_keras.interpret.variants.shuffled_variants import shuffled_variant_table
 from dream_keras.interpret.variants.windows import allele_windows, segment_starts
 
@@ -69,7 +72,7 @@ def saved_models(tmp_path_factory, models):
 
 @pytest.fixture(scope="module")
 def genome(tmp_path_factory, data_dir):
-    """chrA (3 kb) and chrB (2 kb) of the bundled genome, soft-masked case kept."""
+    """ChrA (3 kb) and chrB (2 kb) of the bundled genome, soft-masked case kept."""
     folder = tmp_path_factory.mktemp("variant_genome")
     with pyfaidx.Fasta(str(data_dir / "atac_mm10" / "genome.fa"), as_raw=True) as fasta:
         texts = {"chrA": fasta["chr17_seg1"][20_000:23_000], "chrB": fasta["chr17_seg2"][40_000:42_000]}

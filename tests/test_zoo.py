@@ -12,8 +12,7 @@ import numpy as np
 import pytest
 
 import dream_keras
-from dream_keras import IncompatibleHeadError, SequenceModel, build_model, register_backbone, register_head
-from dream_keras import registry
+from dream_keras import IncompatibleHeadError, SequenceModel, build_model, register_backbone, register_head, registry
 from dream_keras.testing import random_one_hot, run_backbone_test, run_head_test
 
 # Keras's own .keras writer trips NumPy 2's copy-keyword deprecation; not ours to fix.
@@ -97,7 +96,8 @@ def test_every_backbone_passes_the_plug_in_checks_with_every_head(backbone, tmp_
     """dream_keras.testing, as a plug-in author runs it: build, JSON and .keras round trips, tf.data, with
     every head (all 25 pairs are compatible). The SavedModel export of these five pairs (bpnet +
     profile_count, dream_cnn + soft_bins, dream_rnn + regression, deepstarr, mprann) is checked against
-    the Keras model by tests/test_export.py, on each task's own inputs."""
+    the Keras model by tests/test_export.py, on each task's own inputs.
+    """
     reports = run_backbone_test(backbone, backbone_options=TINY_BACKBONE_OPTIONS[backbone],
                                 head_options=TINY_HEAD_OPTIONS,
                                 input_length={"profile_count": PROFILE_MIN_INPUT[backbone]},
@@ -266,7 +266,8 @@ def test_profile_count_crops_the_centre_with_the_odd_base_on_the_right():
 @pytest.fixture(scope="module")
 def third_party_parts():
     """A backbone and a head registered the way a plug-in package registers them: through the decorators
-    (each layer named in the builder); and a backbone whose layer Keras names by its global counter."""
+    (each layer named in the builder); and a backbone whose layer Keras names by its global counter.
+    """
 
     @register_backbone("test_plain_conv", defaults={"width": 8})
     def plain_conv(x, width=8):

@@ -73,7 +73,8 @@ def load_main_model_streams(inputs: AtacInputs, *, input_length: int, output_len
 def streamed_datasets(data: StreamedMainModelData, params, global_batch_size: int):
     """``(train_data, valid_data)`` for :func:`~dream_keras.tasks.atac.profile_count_fit.fit_profile_count`:
     a callable ``first_epoch -> dataset`` and the validation dataset, read batch by batch in batches of
-    ``global_batch_size`` (every replica's examples; ``params.batch_size`` is per replica)."""
+    ``global_batch_size`` (every replica's examples; ``params.batch_size`` is per replica).
+    """
     files = dict(genome=data.inputs.genome, bigwig=data.inputs.bigwig, input_length=params.input_length,
                  output_length=params.output_length, negative_ratio=params.negative_ratio,
                  batch_size=global_batch_size, seed=params.seed)

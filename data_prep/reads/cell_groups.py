@@ -77,7 +77,8 @@ class CellGroups:
 
 def group_file_stem(group: str) -> str:
     """A file name for a group: characters other than letters, digits and ``._+-`` become ``_``
-    (``CD14+ Mono`` -> ``CD14+_Mono``); a leading dot is dropped."""
+    (``CD14+ Mono`` -> ``CD14+_Mono``); a leading dot is dropped.
+    """
     stem = _UNSAFE.sub("_", group).lstrip(".")
     return stem or "group"
 

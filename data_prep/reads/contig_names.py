@@ -17,7 +17,8 @@ _MITOCHONDRIA = {"MT": "chrM", "chrM": "MT", "M": "chrM", "chrMT": "MT"}
 
 def genome_name_of(contig: str, genome_names: Iterable[str]) -> str | None:
     """The genome's name for ``contig`` when the genome lacks ``contig`` itself but holds it with
-    ``chr`` added or removed (or as the other mitochondrial name); else None."""
+    ``chr`` added or removed (or as the other mitochondrial name); else None.
+    """
     names = set(genome_names)
     if contig in names:
         return None

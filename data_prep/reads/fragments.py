@@ -64,7 +64,8 @@ class BarcodedFragmentReads(TableReads):
 
     def blocks(self, on_read=None) -> Iterator[TableRows]:
         """The parsed blocks, read and parsed ahead in a background thread (``on_read``: see
-        :meth:`TableReads.parsed_blocks`; it is called from that thread)."""
+        :meth:`TableReads.parsed_blocks`; it is called from that thread).
+        """
         for rows in prefetched(self.parsed_blocks(on_read)):
             self.tally["fragments"] += len(rows.codes)
             yield rows

@@ -20,9 +20,9 @@ import pathlib
 
 import numpy as np
 
-from data_prep.outputs.atomic import scratch_folder
 from data_prep.errors import InputError
 from data_prep.genome import genome_sizes, opened_genome
+from data_prep.outputs.atomic import scratch_folder
 from data_prep.reads.bigwig_writing import bigwig_total, write_counts_bigwig
 from data_prep.reads.cell_groups import CellGroups
 from data_prep.reads.contig_names import naming_mismatch_message
@@ -142,7 +142,8 @@ def fragments_to_group_bigwigs(out_dir: str | os.PathLike, genome: str | os.Path
 @dataclasses.dataclass
 class _PassTally:
     """What the pass counted besides the reads: fragments of each barcode of the table, fragments and
-    distinct barcodes the table lacks."""
+    distinct barcodes the table lacks.
+    """
 
     fragments_per_barcode: np.ndarray
     unassigned: int = 0
@@ -152,7 +153,8 @@ class _PassTally:
 def _count_pass(reads: BarcodedFragmentReads, groups: CellGroups, genome, sizes: dict,
                 counter: GroupedInsertionCounter, sample: ReadSample | None, progress: bool | None) -> _PassTally:
     """The one pass: each block's barcodes looked up in the table, its grouped fragments counted (and
-    sampled for the shift estimate), per chromosome run."""
+    sampled for the shift estimate), per chromosome run.
+    """
     from tqdm.auto import tqdm
 
     tally = _PassTally(np.zeros(len(groups.barcodes), dtype=np.int64))

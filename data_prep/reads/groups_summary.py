@@ -1,5 +1,6 @@
 """What ``prep bigwig --cell-groups`` reports: each group's line, the run's summary, and the files that
-hold them (``groups_summary.tsv``, ``samples.tsv``, ``barcodes_not_seen.txt``)."""
+hold them (``groups_summary.tsv``, ``samples.tsv``, ``barcodes_not_seen.txt``).
+"""
 
 from __future__ import annotations
 

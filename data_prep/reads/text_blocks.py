@@ -31,7 +31,8 @@ def is_gzip(path: str | os.PathLike) -> bool:
 
 def bgzf_lacks_eof(path: str | os.PathLike) -> bool:
     """True when ``path`` is BGZF (gzip with the ``BC`` extra field) but does not end with the BGZF
-    end-of-file block: a copy cut short between two blocks, which gzip itself reads as complete."""
+    end-of-file block: a copy cut short between two blocks, which gzip itself reads as complete.
+    """
     with open(path, "rb") as handle:
         header = handle.read(16)
         if header[:4] != b"\x1f\x8b\x08\x04" or header[12:14] != b"BC":

@@ -126,7 +126,7 @@ def parse_block(block: bytes, first_line: int, path: pathlib.Path, layout: Table
 
 
 def _arrow_csv():
-    """pyarrow's CSV module, or None when pyarrow is not installed."""
+    """Pyarrow's CSV module, or None when pyarrow is not installed."""
     try:
         import pyarrow
         import pyarrow.csv
@@ -137,7 +137,8 @@ def _arrow_csv():
 
 def _parse_barcoded_with_arrow(block: bytes, first_line: int, layout: TableLayout) -> TableRows | None:
     """The chrom/start/end/barcode columns with pyarrow, or None (no pyarrow, or a block it rejects:
-    uneven fields, a number that is not one, an empty barcode, an interval that is not one)."""
+    uneven fields, a number that is not one, an empty barcode, an interval that is not one).
+    """
     pa = _arrow_csv()
     if pa is None or not block:
         return None

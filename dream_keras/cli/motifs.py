@@ -15,8 +15,7 @@ import argparse
 import pathlib
 
 from dream_keras.cli.run_arguments import help_text
-from dream_keras.motif_settings import (MATCH_Q_THRESHOLD, MAX_SEQLETS, MODISCO_OPTIONS, MODISCO_WINDOW,
-                                        TOP_MATCHES)
+from dream_keras.motif_settings import MATCH_Q_THRESHOLD, MAX_SEQLETS, MODISCO_OPTIONS, MODISCO_WINDOW, TOP_MATCHES
 
 EXAMPLE = """example:
   dream-keras contribs --model model_nobias.keras --genome genome.fa --regions peaks.narrowPeak \\

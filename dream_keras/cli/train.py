@@ -10,9 +10,20 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
-from dream_keras.cli.run_arguments import (Explicit, ExplicitFlag, absolute, add_atac_inputs, add_model_options,
-                                           add_run_options, add_training_options, collect_model_options,
-                                           given_options, help_text, require_options, resolve_recorded_parameters)
+from dream_keras.cli.run_arguments import (
+    Explicit,
+    ExplicitFlag,
+    absolute,
+    add_atac_inputs,
+    add_model_options,
+    add_run_options,
+    add_training_options,
+    collect_model_options,
+    given_options,
+    help_text,
+    require_options,
+    resolve_recorded_parameters,
+)
 from dream_keras.tasks.atac.parameters import AtacTrainParameters
 from dream_keras.tasks.parameter_defaults import field_default
 

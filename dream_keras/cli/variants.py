@@ -73,7 +73,7 @@ def add_parser(sub) -> None:
                    help="the variant file's layout: vcf; chrombpnet (chr pos allele1 allele2 variant_id); bed (chr "
                         "start end allele1 allele2 variant_id, 0-based); plink (chr variant_id ignored pos allele1 "
                         "allele2); original (chr pos variant_id allele1 allele2); '-' is an empty allele. auto "
-                        f"(default): a VCF by name or header, else chrombpnet")
+                        "(default): a VCF by name or header, else chrombpnet")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (created)")
     p.add_argument("--peaks", default=None, help="narrowPeak/BED of the assay's peaks: adds the allele quantiles")
     p.add_argument("--max-peaks", type=_positive, default=None, help="use a sample of N peaks (seeded)")

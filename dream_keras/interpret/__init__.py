@@ -15,8 +15,13 @@ gradients use TensorFlow.
 
 from dream_keras.interpret.attributions import contributions, default_method
 from dream_keras.interpret.deepshap import DeepShapScores, deepshap_refusal, deepshap_with_references
-from dream_keras.interpret.footprints import (BIAS_RESPONSE_THRESHOLD, Footprint, insert_motif, marginal_footprint,
-                                              marginal_footprints)
+from dream_keras.interpret.footprints import (
+                                              BIAS_RESPONSE_THRESHOLD,
+                                              Footprint,
+                                              insert_motif,
+                                              marginal_footprint,
+                                              marginal_footprints,
+)
 from dream_keras.interpret.ism import IsmScores, ism, ism_outputs
 from dream_keras.interpret.shuffle import dinucleotide_shuffle
 from dream_keras.interpret.variants import read_variant_list, score_variants

@@ -15,7 +15,6 @@ Scores are returned for the four base channels, in two forms:
   whose sum over bases is the per-base track of a contribution bigWig.
 
 Methods:
-
 - ``deepshap``: DeepLIFT's rescale rule against ``n_baselines`` (20) dinucleotide-shuffled
   references, combined by ChromBPNet's hypothetical-contribution rule, as the official code
   computes it (:mod:`~dream_keras.interpret.deepshap`). Exact summation to delta; needs a rule for
@@ -135,7 +134,8 @@ def _integrated_gradients(gradient, sequences, batch_size, n_baselines, steps, s
 
 def default_method(model) -> str:
     """The method ``"auto"`` picks: ``"deepshap"`` where every layer of ``model`` has a DeepLIFT
-    rule (:func:`~dream_keras.interpret.deepshap.deepshap_refusal`), else ``"integrated_gradients"``."""
+    rule (:func:`~dream_keras.interpret.deepshap.deepshap_refusal`), else ``"integrated_gradients"``.
+    """
     return "deepshap" if deepshap_refusal(model) is None else "integrated_gradients"
 
 

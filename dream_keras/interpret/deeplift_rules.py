@@ -86,7 +86,8 @@ class PairRules:
 
     def linear(self, function, *args):
         """A linear (affine) function of :class:`Pair` arguments: applied to each stream; its own
-        gradient is DeepLIFT's multiplier. ``args`` may nest pairs in lists (``Add``, ``Concatenate``)."""
+        gradient is DeepLIFT's multiplier. ``args`` may nest pairs in lists (``Add``, ``Concatenate``).
+        """
         import keras
 
         def stream(name):
@@ -150,7 +151,8 @@ class PairRules:
     def product(self, first: Pair, second: Pair) -> Pair:
         """The Shapley rule of ``a * b`` in its exact form: multipliers ``½ (b_x + b_r)`` on ``a`` and
         ``½ (a_x + a_r)`` on ``b`` (:meth:`shapley_pair` computes the same shares from differences of
-        products, which loses digits in float32 where an input hardly changes). Broadcasting allowed."""
+        products, which loses digits in float32 where an input hardly changes). Broadcasting allowed.
+        """
         x_a, x_b = first.x, second.x
         x_out = x_a * x_b
         repeat = self.repeat

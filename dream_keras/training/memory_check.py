@@ -66,7 +66,8 @@ def smallest_accumulation(model, global_batch_size: int, *, available: int | Non
     """The smallest ``N`` dividing ``global_batch_size`` (examples per optimizer update) whose step of
     ``global_batch_size / N`` examples is estimated
     to fit in ``available`` bytes (default: :func:`available_bytes`): 1 when the whole batch fits (or
-    the available memory is unknown), ``None`` when not even one example fits."""
+    the available memory is unknown), ``None`` when not even one example fits.
+    """
     available = available_bytes() if available is None else int(available)
     if available is None:
         return 1

@@ -251,7 +251,8 @@ class Recipe:
 
     def for_replicas(self, replicas: int) -> "Recipe":
         """This recipe trained on ``replicas`` devices: the same per-replica batch, ``replicas`` times the
-        global batch (the learning rate is not scaled)."""
+        global batch (the learning rate is not scaled).
+        """
         return dataclasses.replace(self, replicas=int(replicas))
 
     def effective_patience(self) -> int:
@@ -260,7 +261,8 @@ class Recipe:
 
     def make_optimizer(self, steps_per_epoch: int) -> keras.optimizers.Optimizer:
         """A fresh optimizer for ``epochs`` epochs of ``steps_per_epoch`` updates (of ``global_batch_size``
-        examples each), accumulating ``accumulate`` steps' gradients per update when it is above 1."""
+        examples each), accumulating ``accumulate`` steps' gradients per update when it is above 1.
+        """
         accumulation = {"gradient_accumulation_steps": int(self.accumulate)} if self.accumulate > 1 else {}
         if self.optimizer == "one_cycle_adamw":
             schedule = OneCycleSchedule(self.learning_rate, total_steps=max(2, self.epochs * steps_per_epoch))

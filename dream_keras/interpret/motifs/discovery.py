@@ -31,8 +31,15 @@ from dream_keras.interpret.motifs.logos import draw_logo, file_stem, pwm_heights
 from dream_keras.interpret.motifs.matching import MotifMatch, load_motif_database, match_patterns
 from dream_keras.interpret.motifs.modisco_run import run_modisco
 from dream_keras.interpret.motifs.patterns import Pattern, consensus, read_patterns
-from dream_keras.motif_settings import (MATCH_Q_THRESHOLD, MAX_SEQLETS, MIN_METACLUSTER_SEQLETS,
-                                        MODISCO_OPTIONS, MODISCO_WINDOW, TOP_MATCHES, TRIM_THRESHOLD)
+from dream_keras.motif_settings import (
+    MATCH_Q_THRESHOLD,
+    MAX_SEQLETS,
+    MIN_METACLUSTER_SEQLETS,
+    MODISCO_OPTIONS,
+    MODISCO_WINDOW,
+    TOP_MATCHES,
+    TRIM_THRESHOLD,
+)
 
 RESULTS_NAME = "modisco_results.h5"
 TABLE_NAME = "motifs.tsv"
@@ -65,7 +72,8 @@ class MotifDiscovery:
     @property
     def enzyme_patterns(self) -> list[str]:
         """Patterns named after an enzyme-bias motif (best match TN5_*/DNASE_* with q below the
-        threshold)."""
+        threshold).
+        """
         return list(self.summary["enzyme_patterns"])
 
 
@@ -79,7 +87,8 @@ def motif_table(patterns: list[Pattern], matches: list[list[MotifMatch]], top: i
     """One row per pattern: ``pattern, sign, n_seqlets, width, consensus, name, enzyme_motif`` and per
     rank ``k`` ``match_k, match_k_name, match_k_p, match_k_q, match_k_strand`` (``+``: the motif as in
     the database aligns to the pattern, ``-``: its reverse complement; empty when there are fewer
-    matches)."""
+    matches).
+    """
     columns = ["pattern", "sign", "n_seqlets", "width", "consensus", "name", "enzyme_motif"]
     for rank in range(1, top + 1):
         columns += [f"match_{rank}", f"match_{rank}_name", f"match_{rank}_p", f"match_{rank}_q",
@@ -104,7 +113,8 @@ def motif_table(patterns: list[Pattern], matches: list[list[MotifMatch]], top: i
 
 def match_logo_name(identifier: str, reverse_complement: bool) -> str:
     """File name of a database motif's logo in ``logos/`` (``motif.MA0139.2.png``, ``.rc.png`` when
-    drawn reverse-complemented)."""
+    drawn reverse-complemented).
+    """
     return f"motif.{file_stem(identifier)}{'.rc' if reverse_complement else ''}.png"
 
 

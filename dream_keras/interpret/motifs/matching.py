@@ -17,15 +17,15 @@ import numpy as np
 
 from data_prep.motifs import Motif, bundled_motif_path, read_meme
 from dream_keras.interpret.motifs.patterns import Pattern
-from dream_keras.motif_settings import (DEFAULT_DATABASE, ENZYME_MOTIF_PREFIXES, TOP_MATCHES,
-                                        TRIM_THRESHOLD)
+from dream_keras.motif_settings import DEFAULT_DATABASE, ENZYME_MOTIF_PREFIXES, TOP_MATCHES, TRIM_THRESHOLD
 
 
 @dataclasses.dataclass(frozen=True)
 class MotifMatch:
     """One database motif matched to a pattern: identifier and name as in the database's MOTIF line,
     TOMTOM's p-value, the q-value and E-value derived from it, and whether the motif aligns to the
-    pattern as its reverse complement."""
+    pattern as its reverse complement.
+    """
 
     identifier: str
     name: str

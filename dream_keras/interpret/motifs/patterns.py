@@ -39,7 +39,8 @@ class Pattern:
 
     def trimmed(self, threshold: float = TRIM_THRESHOLD) -> slice:
         """The positions from the first to the last whose summed |CWM| reaches ``threshold`` x
-        its maximum (``modisco report``'s trimming)."""
+        its maximum (``modisco report``'s trimming).
+        """
         score = np.abs(self.cwm).sum(axis=1)
         kept = np.flatnonzero(score >= threshold * score.max())
         if not len(kept):  # an all-zero CWM: keep everything

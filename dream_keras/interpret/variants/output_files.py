@@ -22,8 +22,8 @@ import pathlib
 import numpy as np
 import pandas as pd
 
-from data_prep.outputs import atomic_path
 from data_prep.errors import InputError
+from data_prep.outputs import atomic_path
 
 FLOAT_FORMAT = "%.9g"
 

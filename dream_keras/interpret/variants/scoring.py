@@ -31,18 +31,32 @@ from tqdm.auto import tqdm
 from data_prep.errors import InputError
 from dream_keras.interpret.variants.allele_predictions import AllelePredictor
 from dream_keras.interpret.variants.chromosomes import ChromosomeReader
-from dream_keras.interpret.variants.chunk_scoring import (PROFILE_KEYS, Chunk, plan_chunks, score_peak_chunk,
-                                                          score_variant_chunk)
+from dream_keras.interpret.variants.chunk_scoring import (
+    PROFILE_KEYS,
+    Chunk,
+    plan_chunks,
+    score_peak_chunk,
+    score_variant_chunk,
+)
 from dream_keras.interpret.variants.chunk_store import ChunkStore, model_columns
 from dream_keras.interpret.variants.fold_summary import summarise_models
 from dream_keras.interpret.variants.output_files import PredictionFile, TableFile, check_parquet_available
 from dream_keras.interpret.variants.parameters import VariantScoringParameters
 from dream_keras.interpret.variants.peak_scores import read_peaks
-from dream_keras.interpret.variants.score_tables import (complete_columns, long_table, null_scores, score_columns,
-                                                         shown_variants, sorted_peak_scores)
+from dream_keras.interpret.variants.score_tables import (
+    complete_columns,
+    long_table,
+    null_scores,
+    score_columns,
+    shown_variants,
+    sorted_peak_scores,
+)
 from dream_keras.interpret.variants.shuffled_variants import shuffled_variant_table
-from dream_keras.interpret.variants.variant_checks import (apply_bad_variant_rule, find_bad_variants,
-                                                           reconcile_chromosomes)
+from dream_keras.interpret.variants.variant_checks import (
+    apply_bad_variant_rule,
+    find_bad_variants,
+    reconcile_chromosomes,
+)
 from dream_keras.interpret.variants.variant_files import VARIANT_COLUMNS, read_variant_list, resolve_schema
 
 OUTPUT_FILES = {"scores": "variant_scores.tsv", "summary": "variant_scores.mean.tsv", "peaks": "peak_scores.tsv",
@@ -134,7 +148,8 @@ def prepare_run(params: VariantScoringParameters, models=None, say: Callable[[st
 
 class MemoryChunkStore:
     """:class:`~.chunk_store.ChunkStore`'s interface (``has``, ``save``, ``load``) in memory, for
-    :func:`score_variants`."""
+    :func:`score_variants`.
+    """
 
     def __init__(self):
         self._chunks: dict[tuple[str, int], dict] = {}

@@ -23,7 +23,8 @@ from data_prep.errors import InputError
 
 def looks_like_bias_model(model, path: str | os.PathLike) -> bool:
     """A BPNet with the official bias model's unprefixed layer names (what ``bias train`` writes and
-    ``import-chrombpnet`` makes of ``bias.h5``), or a file named ``bias*.keras``."""
+    ``import-chrombpnet`` makes of ``bias.h5``), or a file named ``bias*.keras``.
+    """
     options = getattr(model, "model_options", {}) or {}
     bias_layers = getattr(model, "backbone_name", None) == "bpnet" and options.get("layer_prefix") == ""
     return bias_layers or pathlib.Path(path).name.startswith("bias")

@@ -37,7 +37,8 @@ MIN_REUSE_FILTERS = 32
 
 def reusable(model) -> bool:
     """Whether ``model`` is a plain float32 BPNet tower (at least :data:`MIN_REUSE_FILTERS` filters) with
-    the ``profile_count`` head (one task)."""
+    the ``profile_count`` head (one task).
+    """
     options = getattr(model, "model_options", None) or {}
     return (getattr(model, "backbone_name", None) == "bpnet" and getattr(model, "head_name", None) == "profile_count"
             and getattr(model, "compute_dtype", "float32") == "float32"
@@ -48,7 +49,8 @@ def reusable(model) -> bool:
 @dataclasses.dataclass(frozen=True)
 class Region:
     """Windows ``members`` (indices into the caller's variants) starting at ``offsets`` in a region of
-    ``length`` bases that starts at ``start`` (chromosome coordinates)."""
+    ``length`` bases that starts at ``start`` (chromosome coordinates).
+    """
 
     start: int
     length: int
@@ -132,7 +134,8 @@ class BPNetSNVReuse:
     @staticmethod
     def _slices(activation, region_index, starts, low: int, high: int):
         """``activation[region_index[j], starts[j] + low : starts[j] + high]`` for every ``j``:
-        ``(m, high - low, F)``."""
+        ``(m, high - low, F)``.
+        """
         import tensorflow as tf
 
         length = tf.shape(activation)[1]

@@ -16,8 +16,15 @@ import dataclasses
 
 from data_prep.atac.inputs import ChromosomeFold, window_totals
 from data_prep.outputs import RunFolder, open_output
-from dream_keras.tasks.atac.fold_runner import (RESUME_NEEDS, ProfileCountRun, build_profile_count_model,
-                                                files_lines, metrics_lines, run_fold, training_line)
+from dream_keras.tasks.atac.fold_runner import (
+    RESUME_NEEDS,
+    ProfileCountRun,
+    build_profile_count_model,
+    files_lines,
+    metrics_lines,
+    run_fold,
+    training_line,
+)
 from dream_keras.tasks.atac.parameters import BiasTrainParameters
 from dream_keras.tasks.atac.profile_count_fit import save_model
 

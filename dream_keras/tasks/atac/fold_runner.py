@@ -16,14 +16,12 @@ import time
 
 from data_prep.atac.inputs import ChromosomeFold, check_atac_inputs
 from data_prep.errors import InputError
-from dream_keras.tasks.atac.profile_count_fit import (TRAINING_LOG, compile_profile_count, fit_profile_count,
-                                                      quiet_retracing_warnings, read_training_log)
-from dream_keras.training.memory_check import check_step_memory
 from data_prep.outputs import RunFolder, write_json_atomic
 from dream_keras.tasks.atac.profile_count_fit import (
     TRAINING_LOG,
     compile_profile_count,
     fit_profile_count,
+    quiet_retracing_warnings,
     read_training_log,
 )
 from dream_keras.training.memory_check import check_step_memory
@@ -85,7 +83,8 @@ class ProfileCountRun:
 
     def datasets(self, data, plan, global_batch_size: int):
         """``(train_data, valid_data)`` for :func:`fit_profile_count` in batches of ``global_batch_size``
-        (every replica's examples), sharded by ``plan``."""
+        (every replica's examples), sharded by ``plan``.
+        """
         raise NotImplementedError
 
     def training_message(self, model, data, weight: float) -> str:
@@ -146,7 +145,8 @@ RESUME_NEEDS = ("logs/checkpoint/state.json", "logs/run.json")
 def run_fold(model_run: ProfileCountRun, output, *, progress: bool | None, plots: bool, plan) -> RunOutcome:
     """Train, save and evaluate ``model_run``'s model into the opened output ``output``
     (:class:`data_prep.outputs.OpenedOutput`; resumed when ``output.resumed``), inside ``plan.scope()``
-    and the run's dtype policy (:func:`dream_keras.training.distribution.training_scope`)."""
+    and the run's dtype policy (:func:`dream_keras.training.distribution.training_scope`).
+    """
     from data_prep import releasing_windows
     from dream_keras.tasks.atac.evaluation import evaluate_model, write_evaluation
 

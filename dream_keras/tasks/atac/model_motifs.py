@@ -14,13 +14,20 @@ import pathlib
 import pandas as pd
 
 from data_prep.errors import InputError
-from dream_keras.motif_settings import (MATCH_Q_THRESHOLD, MAX_SEQLETS, MODISCO_WINDOW,
-                                        MOTIF_CONTRIBUTION_METHOD, MOTIF_OUTPUT, PEAK_SAMPLE_SEED)
+from dream_keras.motif_settings import (
+    MATCH_Q_THRESHOLD,
+    MAX_SEQLETS,
+    MODISCO_WINDOW,
+    MOTIF_CONTRIBUTION_METHOD,
+    MOTIF_OUTPUT,
+    PEAK_SAMPLE_SEED,
+)
 
 
 def sample_peaks(peaks: pd.DataFrame, genome: str | os.PathLike, input_length: int, most: int) -> pd.DataFrame:
     """The peaks whose ``input_length`` window lies inside its chromosome, at most ``most`` of them
-    sampled as the official pipeline samples (``DataFrame.sample(n, random_state=1234)``)."""
+    sampled as the official pipeline samples (``DataFrame.sample(n, random_state=1234)``).
+    """
     from data_prep.filters import edge_filter
     from data_prep.genome import genome_sizes, opened_genome
 

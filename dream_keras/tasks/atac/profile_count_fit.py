@@ -12,8 +12,6 @@ import pathlib
 from data_prep.outputs import TRAINING_LOG
 from data_prep.outputs.atomic import atomic_path
 from dream_keras.console import fit_verbosity
-from data_prep.outputs import TRAINING_LOG
-
 
 #: The official ChromBPNet log's names for the two parts of the loss (``chrombpnet train``'s CSV): the
 #: training log repeats ``profile_loss`` and ``logcounts_loss`` (and their ``val_`` forms) under them.
@@ -106,7 +104,8 @@ def read_training_log(run) -> list[dict]:
 def quiet_retracing_warnings():
     """Drop TensorFlow's "triggered tf.function retracing" notices for a block (other TensorFlow messages
     pass): the evaluation and the QC call several models on batches of several sizes, which is
-    expected and harmless (:func:`dream_keras.console.retracing_notices_dropped`)."""
+    expected and harmless (:func:`dream_keras.console.retracing_notices_dropped`).
+    """
     from dream_keras.console import retracing_notices_dropped
 
     return retracing_notices_dropped()

@@ -31,8 +31,16 @@ import pandas as pd
 from data_prep.atac.inputs import ALL_FOLDS, ChromosomeFold, check_atac_inputs, resolve_folds
 from data_prep.errors import InputError
 from data_prep.outputs import RunFolder, open_output, write_json_atomic, write_text_atomic
-from dream_keras.tasks.atac.fold_runner import (RESUME_NEEDS, ProfileCountRun, build_profile_count_model,
-                                                files_lines, metrics_lines, run_fold, say, training_line)
+from dream_keras.tasks.atac.fold_runner import (
+    RESUME_NEEDS,
+    ProfileCountRun,
+    build_profile_count_model,
+    files_lines,
+    metrics_lines,
+    run_fold,
+    say,
+    training_line,
+)
 from dream_keras.tasks.atac.parameters import ATAC_HEAD, AtacTrainParameters
 from dream_keras.tasks.atac.profile_count_fit import (
     load_model_file,

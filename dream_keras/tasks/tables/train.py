@@ -50,19 +50,16 @@ from data_prep.tables import starrseq as starrseq_module
 from dream_keras.console import fit_verbosity
 from dream_keras.model import build_model
 from dream_keras.registry import IncompatibleHeadError, get_backbone, get_head
+from dream_keras.tasks.parameter_defaults import field_default
 from dream_keras.tasks.tables.evaluation import evaluation_record, scatter_plot
 from dream_keras.tasks.tables.parameters import DEFAULT_BACKBONE, TableTrainParameters
 from dream_keras.tasks.tables.prediction import ArrayBatches, predict_table, predict_table_task, write_tsv_atomic
 from dream_keras.training import memory_check, performance
+from dream_keras.training.array_batches import ArrayBatches
 from dream_keras.training.distribution import prepare_model_for_active_strategy
 from dream_keras.training.fitting import FitResult, fit_resumable
 from dream_keras.training.recipes import RECIPES, Recipe, ValidationMetrics, recipe_for, table_losses
 from dream_keras.training.seeding import seed_everything
-from dream_keras.tasks.tables.evaluation import evaluation_record, scatter_plot
-from dream_keras.tasks.parameter_defaults import field_default
-from dream_keras.tasks.tables.parameters import DEFAULT_BACKBONE, TableTrainParameters
-from dream_keras.tasks.tables.prediction import predict_table, predict_table_task, write_tsv_atomic
-from dream_keras.training.array_batches import ArrayBatches
 
 
 @dataclasses.dataclass

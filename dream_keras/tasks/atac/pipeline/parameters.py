@@ -13,8 +13,7 @@ from __future__ import annotations
 import dataclasses
 
 from data_prep.nonpeaks import NONPEAK_STRIDE, NONPEAKS_PER_PEAK
-from dream_keras.motif_settings import (MAX_SEQLETS, MODISCO_WINDOW, MOTIF_CONTRIBUTION_METHOD,
-                                        MOTIF_OUTPUT, MOTIF_PEAKS)
+from dream_keras.motif_settings import MAX_SEQLETS, MODISCO_WINDOW, MOTIF_CONTRIBUTION_METHOD, MOTIF_OUTPUT, MOTIF_PEAKS
 from dream_keras.tasks.atac.parameters import AtacTrainParameters, BiasTrainParameters
 from dream_keras.tasks.parameter_defaults import field_default
 
@@ -91,12 +90,14 @@ class PipelineParameters:
 
     def bias_model_options(self) -> dict:
         """The bias model's options given (``--bias-filters``, ``--bias-n-dil-layers``); the backbone's
-        ``bias_defaults`` fill in the rest."""
+        ``bias_defaults`` fill in the rest.
+        """
         return _given(filters=self.bias_filters, n_dil_layers=self.bias_n_dil_layers)
 
     def main_model_options(self) -> dict:
         """The main model's options given (``--filters``, ``--n-dil-layers``); the backbone's defaults fill
-        in the rest."""
+        in the rest.
+        """
         return _given(filters=self.filters, n_dil_layers=self.n_dil_layers)
 
 

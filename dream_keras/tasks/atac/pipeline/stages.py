@@ -239,12 +239,13 @@ def footprints_stage(ctx: StageContext) -> StageOutput:
 
 def motifs_stage(ctx: StageContext) -> StageOutput:
     """Contributions of the first fold's bias-free model on (a sample of) the peaks, TF-MoDISco, the
-    patterns named against the motif database, and the motif bias check (``motif_check.json``)."""
+    patterns named against the motif database, and the motif bias check (``motif_check.json``).
+    """
     from data_prep import extract_windows, read_regions
+    from data_prep.outputs import manifest, write_json_atomic
     from dream_keras.interpret.motifs.bias_check import motif_bias_check
     from dream_keras.tasks.atac.model_motifs import model_motifs, sample_peaks
     from dream_keras.tasks.atac.prediction import load_profile_count_model
-    from data_prep.outputs import manifest, write_json_atomic
 
     params = ctx.params
     # a new start of this stage: what an earlier one left there goes (only what the pipeline's manifest owns)

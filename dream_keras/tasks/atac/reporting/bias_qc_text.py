@@ -8,8 +8,14 @@ from __future__ import annotations
 
 import dataclasses
 
-from bias_models.qc import (FOOTPRINT_DECIMALS, FOOTPRINT_FAILS_FROM, FOOTPRINT_THRESHOLD, PEAK_PEARSON_FAIL,
-                            PEAK_PEARSON_WARN, footprint_reaches_threshold)
+from bias_models.qc import (
+    FOOTPRINT_DECIMALS,
+    FOOTPRINT_FAILS_FROM,
+    FOOTPRINT_THRESHOLD,
+    PEAK_PEARSON_FAIL,
+    PEAK_PEARSON_WARN,
+    footprint_reaches_threshold,
+)
 from dream_keras.motif_settings import MATCH_Q_THRESHOLD
 
 

@@ -105,7 +105,8 @@ def _overview_rows(record: dict, result: dict | None, history: list[dict], qc: d
 
 def check_box(name: str, check: dict, level: int, *, measured: str = "", note: str = "") -> str:
     """One bias check as an HTML box: its title and verdict badge (heading ``level``), what was
-    measured, what it checks, what the verdict means, what to do, the recorded message and a note."""
+    measured, what it checks, what the verdict means, what to do, the recorded message and a note.
+    """
     from dream_keras.tasks.atac.reporting.bias_qc_text import CHECKS
 
     words = CHECKS.get(name)
@@ -131,8 +132,12 @@ def check_box(name: str, check: dict, level: int, *, measured: str = "", note: s
 
 
 def _add_bias_qc(page: HtmlPage, qc: dict | None, output_length, level: int, anchor: str = "run") -> None:
-    from bias_models.qc import (FOOTPRINT_DECIMALS, FOOTPRINT_FAILS_FROM, FOOTPRINT_THRESHOLD,
-                                footprint_reaches_threshold)
+    from bias_models.qc import (
+        FOOTPRINT_DECIMALS,
+        FOOTPRINT_FAILS_FROM,
+        FOOTPRINT_THRESHOLD,
+        footprint_reaches_threshold,
+    )
     from dream_keras.tasks.atac.reporting.bias_qc_text import flat_profile_note
     from dream_keras.tasks.atac.reporting.figures import footprint_maxima_png
 

@@ -32,7 +32,8 @@ PIPELINE_RECORD = pathlib.Path("logs") / "pipeline.json"
 @dataclasses.dataclass
 class StudyRun:
     """What :func:`run_study` did: the samples run (in order), those that failed with their message,
-    and the summary written (None with ``only``)."""
+    and the summary written (None with ``only``).
+    """
 
     ran: list
     failed: dict

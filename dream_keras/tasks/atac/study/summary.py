@@ -43,7 +43,8 @@ COLUMNS = ("sample", "status", "fold", "insertions", "bias_model", "best_epoch",
 @dataclasses.dataclass
 class StudySummary:
     """The study's state: ``rows`` (one dict per sample and fold, keys :data:`COLUMNS`), the samples
-    not finished with their state, the scatter figure of each finished fold, and the files written."""
+    not finished with their state, the scatter figure of each finished fold, and the files written.
+    """
 
     rows: list
     not_finished: dict
