@@ -85,6 +85,10 @@ def test_train_command_refuses_an_accumulate_it_cannot_apply(data_dir, tmp_path,
                  "--out", str(tmp_path / "run")]) == 2
     assert "--accumulate 3 must be a whole divisor of the batch size 1024" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()  # refused before anything was written
-    assert main(["train", "--genome", "g.fa", "--bigwig", "b.bw", "--peaks", "p", "--nonpeaks", "n",
-                 "--bias-model", "m.keras", "--fold", "0", "--accumulate", "2", "--out", str(tmp_path / "atac")]) == 2
+    named = {option: tmp_path / name for option, name in (("--genome", "g.fa"), ("--bigwig", "b.bw"), ("--peaks", "p"),
+                                                          ("--nonpeaks", "n"), ("--bias-model", "m.keras"))}
+    for path in named.values():
+        path.write_text("")  # the files exist: the refusal is of --accumulate, before any is read
+    assert main(["train", *[part for option, path in named.items() for part in (option, str(path))], "--fold", "0",
+                 "--accumulate", "2", "--out", str(tmp_path / "atac")]) == 2
     assert "not to --task atac" in capsys.readouterr().err

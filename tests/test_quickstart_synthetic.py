@@ -21,7 +21,8 @@ def test_help_names_the_synthetic_option():
 def test_a_folder_with_foreign_files_is_refused(tmp_path):
     (tmp_path / "notes.txt").write_text("mine")
     with pytest.raises(InputError, match="not empty"):
-        quickstart_synthetic.prepare_folder(tmp_path)
+        quickstart_synthetic.run(types.SimpleNamespace(out=str(tmp_path), overwrite=False, resume=False, epochs=None,
+                                                       bias_epochs=None))
     # --overwrite of a folder that no dream-keras manifest describes: refused before anything runs
     args = types.SimpleNamespace(out=str(tmp_path), overwrite=True, resume=False, epochs=None, bias_epochs=None)
     with pytest.raises(InputError, match="notes.txt"):
@@ -57,5 +58,6 @@ def test_tiny_synthetic_quickstart_runs_end_to_end(tmp_path, monkeypatch, capsys
         assert motifs[label]["motif_check"]["verdict"] in ("pass", "fail", "no patterns")
     # a second run into the same folder needs --overwrite, which replaces only what the quickstart wrote
     with pytest.raises(InputError, match="--overwrite"):
-        quickstart_synthetic.prepare_folder(out)
+        quickstart_synthetic.run(types.SimpleNamespace(out=str(out), overwrite=False, resume=False, epochs=None,
+                                                       bias_epochs=None))
     assert json.loads((out / "logs" / "manifest.json").read_text())["complete"] is True
