@@ -263,8 +263,18 @@ def score_variants(models, genome, variants, *, schema: str = "auto", peaks=None
         genome: FASTA path.
         variants: a VCF / variant-list path, or a DataFrame with ``chr``/``chrom``, ``pos`` (1-based),
             ``allele1``/``ref``, ``allele2``/``alt`` (optional ``variant_id``/``id``).
-        schema, peaks, max_peaks, num_shuffles, total_shuffles, seed, batch_size, chunk_size, skip_bad, snv_reuse:
-            as :class:`~.parameters.VariantScoringParameters` (``None``: its default).
+        schema: ``auto``, ``vcf``, ``chrombpnet``, ``bed``, ``plink`` or ``original``.
+        peaks: narrowPeak/BED of the assay's peaks for the allele quantiles (``None``: no quantiles).
+        max_peaks: sample this many peaks (the official ``--max_peaks``; ``None``: all).
+        num_shuffles: shuffled variants per variant for the p-values (0: no p-values).
+        total_shuffles: the total number of shuffled variants instead (wins over ``num_shuffles``).
+        seed: the seed of the shuffles and of the peak sample (``None``: the default of
+            :class:`~.parameters.VariantScoringParameters`, as for ``batch_size`` and ``chunk_size``).
+        batch_size: variants per model call (each is 4 windows: 2 alleles x 2 strands).
+        chunk_size: variants scored as one unit (bounds memory).
+        skip_bad: skip and count bad variants instead of refusing them.
+        snv_reuse: compute SNVs' alternate alleles from the reference's activations where the model
+            allows it (BPNet).
         progress: a progress bar.
 
     Returns:
