@@ -142,8 +142,9 @@ def _float64_model(path: str):
 
 
 def _float64_scores(path: str, sequences, references):
-    """``{target: hypothetical}`` of dream-keras DeepSHAP with the model in float64: the rules computed
-    with 16 digits, a yardstick for both float32 sides.
+    """Dream-keras DeepSHAP hypothetical contributions with the model in float64.
+
+    Returns ``{target: hypothetical}``: the rules computed with 16 digits, a yardstick for both float32 sides.
     """
     from dream_keras.interpret import deepshap_with_references
 
@@ -154,8 +155,10 @@ def _float64_scores(path: str, sequences, references):
 
 
 def _mean_deltas(path: str, sequences, references):
-    """``{target: (n,)}``: target(x) - mean over references of target(r), float64, from dream-keras's
-    predictions of the model (the profile's weights held at the pair's mean, as DeepSHAP holds them).
+    """Each target's prediction minus its mean prediction over the references, in float64.
+
+    Returns ``{target: (n,)}``: target(x) - mean over references of target(r), from dream-keras's predictions
+    of the model (the profile's weights held at the pair's mean, as DeepSHAP holds them).
     """
     import numpy as np
 

@@ -81,8 +81,9 @@ def random_variants(genome: str | os.PathLike, n_snvs: int, *, n_deletions: int 
 
 
 def spaced_snvs(genome: str | os.PathLike, spacing: int, *, input_length: int = 2114, seed: int = 0) -> pd.DataFrame:
-    """Seeded SNVs at least ``spacing`` bases apart (``spacing > input_length``: no two windows overlap),
-    as many as the chromosomes hold, in the layout of :func:`random_variants`.
+    """Seeded SNVs at least ``spacing`` bases apart, as many as the chromosomes hold.
+
+    With ``spacing > input_length`` no two windows overlap. The table has the layout of :func:`random_variants`.
     """
     import pyfaidx
 

@@ -160,8 +160,10 @@ def cpu_model() -> str:
 
 def timed(command: list[str] | str, report: pathlib.Path, shell: bool = False,
           quiet: bool = False) -> tuple[float, float, float]:
-    """Run a command under GNU time; return (wall s, CPU s (user + system, all processes), peak MiB of the largest).
-    ``quiet``: its standard output is not shown.
+    """Run a command under GNU time.
+
+    Returns (wall s, CPU s (user + system, all processes), peak MiB of the largest). ``quiet``: its standard
+    output is not shown.
     """
     argv = ["/usr/bin/time", "-f", "%e %U %S %M", "-o", str(report)]
     argv += ["/bin/bash", "-c", command] if shell else command

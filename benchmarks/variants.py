@@ -95,8 +95,10 @@ def build_models(tower: str, work: pathlib.Path, official_python: str | None) ->
 
 def score_ours(model: str, variants: str, out: pathlib.Path, num_shuffles: int = 0, batch_size: int | None = None,
                chunk_size: int | None = None) -> float:
-    """Seconds of ``prepare_run`` + ``score_run`` in this process (``allow_bias_model``: the official BPNet
-    builder names its layers as the bias model's, which ``variants`` refuses by default).
+    """Seconds of ``prepare_run`` + ``score_run`` in this process.
+
+    ``allow_bias_model``: the official BPNet builder names its layers as the bias model's, which ``variants``
+    refuses by default.
     """
     from dream_keras.interpret.variants import VariantScoringParameters, prepare_run, score_run
 

@@ -1,7 +1,9 @@
-"""``prep bigwig --cell-groups``: the barcode -> group table, and one pass over a fragments file giving one
-bigWig per group, equal base for base to filtering each group's fragments by hand and converting each;
-its files (plain with 10x ``#`` headers, gzip, bgzip + tabix, unsorted), and what it names and refuses
-(truncation, unknown contigs, barcodes never seen, groups without fragments, a killed run).
+"""``prep bigwig --cell-groups``: one bigWig per group of barcodes.
+
+The barcode -> group table, and one pass over a fragments file giving one bigWig per group, equal base for
+base to filtering each group's fragments by hand and converting each; its files (plain with 10x ``#``
+headers, gzip, bgzip + tabix, unsorted), and what it names and refuses (truncation, unknown contigs,
+barcodes never seen, groups without fragments, a killed run).
 """
 
 from __future__ import annotations

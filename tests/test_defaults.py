@@ -1,6 +1,7 @@
-"""Each default is declared once: the pipeline's derive from the training parameters and the nonpeak
-step, model sizes come from the registry, the quickstart sets only what differs, and the zoo's
-ChromBPNet windows equal the data side's.
+"""Each default is declared once.
+
+The pipeline's derive from the training parameters and the nonpeak step, model sizes come from the
+registry, the quickstart sets only what differs, and the zoo's ChromBPNet windows equal the data side's.
 """
 
 import ast

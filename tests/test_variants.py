@@ -1,6 +1,8 @@
-"""Variant scoring: the official variant scorer's windows, shuffles and score definitions, written out
-again here with NumPy (and SciPy), the input schemas and checks, and the ``variants`` command
-(tables, summary across models, p-values, HDF5, plots, resume).
+"""Variant scoring against the official variant scorer's definitions.
+
+The official variant scorer's windows, shuffles and score definitions, written out again here with NumPy
+(and SciPy), the input schemas and checks, and the ``variants`` command (tables, summary across models,
+p-values, HDF5, plots, resume).
 
 A tiny BPNet (input 200 bp) on a 2-chromosome piece of the bundled soft-masked mouse genome keeps
 it fast. ``tests/variants_kill_after_chunks.py`` is the wrapper that kills a run after its chunks.

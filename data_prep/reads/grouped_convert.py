@@ -141,8 +141,9 @@ def fragments_to_group_bigwigs(out_dir: str | os.PathLike, genome: str | os.Path
 
 @dataclasses.dataclass
 class _PassTally:
-    """What the pass counted besides the reads: fragments of each barcode of the table, fragments and
-    distinct barcodes the table lacks.
+    """What the pass counted besides the reads.
+
+    The fragments of each barcode of the table, and the fragments and distinct barcodes the table lacks.
     """
 
     fragments_per_barcode: np.ndarray
@@ -152,8 +153,10 @@ class _PassTally:
 
 def _count_pass(reads: BarcodedFragmentReads, groups: CellGroups, genome, sizes: dict,
                 counter: GroupedInsertionCounter, sample: ReadSample | None, progress: bool | None) -> _PassTally:
-    """The one pass: each block's barcodes looked up in the table, its grouped fragments counted (and
-    sampled for the shift estimate), per chromosome run.
+    """The one pass over the fragments, per chromosome run.
+
+    Each block's barcodes are looked up in the table and its grouped fragments counted (and sampled for the
+    shift estimate).
     """
     from tqdm.auto import tqdm
 

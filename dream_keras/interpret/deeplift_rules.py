@@ -85,8 +85,9 @@ class PairRules:
         return tf.repeat(tensor, self.k, axis=0)
 
     def linear(self, function, *args):
-        """A linear (affine) function of :class:`Pair` arguments: applied to each stream; its own
-        gradient is DeepLIFT's multiplier. ``args`` may nest pairs in lists (``Add``, ``Concatenate``).
+        """A linear (affine) function of :class:`Pair` arguments, applied to each stream.
+
+        Its own gradient is DeepLIFT's multiplier. ``args`` may nest pairs in lists (``Add``, ``Concatenate``).
         """
         import keras
 
@@ -149,9 +150,11 @@ class PairRules:
         return Pair(x_out, apply(first.r, second.r))
 
     def product(self, first: Pair, second: Pair) -> Pair:
-        """The Shapley rule of ``a * b`` in its exact form: multipliers ``½ (b_x + b_r)`` on ``a`` and
-        ``½ (a_x + a_r)`` on ``b`` (:meth:`shapley_pair` computes the same shares from differences of
-        products, which loses digits in float32 where an input hardly changes). Broadcasting allowed.
+        """The Shapley rule of ``a * b`` in its exact form.
+
+        Multipliers ``½ (b_x + b_r)`` on ``a`` and ``½ (a_x + a_r)`` on ``b`` (:meth:`shapley_pair` computes
+        the same shares from differences of products, which loses digits in float32 where an input hardly
+        changes). Broadcasting allowed.
         """
         x_a, x_b = first.x, second.x
         x_out = x_a * x_b
@@ -206,8 +209,9 @@ class PairRules:
         return Pair(x_out, apply(pair.r))
 
     def softmax(self, pair: Pair) -> Pair:
-        """DeepSHAP's softmax decomposition over the last axis, its subtracted maximum explained by the
-        max-pool rule.
+        """DeepSHAP's softmax decomposition over the last axis.
+
+        Its subtracted maximum is explained by the max-pool rule.
 
         ``c = z - max(z)`` per side (linear, and a max over channels: the max-pool rule), ``e = exp(c)``
         (rescale), ``s = sum(e)`` (linear), ``p = e / s`` (Shapley pair). DeepSHAP instead leaves the

@@ -185,8 +185,10 @@ def _padded(array: np.ndarray, rows: int) -> np.ndarray:
 
 def _run_batches(explain, sequences, make_references, per_call: int, keep_multipliers: bool, progress: bool,
                  desc: str) -> DeepShapScores:
-    """Explain ``sequences`` ``per_call`` at a time; ``make_references(start, end)`` gives the
-    ``(end - start, k, L, C)`` references of a batch (called in a background thread, one batch ahead).
+    """Explain ``sequences`` ``per_call`` at a time.
+
+    ``make_references(start, end)`` gives the ``(end - start, k, L, C)`` references of a batch (called in a
+    background thread, one batch ahead).
     """
     import tensorflow as tf
 
@@ -251,8 +253,9 @@ def deepshap_with_references(model, sequences: np.ndarray, references: np.ndarra
 
 
 def shuffled_references(sequences: np.ndarray, start: int, end: int, k: int, seed: int) -> np.ndarray:
-    """``(end - start, k, L, C)`` float32 dinucleotide shuffles of ``sequences[start:end]``; sequence
-    ``i`` uses ``default_rng([seed, i])`` (the same references as integrated gradients).
+    """Float32 dinucleotide shuffles of ``sequences[start:end]``, shaped ``(end - start, k, L, C)``.
+
+    Sequence ``i`` uses ``default_rng([seed, i])`` (the same references as integrated gradients).
     """
     return np.stack([dinucleotide_shuffle(sequences[index], k, np.random.default_rng([seed, index]))
                      for index in range(start, end)])

@@ -63,10 +63,12 @@ def step_bytes_per_example(model) -> float:
 
 
 def smallest_accumulation(model, global_batch_size: int, *, available: int | None = None) -> int | None:
-    """The smallest ``N`` dividing ``global_batch_size`` (examples per optimizer update) whose step of
-    ``global_batch_size / N`` examples is estimated
-    to fit in ``available`` bytes (default: :func:`available_bytes`): 1 when the whole batch fits (or
-    the available memory is unknown), ``None`` when not even one example fits.
+    """The smallest gradient accumulation ``N`` whose step fits in memory.
+
+    ``N`` divides ``global_batch_size`` (examples per optimizer update), and the step of
+    ``global_batch_size / N`` examples is estimated to fit in ``available`` bytes (default:
+    :func:`available_bytes`): 1 when the whole batch fits (or the available memory is unknown), ``None`` when
+    not even one example fits.
     """
     available = available_bytes() if available is None else int(available)
     if available is None:

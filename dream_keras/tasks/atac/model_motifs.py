@@ -25,8 +25,9 @@ from dream_keras.motif_settings import (
 
 
 def sample_peaks(peaks: pd.DataFrame, genome: str | os.PathLike, input_length: int, most: int) -> pd.DataFrame:
-    """The peaks whose ``input_length`` window lies inside its chromosome, at most ``most`` of them
-    sampled as the official pipeline samples (``DataFrame.sample(n, random_state=1234)``).
+    """The peaks whose ``input_length`` window lies inside its chromosome, at most ``most`` of them.
+
+    They are sampled as the official pipeline samples (``DataFrame.sample(n, random_state=1234)``).
     """
     from data_prep.filters import edge_filter
     from data_prep.genome import genome_sizes, opened_genome

@@ -31,8 +31,10 @@ PIPELINE_RECORD = pathlib.Path("logs") / "pipeline.json"
 
 @dataclasses.dataclass
 class StudyRun:
-    """What :func:`run_study` did: the samples run (in order), those that failed with their message,
-    and the summary written (None with ``only``).
+    """What :func:`run_study` did.
+
+    The samples run (in order), those that failed with their message, and the summary written (None with
+    ``only``).
     """
 
     ran: list

@@ -42,8 +42,10 @@ COLUMNS = ("sample", "status", "fold", "insertions", "bias_model", "best_epoch",
 
 @dataclasses.dataclass
 class StudySummary:
-    """The study's state: ``rows`` (one dict per sample and fold, keys :data:`COLUMNS`), the samples
-    not finished with their state, the scatter figure of each finished fold, and the files written.
+    """The study's state.
+
+    ``rows`` (one dict per sample and fold, keys :data:`COLUMNS`), the samples not finished with their state,
+    the scatter figure of each finished fold, and the files written.
     """
 
     rows: list
