@@ -65,7 +65,8 @@ def main() -> None:
         found = write_motifs(inputs, work / "out", say=None)
         total = time.perf_counter() - started
         table = found.table
-    print(f"machine: {cpu_model()}, {os.cpu_count()} CPUs, load average {' '.join(open('/proc/loadavg').read().split()[:3])}")
+    print(f"machine: {cpu_model()}, {os.cpu_count()} CPUs, "
+          f"load average {' '.join(open('/proc/loadavg').read().split()[:3])}")
     print(f"{args.regions:,} regions of {args.length} bp (central 500 bp): read and checked in {read:.1f} s; "
           f"TF-MoDISco + TOMTOM against {found.summary['database_motifs']} motifs + logos + page in {total:.1f} s "
           f"({args.regions / total:,.0f} regions/s)")

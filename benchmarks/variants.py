@@ -151,7 +151,8 @@ def measure(label: str, snvs, n_wanted: int, h5, keras_model: str, work: pathlib
         row["official_load"] = load()
         official_rate = n_official / row["official_s"]
         official_steady = (n_official - FIXED_COST_SNVS) / max(row["official_s"] - row["official_fixed_s"], 1e-9)
-        line += (f"\n  {'':9s} {n_official:>7,} SNVs  official    {official_rate:7.2f} SNV/s, steady {official_steady:7.2f} "
+        line += (f"\n  {'':9s} {n_official:>7,} SNVs  official    {official_rate:7.2f} SNV/s, "
+                 f"steady {official_steady:7.2f} "
                  f"(fixed {row['official_fixed_s']:.0f} s; load {row['official_load']})   ratio "
                  f"{ours_rate / official_rate:.2f}x, steady {ours_steady / official_steady:.2f}x")
     print(line, flush=True)

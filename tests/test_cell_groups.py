@@ -241,16 +241,19 @@ def test_group_tables_of_the_usual_exports(tmp_path):
 
 # the command, then the heavy modules it loaded (it must stay Keras-free)
 RUN_AND_LIST_MODULES = ("import sys\nfrom dream_keras.cli import main\nstatus = main(sys.argv[1:])\n"
-                        "print('loaded:', sorted(m for m in ('tensorflow', 'keras', 'jax', 'torch') if m in sys.modules))\n"
+                        "print('loaded:', sorted(m for m in ('tensorflow', 'keras', 'jax', 'torch') "
+                        "if m in sys.modules))\n"
                         "sys.exit(status)")
 
 
 def _prep(tmp_path, *extra, env=None, killed_at=None):
     kill = [str(REPO / "tests" / "kill_at.py"), killed_at] if killed_at else []
-    argv = [sys.executable, *kill, "-c", RUN_AND_LIST_MODULES, "prep", "bigwig", "--fragments", str(tmp_path / "f.tsv.gz"),
+    argv = [sys.executable, *kill, "-c", RUN_AND_LIST_MODULES, "prep", "bigwig",
+            "--fragments", str(tmp_path / "f.tsv.gz"),
             "--cell-groups", str(tmp_path / "g.tsv"), "--genome", str(GENOME), "--data-type", "ATAC",
             "--plus-shift", "4", "--minus-shift", "-5", "--out-dir", str(tmp_path / "out"), *extra]
-    return subprocess.run(argv, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})})
+    return subprocess.run(argv, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})})
 
 
 def test_a_killed_run_leaves_only_finished_bigwigs_and_resume_finishes_it(tmp_path):

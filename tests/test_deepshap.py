@@ -332,6 +332,7 @@ def test_interpret_benchmark_runs_to_its_end(capsys):
     spec.loader.exec_module(benchmark)
     assert benchmark.main(["--tiny", "--deepshap-references", "4"]) == 0
     rows = [" ".join(line.split()) for line in capsys.readouterr().out.splitlines()]
-    for row in ("dream_cnn soft_bins integrated_gradients 20x4 80", "bpnet 8/2 profile_count deepshap logcounts, 4 refs",
+    for row in ("dream_cnn soft_bins integrated_gradients 20x4 80",
+                "bpnet 8/2 profile_count deepshap logcounts, 4 refs",
                 "bpnet 8/2 profile_count deepshap profile, 4 refs", "dream_cnn soft_bins deepshap expression, 4 refs"):
         assert any(line.startswith(row) for line in rows), rows

@@ -76,10 +76,11 @@ def fragments_to_group_bigwigs(out_dir: str | os.PathLike, genome: str | os.Path
                                progress: bool | None = None) -> GroupsSummary:
     """Write ``out_dir/<group>.bw`` for every group of ``groups`` in one pass over ``fragments``.
 
-    Also writes ``groups_summary.tsv`` (:data:`~data_prep.reads.groups_summary.SUMMARY_COLUMNS`, one line per group, then one for the
-    barcodes the table lacks), ``samples.tsv`` (a sample sheet for ``dream-keras pipeline --samples``:
-    ``name``, ``bigwig``, deepest group first) and, when some barcodes of the table have no fragment,
-    ``barcodes_not_seen.txt``. Every file is written under a temporary name and renamed when complete.
+    Also writes ``groups_summary.tsv`` (:data:`~data_prep.reads.groups_summary.SUMMARY_COLUMNS`, one line per
+    group, then one for the barcodes the table lacks), ``samples.tsv`` (a sample sheet for
+    ``dream-keras pipeline --samples``: ``name``, ``bigwig``, deepest group first) and, when some barcodes of
+    the table have no fragment, ``barcodes_not_seen.txt``. Every file is written under a temporary name and
+    renamed when complete.
 
     Args:
         out_dir: existing folder for the outputs.

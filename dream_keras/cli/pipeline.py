@@ -97,7 +97,8 @@ def add_parser(sub) -> None:
             ("--filters", int, "main model filters (default: the backbone's own)"),
             ("--n-dil-layers", int, "main model dilated layers (default: the backbone's own)"),
             ("--epochs", int, "main model's most epochs"), ("--patience", int, "early-stopping patience"),
-            ("--lr", float, "Adam learning rate"), ("--batch-size", int, "batch size per replica"), ("--seed", int, "random seed"),
+            ("--lr", float, "Adam learning rate"), ("--batch-size", int, "batch size per replica"),
+            ("--seed", int, "random seed"),
             ("--footprint-regions", int, "footprint on at most this many test nonpeaks (default: all)")):
         default = PIPELINE_DEFAULTS.get(flag[2:].replace("-", "_"))
         shown = f" (default {default})" if default is not None and "default" not in words else ""

@@ -22,9 +22,10 @@ The rules, all those of the DeepSHAP the official ChromBPNet code uses (``shap``
 - *rescale* (element-wise ``y = f(z)``: ReLU, sigmoid, softplus, SiLU, GELU, exp, ...):
   ``m = (f(z_x) - f(z_r)) / (z_x - z_r)``; where ``|z_x - z_r| < 1e-6``, the derivative ``f'(z_x)``.
 - *Shapley pair* (``y = f(a, b)`` with both inputs varying: a product, a quotient, a log-sum-exp
-  of two; for a product in its exact form ``m_a = ½ (b_x + b_r)``):  ``m_a = ½ [f(a_x, b_x) - f(a_r, b_x) + f(a_x, b_r) - f(a_r, b_r)] / (a_x - a_r)``, the
-  Shapley value of ``a`` in the two-player game, and ``m_b`` alike; 0 where the input's change is
-  below 1e-7. When one input does not change the rule is that input's linear factor.
+  of two; for a product in its exact form ``m_a = ½ (b_x + b_r)``):
+  ``m_a = ½ [f(a_x, b_x) - f(a_r, b_x) + f(a_x, b_r) - f(a_r, b_r)] / (a_x - a_r)``, the Shapley value of
+  ``a`` in the two-player game, and ``m_b`` alike; 0 where the input's change is below 1e-7. When one
+  input does not change the rule is that input's linear factor.
 - *max pool*: the change of each window's maximum, ``y_x - y_r``, is split at ``max(y_x, y_r)``:
   ``max - y_r`` goes to the position where ``x`` has its maximum, ``y_x - max`` to the position where
   ``r`` has it, each divided by that position's input change (0 where it is below 1e-7).
@@ -245,8 +246,8 @@ class PairRules:
                 delta_c = c_x - c_r
                 small = tf.abs(delta_c) < RESCALE_EPSILON
                 near = tf.abs(delta_c) < 1
-                slope = tf.where(near, e_r * _safe_divide(tf.math.expm1(tf.where(near, delta_c, tf.zeros_like(delta_c))),
-                                                          delta_c, small),
+                expm1 = tf.math.expm1(tf.where(near, delta_c, tf.zeros_like(delta_c)))
+                slope = tf.where(near, e_r * _safe_divide(expm1, delta_c, small),
                                  _safe_divide(e_x - e_r, delta_c, near))
                 slope = tf.where(small, e_x, slope)
                 to_c = (upstream * on_e + on_s) * slope

@@ -139,13 +139,13 @@ def check_step_memory(model, *, global_batch_size: int, step_batch_size: int, wh
                       available: int | None = None, accumulate: bool = True) -> dict:
     """Stop with a clear message when one training step would not fit in memory.
 
-    Stop with a clear message when one training step of ``model`` at ``step_batch_size`` examples is estimated to need
-    more memory than is ``available`` (default: :func:`available_bytes`).
+    It stops when one training step of ``model`` at ``step_batch_size`` examples is estimated to need more
+    memory than is ``available`` (default: :func:`available_bytes`).
 
     ``global_batch_size`` is the examples of one optimizer update (every replica's), ``step_batch_size``
-    the examples one step holds (``global_batch_size / accumulate``). ``accumulate``: whether the command takes ``--accumulate`` (else
-    the fix names the largest ``--batch-size`` that fits). Returns the estimate (``{"per_example",
-    "step", "available"}``, bytes).
+    the examples one step holds (``global_batch_size / accumulate``). ``accumulate``: whether the command
+    takes ``--accumulate`` (else the fix names the largest ``--batch-size`` that fits). Returns the estimate
+    (``{"per_example", "step", "available"}``, bytes).
 
     Raises:
         InputError: the step does not fit; the message names the smallest ``--accumulate`` that fits

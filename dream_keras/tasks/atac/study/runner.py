@@ -47,7 +47,8 @@ def _recorded(folder: pathlib.Path) -> dict:
     return json.loads(path.read_text()).get("parameters", {}) if path.is_file() else {}
 
 
-def sample_parameters(row: SampleRow, shared: dict, recorded: dict, bias_model: str | None = None) -> PipelineParameters:
+def sample_parameters(row: SampleRow, shared: dict, recorded: dict,
+                      bias_model: str | None = None) -> PipelineParameters:
     """The pipeline parameters of one sample.
 
     Args:
