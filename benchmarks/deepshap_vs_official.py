@@ -248,7 +248,7 @@ def main(argv=None) -> int:
             for target in TARGETS:
                 theirs = official[f"{name}_{target}"]
                 rates = (n / float(official[f"{name}_{target}_seconds"]), n / seconds[target])
-                for label, transform in (("shap", lambda h: h), ("projected", lambda h: h * chosen)):
+                for label, transform in (("shap", lambda h: h), ("projected", lambda h, chosen=chosen: h * chosen)):
                     a, b = transform(ours[target]), transform(theirs)
                     scale = np.abs(b).max()
                     diff = np.abs(a - b).max()

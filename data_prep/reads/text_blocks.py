@@ -47,7 +47,7 @@ def bgzf_lacks_eof(path: str | os.PathLike) -> bool:
 
 def text_blocks(path: str | os.PathLike, what: str, block_bytes: int = BLOCK_BYTES,
                 on_read: Callable[[int], None] | None = None) -> Iterator[tuple[int, bytes]]:
-    """Yield ``(first_line_number, block)`` over a text file; each block holds whole lines.
+    r"""Yield ``(first_line_number, block)`` over a text file; each block holds whole lines.
 
     Args:
         path: plain or gzip-compressed text file.

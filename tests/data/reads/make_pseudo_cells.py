@@ -1,4 +1,4 @@
-"""Recipe for the bundled single-cell demonstration (run once by hand; needs pysam):
+"""Recipe for the bundled single-cell demonstration, run once by hand as below (needs pysam).
 
     python tests/data/reads/make_pseudo_cells.py
 
