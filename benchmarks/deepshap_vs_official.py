@@ -193,6 +193,14 @@ def _machine() -> str:
 
 
 def main(argv=None) -> int:
+    """Compare dream-keras DeepSHAP with the official implementation and print the figures.
+
+    Args:
+        argv: command-line arguments (default: ``sys.argv[1:]``); ``--worker DATA OUT`` runs the official side.
+
+    Returns:
+        The exit status: 0, or 1 when the official side failed.
+    """
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--official-python", default="/work/official-venv-deepshap/bin/python",
                         help="python of the official virtual environment (with kundajelab-shap)")

@@ -49,6 +49,7 @@ def planted_contributions(path: pathlib.Path, regions: int, length: int, seed: i
 
 
 def main() -> None:
+    """Time ``dream-keras motifs`` on planted contributions and print the figures and the motif table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--regions", type=int, default=2000)
     parser.add_argument("--length", type=int, default=1000)

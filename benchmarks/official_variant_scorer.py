@@ -103,6 +103,15 @@ def spaced_snvs(genome: str | os.PathLike, spacing: int, *, input_length: int = 
 
 
 def write_chrom_sizes(genome: str | os.PathLike, path: str | os.PathLike) -> pathlib.Path:
+    """Write the chrom.sizes file of a FASTA.
+
+    Args:
+        genome: the FASTA.
+        path: the file to write (``name<TAB>length`` per sequence, in the FASTA's order).
+
+    Returns:
+        ``path``.
+    """
     import pyfaidx
 
     with pyfaidx.Fasta(str(genome)) as fasta:

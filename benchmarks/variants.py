@@ -64,6 +64,11 @@ getModelGivenModelOptionsAndWeightInits(args, params).save(path, include_optimiz
 
 
 def load() -> str:
+    """The 1-minute load average, as ``/proc/loadavg`` writes it.
+
+    Returns:
+        The load average's text.
+    """
     return open("/proc/loadavg").read().split()[0]
 
 
@@ -188,6 +193,14 @@ def measure_shuffles(snvs, n: int, h5, keras_model: str, work: pathlib.Path, chr
 
 
 def main(argv=None) -> int:
+    """Time dream-keras and the official variant scorer on each tower and SNV set and print the figures.
+
+    Args:
+        argv: command-line arguments (default: ``sys.argv[1:]``).
+
+    Returns:
+        The exit status (0).
+    """
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--official-python", default=".official-venv/bin/python")
     parser.add_argument("--official-source", default=".official-variant-scorer")

@@ -88,11 +88,13 @@ def fragments_to_group_bigwigs(out_dir: str | os.PathLike, genome: str | os.Path
         fragments: single-cell fragments file (see the module docstring).
         groups: the barcode -> group table (:func:`~data_prep.reads.cell_groups.read_cell_groups`).
         data_type: ``"ATAC"`` or ``"DNASE"``.
-        plus_shift, minus_shift: shift the reads already have (both or neither; else estimated).
+        plus_shift: shift the + strand reads already have (give both shifts or neither; else estimated).
+        minus_shift: shift the - strand reads already have (with ``plus_shift``).
         min_fragments: groups with fewer fragments get no bigWig (listed as skipped).
         done_groups: bigWig file names (``<stem>.bw``) an earlier run wrote (resumed): those groups are
             counted in the summary, not written again.
-        num_samples, seed: the shift estimate's sample (``2 * num_samples`` reads) and its seed.
+        num_samples: the shift estimate's sample (``2 * num_samples`` reads).
+        seed: the seed of that sample.
         zoom_levels: bigWig zoom levels (see :func:`~data_prep.reads.bigwig_writing.write_counts_bigwig`).
         progress: a progress bar over the file (None: only on a terminal).
 

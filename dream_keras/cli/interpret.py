@@ -189,6 +189,14 @@ def _contrib_method(models, requested: str) -> str:
 
 
 def run_contribs(args) -> int:
+    """Run ``dream-keras contribs``.
+
+    Args:
+        args: the parsed command line.
+
+    Returns:
+        The exit status.
+    """
     from data_prep.outputs import open_output
     from dream_keras.interpret.targets import resolve_output
 

@@ -222,6 +222,17 @@ def run_samples(args) -> int:
 
 
 def run(args) -> int:
+    """Run ``dream-keras pipeline`` (a study with ``--samples``).
+
+    Args:
+        args: the parsed command line.
+
+    Returns:
+        The exit status.
+
+    Raises:
+        InputError: an option that belongs to ``--samples`` is given without it.
+    """
     from data_prep.errors import InputError
 
     if args.samples:

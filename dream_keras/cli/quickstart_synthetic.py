@@ -86,7 +86,8 @@ def motif_summary(models: dict, genome, peaks, folder: pathlib.Path, input_lengt
 
     Args:
         models: ``{label: .keras path}``, e.g. ``{"bias_free": ..., "bias": ...}``.
-        genome, peaks: the FASTA and the narrowPeak file.
+        genome: the FASTA.
+        peaks: the narrowPeak file.
         folder: one subfolder per label (``motifs.html``, ``motifs.tsv``, ``modisco_results.h5``, ...).
         input_length: the models' input length.
         most_peaks: peaks sampled (the official pipeline's sampling).

@@ -267,9 +267,15 @@ def deepshap_contributions(model, sequences: np.ndarray, output: str | None = No
     """Hypothetical DeepSHAP contributions against ``n_references`` dinucleotide shuffles per sequence.
 
     Args:
-        model, sequences, output, batch_size, jit_compile, progress: as :func:`deepshap_with_references`.
+        model: any Keras model whose layers all have a DeepLIFT rule (:func:`deepshap_refusal`).
+        sequences: ``(n, L, C)`` one-hot, as the model takes them.
+        output: the output explained (:func:`~dream_keras.interpret.targets.resolve_output`).
         n_references: shuffled references per sequence (the official 20).
         seed: seeds the shuffles (:func:`shuffled_references`).
+        batch_size: model inputs per call: ``batch_size // n_references`` sequences (at least one) with all
+            their references.
+        jit_compile: compile with XLA where it compiles.
+        progress: a tqdm bar.
 
     Returns:
         ``(n, L, 4)`` float32 hypothetical scores.

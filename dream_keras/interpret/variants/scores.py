@@ -102,7 +102,8 @@ def profile_count_scores(predictions: dict[str, np.ndarray], allele1_lengths, al
 
     Args:
         predictions: ``counts`` ``(2, n)`` and ``logits`` ``(2, n, output_length)`` (allele 1 first).
-        allele1_lengths, allele2_lengths: ``(n,)`` allele lengths (0 for an empty allele).
+        allele1_lengths: ``(n,)`` lengths of allele 1 (0 for an empty allele).
+        allele2_lengths: ``(n,)`` lengths of allele 2 (0 for an empty allele).
 
     Returns:
         ``{column: (n,) float64}`` in the official order.

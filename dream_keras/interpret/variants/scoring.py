@@ -264,8 +264,20 @@ def score_variants(models, genome, variants, *, schema: str = "auto", peaks=None
         genome: FASTA path.
         variants: a VCF / variant-list path, or a DataFrame with ``chr``/``chrom``, ``pos`` (1-based),
             ``allele1``/``ref``, ``allele2``/``alt`` (optional ``variant_id``/``id``).
-        schema, peaks, max_peaks, num_shuffles, total_shuffles, seed, batch_size, chunk_size, skip_bad, snv_reuse:
-            as :class:`~.parameters.VariantScoringParameters` (``None``: its default).
+        schema: the variant file's layout: ``auto``, ``vcf``, ``chrombpnet``, ``bed``, ``plink`` or ``original``
+            (a DataFrame is read as given).
+        peaks: narrowPeak/BED of the assay's peaks for the allele quantiles (``None``: no quantiles).
+        max_peaks: sample this many peaks (the official ``--max_peaks``; ``None``: all).
+        num_shuffles: shuffled variants per variant for the p-values (0: no p-values).
+        total_shuffles: the total number of shuffled variants instead (wins over ``num_shuffles``).
+        seed: the seed of the shuffles and of the peak sample (``None``: the default of
+            :class:`~.parameters.VariantScoringParameters`).
+        batch_size: variants per model call (``None``: the default of
+            :class:`~.parameters.VariantScoringParameters`).
+        chunk_size: variants scored as one unit, which bounds memory (``None``: the default of
+            :class:`~.parameters.VariantScoringParameters`).
+        skip_bad: skip and count bad variants instead of refusing them.
+        snv_reuse: compute SNVs' alternate alleles from the reference's activations where the model allows it.
         progress: a progress bar.
 
     Returns:

@@ -175,7 +175,8 @@ class BPNetSNVReuse:
 
         Args:
             regions: one-hot float32 ``(R, S, 4)``.
-            region_index, starts: ``(m,)`` each SNV's region and window start in it.
+            region_index: ``(m,)`` each SNV's region (index into ``regions``).
+            starts: ``(m,)`` each SNV's window start in its region.
             alternate: ``(m, 4)`` the alternate base's one-hot row at ``centre``.
             centre: the SNV's index in its window.
             variants_per_call: SNVs per call of the variant function (padded to it: one traced shape).

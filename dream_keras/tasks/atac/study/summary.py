@@ -55,6 +55,11 @@ class StudySummary:
     report_path: pathlib.Path
 
     def lines(self) -> list[str]:
+        """The console lines of the summary: samples finished, the files written, each unfinished sample.
+
+        Returns:
+            The lines, without line ends.
+        """
         finished = sorted({row["sample"] for row in self.rows if row["status"] == "finished"})
         lines = [f"study: {len(finished)} of {len(finished) + len(self.not_finished)} samples finished; "
                  f"{self.summary_path}, {self.report_path}"]
