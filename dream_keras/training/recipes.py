@@ -129,8 +129,10 @@ class OneCycleAdamW(keras.optimizers.AdamW):
     Args:
         learning_rate: a :class:`OneCycleSchedule` (its steps and warm-up share drive beta_1 too).
         weight_decay: decoupled weight decay (0.01 for DREAM).
-        base_momentum, max_momentum: beta_1 at the peak and at both ends.
-        beta_2, epsilon: as PyTorch's AdamW defaults.
+        base_momentum: beta_1 at the peak of the learning rate.
+        max_momentum: beta_1 at both ends of the cycle.
+        beta_2: as PyTorch's AdamW default.
+        epsilon: as PyTorch's AdamW default.
         **kwargs: other :class:`keras.optimizers.Optimizer` arguments (``name``, clipping ...).
     """
 
