@@ -142,8 +142,9 @@ def _float64_model(path: str):
 
 
 def _float64_scores(path: str, sequences, references):
-    """``{target: hypothetical}`` of dream-keras DeepSHAP with the model in float64: the rules computed
-    with 16 digits, a yardstick for both float32 sides.
+    """Dream-keras DeepSHAP hypothetical contributions with the model in float64.
+
+    Returns ``{target: hypothetical}``: the rules computed with 16 digits, a yardstick for both float32 sides.
     """
     from dream_keras.interpret import deepshap_with_references
 
@@ -154,8 +155,10 @@ def _float64_scores(path: str, sequences, references):
 
 
 def _mean_deltas(path: str, sequences, references):
-    """``{target: (n,)}``: target(x) - mean over references of target(r), float64, from dream-keras's
-    predictions of the model (the profile's weights held at the pair's mean, as DeepSHAP holds them).
+    """Each target's prediction minus its mean prediction over the references, in float64.
+
+    Returns ``{target: (n,)}``: target(x) - mean over references of target(r), from dream-keras's predictions
+    of the model (the profile's weights held at the pair's mean, as DeepSHAP holds them).
     """
     import numpy as np
 
@@ -190,6 +193,14 @@ def _machine() -> str:
 
 
 def main(argv=None) -> int:
+    """Compare dream-keras DeepSHAP with the official implementation and print the figures.
+
+    Args:
+        argv: command-line arguments (default: ``sys.argv[1:]``); ``--worker DATA OUT`` runs the official side.
+
+    Returns:
+        The exit status: 0, or 1 when the official side failed.
+    """
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--official-python", default="/work/official-venv-deepshap/bin/python",
                         help="python of the official virtual environment (with kundajelab-shap)")
@@ -245,7 +256,7 @@ def main(argv=None) -> int:
             for target in TARGETS:
                 theirs = official[f"{name}_{target}"]
                 rates = (n / float(official[f"{name}_{target}_seconds"]), n / seconds[target])
-                for label, transform in (("shap", lambda h: h), ("projected", lambda h: h * chosen)):
+                for label, transform in (("shap", lambda h: h), ("projected", lambda h, chosen=chosen: h * chosen)):
                     a, b = transform(ours[target]), transform(theirs)
                     scale = np.abs(b).max()
                     diff = np.abs(a - b).max()

@@ -52,6 +52,7 @@ def _jaspar_blocks(release: str) -> tuple[list[str], str]:
 
 
 def main() -> None:
+    """Write the motif database (``--out``) and print its matrix counts, size and SHA-256."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default=str(MOTIFS / "motif_database.meme.gz"))
     args = parser.parse_args()

@@ -49,6 +49,7 @@ def planted_contributions(path: pathlib.Path, regions: int, length: int, seed: i
 
 
 def main() -> None:
+    """Time ``dream-keras motifs`` on planted contributions and print the figures and the motif table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--regions", type=int, default=2000)
     parser.add_argument("--length", type=int, default=1000)
@@ -65,7 +66,8 @@ def main() -> None:
         found = write_motifs(inputs, work / "out", say=None)
         total = time.perf_counter() - started
         table = found.table
-    print(f"machine: {cpu_model()}, {os.cpu_count()} CPUs, load average {' '.join(open('/proc/loadavg').read().split()[:3])}")
+    print(f"machine: {cpu_model()}, {os.cpu_count()} CPUs, "
+          f"load average {' '.join(open('/proc/loadavg').read().split()[:3])}")
     print(f"{args.regions:,} regions of {args.length} bp (central 500 bp): read and checked in {read:.1f} s; "
           f"TF-MoDISco + TOMTOM against {found.summary['database_motifs']} motifs + logos + page in {total:.1f} s "
           f"({args.regions / total:,.0f} regions/s)")

@@ -81,8 +81,9 @@ def random_variants(genome: str | os.PathLike, n_snvs: int, *, n_deletions: int 
 
 
 def spaced_snvs(genome: str | os.PathLike, spacing: int, *, input_length: int = 2114, seed: int = 0) -> pd.DataFrame:
-    """Seeded SNVs at least ``spacing`` bases apart (``spacing > input_length``: no two windows overlap),
-    as many as the chromosomes hold, in the layout of :func:`random_variants`.
+    """Seeded SNVs at least ``spacing`` bases apart, as many as the chromosomes hold.
+
+    With ``spacing > input_length`` no two windows overlap. The table has the layout of :func:`random_variants`.
     """
     import pyfaidx
 
@@ -102,6 +103,15 @@ def spaced_snvs(genome: str | os.PathLike, spacing: int, *, input_length: int = 
 
 
 def write_chrom_sizes(genome: str | os.PathLike, path: str | os.PathLike) -> pathlib.Path:
+    """Write the chrom.sizes file of a FASTA.
+
+    Args:
+        genome: the FASTA.
+        path: the file to write (``name<TAB>length`` per sequence, in the FASTA's order).
+
+    Returns:
+        ``path``.
+    """
     import pyfaidx
 
     with pyfaidx.Fasta(str(genome)) as fasta:

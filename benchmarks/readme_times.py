@@ -65,8 +65,9 @@ class Step:
 
 
 def fresh_checkout(destination: pathlib.Path) -> pathlib.Path:
-    """Copy the files of the checkout (tracked, and new ones git does not ignore) to ``destination``, as a
-    clone of them would hold them.
+    """Copy the files of the checkout to ``destination``, as a clone of them would hold them.
+
+    The files copied are the tracked ones and the new ones git does not ignore.
     """
     listed = subprocess.run(["git", "-C", str(ROOT), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
                             capture_output=True, check=True).stdout

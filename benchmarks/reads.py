@@ -160,8 +160,10 @@ def cpu_model() -> str:
 
 def timed(command: list[str] | str, report: pathlib.Path, shell: bool = False,
           quiet: bool = False) -> tuple[float, float, float]:
-    """Run a command under GNU time; return (wall s, CPU s (user + system, all processes), peak MiB of the largest).
-    ``quiet``: its standard output is not shown.
+    """Run a command under GNU time.
+
+    Returns (wall s, CPU s (user + system, all processes), peak MiB of the largest). ``quiet``: its standard
+    output is not shown.
     """
     argv = ["/usr/bin/time", "-f", "%e %U %S %M", "-o", str(report)]
     argv += ["/bin/bash", "-c", command] if shell else command
@@ -300,7 +302,8 @@ def grouped_benchmark(args) -> None:
     split_dir.mkdir()
     split_s, split_cpu, split_mb = timed(
         f"zcat {fragments} | awk -F'\\t' 'NR==FNR {{group[$1] = $2; next}} ($4 in group) "
-        f"{{print > (\"{split_dir}/\" group[$4] \".tsv\")}}' <(tail -n +2 {table}) -", split_dir / "split.time", shell=True)
+        f"{{print > (\"{split_dir}/\" group[$4] \".tsv\")}}' <(tail -n +2 {table}) -",
+        split_dir / "split.time", shell=True)
     print(f"(one awk pass writing all {len(groups)} files instead: wall {split_s:.1f} s, CPU {split_cpu:.1f} s)")
     route_s, route_cpu = filter_s + convert_s, filter_cpu + convert_cpu
     print(f"speed-up of the one pass over the route (filter + convert): wall {route_s / ours_s:.1f}x, "

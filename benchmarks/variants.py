@@ -64,6 +64,11 @@ getModelGivenModelOptionsAndWeightInits(args, params).save(path, include_optimiz
 
 
 def load() -> str:
+    """The 1-minute load average, as ``/proc/loadavg`` writes it.
+
+    Returns:
+        The load average's text.
+    """
     return open("/proc/loadavg").read().split()[0]
 
 
@@ -95,8 +100,10 @@ def build_models(tower: str, work: pathlib.Path, official_python: str | None) ->
 
 def score_ours(model: str, variants: str, out: pathlib.Path, num_shuffles: int = 0, batch_size: int | None = None,
                chunk_size: int | None = None) -> float:
-    """Seconds of ``prepare_run`` + ``score_run`` in this process (``allow_bias_model``: the official BPNet
-    builder names its layers as the bias model's, which ``variants`` refuses by default).
+    """Seconds of ``prepare_run`` + ``score_run`` in this process.
+
+    ``allow_bias_model``: the official BPNet builder names its layers as the bias model's, which ``variants``
+    refuses by default.
     """
     from dream_keras.interpret.variants import VariantScoringParameters, prepare_run, score_run
 
@@ -149,7 +156,8 @@ def measure(label: str, snvs, n_wanted: int, h5, keras_model: str, work: pathlib
         row["official_load"] = load()
         official_rate = n_official / row["official_s"]
         official_steady = (n_official - FIXED_COST_SNVS) / max(row["official_s"] - row["official_fixed_s"], 1e-9)
-        line += (f"\n  {'':9s} {n_official:>7,} SNVs  official    {official_rate:7.2f} SNV/s, steady {official_steady:7.2f} "
+        line += (f"\n  {'':9s} {n_official:>7,} SNVs  official    {official_rate:7.2f} SNV/s, "
+                 f"steady {official_steady:7.2f} "
                  f"(fixed {row['official_fixed_s']:.0f} s; load {row['official_load']})   ratio "
                  f"{ours_rate / official_rate:.2f}x, steady {ours_steady / official_steady:.2f}x")
     print(line, flush=True)
@@ -185,6 +193,14 @@ def measure_shuffles(snvs, n: int, h5, keras_model: str, work: pathlib.Path, chr
 
 
 def main(argv=None) -> int:
+    """Time dream-keras and the official variant scorer on each tower and SNV set and print the figures.
+
+    Args:
+        argv: command-line arguments (default: ``sys.argv[1:]``).
+
+    Returns:
+        The exit status (0).
+    """
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--official-python", default=".official-venv/bin/python")
     parser.add_argument("--official-source", default=".official-variant-scorer")

@@ -55,6 +55,11 @@ SEED = 1234
 
 
 def machine() -> str:
+    """The machine in words: CPU model, CPU count and load average.
+
+    Returns:
+        The description.
+    """
     model = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
                  platform.processor())
     return f"{model}, {os.cpu_count()} CPUs, load average {open('/proc/loadavg').read().split()[0]}"
@@ -112,6 +117,14 @@ def _peak_key(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def main(argv=None) -> int:
+    """Score the same variants with the official scorer and dream-keras and compare their shared columns.
+
+    Args:
+        argv: command-line arguments (default: ``sys.argv[1:]``).
+
+    Returns:
+        The exit status: 0 when every shared column is equal within ``--atol``, else 1.
+    """
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--official-python", default=".official-venv/bin/python")
     parser.add_argument("--official-source", default=".official-variant-scorer")

@@ -127,15 +127,18 @@ def enzyme_motifs(assay: str = "ATAC") -> dict[str, str]:
 
 
 def footprint_reaches_threshold(value: float) -> bool:
-    """Whether a normalised footprint maximum fails the official check: rounded to 3 decimals, it is not
-    below 0.003 (so 0.0026 fails; NaN fails too).
+    """Whether a normalised footprint maximum fails the official check.
+
+    It fails when, rounded to 3 decimals, it is not below 0.003 (so 0.0026 fails; NaN fails too).
     """
     return not round(float(value), FOOTPRINT_DECIMALS) < FOOTPRINT_THRESHOLD
 
 
 def footprint_verdict(max_by_motif: dict) -> tuple[str, str]:
-    """``("corrected" | "uncorrected", message)`` from normalised footprint maxima, as the official code
-    decides: every maximum, rounded to 3 decimals, below 0.003.
+    """The verdict of the footprint check from normalised footprint maxima, as the official code decides.
+
+    Returns ``("corrected" | "uncorrected", message)``: corrected when every maximum, rounded to 3 decimals,
+    is below 0.003.
 
     The message names the motifs over the threshold with enough digits to see why (0.0026 fails: it
     rounds to 0.003), the threshold, and the rounding that makes a maximum fail from 0.0025 on.

@@ -28,10 +28,11 @@ class Motif(NamedTuple):
 
 
 def bundled_motif_path(name: str = "jaspar2024_atac.meme") -> pathlib.Path:
-    """Path of a motif file shipped in ``data_prep/data/motifs`` (``jaspar2024_atac.meme``: ten JASPAR
-    2024 vertebrate motifs; ``chrombpnet_bias_motifs.meme``: the TN5_*/DNASE_* bias motifs;
-    ``motif_database.meme.gz``: those bias motifs and JASPAR 2024 CORE vertebrates non-redundant, see
-    NOTICE.txt beside it).
+    """Path of a motif file shipped in ``data_prep/data/motifs``.
+
+    The files: ``jaspar2024_atac.meme``: ten JASPAR 2024 vertebrate motifs; ``chrombpnet_bias_motifs.meme``:
+    the TN5_*/DNASE_* bias motifs; ``motif_database.meme.gz``: those bias motifs and JASPAR 2024 CORE
+    vertebrates non-redundant, see NOTICE.txt beside it.
     """
     path = pathlib.Path(str(resources.files("data_prep") / "data" / "motifs" / name))
     if not path.is_file():

@@ -99,7 +99,8 @@ def _chromosome_lengths(regions, genome, signal, genome_label: str, signal_label
 
 
 def extract_windows(regions, genome, signal=None, input_length: int = CHROMBPNET_INPUT_LENGTH,
-                    output_length: int = CHROMBPNET_OUTPUT_LENGTH, max_jitter: int = 0, *, alphabet: str = "ACGT", progress: bool | None = None) -> Windows:
+                    output_length: int = CHROMBPNET_OUTPUT_LENGTH, max_jitter: int = 0, *, alphabet: str = "ACGT",
+                    progress: bool | None = None) -> Windows:
     """One-hot sequence and per-base counts centred on each region's summit.
 
     Args:

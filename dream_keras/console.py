@@ -48,8 +48,9 @@ def predict_verbosity() -> int:
 
 
 def progress_wanted(progress: bool | None = None) -> bool:
-    """A tqdm bar's switch with tqdm's ``disable=None`` meaning: ``None`` shows it only when stderr (where
-    tqdm draws) is a terminal; ``True``/``False`` decide.
+    """A tqdm bar's switch with tqdm's ``disable=None`` meaning.
+
+    ``None`` shows it only when stderr (where tqdm draws) is a terminal; ``True``/``False`` decide.
     """
     return on_terminal(sys.stderr) if progress is None else bool(progress)
 

@@ -141,8 +141,10 @@ def profile_bin_width(length: int, bins: int = PROFILE_FIGURE_BINS) -> int:
 
 
 def binned_profile(values: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(sums, edges)``: ``values`` summed over consecutive ``width``-base bins (the last may be shorter),
-    and the bin edges as positions from the window's centre (``len(sums) + 1`` of them).
+    """``values`` summed over consecutive ``width``-base bins.
+
+    Returns ``(sums, edges)``: the sums (the last bin may be shorter), and the bin edges as positions from the
+    window's centre (``len(sums) + 1`` of them).
     """
     values = np.asarray(values, dtype=np.float64)
     starts = np.arange(0, len(values), width)

@@ -76,9 +76,11 @@ class PairReport:
 
 
 class CheckedPairs(dict):
-    """``{part name: PairReport}`` of the pairs that built and passed; :attr:`refused` holds
-    ``{part name: message}`` of the pairs that refused with :class:`~dream_keras.IncompatibleHeadError`
-    (e.g. a profile head whose ``output_length`` needs longer features than the input gives).
+    """``{part name: PairReport}`` of the pairs that built and passed.
+
+    :attr:`refused` holds ``{part name: message}`` of the pairs that refused with
+    :class:`~dream_keras.IncompatibleHeadError` (e.g. a profile head whose ``output_length`` needs longer
+    features than the input gives).
     """
 
     def __init__(self, reports: dict, refused: dict):
@@ -220,8 +222,10 @@ def _wanted(export: bool | Iterable[str], name: str) -> bool:
 
 def _run_pairs(pairs: list, *, vary: str, input_length, default_input_length, channels: int, options: dict,
                part_options: dict, export, expected_outputs, expected_parameters, folder, seed: int) -> dict:
-    """Build and check each ``(backbone, head)`` of ``pairs``; ``vary`` (``"head"`` or ``"backbone"``) is
-    the part that differs between them and keys the result and the per-part arguments.
+    """Build and check each ``(backbone, head)`` of ``pairs``.
+
+    ``vary`` (``"head"`` or ``"backbone"``) is the part that differs between them and keys the result and the
+    per-part arguments.
     """
     from dream_keras.model import build_model
     from dream_keras.registry import IncompatibleHeadError

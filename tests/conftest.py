@@ -23,8 +23,9 @@ def data_dir() -> pathlib.Path:
 
 @pytest.fixture(scope="session")
 def atac(data_dir) -> pathlib.Path:
-    """tests/data/atac_mm10: the real mouse ATAC fixture (genome.fa, tn5_insertions.bw, peaks.narrowPeak,
-    folds/, chrom.sizes); read-only (copy what a test changes).
+    """tests/data/atac_mm10: the real mouse ATAC fixture, read-only (copy what a test changes).
+
+    It holds genome.fa, tn5_insertions.bw, peaks.narrowPeak, folds/ and chrom.sizes.
     """
     return data_dir / "atac_mm10"
 
@@ -37,8 +38,9 @@ def _snapshot(folder: pathlib.Path) -> dict:
 
 
 def _shared_folder(folder: pathlib.Path):
-    """Yield ``folder`` to every test of the session, then check that none of them changed it (a test
-    that changes a shared run must copy it first).
+    """Yield ``folder`` to every test of the session, then check that none of them changed it.
+
+    A test that changes a shared run must copy it first.
     """
     before = _snapshot(folder)
     yield folder
@@ -61,8 +63,9 @@ def atac_nonpeaks(atac, tmp_path_factory) -> pathlib.Path:
 
 @pytest.fixture(scope="session")
 def shared_console() -> dict:
-    """``{run folder name: what its command printed}`` for the session's shared runs (printed to a
-    file, as under a redirection: no terminal).
+    """``{run folder name: what its command printed}`` for the session's shared runs.
+
+    The output is printed to a file, as under a redirection: no terminal.
     """
     return {}
 
@@ -80,8 +83,9 @@ def _run_printing_to(console: dict, name: str, arguments: list) -> None:
 
 @pytest.fixture(scope="session")
 def bias_run(atac, atac_nonpeaks, tmp_path_factory, shared_console):
-    """One tiny bias run (``tiny_atac.bias_args``: BPNet 4 filters / 1 layer, 1 epoch) for the session;
-    read-only for the tests (checked at the end of the session).
+    """One tiny bias run for the session, read-only for the tests (checked at the end of the session).
+
+    ``tiny_atac.bias_args``: BPNet 4 filters / 1 layer, 1 epoch.
     """
     from tiny_atac import bias_args
 
@@ -92,8 +96,9 @@ def bias_run(atac, atac_nonpeaks, tmp_path_factory, shared_console):
 
 @pytest.fixture(scope="session")
 def main_run(atac, atac_nonpeaks, bias_run, tmp_path_factory, shared_console):
-    """One tiny bias-factorised main run on ``bias_run`` (``tiny_atac.main_args``: 2 epochs) for the
-    session; read-only for the tests (checked at the end of the session).
+    """One tiny bias-factorised main run on ``bias_run`` for the session, read-only for the tests.
+
+    ``tiny_atac.main_args``: 2 epochs. Checked at the end of the session.
     """
     from tiny_atac import main_args
 
@@ -104,8 +109,9 @@ def main_run(atac, atac_nonpeaks, bias_run, tmp_path_factory, shared_console):
 
 @pytest.fixture(scope="session")
 def chrombpnet_golden(data_dir):
-    """``load(stem) -> (arrays, values)``: a golden pair written by the official ChromBPNet code,
-    ``tests/data/chrombpnet_ref/STEM.npz`` (arrays) and ``STEM.json`` (scalars).
+    """``load(stem) -> (arrays, values)``: a golden pair written by the official ChromBPNet code.
+
+    The pair is ``tests/data/chrombpnet_ref/STEM.npz`` (arrays) and ``STEM.json`` (scalars).
     """
     import json
 

@@ -16,8 +16,9 @@ import sys
 
 @contextlib.contextmanager
 def console_to_file(path: pathlib.Path):
-    """Send ``sys.stdout``, ``sys.stderr``, file descriptor 2 and the ``tensorflow`` logger's messages to
-    ``path`` (created) during the block.
+    """Send the console's output to ``path`` (created) during the block.
+
+    ``sys.stdout``, ``sys.stderr``, file descriptor 2 and the ``tensorflow`` logger's messages.
     """
     with open(path, "w", encoding="utf-8") as sink:
         sys.stdout.flush()
@@ -38,9 +39,10 @@ def console_to_file(path: pathlib.Path):
 
 
 def tensorflow_started() -> None:
-    """Start TensorFlow's devices in this test process, its C++ start-up lines held back (the command line
-    holds them back itself as it imports the backend, checked by tests/test_cli_startup.py): what
-    :func:`console_to_file` then receives is the command's own output.
+    """Start TensorFlow's devices in this test process, its C++ start-up lines held back.
+
+    The command line holds them back itself as it imports the backend (checked by tests/test_cli_startup.py):
+    what :func:`console_to_file` then receives is the command's own output.
     """
     import tensorflow as tf
 

@@ -39,8 +39,10 @@ def outputs_and_gradients(layer, x, upstream):
 
 
 def assert_same_function(reference, fast, x, *, use_bias: bool, output_atol: float | None = None) -> None:
-    """``fast`` computes ``reference``'s outputs and gradients (input, kernel and, with ``use_bias``,
-    bias) on ``x``, within 1e-5 (scaled by the largest value; ``output_atol`` overrides the outputs').
+    """Assert that ``fast`` computes ``reference``'s outputs and gradients on ``x``.
+
+    The gradients of the input, kernel and, with ``use_bias``, bias; within 1e-5 (scaled by the largest value;
+    ``output_atol`` overrides the outputs').
     """
     rng = np.random.default_rng(1)
     upstream = tf.constant(rng.normal(size=reference(x).shape).astype("float32"))

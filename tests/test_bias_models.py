@@ -100,8 +100,9 @@ def test_a_training_step_moves_the_model_but_not_the_bias(backbone):
 
 @pytest.mark.parametrize("backbone", list(TINY))
 def test_factorised_model_passes_the_model_checks(backbone, tmp_path):
-    """dream_keras.testing's checks (JSON and .keras round trips, tf.data), then what is its own: the bias
-    part stays frozen after loading.
+    """dream_keras.testing's checks (JSON and .keras round trips, tf.data), then what is its own.
+
+    The bias part stays frozen after loading.
     """
     combined = with_bias(*_tiny_pair(backbone))
     report = check_model(combined, _one_hot(2, seed=3), folder=tmp_path,

@@ -1,6 +1,7 @@
-"""The numpy/zlib bigWig writer (data_prep.reads.bigwig_format) read back by pyBigWig (libBigWig): the same
-values and intervals as pyBigWig's own writer, header totals, chromosome order, deep B+ and R trees, zoom
-summaries equal to the exact ones on their bins, and a write that fails leaves nothing behind.
+"""The numpy/zlib bigWig writer (data_prep.reads.bigwig_format) read back by pyBigWig (libBigWig).
+
+The same values and intervals as pyBigWig's own writer, header totals, chromosome order, deep B+ and R trees,
+zoom summaries equal to the exact ones on their bins, and a write that fails leaves nothing behind.
 """
 
 from __future__ import annotations

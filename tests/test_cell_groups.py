@@ -1,7 +1,9 @@
-"""``prep bigwig --cell-groups``: the barcode -> group table, and one pass over a fragments file giving one
-bigWig per group, equal base for base to filtering each group's fragments by hand and converting each;
-its files (plain with 10x ``#`` headers, gzip, bgzip + tabix, unsorted), and what it names and refuses
-(truncation, unknown contigs, barcodes never seen, groups without fragments, a killed run).
+"""``prep bigwig --cell-groups``: one bigWig per group of barcodes.
+
+The barcode -> group table, and one pass over a fragments file giving one bigWig per group, equal base for
+base to filtering each group's fragments by hand and converting each; its files (plain with 10x ``#``
+headers, gzip, bgzip + tabix, unsorted), and what it names and refuses (truncation, unknown contigs,
+barcodes never seen, groups without fragments, a killed run).
 """
 
 from __future__ import annotations
@@ -239,16 +241,19 @@ def test_group_tables_of_the_usual_exports(tmp_path):
 
 # the command, then the heavy modules it loaded (it must stay Keras-free)
 RUN_AND_LIST_MODULES = ("import sys\nfrom dream_keras.cli import main\nstatus = main(sys.argv[1:])\n"
-                        "print('loaded:', sorted(m for m in ('tensorflow', 'keras', 'jax', 'torch') if m in sys.modules))\n"
+                        "print('loaded:', sorted(m for m in ('tensorflow', 'keras', 'jax', 'torch') "
+                        "if m in sys.modules))\n"
                         "sys.exit(status)")
 
 
 def _prep(tmp_path, *extra, env=None, killed_at=None):
     kill = [str(REPO / "tests" / "kill_at.py"), killed_at] if killed_at else []
-    argv = [sys.executable, *kill, "-c", RUN_AND_LIST_MODULES, "prep", "bigwig", "--fragments", str(tmp_path / "f.tsv.gz"),
+    argv = [sys.executable, *kill, "-c", RUN_AND_LIST_MODULES, "prep", "bigwig",
+            "--fragments", str(tmp_path / "f.tsv.gz"),
             "--cell-groups", str(tmp_path / "g.tsv"), "--genome", str(GENOME), "--data-type", "ATAC",
             "--plus-shift", "4", "--minus-shift", "-5", "--out-dir", str(tmp_path / "out"), *extra]
-    return subprocess.run(argv, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})})
+    return subprocess.run(argv, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})})
 
 
 def test_a_killed_run_leaves_only_finished_bigwigs_and_resume_finishes_it(tmp_path):

@@ -47,8 +47,10 @@ def test_retracing_notices_are_dropped_and_other_tensorflow_messages_pass():
 
 
 def test_a_warning_raised_in_a_command_is_one_plain_line(data_dir, tmp_path, capsys):
-    """Too few background regions for the ratio asked: the data layer warns; the command prints one line
-    ``warning: ...``, without Python's file, line number and source line.
+    """Too few background regions for the ratio asked: one plain warning line.
+
+    The data layer warns; the command prints one line ``warning: ...``, without Python's file, line number
+    and source line.
     """
     atac = data_dir / "atac_mm10"
     assert main(["prep", "nonpeaks", "--genome", str(atac / "genome.fa"), "--peaks", str(atac / "peaks.narrowPeak"),

@@ -104,8 +104,10 @@ def test_bias_factorised_model_sums_to_delta(factorised, output):
 
 
 def _scaled(model, names, factor):
-    """Multiply the kernels of the layers ``names`` by ``factor``: a freshly built tiny model's output
-    hardly varies between sequences, and a delta near float32 rounding would test nothing.
+    """Multiply the kernels of the layers ``names`` by ``factor``.
+
+    A freshly built tiny model's output hardly varies between sequences, and a delta near float32 rounding
+    would test nothing.
     """
     for name in names:
         layer = model.get_layer(name)
@@ -167,8 +169,10 @@ def _relu_multiplier(z_x, z_r):
 
 
 def numpy_deeplift(weights, x, r):
-    """Multipliers of a Conv1D(relu) -> Conv1D(relu, dilation 2) -> Flatten -> Dense(relu) -> Dense(1)
-    network, layer by layer: forward both inputs, then the rescale rule at every ReLU.
+    """DeepLIFT multipliers of a small network, layer by layer, in NumPy.
+
+    The network is Conv1D(relu) -> Conv1D(relu, dilation 2) -> Flatten -> Dense(relu) -> Dense(1): forward
+    both inputs, then the rescale rule at every ReLU.
     """
     (k1, b1), (k2, b2), (d1, c1), (d2, _) = weights
     z1_x, z1_r = _conv(x, k1, b1, 1), _conv(r, k1, b1, 1)
@@ -328,6 +332,7 @@ def test_interpret_benchmark_runs_to_its_end(capsys):
     spec.loader.exec_module(benchmark)
     assert benchmark.main(["--tiny", "--deepshap-references", "4"]) == 0
     rows = [" ".join(line.split()) for line in capsys.readouterr().out.splitlines()]
-    for row in ("dream_cnn soft_bins integrated_gradients 20x4 80", "bpnet 8/2 profile_count deepshap logcounts, 4 refs",
+    for row in ("dream_cnn soft_bins integrated_gradients 20x4 80",
+                "bpnet 8/2 profile_count deepshap logcounts, 4 refs",
                 "bpnet 8/2 profile_count deepshap profile, 4 refs", "dream_cnn soft_bins deepshap expression, 4 refs"):
         assert any(line.startswith(row) for line in rows), rows

@@ -1,6 +1,7 @@
-"""Each default is declared once: the pipeline's derive from the training parameters and the nonpeak
-step, model sizes come from the registry, the quickstart sets only what differs, and the zoo's
-ChromBPNet windows equal the data side's.
+"""Each default is declared once.
+
+The pipeline's derive from the training parameters and the nonpeak step, model sizes come from the
+registry, the quickstart sets only what differs, and the zoo's ChromBPNet windows equal the data side's.
 """
 
 import ast
@@ -83,8 +84,9 @@ def test_the_zoo_and_the_data_agree_on_chrombpnet_windows():
 
     assert (PROFILE_COUNT_INPUT_LENGTH, PROFILE_COUNT_OUTPUT_LENGTH) == (CHROMBPNET_INPUT_LENGTH,
                                                                          CHROMBPNET_OUTPUT_LENGTH) == (2114, 1000)
-    assert (field_default(AtacTrainParameters, "input_length"), field_default(AtacTrainParameters, "output_length"),
-            field_default(AtacTrainParameters, "max_jitter")) == (2114, 1000, CHROMBPNET_MAX_JITTER) == (2114, 1000, 500)
+    windows = (field_default(AtacTrainParameters, "input_length"), field_default(AtacTrainParameters, "output_length"),
+               field_default(AtacTrainParameters, "max_jitter"))
+    assert windows == (2114, 1000, CHROMBPNET_MAX_JITTER) == (2114, 1000, 500)
 
 
 def test_table_data_preparation_takes_the_table_parameters_defaults():

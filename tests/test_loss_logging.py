@@ -98,8 +98,10 @@ def test_losses_for_outputs_the_network_lacks_are_refused():
 
 @pytest.mark.slow  # trains end to end (kept out of the quick subset)
 def test_train_csv_loss_is_profile_plus_weighted_counts(bias_run, main_run, shared_console):
-    """The session's tiny runs (trained through the command line) log the loss they optimise, and
-    print one plain line per epoch with each loss in it once.
+    """The session's tiny runs log the loss they optimise.
+
+    The runs are trained through the command line, and print one plain line per epoch with each loss in it
+    once.
     """
     # the console (a file here, as under a redirection): one plain line per epoch, each loss in it once
     for run in (bias_run, main_run):

@@ -1,5 +1,6 @@
-"""``dream-keras motifs``: TF-MoDISco (modisco-lite) on a contributions file, patterns named by TOMTOM
-(memelite) against the bundled database; bad inputs stop before anything is written.
+"""``dream-keras motifs``: TF-MoDISco (modisco-lite) on a contributions file.
+
+Patterns named by TOMTOM (memelite) against the bundled database; bad inputs stop before anything is written.
 
 The contributions here have a known answer: CTCF instances (sampled from JASPAR MA0139.2) planted
 in random sequences, their bases scored by the motif's log-odds, everything else noise.
@@ -33,8 +34,10 @@ DATABASE = "motif_database.meme.gz"
 
 
 def planted_contributions(path, n=160, length=600, motif="MA0139.2", seed=0, scale=1.0):
-    """A contributions file (``dream-keras contribs`` layout) with one sampled ``motif`` instance per
-    region, within 100 bp of the centre on a random strand, scored ``scale`` x log-odds.
+    """A contributions file (``dream-keras contribs`` layout) with a planted motif.
+
+    One sampled ``motif`` instance per region, within 100 bp of the centre on a random strand, scored
+    ``scale`` x log-odds.
     """
     rng = np.random.default_rng(seed)
     ppm = {m.identifier: m for m in read_meme(bundled_motif_path(DATABASE))}[motif].probabilities

@@ -23,10 +23,11 @@ INPUT, OUTPUT = 1024, 512
 
 
 def motif_reading_model(matrices: list[tuple[np.ndarray, float]], path):
-    """A profile/count model that scores each ``(matrix, fraction)``'s log-odds on both strands (a
-    leaky ReLU above ``fraction`` of the best score, so that no contribution is exactly zero, as in
-    a trained model): profile logits = the summed scores over the central ``OUTPUT`` bases,
-    log-counts their mean over the input. Saved as ``.keras``.
+    """A profile/count model that scores each ``(matrix, fraction)``'s log-odds on both strands.
+
+    A leaky ReLU above ``fraction`` of the best score, so that no contribution is exactly zero, as in a
+    trained model: profile logits = the summed scores over the central ``OUTPUT`` bases, log-counts their
+    mean over the input. Saved as ``.keras``.
     """
     import keras
 

@@ -172,7 +172,9 @@ def test_measuring_leaves_the_run_training_as_without_measuring(tmp_path, monkey
 
 
 def test_a_model_xla_cannot_compile_trains_without_it(tmp_path, monkeypatch, capfd):
-    """Seeded runs turn op determinism on, and TensorFlow has no deterministic XLA kernel for MaxPool's
+    """A model whose MaxPool gradient XLA cannot compile deterministically trains without XLA.
+
+    Seeded runs turn op determinism on, and TensorFlow has no deterministic XLA kernel for MaxPool's
     gradient: DeepSTARR's tower then trains without XLA, and the reason is said once, in words, and
     cached; TensorFlow's C++ lines about the failed compilation stay off the terminal.
     """

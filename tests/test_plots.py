@@ -51,8 +51,10 @@ def test_loss_curve_title_gives_the_weight_the_log_implies(tmp_path, saved_figur
 
 
 def test_profile_figure_draws_observed_and_predicted_reads_in_one_scale(tmp_path, monkeypatch):
-    """Both curves are reads per bin on one axis, so that a prediction equal to the expectation the
-    reads were drawn from looks like the reads (per base, sparse reads make any prediction look flat).
+    """Both curves are reads per bin on one axis.
+
+    So a prediction equal to the expectation the reads were drawn from looks like the reads (per base,
+    sparse reads make any prediction look flat).
     """
     from matplotlib.patches import StepPatch
 

@@ -41,8 +41,9 @@ def test_console_script_help():
 
 
 def test_benchmarks_find_the_official_environment_where_setup_official_puts_it(tmp_path, monkeypatch):
-    """The default is ``.official-venv`` in the repository root (setup_official.sh's default); a missing
-    environment stops with the command that makes it.
+    """The default is ``.official-venv`` in the repository root (setup_official.sh's default).
+
+    A missing environment stops with the command that makes it.
     """
     import pytest
 

@@ -1,6 +1,8 @@
-"""evaluation/report.html of real tiny runs (the session's bias train and train on the mouse ATAC fixture):
-one self-contained file, every image decodes, the tables hold metrics.json, the bias checks are
-explained, user strings are escaped, and a real browser (headless Chromium, where installed) renders it.
+"""evaluation/report.html of real tiny runs.
+
+The runs are the session's bias train and train on the mouse ATAC fixture. One self-contained file, every
+image decodes, the tables hold metrics.json, the bias checks are explained, user strings are escaped, and a
+real browser (headless Chromium, where installed) renders it.
 """
 
 import json

@@ -1,7 +1,9 @@
-"""``dream-keras pipeline --samples``: the sample sheet, each sample's parameters, what is refused before
-anything runs, ``--summarize`` of a study that has not started; and (slow) the bundled single-cell
-demonstration: fragments split into per-group bigWigs (equal base for base to filtering each group by
-hand and converting it), then the pipeline of every group with one bias model trained on the deepest.
+"""``dream-keras pipeline --samples``: studies of many samples.
+
+The sample sheet, each sample's parameters, what is refused before anything runs, ``--summarize`` of a
+study that has not started; and (slow) the bundled single-cell demonstration: fragments split into
+per-group bigWigs (equal base for base to filtering each group by hand and converting it), then the
+pipeline of every group with one bias model trained on the deepest.
 """
 
 from __future__ import annotations

@@ -45,8 +45,10 @@ def yeast_run(tmp_path_factory, data_dir):
 
 @pytest.fixture(scope="module")
 def starr_run(tmp_path_factory, data_dir):
-    """The DeepSTARR recipe through the command line, its console output in ``console.txt`` beside the run
-    folder, as a redirected run writes it (with its own, empty XLA-choice cache: the timing runs).
+    """The DeepSTARR recipe through the command line, its console output in ``console.txt``.
+
+    ``console.txt`` lies beside the run folder, as a redirected run writes it (with its own, empty XLA-choice
+    cache: the timing runs).
     """
     out = tmp_path_factory.mktemp("starr") / "run"
     tensorflow_started()
@@ -148,8 +150,10 @@ def test_deepstarr_recipe_from_the_command_line(starr_run):
 
 
 def test_deepstarr_console_is_plain_when_xla_cannot_compile(starr_run):
-    """DeepSTARR's max pooling has no deterministic XLA gradient: the XLA timing fails, and the console
-    says so once, in words, without TensorFlow's C++ lines; redirected, the epochs are plain lines.
+    """DeepSTARR's max pooling has no deterministic XLA gradient: the console says so once.
+
+    The XLA timing fails, and the console says it in words, without TensorFlow's C++ lines; redirected, the
+    epochs are plain lines.
     """
     printed = (starr_run.parent / "console.txt").read_text()
     assert noise_in(printed) == []

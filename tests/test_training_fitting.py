@@ -165,8 +165,10 @@ def test_one_iterator_plays_the_same_epochs_as_fresh_iterations(windows):
 
 
 def test_training_log_counts_epochs_from_1_and_repeats_the_official_loss_names(tmp_path):
-    """The CSV: ``epoch`` first and counted from 1 (as the console), the other columns sorted, the official
-    ChromBPNet names beside ours (the console shows each loss once); a resumed log keeps the checkpoint's rows.
+    """The training log CSV: ``epoch`` first and counted from 1, the official loss names beside ours.
+
+    ``epoch`` is counted from 1 as on the console, the other columns sorted, the official ChromBPNet names
+    beside ours (the console shows each loss once); a resumed log keeps the checkpoint's rows.
     """
     from dream_keras.tasks.atac.profile_count_fit import OFFICIAL_LOSS_NAMES
     from dream_keras.training.fitting import HISTORY_COUNTED_FROM_ONE, _history_from_state

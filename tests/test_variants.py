@@ -1,6 +1,8 @@
-"""Variant scoring: the official variant scorer's windows, shuffles and score definitions, written out
-again here with NumPy (and SciPy), the input schemas and checks, and the ``variants`` command
-(tables, summary across models, p-values, HDF5, plots, resume).
+"""Variant scoring against the official variant scorer's definitions.
+
+The official variant scorer's windows, shuffles and score definitions, written out again here with NumPy
+(and SciPy), the input schemas and checks, and the ``variants`` command (tables, summary across models,
+p-values, HDF5, plots, resume).
 
 A tiny BPNet (input 200 bp) on a 2-chromosome piece of the bundled soft-masked mouse genome keeps
 it fast. ``tests/variants_kill_after_chunks.py`` is the wrapper that kills a run after its chunks.
@@ -143,7 +145,7 @@ def test_allele_windows_follow_the_official_layout(genome):
             assert windows1[i].tobytes().decode() == expected[0] and windows2[i].tobytes().decode() == expected[1]
             seed = [5, 6][i]
             shuffled = official_windows(texts[chrom], row.pos, row.allele1, row.allele2, FLANK,
-                                        shuffle=lambda s: plain_dinucleotide_shuffle(s, seed))
+                                        shuffle=lambda s, seed=seed: plain_dinucleotide_shuffle(s, seed))
             assert shuffled1[i].tobytes().decode() == shuffled[0]
 
 

@@ -1,5 +1,7 @@
-"""The model zoo: every backbone x head pair passes the plug-in checks of ``dream_keras.testing``
-(build, JSON and ``.keras`` round trips, tf.data, SavedModel export), as third-party parts do; published sizes.
+"""The model zoo: every backbone x head pair passes the plug-in checks of ``dream_keras.testing``.
+
+The checks are build, JSON and ``.keras`` round trips, tf.data and SavedModel export, as third-party parts
+pass them; and the published sizes.
 
 Small widths keep the pair checks fast; the published sizes are asserted on full-size builds
 (building allocates weights but trains nothing).
@@ -93,10 +95,12 @@ def test_registries_list_the_zoo():
 
 @pytest.mark.parametrize("backbone", BACKBONES)
 def test_every_backbone_passes_the_plug_in_checks_with_every_head(backbone, tmp_path):
-    """dream_keras.testing, as a plug-in author runs it: build, JSON and .keras round trips, tf.data, with
-    every head (all 25 pairs are compatible). The SavedModel export of these five pairs (bpnet +
-    profile_count, dream_cnn + soft_bins, dream_rnn + regression, deepstarr, mprann) is checked against
-    the Keras model by tests/test_export.py, on each task's own inputs.
+    """dream_keras.testing, as a plug-in author runs it, with every head.
+
+    Build, JSON and .keras round trips, tf.data, with every head (all 25 pairs are compatible). The
+    SavedModel export of these five pairs (bpnet + profile_count, dream_cnn + soft_bins, dream_rnn +
+    regression, deepstarr, mprann) is checked against the Keras model by tests/test_export.py, on each task's
+    own inputs.
     """
     reports = run_backbone_test(backbone, backbone_options=TINY_BACKBONE_OPTIONS[backbone],
                                 head_options=TINY_HEAD_OPTIONS,
@@ -265,8 +269,10 @@ def test_profile_count_crops_the_centre_with_the_odd_base_on_the_right():
 
 @pytest.fixture(scope="module")
 def third_party_parts():
-    """A backbone and a head registered the way a plug-in package registers them: through the decorators
-    (each layer named in the builder); and a backbone whose layer Keras names by its global counter.
+    """A backbone and a head registered the way a plug-in package registers them.
+
+    Through the decorators (each layer named in the builder); and a backbone whose layer Keras names by its
+    global counter.
     """
 
     @register_backbone("test_plain_conv", defaults={"width": 8})

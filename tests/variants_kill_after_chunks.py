@@ -1,5 +1,6 @@
-"""Test helper: run ``dream-keras ARGV`` and kill the process (SIGKILL, as ``kill -9``) right after it has
-written its N-th chunk file.
+"""Test helper: run ``dream-keras ARGV`` and kill the process right after it has written its N-th chunk file.
+
+The kill is SIGKILL, as ``kill -9``.
 
     python tests/variants_kill_after_chunks.py N variants --model ... --out OUT
 

@@ -71,7 +71,9 @@ def load_main_model_streams(inputs: AtacInputs, *, input_length: int, output_len
 
 
 def streamed_datasets(data: StreamedMainModelData, params, global_batch_size: int):
-    """``(train_data, valid_data)`` for :func:`~dream_keras.tasks.atac.profile_count_fit.fit_profile_count`:
+    """The streamed training and validation datasets of the main model.
+
+    Returns ``(train_data, valid_data)`` for :func:`~dream_keras.tasks.atac.profile_count_fit.fit_profile_count`:
     a callable ``first_epoch -> dataset`` and the validation dataset, read batch by batch in batches of
     ``global_batch_size`` (every replica's examples; ``params.batch_size`` is per replica).
     """

@@ -178,8 +178,9 @@ class _Blocks:
         self.count = 0
 
     def add(self, raw: list[bytes], bounds: np.ndarray) -> None:
-        """Compress and append ``raw`` blocks; ``bounds``: :data:`LEAF_ITEM` rows (offsets filled here,
-        relative to the start of the handle's file).
+        """Compress and append ``raw`` blocks.
+
+        ``bounds``: :data:`LEAF_ITEM` rows (offsets filled here, relative to the start of the handle's file).
         """
         compressed = [c for part in self.pool.map(_compress_all, [raw[i:i + 64] for i in range(0, len(raw), 64)])
                       for c in part]

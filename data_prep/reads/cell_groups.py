@@ -76,8 +76,10 @@ class CellGroups:
 
 
 def group_file_stem(group: str) -> str:
-    """A file name for a group: characters other than letters, digits and ``._+-`` become ``_``
-    (``CD14+ Mono`` -> ``CD14+_Mono``); a leading dot is dropped.
+    """A file name for a group.
+
+    Characters other than letters, digits and ``._+-`` become ``_`` (``CD14+ Mono`` -> ``CD14+_Mono``); a
+    leading dot is dropped.
     """
     stem = _UNSAFE.sub("_", group).lstrip(".")
     return stem or "group"

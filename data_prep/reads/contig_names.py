@@ -16,8 +16,10 @@ _MITOCHONDRIA = {"MT": "chrM", "chrM": "MT", "M": "chrM", "chrMT": "MT"}
 
 
 def genome_name_of(contig: str, genome_names: Iterable[str]) -> str | None:
-    """The genome's name for ``contig`` when the genome lacks ``contig`` itself but holds it with
-    ``chr`` added or removed (or as the other mitochondrial name); else None.
+    """The genome's name for ``contig`` when it differs only by the ``chr`` prefix, else None.
+
+    That is when the genome lacks ``contig`` itself but holds it with ``chr`` added or removed (or as the
+    other mitochondrial name).
     """
     names = set(genome_names)
     if contig in names:
@@ -37,8 +39,9 @@ def renamed_contigs(contigs: Iterable[str], genome_names: Iterable[str]) -> dict
 
 def naming_mismatch_message(reads_path, genome_path, contigs: Iterable[str], genome_names: Iterable[str],
                             option: str = "") -> str | None:
-    """The message for reads whose chromosome names differ from the genome's by the ``chr`` prefix,
-    or None when the names do not differ that way.
+    """The message for reads whose chromosome names differ from the genome's by the ``chr`` prefix.
+
+    None when the names do not differ that way.
 
     Args:
         reads_path: the reads file, for the message.

@@ -50,8 +50,9 @@ class FragmentReads(TableReads):
 
 
 class BarcodedFragmentReads(TableReads):
-    """Iterable over the parsed blocks (:class:`~data_prep.reads.text_table.TableRows`, with barcodes)
-    of a single-cell fragments file; each pass re-reads the file.
+    """Iterable over the parsed blocks of a single-cell fragments file.
+
+    The blocks are :class:`~data_prep.reads.text_table.TableRows`, with barcodes; each pass re-reads the file.
 
     Attributes:
         path: the file.
@@ -63,8 +64,9 @@ class BarcodedFragmentReads(TableReads):
     layout = BARCODED_FRAGMENTS
 
     def blocks(self, on_read=None) -> Iterator[TableRows]:
-        """The parsed blocks, read and parsed ahead in a background thread (``on_read``: see
-        :meth:`TableReads.parsed_blocks`; it is called from that thread).
+        """The parsed blocks, read and parsed ahead in a background thread.
+
+        ``on_read``: see :meth:`TableReads.parsed_blocks`; it is called from that thread.
         """
         for rows in prefetched(self.parsed_blocks(on_read)):
             self.tally["fragments"] += len(rows.codes)

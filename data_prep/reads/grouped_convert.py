@@ -76,10 +76,11 @@ def fragments_to_group_bigwigs(out_dir: str | os.PathLike, genome: str | os.Path
                                progress: bool | None = None) -> GroupsSummary:
     """Write ``out_dir/<group>.bw`` for every group of ``groups`` in one pass over ``fragments``.
 
-    Also writes ``groups_summary.tsv`` (:data:`~data_prep.reads.groups_summary.SUMMARY_COLUMNS`, one line per group, then one for the
-    barcodes the table lacks), ``samples.tsv`` (a sample sheet for ``dream-keras pipeline --samples``:
-    ``name``, ``bigwig``, deepest group first) and, when some barcodes of the table have no fragment,
-    ``barcodes_not_seen.txt``. Every file is written under a temporary name and renamed when complete.
+    Also writes ``groups_summary.tsv`` (:data:`~data_prep.reads.groups_summary.SUMMARY_COLUMNS`, one line per
+    group, then one for the barcodes the table lacks), ``samples.tsv`` (a sample sheet for
+    ``dream-keras pipeline --samples``: ``name``, ``bigwig``, deepest group first) and, when some barcodes of
+    the table have no fragment, ``barcodes_not_seen.txt``. Every file is written under a temporary name and
+    renamed when complete.
 
     Args:
         out_dir: existing folder for the outputs.
@@ -87,11 +88,13 @@ def fragments_to_group_bigwigs(out_dir: str | os.PathLike, genome: str | os.Path
         fragments: single-cell fragments file (see the module docstring).
         groups: the barcode -> group table (:func:`~data_prep.reads.cell_groups.read_cell_groups`).
         data_type: ``"ATAC"`` or ``"DNASE"``.
-        plus_shift, minus_shift: shift the reads already have (both or neither; else estimated).
+        plus_shift: shift the + strand reads already have (give both shifts or neither; else estimated).
+        minus_shift: shift the - strand reads already have (with ``plus_shift``).
         min_fragments: groups with fewer fragments get no bigWig (listed as skipped).
         done_groups: bigWig file names (``<stem>.bw``) an earlier run wrote (resumed): those groups are
             counted in the summary, not written again.
-        num_samples, seed: the shift estimate's sample (``2 * num_samples`` reads) and its seed.
+        num_samples: the shift estimate's sample (``2 * num_samples`` reads).
+        seed: the seed of that sample.
         zoom_levels: bigWig zoom levels (see :func:`~data_prep.reads.bigwig_writing.write_counts_bigwig`).
         progress: a progress bar over the file (None: only on a terminal).
 
@@ -141,8 +144,9 @@ def fragments_to_group_bigwigs(out_dir: str | os.PathLike, genome: str | os.Path
 
 @dataclasses.dataclass
 class _PassTally:
-    """What the pass counted besides the reads: fragments of each barcode of the table, fragments and
-    distinct barcodes the table lacks.
+    """What the pass counted besides the reads.
+
+    The fragments of each barcode of the table, and the fragments and distinct barcodes the table lacks.
     """
 
     fragments_per_barcode: np.ndarray
@@ -152,8 +156,10 @@ class _PassTally:
 
 def _count_pass(reads: BarcodedFragmentReads, groups: CellGroups, genome, sizes: dict,
                 counter: GroupedInsertionCounter, sample: ReadSample | None, progress: bool | None) -> _PassTally:
-    """The one pass: each block's barcodes looked up in the table, its grouped fragments counted (and
-    sampled for the shift estimate), per chromosome run.
+    """The one pass over the fragments, per chromosome run.
+
+    Each block's barcodes are looked up in the table and its grouped fragments counted (and sampled for the
+    shift estimate).
     """
     from tqdm.auto import tqdm
 

@@ -92,7 +92,8 @@ class GroupedInsertionCounter:
 
         Args:
             chrom: their chromosome.
-            start, end: int64 arrays (n,), BED start and end of each fragment.
+            start: int64 array (n,), BED start of each fragment.
+            end: int64 array (n,), BED end of each fragment.
             group: int array (n,), group index of each fragment (``0 <= group < n_groups``).
         """
         if chrom != self._chrom:

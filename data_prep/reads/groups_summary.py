@@ -1,5 +1,7 @@
-"""What ``prep bigwig --cell-groups`` reports: each group's line, the run's summary, and the files that
-hold them (``groups_summary.tsv``, ``samples.tsv``, ``barcodes_not_seen.txt``).
+"""What ``prep bigwig --cell-groups`` reports.
+
+Each group's line, the run's summary, and the files that hold them (``groups_summary.tsv``, ``samples.tsv``,
+``barcodes_not_seen.txt``).
 """
 
 from __future__ import annotations

@@ -30,8 +30,10 @@ def is_gzip(path: str | os.PathLike) -> bool:
 
 
 def bgzf_lacks_eof(path: str | os.PathLike) -> bool:
-    """True when ``path`` is BGZF (gzip with the ``BC`` extra field) but does not end with the BGZF
-    end-of-file block: a copy cut short between two blocks, which gzip itself reads as complete.
+    """True when ``path`` is BGZF but does not end with the BGZF end-of-file block.
+
+    BGZF is gzip with the ``BC`` extra field. Such a file is a copy cut short between two blocks, which gzip
+    itself reads as complete.
     """
     with open(path, "rb") as handle:
         header = handle.read(16)
@@ -45,7 +47,7 @@ def bgzf_lacks_eof(path: str | os.PathLike) -> bool:
 
 def text_blocks(path: str | os.PathLike, what: str, block_bytes: int = BLOCK_BYTES,
                 on_read: Callable[[int], None] | None = None) -> Iterator[tuple[int, bytes]]:
-    """Yield ``(first_line_number, block)`` over a text file; each block holds whole lines.
+    r"""Yield ``(first_line_number, block)`` over a text file; each block holds whole lines.
 
     Args:
         path: plain or gzip-compressed text file.

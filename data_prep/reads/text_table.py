@@ -136,8 +136,10 @@ def _arrow_csv():
 
 
 def _parse_barcoded_with_arrow(block: bytes, first_line: int, layout: TableLayout) -> TableRows | None:
-    """The chrom/start/end/barcode columns with pyarrow, or None (no pyarrow, or a block it rejects:
-    uneven fields, a number that is not one, an empty barcode, an interval that is not one).
+    """The chrom/start/end/barcode columns with pyarrow, or None.
+
+    None when there is no pyarrow, or a block it rejects: uneven fields, a number that is not one, an empty
+    barcode, an interval that is not one.
     """
     pa = _arrow_csv()
     if pa is None or not block:

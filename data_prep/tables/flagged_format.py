@@ -1,5 +1,7 @@
-"""The table format STARR-seq and lentiMPRA share: ACGT sequences of one length, an id column that
-marks the reverse orientation, measurement columns, and an optional ``is_reverse`` input channel.
+"""The table format STARR-seq and lentiMPRA share.
+
+ACGT sequences of one length, an id column that marks the reverse orientation, measurement columns, and an
+optional ``is_reverse`` input channel.
 
 :class:`FlaggedTableFormat` holds what differs between the two (column names, length, the id's
 reverse mark, the part of a sequence a reverse complement turns); its methods are the steps both

@@ -124,8 +124,10 @@ def load_lentimpra(path: str | os.PathLike, require_targets: bool = True, revers
 
 def encode_lentimpra(sequences: Sequence[str], reverse_channel: bool = False, is_reverse=0,
                      dtype=np.float32) -> np.ndarray:
-    """Encodes 230 bp constructs (adaptor + element + adaptor) for prediction: ``(n, 230, 4)``, or ``(n, 230, 5)`` with the ``is_reverse``
-    channel (its value ``is_reverse``, scalar or ``(n,)``); see :meth:`FlaggedTableFormat.encode_checked`.
+    """Encodes 230 bp constructs (adaptor + element + adaptor) for prediction.
+
+    Returns ``(n, 230, 4)``, or ``(n, 230, 5)`` with the ``is_reverse`` channel (its value ``is_reverse``,
+    scalar or ``(n,)``); see :meth:`FlaggedTableFormat.encode_checked`.
     """
     return FORMAT.encode_checked(sequences, reverse_channel, is_reverse, dtype)
 

@@ -76,8 +76,10 @@ def load_starrseq(path: str | os.PathLike, require_targets: bool = True, reverse
 
 def encode_starrseq(sequences: Sequence[str], reverse_channel: bool = False, is_reverse=0,
                     dtype=np.float32) -> np.ndarray:
-    """Encodes 249 bp sequences for prediction: ``(n, 249, 4)``, or ``(n, 249, 5)`` with the ``is_reverse``
-    channel (its value ``is_reverse``, scalar or ``(n,)``); see :meth:`FlaggedTableFormat.encode_checked`.
+    """Encodes 249 bp sequences for prediction.
+
+    Returns ``(n, 249, 4)``, or ``(n, 249, 5)`` with the ``is_reverse`` channel (its value ``is_reverse``,
+    scalar or ``(n,)``); see :meth:`FlaggedTableFormat.encode_checked`.
     """
     return FORMAT.encode_checked(sequences, reverse_channel, is_reverse, dtype)
 

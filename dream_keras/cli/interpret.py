@@ -61,7 +61,8 @@ def _add_contribs(sub) -> None:
                         "slower). gradient_x_input: one gradient per window (fastest, no references)")
     p.add_argument("--n-baselines", "--n-references", dest="n_baselines", type=_positive, default=20,
                    help="dinucleotide-shuffled references per window (deepshap, integrated_gradients; default: 20)")
-    p.add_argument("--steps", type=_positive, default=32, help="path points per reference (integrated gradients; default: 32)")
+    p.add_argument("--steps", type=_positive, default=32,
+                   help="path points per reference (integrated gradients; default: 32)")
     p.add_argument("--seed", type=int, default=0, help="seed of the dinucleotide shuffles (default: 0)")
     p.add_argument("--batch-size", type=_positive, default=64,
                    help="model inputs per call (default: 64): windows (gradient_x_input), path points "
@@ -188,6 +189,14 @@ def _contrib_method(models, requested: str) -> str:
 
 
 def run_contribs(args) -> int:
+    """Run ``dream-keras contribs``.
+
+    Args:
+        args: the parsed command line.
+
+    Returns:
+        The exit status.
+    """
     from data_prep.outputs import open_output
     from dream_keras.interpret.targets import resolve_output
 

@@ -40,6 +40,11 @@ def _fraction(text: str) -> float:
 
 
 def add_parser(sub) -> None:
+    """Add ``dream-keras motifs`` to the subcommands.
+
+    Args:
+        sub: the subcommands (``argparse`` sub-parsers) to add it to.
+    """
     p = sub.add_parser("motifs", help="TF-MoDISco motifs of contribution scores, named against a motif database",
                        description=help_text(__doc__), epilog=EXAMPLE,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -64,6 +69,14 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    """Run ``dream-keras motifs`` and print the patterns found.
+
+    Args:
+        args: the parsed command line.
+
+    Returns:
+        The exit status (0).
+    """
     from data_prep.outputs import open_output
     from dream_keras.interpret.motifs.discovery import read_motif_inputs, write_motifs
 

@@ -97,7 +97,8 @@ def add_parser(sub) -> None:
             ("--filters", int, "main model filters (default: the backbone's own)"),
             ("--n-dil-layers", int, "main model dilated layers (default: the backbone's own)"),
             ("--epochs", int, "main model's most epochs"), ("--patience", int, "early-stopping patience"),
-            ("--lr", float, "Adam learning rate"), ("--batch-size", int, "batch size per replica"), ("--seed", int, "random seed"),
+            ("--lr", float, "Adam learning rate"), ("--batch-size", int, "batch size per replica"),
+            ("--seed", int, "random seed"),
             ("--footprint-regions", int, "footprint on at most this many test nonpeaks (default: all)")):
         default = PIPELINE_DEFAULTS.get(flag[2:].replace("-", "_"))
         shown = f" (default {default})" if default is not None and "default" not in words else ""
@@ -221,6 +222,17 @@ def run_samples(args) -> int:
 
 
 def run(args) -> int:
+    """Run ``dream-keras pipeline`` (a study with ``--samples``).
+
+    Args:
+        args: the parsed command line.
+
+    Returns:
+        The exit status.
+
+    Raises:
+        InputError: an option that belongs to ``--samples`` is given without it.
+    """
     from data_prep.errors import InputError
 
     if args.samples:

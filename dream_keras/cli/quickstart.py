@@ -103,8 +103,9 @@ def run(args) -> int:
 
 
 def _sizes_note(params) -> str:
-    """The closing note on the quickstart's sizes against ChromBPNet's (read from the registry and the
-    pipeline's defaults, not written again here).
+    """The closing note on the quickstart's sizes against ChromBPNet's.
+
+    The sizes are read from the registry and the pipeline's defaults, not written again here.
     """
     from dream_keras.registry import get_backbone
     from dream_keras.tasks.atac.pipeline.parameters import PIPELINE_DEFAULTS

@@ -86,7 +86,8 @@ def motif_summary(models: dict, genome, peaks, folder: pathlib.Path, input_lengt
 
     Args:
         models: ``{label: .keras path}``, e.g. ``{"bias_free": ..., "bias": ...}``.
-        genome, peaks: the FASTA and the narrowPeak file.
+        genome: the FASTA.
+        peaks: the narrowPeak file.
         folder: one subfolder per label (``motifs.html``, ``motifs.tsv``, ``modisco_results.h5``, ...).
         input_length: the models' input length.
         most_peaks: peaks sampled (the official pipeline's sampling).
@@ -110,8 +111,8 @@ def motif_summary(models: dict, genome, peaks, folder: pathlib.Path, input_lengt
         discovery, _ = model_motifs(load_profile_count_model(path), windows, folder / label,
                                     method=MOTIF_CONTRIBUTION_METHOD, output=MOTIF_OUTPUT,
                                     contribution_options=contribution_options, model_path=path,
-                                    title=f"dream-keras quickstart --synthetic: motifs of the {label.replace('_', '-')} "
-                                          "model")
+                                    title="dream-keras quickstart --synthetic: motifs of the "
+                                          f"{label.replace('_', '-')} model")
         table = discovery.table
         positive = table[table["sign"] == "pos"]
         top = positive.iloc[0] if len(positive) else None
@@ -174,7 +175,8 @@ def _run_in(args, out: pathlib.Path, started: float) -> str:
     from dream_keras.tasks.atac.train import AtacTrainParameters, format_fold_summary, train_fold
 
     q = SYNTHETIC
-    print(f"dream-keras quickstart --synthetic: {q['n_chroms']} x {q['chrom_size'] / 1e6:.1f} Mb, {q['n_peaks']:,} peaks "
+    print(f"dream-keras quickstart --synthetic: {q['n_chroms']} x {q['chrom_size'] / 1e6:.1f} Mb, "
+          f"{q['n_peaks']:,} peaks "
           f"whose height follows the planted {q['planted_motif']} sites, Tn5-biased insertions -> {out}\n", flush=True)
     print("[1/5] synthetic data (data_prep.make_synthetic_dataset)", flush=True)
     data = make_synthetic_dataset(out / "data", n_chroms=q["n_chroms"], chrom_size=q["chrom_size"],

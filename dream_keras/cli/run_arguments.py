@@ -139,7 +139,9 @@ def add_atac_inputs(parser, *flags: str) -> None:
 
 
 def add_training_options(parser: argparse.ArgumentParser, parameters: type, *, label: str = "default") -> None:
-    """``--epochs``, ``--patience``, ``--lr``, ``--batch-size`` (per replica), ``--strategy``, ``--precision``,
+    """Add the training options to ``parser``.
+
+    ``--epochs``, ``--patience``, ``--lr``, ``--batch-size`` (per replica), ``--strategy``, ``--precision``,
     ``--jit-compile`` and ``--seed``, their help showing the defaults of the dataclass ``parameters``
     (``"(LABEL N)"``, e.g. ``label="atac:"`` where another task has other defaults).
     """

@@ -59,9 +59,12 @@ def add_parser(sub) -> None:
 
     atac = p.add_argument_group("ATAC task")
     add_atac_inputs(atac, "--genome", "--bigwig", "--peaks", "--nonpeaks", "--bias-model", "--fold-dir")
-    atac.add_argument("--input-length", type=int, action=Explicit, help=f"input window (bp, default {_default('input_length')})")
-    atac.add_argument("--output-length", type=int, action=Explicit, help=f"profile window (bp, default {_default('output_length')})")
-    atac.add_argument("--max-jitter", type=int, action=Explicit, help=f"peak jitter (bp, default {_default('max_jitter')})")
+    atac.add_argument("--input-length", type=int, action=Explicit,
+                      help=f"input window (bp, default {_default('input_length')})")
+    atac.add_argument("--output-length", type=int, action=Explicit,
+                      help=f"profile window (bp, default {_default('output_length')})")
+    atac.add_argument("--max-jitter", type=int, action=Explicit,
+                      help=f"peak jitter (bp, default {_default('max_jitter')})")
     atac.add_argument("--negative-ratio", type=float, action=Explicit,
                       help=f"nonpeaks per peak each epoch (default {_default('negative_ratio')})")
     atac.add_argument("--outlier-quantile", type=float, action=Explicit,

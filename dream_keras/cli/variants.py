@@ -61,6 +61,11 @@ def _non_negative(text: str) -> int:
 
 
 def add_parser(sub) -> None:
+    """Add ``dream-keras variants`` to the subcommands.
+
+    Args:
+        sub: the subcommands (``argparse`` sub-parsers) to add it to.
+    """
     p = sub.add_parser("variants", help="variant effects (official variant-scorer columns, p-values, fold summary)",
                        description=help_text(__doc__), epilog=EXAMPLES,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -119,6 +124,14 @@ def parameters(args: argparse.Namespace) -> VariantScoringParameters:
 
 
 def run(args) -> int:
+    """Run ``dream-keras variants`` and print what was scored and written.
+
+    Args:
+        args: the parsed command line.
+
+    Returns:
+        The exit status (0).
+    """
     from data_prep.outputs import open_output
     from dream_keras.interpret.variants.scoring import prepare_run, score_run
 

@@ -133,8 +133,10 @@ def _integrated_gradients(gradient, sequences, batch_size, n_baselines, steps, s
 
 
 def default_method(model) -> str:
-    """The method ``"auto"`` picks: ``"deepshap"`` where every layer of ``model`` has a DeepLIFT
-    rule (:func:`~dream_keras.interpret.deepshap.deepshap_refusal`), else ``"integrated_gradients"``.
+    """The method ``"auto"`` picks.
+
+    ``"deepshap"`` where every layer of ``model`` has a DeepLIFT rule
+    (:func:`~dream_keras.interpret.deepshap.deepshap_refusal`), else ``"integrated_gradients"``.
     """
     return "deepshap" if deepshap_refusal(model) is None else "integrated_gradients"
 

@@ -22,9 +22,10 @@ The rules, all those of the DeepSHAP the official ChromBPNet code uses (``shap``
 - *rescale* (element-wise ``y = f(z)``: ReLU, sigmoid, softplus, SiLU, GELU, exp, ...):
   ``m = (f(z_x) - f(z_r)) / (z_x - z_r)``; where ``|z_x - z_r| < 1e-6``, the derivative ``f'(z_x)``.
 - *Shapley pair* (``y = f(a, b)`` with both inputs varying: a product, a quotient, a log-sum-exp
-  of two; for a product in its exact form ``m_a = ½ (b_x + b_r)``):  ``m_a = ½ [f(a_x, b_x) - f(a_r, b_x) + f(a_x, b_r) - f(a_r, b_r)] / (a_x - a_r)``, the
-  Shapley value of ``a`` in the two-player game, and ``m_b`` alike; 0 where the input's change is
-  below 1e-7. When one input does not change the rule is that input's linear factor.
+  of two; for a product in its exact form ``m_a = ½ (b_x + b_r)``):
+  ``m_a = ½ [f(a_x, b_x) - f(a_r, b_x) + f(a_x, b_r) - f(a_r, b_r)] / (a_x - a_r)``, the Shapley value of
+  ``a`` in the two-player game, and ``m_b`` alike; 0 where the input's change is below 1e-7. When one
+  input does not change the rule is that input's linear factor.
 - *max pool*: the change of each window's maximum, ``y_x - y_r``, is split at ``max(y_x, y_r)``:
   ``max - y_r`` goes to the position where ``x`` has its maximum, ``y_x - max`` to the position where
   ``r`` has it, each divided by that position's input change (0 where it is below 1e-7).
@@ -85,8 +86,9 @@ class PairRules:
         return tf.repeat(tensor, self.k, axis=0)
 
     def linear(self, function, *args):
-        """A linear (affine) function of :class:`Pair` arguments: applied to each stream; its own
-        gradient is DeepLIFT's multiplier. ``args`` may nest pairs in lists (``Add``, ``Concatenate``).
+        """A linear (affine) function of :class:`Pair` arguments, applied to each stream.
+
+        Its own gradient is DeepLIFT's multiplier. ``args`` may nest pairs in lists (``Add``, ``Concatenate``).
         """
         import keras
 
@@ -149,9 +151,11 @@ class PairRules:
         return Pair(x_out, apply(first.r, second.r))
 
     def product(self, first: Pair, second: Pair) -> Pair:
-        """The Shapley rule of ``a * b`` in its exact form: multipliers ``½ (b_x + b_r)`` on ``a`` and
-        ``½ (a_x + a_r)`` on ``b`` (:meth:`shapley_pair` computes the same shares from differences of
-        products, which loses digits in float32 where an input hardly changes). Broadcasting allowed.
+        """The Shapley rule of ``a * b`` in its exact form.
+
+        Multipliers ``½ (b_x + b_r)`` on ``a`` and ``½ (a_x + a_r)`` on ``b`` (:meth:`shapley_pair` computes
+        the same shares from differences of products, which loses digits in float32 where an input hardly
+        changes). Broadcasting allowed.
         """
         x_a, x_b = first.x, second.x
         x_out = x_a * x_b
@@ -206,8 +210,9 @@ class PairRules:
         return Pair(x_out, apply(pair.r))
 
     def softmax(self, pair: Pair) -> Pair:
-        """DeepSHAP's softmax decomposition over the last axis, its subtracted maximum explained by the
-        max-pool rule.
+        """DeepSHAP's softmax decomposition over the last axis.
+
+        Its subtracted maximum is explained by the max-pool rule.
 
         ``c = z - max(z)`` per side (linear, and a max over channels: the max-pool rule), ``e = exp(c)``
         (rescale), ``s = sum(e)`` (linear), ``p = e / s`` (Shapley pair). DeepSHAP instead leaves the
@@ -241,8 +246,8 @@ class PairRules:
                 delta_c = c_x - c_r
                 small = tf.abs(delta_c) < RESCALE_EPSILON
                 near = tf.abs(delta_c) < 1
-                slope = tf.where(near, e_r * _safe_divide(tf.math.expm1(tf.where(near, delta_c, tf.zeros_like(delta_c))),
-                                                          delta_c, small),
+                expm1 = tf.math.expm1(tf.where(near, delta_c, tf.zeros_like(delta_c)))
+                slope = tf.where(near, e_r * _safe_divide(expm1, delta_c, small),
                                  _safe_divide(e_x - e_r, delta_c, near))
                 slope = tf.where(small, e_x, slope)
                 to_c = (upstream * on_e + on_s) * slope

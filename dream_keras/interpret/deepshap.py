@@ -185,8 +185,10 @@ def _padded(array: np.ndarray, rows: int) -> np.ndarray:
 
 def _run_batches(explain, sequences, make_references, per_call: int, keep_multipliers: bool, progress: bool,
                  desc: str) -> DeepShapScores:
-    """Explain ``sequences`` ``per_call`` at a time; ``make_references(start, end)`` gives the
-    ``(end - start, k, L, C)`` references of a batch (called in a background thread, one batch ahead).
+    """Explain ``sequences`` ``per_call`` at a time.
+
+    ``make_references(start, end)`` gives the ``(end - start, k, L, C)`` references of a batch (called in a
+    background thread, one batch ahead).
     """
     import tensorflow as tf
 
@@ -251,8 +253,9 @@ def deepshap_with_references(model, sequences: np.ndarray, references: np.ndarra
 
 
 def shuffled_references(sequences: np.ndarray, start: int, end: int, k: int, seed: int) -> np.ndarray:
-    """``(end - start, k, L, C)`` float32 dinucleotide shuffles of ``sequences[start:end]``; sequence
-    ``i`` uses ``default_rng([seed, i])`` (the same references as integrated gradients).
+    """Float32 dinucleotide shuffles of ``sequences[start:end]``, shaped ``(end - start, k, L, C)``.
+
+    Sequence ``i`` uses ``default_rng([seed, i])`` (the same references as integrated gradients).
     """
     return np.stack([dinucleotide_shuffle(sequences[index], k, np.random.default_rng([seed, index]))
                      for index in range(start, end)])
@@ -264,9 +267,15 @@ def deepshap_contributions(model, sequences: np.ndarray, output: str | None = No
     """Hypothetical DeepSHAP contributions against ``n_references`` dinucleotide shuffles per sequence.
 
     Args:
-        model, sequences, output, batch_size, jit_compile, progress: as :func:`deepshap_with_references`.
+        model: any Keras model whose layers all have a DeepLIFT rule (:func:`deepshap_refusal`).
+        sequences: ``(n, L, C)`` one-hot, as the model takes them.
+        output: the output explained (:func:`~dream_keras.interpret.targets.resolve_output`).
         n_references: shuffled references per sequence (the official 20).
         seed: seeds the shuffles (:func:`shuffled_references`).
+        batch_size: model inputs per call: ``batch_size // n_references`` sequences (at least one) with all
+            their references.
+        jit_compile: compile with XLA where it compiles.
+        progress: a tqdm bar.
 
     Returns:
         ``(n, L, 4)`` float32 hypothetical scores.

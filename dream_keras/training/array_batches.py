@@ -59,6 +59,7 @@ class ArrayBatches(keras.utils.PyDataset):
         return x, {name: values[rows] for name, values in self.targets.items()}
 
     def on_epoch_end(self):
+        """Count the epoch and draw the next epoch's row order."""
         self.epoch += 1
         self._order = self._permutation()
 

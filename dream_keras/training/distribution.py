@@ -80,9 +80,11 @@ class DistributionPlan:
         return self.strategy.scope()
 
     def global_batch_size(self, per_replica_batch_size: int) -> int:
-        """Examples per optimizer update, every replica's together: ``per_replica_batch_size`` x replicas
-        (the step's batch, which the strategy splits; a gradient-accumulating recipe holds a share of it
-        per step: :attr:`dream_keras.training.recipes.Recipe.step_batch_size`).
+        """Examples per optimizer update, every replica's together.
+
+        ``per_replica_batch_size`` x replicas (the step's batch, which the strategy splits; a
+        gradient-accumulating recipe holds a share of it per step:
+        :attr:`dream_keras.training.recipes.Recipe.step_batch_size`).
         """
         return int(per_replica_batch_size) * self.replicas
 

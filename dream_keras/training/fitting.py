@@ -123,8 +123,10 @@ def load_training_state(model: keras.Model, folder: pathlib.Path) -> None:
 
 
 def _history_from_state(state: dict) -> list[dict]:
-    """The checkpoint's history rows, ``epoch`` counted from 1 (a checkpoint written before the rows
-    were counted from 1 holds Keras's indices: shifted here, so that a resumed log counts one way).
+    """The checkpoint's history rows, ``epoch`` counted from 1.
+
+    A checkpoint written before the rows were counted from 1 holds Keras's indices: shifted here, so that a
+    resumed log counts one way.
     """
     if state.get(HISTORY_COUNTED_FROM_ONE):
         return state["history"]

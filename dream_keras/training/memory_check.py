@@ -63,10 +63,12 @@ def step_bytes_per_example(model) -> float:
 
 
 def smallest_accumulation(model, global_batch_size: int, *, available: int | None = None) -> int | None:
-    """The smallest ``N`` dividing ``global_batch_size`` (examples per optimizer update) whose step of
-    ``global_batch_size / N`` examples is estimated
-    to fit in ``available`` bytes (default: :func:`available_bytes`): 1 when the whole batch fits (or
-    the available memory is unknown), ``None`` when not even one example fits.
+    """The smallest gradient accumulation ``N`` whose step fits in memory.
+
+    ``N`` divides ``global_batch_size`` (examples per optimizer update), and the step of
+    ``global_batch_size / N`` examples is estimated to fit in ``available`` bytes (default:
+    :func:`available_bytes`): 1 when the whole batch fits (or the available memory is unknown), ``None`` when
+    not even one example fits.
     """
     available = available_bytes() if available is None else int(available)
     if available is None:
@@ -137,13 +139,13 @@ def check_step_memory(model, *, global_batch_size: int, step_batch_size: int, wh
                       available: int | None = None, accumulate: bool = True) -> dict:
     """Stop with a clear message when one training step would not fit in memory.
 
-    Stop with a clear message when one training step of ``model`` at ``step_batch_size`` examples is estimated to need
-    more memory than is ``available`` (default: :func:`available_bytes`).
+    It stops when one training step of ``model`` at ``step_batch_size`` examples is estimated to need more
+    memory than is ``available`` (default: :func:`available_bytes`).
 
     ``global_batch_size`` is the examples of one optimizer update (every replica's), ``step_batch_size``
-    the examples one step holds (``global_batch_size / accumulate``). ``accumulate``: whether the command takes ``--accumulate`` (else
-    the fix names the largest ``--batch-size`` that fits). Returns the estimate (``{"per_example",
-    "step", "available"}``, bytes).
+    the examples one step holds (``global_batch_size / accumulate``). ``accumulate``: whether the command
+    takes ``--accumulate`` (else the fix names the largest ``--batch-size`` that fits). Returns the estimate
+    (``{"per_example", "step", "available"}``, bytes).
 
     Raises:
         InputError: the step does not fit; the message names the smallest ``--accumulate`` that fits

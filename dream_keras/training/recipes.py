@@ -129,8 +129,10 @@ class OneCycleAdamW(keras.optimizers.AdamW):
     Args:
         learning_rate: a :class:`OneCycleSchedule` (its steps and warm-up share drive beta_1 too).
         weight_decay: decoupled weight decay (0.01 for DREAM).
-        base_momentum, max_momentum: beta_1 at the peak and at both ends.
-        beta_2, epsilon: as PyTorch's AdamW defaults.
+        base_momentum: beta_1 at the peak of the learning rate.
+        max_momentum: beta_1 at both ends of the cycle.
+        beta_2: as PyTorch's AdamW default.
+        epsilon: as PyTorch's AdamW default.
         **kwargs: other :class:`keras.optimizers.Optimizer` arguments (``name``, clipping ...).
     """
 
@@ -250,8 +252,9 @@ class Recipe:
         return dataclasses.replace(self, **changes)
 
     def for_replicas(self, replicas: int) -> "Recipe":
-        """This recipe trained on ``replicas`` devices: the same per-replica batch, ``replicas`` times the
-        global batch (the learning rate is not scaled).
+        """This recipe trained on ``replicas`` devices.
+
+        The same per-replica batch, ``replicas`` times the global batch (the learning rate is not scaled).
         """
         return dataclasses.replace(self, replicas=int(replicas))
 
@@ -260,8 +263,10 @@ class Recipe:
         return self.epochs if self.patience is None else self.patience
 
     def make_optimizer(self, steps_per_epoch: int) -> keras.optimizers.Optimizer:
-        """A fresh optimizer for ``epochs`` epochs of ``steps_per_epoch`` updates (of ``global_batch_size``
-        examples each), accumulating ``accumulate`` steps' gradients per update when it is above 1.
+        """A fresh optimizer for ``epochs`` epochs of ``steps_per_epoch`` updates.
+
+        Each update is of ``global_batch_size`` examples, accumulating ``accumulate`` steps' gradients when
+        ``accumulate`` is above 1.
         """
         accumulation = {"gradient_accumulation_steps": int(self.accumulate)} if self.accumulate > 1 else {}
         if self.optimizer == "one_cycle_adamw":

@@ -22,8 +22,9 @@ from data_prep.outputs import atomic_path
 
 
 def epoch_row(epoch_index: int, logs: Mapping | None) -> dict:
-    """The CSV row of the epoch Keras numbers ``epoch_index`` (from 0): ``epoch`` counted from 1, then the
-    scalar entries of ``logs`` as floats.
+    """The CSV row of the epoch Keras numbers ``epoch_index`` (from 0).
+
+    ``epoch`` counted from 1, then the scalar entries of ``logs`` as floats.
     """
     scalars = {key: float(value) for key, value in dict(logs or {}).items()
                if np.isscalar(value) or np.ndim(value) == 0}

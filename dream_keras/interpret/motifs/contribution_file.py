@@ -40,8 +40,9 @@ class ContributionWindows:
 
 
 def window_bounds(length: int, window: int) -> tuple[int, int]:
-    """``(start, end)`` of the central ``window`` bases of a region of ``length`` bases (the
-    ``modisco motifs`` rule: ``length // 2 - window // 2`` onwards).
+    """``(start, end)`` of the central ``window`` bases of a region of ``length`` bases.
+
+    The ``modisco motifs`` rule: ``length // 2 - window // 2`` onwards.
     """
     start = length // 2 - window // 2
     return start, start + window

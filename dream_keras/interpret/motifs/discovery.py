@@ -71,8 +71,9 @@ class MotifDiscovery:
 
     @property
     def enzyme_patterns(self) -> list[str]:
-        """Patterns named after an enzyme-bias motif (best match TN5_*/DNASE_* with q below the
-        threshold).
+        """Patterns named after an enzyme-bias motif.
+
+        Their best match is a TN5_*/DNASE_* motif with q below the threshold.
         """
         return list(self.summary["enzyme_patterns"])
 
@@ -84,10 +85,11 @@ def named_match(matches: list[MotifMatch], q_threshold: float = MATCH_Q_THRESHOL
 
 def motif_table(patterns: list[Pattern], matches: list[list[MotifMatch]], top: int, trim_threshold: float,
                 q_threshold: float) -> pd.DataFrame:
-    """One row per pattern: ``pattern, sign, n_seqlets, width, consensus, name, enzyme_motif`` and per
-    rank ``k`` ``match_k, match_k_name, match_k_p, match_k_q, match_k_strand`` (``+``: the motif as in
-    the database aligns to the pattern, ``-``: its reverse complement; empty when there are fewer
-    matches).
+    """The motif table: one row per pattern.
+
+    Columns ``pattern, sign, n_seqlets, width, consensus, name, enzyme_motif`` and per rank ``k``
+    ``match_k, match_k_name, match_k_p, match_k_q, match_k_strand`` (``+``: the motif as in the database
+    aligns to the pattern, ``-``: its reverse complement; empty when there are fewer matches).
     """
     columns = ["pattern", "sign", "n_seqlets", "width", "consensus", "name", "enzyme_motif"]
     for rank in range(1, top + 1):
@@ -112,8 +114,9 @@ def motif_table(patterns: list[Pattern], matches: list[list[MotifMatch]], top: i
 
 
 def match_logo_name(identifier: str, reverse_complement: bool) -> str:
-    """File name of a database motif's logo in ``logos/`` (``motif.MA0139.2.png``, ``.rc.png`` when
-    drawn reverse-complemented).
+    """File name of a database motif's logo in ``logos/``.
+
+    ``motif.MA0139.2.png``, or ``motif.MA0139.2.rc.png`` when drawn reverse-complemented.
     """
     return f"motif.{file_stem(identifier)}{'.rc' if reverse_complement else ''}.png"
 

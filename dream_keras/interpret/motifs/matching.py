@@ -22,9 +22,10 @@ from dream_keras.motif_settings import DEFAULT_DATABASE, ENZYME_MOTIF_PREFIXES, 
 
 @dataclasses.dataclass(frozen=True)
 class MotifMatch:
-    """One database motif matched to a pattern: identifier and name as in the database's MOTIF line,
-    TOMTOM's p-value, the q-value and E-value derived from it, and whether the motif aligns to the
-    pattern as its reverse complement.
+    """One database motif matched to a pattern.
+
+    Identifier and name as in the database's MOTIF line, TOMTOM's p-value, the q-value and E-value derived
+    from it, and whether the motif aligns to the pattern as its reverse complement.
     """
 
     identifier: str

@@ -94,7 +94,8 @@ def write_motif_page(folder: str | os.PathLike, path: str | os.PathLike, *, titl
     """Write ``motifs.html`` of a motif discovery folder (written under a temporary name, then renamed)."""
     folder = pathlib.Path(folder)
     summary = json.loads((folder / "motifs.json").read_text())
-    page = HtmlPage(title or "dream-keras motifs", f"TF-MoDISco patterns of {pathlib.Path(summary['contributions']).name}"
+    page = HtmlPage(title or "dream-keras motifs",
+                    f"TF-MoDISco patterns of {pathlib.Path(summary['contributions']).name}"
                     " named against a motif database")
     page.heading("Patterns", 2, anchor="patterns")
     add_motif_sections(page, folder)

@@ -38,8 +38,9 @@ class Pattern:
     n_seqlets: int
 
     def trimmed(self, threshold: float = TRIM_THRESHOLD) -> slice:
-        """The positions from the first to the last whose summed |CWM| reaches ``threshold`` x
-        its maximum (``modisco report``'s trimming).
+        """The positions kept by ``modisco report``'s trimming.
+
+        From the first to the last position whose summed |CWM| reaches ``threshold`` x its maximum.
         """
         score = np.abs(self.cwm).sum(axis=1)
         kept = np.flatnonzero(score >= threshold * score.max())

@@ -140,9 +140,11 @@ class AllelePredictor:
 
     def predict_pairs(self, windows1: np.ndarray, windows2: np.ndarray, snv: np.ndarray,
                       bases: np.ndarray | None = None, window_starts: np.ndarray | None = None) -> list[dict]:
-        """:meth:`predict` of the two alleles' windows; the rows flagged ``snv`` (windows that differ only
-        at index ``L // 2``) go through :mod:`.snv_reuse` for the models that allow it, cut from
-        ``bases`` at ``window_starts`` (shared regions) when given, else each from its own window.
+        """:meth:`predict` of the two alleles' windows, reusing the tower's activations for SNVs.
+
+        The rows flagged ``snv`` (windows that differ only at index ``L // 2``) go through :mod:`.snv_reuse`
+        for the models that allow it, cut from ``bases`` at ``window_starts`` (shared regions) when given,
+        else each from its own window.
         """
         snv = np.asarray(snv, dtype=bool)
         if not snv.any() or not any(self._reuse):
@@ -179,8 +181,10 @@ class AllelePredictor:
             self.models = models
 
     def _region_calls(self, regions: list[Region]):
-        """Regions grouped into calls of one region length, at most ``batch_size`` windows' worth of bases
-        (the tower's activations of every layer are held for a call).
+        """Regions grouped into calls of one region length.
+
+        At most ``batch_size`` windows' worth of bases per call (the tower's activations of every layer are
+        held for a call).
         """
         budget = self.batch_size * self.kind.input_length
         by_length: dict[int, list[Region]] = {}
@@ -240,8 +244,9 @@ class AllelePredictor:
 
     def _check_reuse(self, index: int, codes: np.ndarray, group: list[Region], alternate_codes: np.ndarray,
                      results: dict) -> bool:
-        """Compare the first call's SNVs (up to a batch) with the full model; switch the reuse off when
-        they differ. Returns whether it stays on.
+        """Compare the first call's SNVs (up to a batch) with the full model.
+
+        The reuse is switched off when they differ. Returns whether it stays on.
         """
         self._checked[index] = True
         length = self.kind.input_length

@@ -22,8 +22,9 @@ def summary_scores(columns) -> list[str]:
 
 
 def summarise_models(long_table: pd.DataFrame, n_models: int) -> pd.DataFrame:
-    """One row per variant from a long table whose rows are variant-major (each variant's ``n_models``
-    rows together, model 0 first).
+    """One row per variant from a long table whose rows are variant-major.
+
+    Each variant's ``n_models`` rows are together, model 0 first.
 
     Returns:
         DataFrame ``chr, pos, allele1, allele2, variant_id`` and ``<score>.mean`` /

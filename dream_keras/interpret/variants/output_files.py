@@ -52,6 +52,11 @@ class TableFile:
             stack.callback(self._close_parquet)
 
     def write(self, frame: pd.DataFrame) -> None:
+        """Append ``frame``'s rows to the TSV (the header with the first chunk) and, when asked, the Parquet file.
+
+        Args:
+            frame: the chunk's rows, the same columns in every chunk.
+        """
         frame.to_csv(self._tsv, sep="\t", index=False, header=self._header, float_format=FLOAT_FORMAT)
         self._header = False
         self.rows += len(frame)

@@ -58,7 +58,8 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 
 
 def jensen_shannon_distance(p: np.ndarray, q: np.ndarray, base: float = 2.0) -> np.ndarray:
-    """Jensen-Shannon distance along the last axis, as ``scipy.spatial.distance.jensenshannon``:
+    """Jensen-Shannon distance along the last axis, as ``scipy.spatial.distance.jensenshannon``.
+
     ``p`` and ``q`` normalised to sum 1, ``m = (p + q) / 2``, ``sqrt((KL(p||m) + KL(q||m)) / (2 ln base))``
     with ``0 log 0 = 0`` (written out here so that importing the package does not import SciPy).
     """
@@ -101,7 +102,8 @@ def profile_count_scores(predictions: dict[str, np.ndarray], allele1_lengths, al
 
     Args:
         predictions: ``counts`` ``(2, n)`` and ``logits`` ``(2, n, output_length)`` (allele 1 first).
-        allele1_lengths, allele2_lengths: ``(n,)`` allele lengths (0 for an empty allele).
+        allele1_lengths: ``(n,)`` lengths of allele 1 (0 for an empty allele).
+        allele2_lengths: ``(n,)`` lengths of allele 2 (0 for an empty allele).
 
     Returns:
         ``{column: (n,) float64}`` in the official order.
@@ -120,8 +122,9 @@ def profile_count_scores(predictions: dict[str, np.ndarray], allele1_lengths, al
 
 
 def quantile_scores(columns: dict[str, np.ndarray], sorted_peak_counts: np.ndarray) -> dict[str, np.ndarray]:
-    """The official ``--peaks`` columns from :func:`profile_count_scores`' columns and the peaks'
-    predicted counts, sorted (module docstring).
+    """The official ``--peaks`` columns.
+
+    From :func:`profile_count_scores`' columns and the peaks' predicted counts, sorted (module docstring).
     """
     logfc, jsd = columns["logfc"], columns["jsd"]
     quantile1 = quantiles(columns["allele1_pred_counts"], sorted_peak_counts)
@@ -175,8 +178,10 @@ def capped_pvalues(pvalues: np.ndarray) -> np.ndarray:
 
 
 def pvalue_columns(columns: dict[str, np.ndarray], sorted_nulls: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """``<score>.pval`` for every score with a null (official tails), and ``<score>.pval_capped`` beside
-    each two-sided one (the official ``.pval`` kept as defined).
+    """The p-value columns of the scores.
+
+    ``<score>.pval`` for every score with a null (official tails), and ``<score>.pval_capped`` beside each
+    two-sided one (the official ``.pval`` kept as defined).
     """
     out = {}
     for name, tail in pvalue_tails(columns).items():

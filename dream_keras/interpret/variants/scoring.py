@@ -147,8 +147,9 @@ def prepare_run(params: VariantScoringParameters, models=None, say: Callable[[st
 
 
 class MemoryChunkStore:
-    """:class:`~.chunk_store.ChunkStore`'s interface (``has``, ``save``, ``load``) in memory, for
-    :func:`score_variants`.
+    """:class:`~.chunk_store.ChunkStore`'s interface in memory, for :func:`score_variants`.
+
+    It has ``has``, ``save`` and ``load``.
     """
 
     def __init__(self):

@@ -22,7 +22,9 @@ from data_prep.errors import InputError
 
 
 def looks_like_bias_model(model, path: str | os.PathLike) -> bool:
-    """A BPNet with the official bias model's unprefixed layer names (what ``bias train`` writes and
+    """Whether ``model`` looks like a bias model.
+
+    A BPNet with the official bias model's unprefixed layer names (what ``bias train`` writes and
     ``import-chrombpnet`` makes of ``bias.h5``), or a file named ``bias*.keras``.
     """
     options = getattr(model, "model_options", {}) or {}

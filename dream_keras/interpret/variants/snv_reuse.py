@@ -36,8 +36,9 @@ MIN_REUSE_FILTERS = 32
 
 
 def reusable(model) -> bool:
-    """Whether ``model`` is a plain float32 BPNet tower (at least :data:`MIN_REUSE_FILTERS` filters) with
-    the ``profile_count`` head (one task).
+    """Whether ``model`` is a plain float32 BPNet tower with the ``profile_count`` head.
+
+    The tower has at least :data:`MIN_REUSE_FILTERS` filters and the head one task.
     """
     options = getattr(model, "model_options", None) or {}
     return (getattr(model, "backbone_name", None) == "bpnet" and getattr(model, "head_name", None) == "profile_count"
@@ -48,8 +49,10 @@ def reusable(model) -> bool:
 
 @dataclasses.dataclass(frozen=True)
 class Region:
-    """Windows ``members`` (indices into the caller's variants) starting at ``offsets`` in a region of
-    ``length`` bases that starts at ``start`` (chromosome coordinates).
+    """Windows ``members`` starting at ``offsets`` in one region.
+
+    ``members`` are indices into the caller's variants; the region has ``length`` bases and starts at
+    ``start`` (chromosome coordinates).
     """
 
     start: int
@@ -133,8 +136,9 @@ class BPNetSNVReuse:
 
     @staticmethod
     def _slices(activation, region_index, starts, low: int, high: int):
-        """``activation[region_index[j], starts[j] + low : starts[j] + high]`` for every ``j``:
-        ``(m, high - low, F)``.
+        """The windows' slices of ``activation``, ``(m, high - low, F)``.
+
+        ``activation[region_index[j], starts[j] + low : starts[j] + high]`` for every ``j``.
         """
         import tensorflow as tf
 
@@ -171,7 +175,8 @@ class BPNetSNVReuse:
 
         Args:
             regions: one-hot float32 ``(R, S, 4)``.
-            region_index, starts: ``(m,)`` each SNV's region and window start in it.
+            region_index: ``(m,)`` each SNV's region (index into ``regions``).
+            starts: ``(m,)`` each SNV's window start in its region.
             alternate: ``(m, 4)`` the alternate base's one-hot row at ``centre``.
             centre: the SNV's index in its window.
             variants_per_call: SNVs per call of the variant function (padded to it: one traced shape).

@@ -86,8 +86,9 @@ def _reference_mismatches(reader: ChromosomeReader, table: pd.DataFrame, rows: n
 
 
 def find_bad_variants(table: pd.DataFrame, reader: ChromosomeReader, input_length: int) -> pd.DataFrame:
-    """The bad variants of ``table`` (layout of :func:`~.variant_files.read_variant_list`, chromosomes
-    already reconciled) for windows of ``input_length``.
+    """The bad variants of ``table`` for windows of ``input_length``.
+
+    ``table`` has the layout of :func:`~.variant_files.read_variant_list`, chromosomes already reconciled.
 
     Returns:
         DataFrame ``row`` (index into ``table``), ``line``, ``reason`` (a key of :data:`REASONS`) and

@@ -151,9 +151,10 @@ def read_variant_list(path: str | os.PathLike, schema: str = DEFAULT_SCHEMA) -> 
 
 
 def variant_table(variants) -> pd.DataFrame:
-    """A DataFrame in the layout of :func:`read_variant_list` from a DataFrame with ``chr`` (or
-    ``chrom``), ``pos`` (1-based) and ``allele1``/``allele2`` (or ``ref``/``alt``); ``variant_id``
-    (or ``id``) is made when absent and ``line`` is the row number (1-based).
+    """A DataFrame in the layout of :func:`read_variant_list` from a DataFrame of variants.
+
+    The input has ``chr`` (or ``chrom``), ``pos`` (1-based) and ``allele1``/``allele2`` (or ``ref``/``alt``);
+    ``variant_id`` (or ``id``) is made when absent and ``line`` is the row number (1-based).
     """
     frame = pd.DataFrame(variants).rename(columns={"chrom": "chr", "ref": "allele1", "alt": "allele2",
                                                    "id": "variant_id"})

@@ -42,7 +42,8 @@ def allele_windows(bases: np.ndarray, positions, allele1: list[str], allele2: li
     Args:
         bases: the chromosome (``uint8`` letter codes, :class:`~.chromosomes.ChromosomeReader`).
         positions: 1-based positions ``(n,)``.
-        allele1, allele2: the alleles (``""`` for an empty one).
+        allele1: the first alleles (``""`` for an empty one).
+        allele2: the second alleles (``""`` for an empty one).
         input_length: ``L``, the model's input length.
         shuffle_seeds: ``None``, or one seed per variant: the segment is dinucleotide-shuffled
             first (the official scorer's shuffled variants).

@@ -93,6 +93,16 @@ class BiasModelRun(ProfileCountRun):
                                     outlier_quantile=params.outlier_quantile, progress=progress)
 
     def datasets(self, data, plan, global_batch_size: int):
+        """The bias model's training and validation datasets: the kept nonpeaks only, without jitter.
+
+        Args:
+            data: the fold's windows.
+            plan: the distribution plan that prepares each dataset.
+            global_batch_size: examples per batch, every replica's together.
+
+        Returns:
+            ``(train_data, valid_data)``: a callable ``first_epoch -> dataset`` and the validation dataset.
+        """
         import data_prep
 
         params = self.params

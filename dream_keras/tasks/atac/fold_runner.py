@@ -33,9 +33,11 @@ _TRAINING_WINDOWS = ("train_peaks", "valid_peaks", "train_nonpeaks", "valid_nonp
 
 
 class ProfileCountRun:
-    """One profile/count model trained on one fold: what the bias model
-    (:class:`~dream_keras.tasks.atac.bias_stage.BiasModelRun`) and the bias-factorised main model
-    (:class:`~dream_keras.tasks.atac.train.MainModelRun`) each do their own way; :func:`run_fold` does the rest.
+    """One profile/count model trained on one fold.
+
+    This is what the bias model (:class:`~dream_keras.tasks.atac.bias_stage.BiasModelRun`) and the
+    bias-factorised main model (:class:`~dream_keras.tasks.atac.train.MainModelRun`) each do their own way;
+    :func:`run_fold` does the rest.
 
     An object serves one fold: it may keep what a step made (e.g. the scaled bias model) for a
     later step. Attributes: ``command`` (``run.json``'s command), ``tag`` (log line prefix),
@@ -82,8 +84,9 @@ class ProfileCountRun:
         return model
 
     def datasets(self, data, plan, global_batch_size: int):
-        """``(train_data, valid_data)`` for :func:`fit_profile_count` in batches of ``global_batch_size``
-        (every replica's examples), sharded by ``plan``.
+        """``(train_data, valid_data)`` for :func:`fit_profile_count`, sharded by ``plan``.
+
+        In batches of ``global_batch_size`` (every replica's examples).
         """
         raise NotImplementedError
 
@@ -143,9 +146,10 @@ RESUME_NEEDS = ("logs/checkpoint/state.json", "logs/run.json")
 
 
 def run_fold(model_run: ProfileCountRun, output, *, progress: bool | None, plots: bool, plan) -> RunOutcome:
-    """Train, save and evaluate ``model_run``'s model into the opened output ``output``
-    (:class:`data_prep.outputs.OpenedOutput`; resumed when ``output.resumed``), inside ``plan.scope()``
-    and the run's dtype policy (:func:`dream_keras.training.distribution.training_scope`).
+    """Train, save and evaluate ``model_run``'s model into the opened output ``output``.
+
+    ``output`` is a :class:`data_prep.outputs.OpenedOutput` (resumed when ``output.resumed``). The work runs
+    inside ``plan.scope()`` and the run's dtype policy (:func:`dream_keras.training.distribution.training_scope`).
     """
     from data_prep import releasing_windows
     from dream_keras.tasks.atac.evaluation import evaluate_model, write_evaluation

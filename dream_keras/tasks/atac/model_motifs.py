@@ -25,8 +25,9 @@ from dream_keras.motif_settings import (
 
 
 def sample_peaks(peaks: pd.DataFrame, genome: str | os.PathLike, input_length: int, most: int) -> pd.DataFrame:
-    """The peaks whose ``input_length`` window lies inside its chromosome, at most ``most`` of them
-    sampled as the official pipeline samples (``DataFrame.sample(n, random_state=1234)``).
+    """The peaks whose ``input_length`` window lies inside its chromosome, at most ``most`` of them.
+
+    They are sampled as the official pipeline samples (``DataFrame.sample(n, random_state=1234)``).
     """
     from data_prep.filters import edge_filter
     from data_prep.genome import genome_sizes, opened_genome
@@ -55,7 +56,13 @@ def model_motifs(model, windows, folder: str | os.PathLike, *, method: str = MOT
         method: the contribution method, passed to ``dream_keras.interpret.contributions`` (``"auto"``
             resolved first, so that the file records the method used).
         output: ``profile`` or ``counts``/``logcounts``.
-        window, max_seqlets, motif_db, q_threshold: as :func:`~dream_keras.interpret.motifs.discover_motifs`.
+        window: central bases of each region TF-MoDISco reads (as
+            :func:`~dream_keras.interpret.motifs.discover_motifs`).
+        max_seqlets: most seqlets per metacluster (as :func:`~dream_keras.interpret.motifs.discover_motifs`).
+        motif_db: a MEME file to match against (``None``: the bundled database; as
+            :func:`~dream_keras.interpret.motifs.discover_motifs`).
+        q_threshold: a pattern is named after its best match when that match's q-value is below this (as
+            :func:`~dream_keras.interpret.motifs.discover_motifs`).
         contribution_options: more arguments of ``contributions`` (``n_baselines``, ``steps``, ``seed``).
         model_path: recorded in the contributions file.
         title: the motifs page's title.

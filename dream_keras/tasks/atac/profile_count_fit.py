@@ -78,9 +78,10 @@ def model_lengths(model) -> tuple[int, int]:
 
 
 def fit_profile_count(model, train_data, valid_data, *, epochs: int, patience: int, run, resume: bool):
-    """:func:`dream_keras.training.fitting.fit_resumable` into a run folder (checkpoint in
-    ``logs/checkpoint``, per-epoch CSV ``logs/training_log.csv`` with the official loss names beside
-    ours); early stopping on ``val_loss``.
+    """:func:`dream_keras.training.fitting.fit_resumable` into a run folder.
+
+    Checkpoint in ``logs/checkpoint``, per-epoch CSV ``logs/training_log.csv`` with the official loss names
+    beside ours; early stopping on ``val_loss``.
 
     ``resume`` continues from the checkpoint when there is one (a run killed before its first
     epoch ended starts again from epoch 0).
@@ -102,9 +103,10 @@ def read_training_log(run) -> list[dict]:
 
 
 def quiet_retracing_warnings():
-    """Drop TensorFlow's "triggered tf.function retracing" notices for a block (other TensorFlow messages
-    pass): the evaluation and the QC call several models on batches of several sizes, which is
-    expected and harmless (:func:`dream_keras.console.retracing_notices_dropped`).
+    """Drop TensorFlow's "triggered tf.function retracing" notices for a block.
+
+    Other TensorFlow messages pass. The evaluation and the QC call several models on batches of several
+    sizes, which is expected and harmless (:func:`dream_keras.console.retracing_notices_dropped`).
     """
     from dream_keras.console import retracing_notices_dropped
 

@@ -173,6 +173,16 @@ class MainModelRun(ProfileCountRun):
         return plan.prepare_model(with_bias(model, self.scaled))
 
     def datasets(self, data, plan, global_batch_size: int):
+        """The main model's training and validation datasets (streamed with ``--stream``).
+
+        Args:
+            data: the fold's windows.
+            plan: the distribution plan that shards and prepares the datasets.
+            global_batch_size: examples per batch, every replica's together.
+
+        Returns:
+            ``(train_data, valid_data)``: a callable ``first_epoch -> dataset`` and the validation dataset.
+        """
         import data_prep
         from data_prep.atac.streams import streamed_datasets
 

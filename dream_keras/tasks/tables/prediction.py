@@ -40,8 +40,9 @@ def prediction_outputs(model: keras.Model) -> list[str]:
 
 
 def predict_table_columns(model: keras.Model, inputs: np.ndarray, batch_size: int = 1024, verbose=0) -> dict:
-    """``{output: (n,) float64}``: the values of the prediction columns, one per output of
-    :func:`prediction_outputs` (its first value per row).
+    """The values of the prediction columns, ``{output: (n,) float64}``.
+
+    One per output of :func:`prediction_outputs` (its first value per row).
     """
     raw = model.predict(ArrayBatches(inputs, batch_size=batch_size), verbose=verbose)
     return {name: np.asarray(raw[name][:len(inputs)], dtype=np.float64).reshape(len(inputs), -1)[:, 0]

@@ -53,7 +53,7 @@ from dream_keras.registry import IncompatibleHeadError, get_backbone, get_head
 from dream_keras.tasks.parameter_defaults import field_default
 from dream_keras.tasks.tables.evaluation import evaluation_record, scatter_plot
 from dream_keras.tasks.tables.parameters import DEFAULT_BACKBONE, TableTrainParameters
-from dream_keras.tasks.tables.prediction import ArrayBatches, predict_table, predict_table_task, write_tsv_atomic
+from dream_keras.tasks.tables.prediction import predict_table, predict_table_task, write_tsv_atomic
 from dream_keras.training import memory_check, performance
 from dream_keras.training.array_batches import ArrayBatches
 from dream_keras.training.distribution import prepare_model_for_active_strategy

@@ -1,4 +1,4 @@
-"""Recipe for the bundled single-cell demonstration (run once by hand; needs pysam):
+"""Recipe for the bundled single-cell demonstration, run once by hand as below (needs pysam).
 
     python tests/data/reads/make_pseudo_cells.py
 
@@ -45,7 +45,8 @@ def main() -> None:
     text = OUT / "fragments.tsv"
     with open(text, "w") as handle:
         handle.write("# id=atac_mm10_pseudo_cells\n# description=real bulk mouse ATAC fragments (genialis/resolwe-bio) "
-                     "dealt out to made-up cells; see PROVENANCE.txt\n# pipeline_name=dream-keras make_pseudo_cells.py\n"
+                     "dealt out to made-up cells; see PROVENANCE.txt\n"
+                     "# pipeline_name=dream-keras make_pseudo_cells.py\n"
                      "# reference_path=genome.fa (mm10 chr17:64-65 Mb as chr17_seg1..5)\n")
         for fields, cell in zip(lines, cell_of):
             handle.write(f"{fields[0]}\t{fields[1]}\t{fields[2]}\t{barcodes[cell]}\t{1 + int(rng.poisson(0.3))}\n")

@@ -89,14 +89,16 @@ class PipelineParameters:
         return dataclasses.asdict(self)
 
     def bias_model_options(self) -> dict:
-        """The bias model's options given (``--bias-filters``, ``--bias-n-dil-layers``); the backbone's
-        ``bias_defaults`` fill in the rest.
+        """The bias model's options given (``--bias-filters``, ``--bias-n-dil-layers``).
+
+        The backbone's ``bias_defaults`` fill in the rest.
         """
         return _given(filters=self.bias_filters, n_dil_layers=self.bias_n_dil_layers)
 
     def main_model_options(self) -> dict:
-        """The main model's options given (``--filters``, ``--n-dil-layers``); the backbone's defaults fill
-        in the rest.
+        """The main model's options given (``--filters``, ``--n-dil-layers``).
+
+        The backbone's defaults fill in the rest.
         """
         return _given(filters=self.filters, n_dil_layers=self.n_dil_layers)
 

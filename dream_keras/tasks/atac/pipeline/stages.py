@@ -78,8 +78,9 @@ def bigwig_stage(ctx: StageContext) -> StageOutput:
 
 
 def nonpeaks_stage(ctx: StageContext) -> StageOutput:
-    """GC-matched nonpeaks, ``nonpeak_ratio`` per peak on every chromosome of the first fold's splits
-    (or records ``--nonpeaks`` as given).
+    """GC-matched nonpeaks, ``nonpeak_ratio`` per peak, or ``--nonpeaks`` recorded as given.
+
+    The nonpeaks are drawn on every chromosome of the first fold's splits.
 
     The ratio is the same in every split, so the file serves every fold of a fold set (``--fold
     all``): which split a nonpeak falls in depends only on its chromosome.
@@ -238,8 +239,10 @@ def footprints_stage(ctx: StageContext) -> StageOutput:
 
 
 def motifs_stage(ctx: StageContext) -> StageOutput:
-    """Contributions of the first fold's bias-free model on (a sample of) the peaks, TF-MoDISco, the
-    patterns named against the motif database, and the motif bias check (``motif_check.json``).
+    """Motif discovery on the first fold's bias-free model.
+
+    Contributions of that model on (a sample of) the peaks, TF-MoDISco, the patterns named against the motif
+    database, and the motif bias check (``motif_check.json``).
     """
     from data_prep import extract_windows, read_regions
     from data_prep.outputs import manifest, write_json_atomic

@@ -12,8 +12,10 @@ import numpy as np
 
 
 def footprint_maxima_png(max_by_motif: dict, flat: float | None = None) -> bytes:
-    """Bar chart of the footprint check: each enzyme motif's normalised footprint maximum against
-    the threshold (:data:`bias_models.qc.FOOTPRINT_THRESHOLD`, after rounding, so that maxima fail from
+    """Bar chart of the footprint check.
+
+    Each enzyme motif's normalised footprint maximum against the threshold
+    (:data:`bias_models.qc.FOOTPRINT_THRESHOLD`, after rounding, so that maxima fail from
     :data:`~bias_models.qc.FOOTPRINT_FAILS_FROM` on; both lines drawn), and the flat-profile level
     ``1 / output_length`` when given.
 

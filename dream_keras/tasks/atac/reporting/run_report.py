@@ -104,8 +104,10 @@ def _overview_rows(record: dict, result: dict | None, history: list[dict], qc: d
 
 
 def check_box(name: str, check: dict, level: int, *, measured: str = "", note: str = "") -> str:
-    """One bias check as an HTML box: its title and verdict badge (heading ``level``), what was
-    measured, what it checks, what the verdict means, what to do, the recorded message and a note.
+    """One bias check as an HTML box.
+
+    Its title and verdict badge (heading ``level``), what was measured, what it checks, what the verdict
+    means, what to do, the recorded message and a note.
     """
     from dream_keras.tasks.atac.reporting.bias_qc_text import CHECKS
 

@@ -1,5 +1,6 @@
-"""Many samples through ``dream-keras pipeline``: a sample sheet, one pipeline folder per sample, a
-shared bias model, and the study's summary table and report.
+"""Many samples through ``dream-keras pipeline``.
+
+A sample sheet, one pipeline folder per sample, a shared bias model, and the study's summary table and report.
 
 - :mod:`~dream_keras.tasks.atac.study.sample_sheet`: read and check the sheet;
 - :mod:`~dream_keras.tasks.atac.study.runner`: run the samples (all, or one for a job array);

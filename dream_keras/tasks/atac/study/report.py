@@ -14,7 +14,8 @@ from dream_keras.tasks.atac.reporting.html_page import HtmlPage, Markup, text, v
 from dream_keras.tasks.atac.study.sample_sheet import SampleSheet
 
 #: (summary column, table title) of the metrics table
-_METRICS = (("counts_pearsonr_peaks", "count Pearson r (peaks)"), ("counts_spearmanr_peaks", "count Spearman r (peaks)"),
+_METRICS = (("counts_pearsonr_peaks", "count Pearson r (peaks)"),
+            ("counts_spearmanr_peaks", "count Spearman r (peaks)"),
             ("counts_mse_peaks", "count MSE (peaks)"), ("profile_median_jsd_peaks", "profile median JSD (peaks)"),
             ("profile_median_norm_jsd_peaks", "profile median norm. JSD (peaks)"),
             ("counts_pearsonr_all", "count Pearson r (all)"))

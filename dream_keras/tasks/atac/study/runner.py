@@ -31,8 +31,10 @@ PIPELINE_RECORD = pathlib.Path("logs") / "pipeline.json"
 
 @dataclasses.dataclass
 class StudyRun:
-    """What :func:`run_study` did: the samples run (in order), those that failed with their message,
-    and the summary written (None with ``only``).
+    """What :func:`run_study` did.
+
+    The samples run (in order), those that failed with their message, and the summary written (None with
+    ``only``).
     """
 
     ran: list
@@ -45,7 +47,8 @@ def _recorded(folder: pathlib.Path) -> dict:
     return json.loads(path.read_text()).get("parameters", {}) if path.is_file() else {}
 
 
-def sample_parameters(row: SampleRow, shared: dict, recorded: dict, bias_model: str | None = None) -> PipelineParameters:
+def sample_parameters(row: SampleRow, shared: dict, recorded: dict,
+                      bias_model: str | None = None) -> PipelineParameters:
     """The pipeline parameters of one sample.
 
     Args:

@@ -67,6 +67,11 @@ class SampleSheet:
     rows: tuple
 
     def names(self) -> list[str]:
+        """The samples' names, in the sheet's order.
+
+        Returns:
+            One name per row.
+        """
         return [row.name for row in self.rows]
 
     def row(self, name: str) -> SampleRow:

@@ -42,8 +42,10 @@ COLUMNS = ("sample", "status", "fold", "insertions", "bias_model", "best_epoch",
 
 @dataclasses.dataclass
 class StudySummary:
-    """The study's state: ``rows`` (one dict per sample and fold, keys :data:`COLUMNS`), the samples
-    not finished with their state, the scatter figure of each finished fold, and the files written.
+    """The study's state.
+
+    ``rows`` (one dict per sample and fold, keys :data:`COLUMNS`), the samples not finished with their state,
+    the scatter figure of each finished fold, and the files written.
     """
 
     rows: list
@@ -53,6 +55,11 @@ class StudySummary:
     report_path: pathlib.Path
 
     def lines(self) -> list[str]:
+        """The console lines of the summary: samples finished, the files written, each unfinished sample.
+
+        Returns:
+            The lines, without line ends.
+        """
         finished = sorted({row["sample"] for row in self.rows if row["status"] == "finished"})
         lines = [f"study: {len(finished)} of {len(finished) + len(self.not_finished)} samples finished; "
                  f"{self.summary_path}, {self.report_path}"]
