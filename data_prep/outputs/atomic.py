@@ -155,14 +155,19 @@ def atomic_path(path: str | os.PathLike) -> Iterator[pathlib.Path]:
     # The temporary name ends in the real name, so writers that check the suffix (Keras wants
     # ``.keras`` and ``.weights.h5``) accept it; the leading dot hides it from globs and servers.
     tmp = temporary_name(path)
-    held = _hdf5_finalizer_reports_held() if path.suffix.lower() in _HDF5_SUFFIXES else contextlib.nullcontext()
+    hdf5 = path.suffix.lower() in _HDF5_SUFFIXES
+    held = _hdf5_finalizer_reports_held() if hdf5 else contextlib.nullcontext()
     try:
         try:
             with held:
                 try:
                     yield tmp
-                finally:
-                    gc.collect()  # frees the h5py objects of a failed write while their reports are held
+                except BaseException:
+                    # frees the h5py objects of a failed write while their reports are held; only then:
+                    # a full collection costs seconds in a process holding a TensorFlow graph
+                    if hdf5:
+                        gc.collect()
+                    raise
         except Exception as error:
             _raise_as_write_error(error, path)
         finish_write(tmp, path)
