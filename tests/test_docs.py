@@ -60,6 +60,7 @@ def test_every_example_runs_in_order(tmp_path, monkeypatch):
     assert (tmp_path / "runs" / "pipeline" / "report" / "report.html").is_file()
     assert (tmp_path / "runs" / "predictions" / "nobias.bw").is_file()
     assert (tmp_path / "runs" / "contribs" / "peaks.counts_scores.h5").is_file()
+    assert all((tmp_path / "runs" / "motifs" / name).is_file() for name in ("motifs.html", "motifs.tsv"))
     assert (tmp_path / "serving" / "atac" / "1" / "saved_model.pb").is_file()
     assert namespace["predicted"]["profile"].shape[1:] == (1000,)
     assert namespace["predicted"]["logcounts"].shape[1:] == (1,)
