@@ -9,10 +9,10 @@ Outputs are written under a temporary name and renamed when complete.
 
 from __future__ import annotations
 
-import argparse
 import os
 import pathlib
 
+from dream_keras.cli.number_arguments import positive_int
 from dream_keras.console import progress_wanted  # tqdm bars only on a terminal
 
 # --method choices (dream_keras.interpret.attributions.METHODS, listed here so --help imports no Keras).
@@ -28,13 +28,6 @@ def add_parser(sub) -> None:
     _add_contribs(sub)
     _add_footprints(sub)
     _add_ism(sub)
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text} is not a positive integer")
-    return value
 
 
 def _add_contribs(sub) -> None:
@@ -59,12 +52,12 @@ def _add_contribs(sub) -> None:
                         "rule (the official method). integrated_gradients: the average gradient along paths from "
                         "the same references, --steps points each, combined by the same rule (about steps times "
                         "slower). gradient_x_input: one gradient per window (fastest, no references)")
-    p.add_argument("--n-baselines", "--n-references", dest="n_baselines", type=_positive, default=20,
+    p.add_argument("--n-baselines", "--n-references", dest="n_baselines", type=positive_int, default=20,
                    help="dinucleotide-shuffled references per window (deepshap, integrated_gradients; default: 20)")
-    p.add_argument("--steps", type=_positive, default=32,
+    p.add_argument("--steps", type=positive_int, default=32,
                    help="path points per reference (integrated gradients; default: 32)")
     p.add_argument("--seed", type=int, default=0, help="seed of the dinucleotide shuffles (default: 0)")
-    p.add_argument("--batch-size", type=_positive, default=64,
+    p.add_argument("--batch-size", type=positive_int, default=64,
                    help="model inputs per call (default: 64): windows (gradient_x_input), path points "
                         "(integrated_gradients), or references (deepshap: batch-size // n-baselines windows, at "
                         "least one, with all their references)")
@@ -85,10 +78,10 @@ def _add_footprints(sub) -> None:
                    help="bundled motif names (CTCF, tn5_1, dnase_2, TN5_1, ...), groups 'tn5' / 'dnase', or "
                         "files (MEME, or name<TAB>sequence lines)")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (created)")
-    p.add_argument("--max-regions", type=_positive, default=None,
+    p.add_argument("--max-regions", type=positive_int, default=None,
                    help="use only the first N regions with a whole window (only their windows are read; "
                         "default: every region)")
-    p.add_argument("--batch-size", type=_positive, default=64, help="windows per model call (default: 64)")
+    p.add_argument("--batch-size", type=positive_int, default=64, help="windows per model call (default: 64)")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots (matplotlib not needed)")
     p.add_argument("--overwrite", action="store_true", help="replace a footprints folder written before")
     p.set_defaults(func=run_footprints)
@@ -105,8 +98,8 @@ def _add_ism(sub) -> None:
     p.add_argument("--out", required=True, metavar="H5", help="output HDF5 file")
     p.add_argument("--output", nargs="+", default=None,
                    help="outputs to score (default: every scalar output of the model)")
-    p.add_argument("--max-sequences", type=_positive, default=None, help="score only the first N sequences")
-    p.add_argument("--batch-size", type=_positive, default=256, help="mutants per model call (default: 256)")
+    p.add_argument("--max-sequences", type=positive_int, default=None, help="score only the first N sequences")
+    p.add_argument("--batch-size", type=positive_int, default=256, help="mutants per model call (default: 256)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     p.set_defaults(func=run_ism)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import pathlib
 
+from dream_keras.cli.number_arguments import fraction, positive_int
 from dream_keras.cli.run_arguments import help_text
 from dream_keras.motif_settings import MATCH_Q_THRESHOLD, MAX_SEQLETS, MODISCO_OPTIONS, MODISCO_WINDOW, TOP_MATCHES
 
@@ -23,20 +24,6 @@ EXAMPLE = """example:
   dream-keras motifs --contribs contribs/sample.profile_scores.h5 --out motifs_sample
   -> motifs_sample/motifs.html, motifs.tsv, modisco_results.h5, logos/
 """
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text} is not a positive integer")
-    return value
-
-
-def _fraction(text: str) -> float:
-    value = float(text)
-    if not 0.0 < value <= 1.0:
-        raise argparse.ArgumentTypeError(f"{text} is not a number in (0, 1]")
-    return value
 
 
 def add_parser(sub) -> None:
@@ -54,15 +41,15 @@ def add_parser(sub) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace an earlier motifs folder")
     p.add_argument("--motif-db", metavar="MEME", default=None,
                    help="MEME motif file to match against, plain or .gz (default: the bundled database)")
-    p.add_argument("--window", type=_positive, default=MODISCO_WINDOW,
+    p.add_argument("--window", type=positive_int, default=MODISCO_WINDOW,
                    help=f"central bases of each region TF-MoDISco reads (default {MODISCO_WINDOW}, the official)")
-    p.add_argument("--max-seqlets", type=_positive, default=MAX_SEQLETS,
+    p.add_argument("--max-seqlets", type=positive_int, default=MAX_SEQLETS,
                    help=f"most seqlets per metacluster (sign) (default {MAX_SEQLETS:,}, the official)")
-    p.add_argument("--n-leiden-runs", type=_positive, default=MODISCO_OPTIONS["n_leiden_runs"],
+    p.add_argument("--n-leiden-runs", type=positive_int, default=MODISCO_OPTIONS["n_leiden_runs"],
                    help=f"Leiden clusterings with different seeds (default {MODISCO_OPTIONS['n_leiden_runs']})")
-    p.add_argument("--top-matches", type=_positive, default=TOP_MATCHES,
+    p.add_argument("--top-matches", type=positive_int, default=TOP_MATCHES,
                    help=f"database matches listed per pattern (default {TOP_MATCHES})")
-    p.add_argument("--q-threshold", type=_fraction, default=MATCH_Q_THRESHOLD,
+    p.add_argument("--q-threshold", type=fraction, default=MATCH_Q_THRESHOLD,
                    help=f"a pattern is named after its best match when its q-value is below this (default "
                         f"{MATCH_Q_THRESHOLD})")
     p.set_defaults(func=run)

@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import pathlib
 
+from dream_keras.cli.number_arguments import non_negative_int, positive_int
 from dream_keras.cli.run_arguments import absolute, help_text
 from dream_keras.interpret.variants.parameters import VariantScoringParameters, parameter_default
 from dream_keras.interpret.variants.variant_files import SCHEMAS
@@ -44,20 +45,6 @@ EXAMPLES = """examples:
       --schema chrombpnet --peaks peaks.narrowPeak --num-shuffles 10 --out runs/snp_scores
   dream-keras variants ... --out runs/snp_scores --resume        # continue a killed run
 """
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text} is not a positive integer")
-    return value
-
-
-def _non_negative(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text} is not 0 or a positive integer")
-    return value
 
 
 def add_parser(sub) -> None:
@@ -81,18 +68,18 @@ def add_parser(sub) -> None:
                         "(default): a VCF by name or header, else chrombpnet")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (created)")
     p.add_argument("--peaks", default=None, help="narrowPeak/BED of the assay's peaks: adds the allele quantiles")
-    p.add_argument("--max-peaks", type=_positive, default=None, help="use a sample of N peaks (seeded)")
-    p.add_argument("--num-shuffles", type=_non_negative, default=parameter_default("num_shuffles"),
+    p.add_argument("--max-peaks", type=positive_int, default=None, help="use a sample of N peaks (seeded)")
+    p.add_argument("--num-shuffles", type=non_negative_int, default=parameter_default("num_shuffles"),
                    help="shuffled-context variants per variant for the .pval columns (official default 10; "
                         f"default here: {parameter_default('num_shuffles')}, no p-values)")
-    p.add_argument("--total-shuffles", type=_positive, default=None,
+    p.add_argument("--total-shuffles", type=positive_int, default=None,
                    help="the total number of shuffled variants instead (wins over --num-shuffles)")
     p.add_argument("--seed", type=int, default=parameter_default("seed"),
                    help=f"seed of the shuffles and the peak sample (default: {parameter_default('seed')}, the "
                         "official scorer's)")
-    p.add_argument("--batch-size", type=_positive, default=parameter_default("batch_size"),
+    p.add_argument("--batch-size", type=positive_int, default=parameter_default("batch_size"),
                    help=f"variants per model call, 4 windows each (default: {parameter_default('batch_size')})")
-    p.add_argument("--chunk-size", type=_positive, default=parameter_default("chunk_size"),
+    p.add_argument("--chunk-size", type=positive_int, default=parameter_default("chunk_size"),
                    help=f"variants per chunk: memory bound and --resume unit (default: "
                         f"{parameter_default('chunk_size')})")
     p.add_argument("--no-snv-reuse", action="store_true",
