@@ -6,15 +6,14 @@ import argparse
 
 from dream_keras.cli.run_arguments import (
     Explicit,
-    absolute,
     add_atac_inputs,
+    add_atac_numbers,
     add_model_options,
     add_run_options,
     add_training_options,
+    atac_run_parameters,
     collect_model_options,
-    given_options,
     help_text,
-    require_options,
     resolve_recorded_parameters,
 )
 from dream_keras.tasks.atac.parameters import BiasTrainParameters
@@ -49,12 +48,7 @@ def add_parser(sub) -> None:
     t.add_argument("--bias-threshold-factor", type=float, action=Explicit,
                    help="nonpeaks must have totals below 0.01-quantile(peak totals) x this (ATAC "
                         f"{_default('bias_threshold_factor')}, DNase 0.8)")
-    t.add_argument("--input-length", type=int, action=Explicit,
-                   help=f"input window (bp, default {_default('input_length')})")
-    t.add_argument("--output-length", type=int, action=Explicit,
-                   help=f"profile window (bp, default {_default('output_length')})")
-    t.add_argument("--outlier-quantile", type=float, action=Explicit,
-                   help=f"outlier filter quantile (default {_default('outlier_quantile')})")
+    add_atac_numbers(t, BiasTrainParameters, "--input-length", "--output-length", "--outlier-quantile")
     t.add_argument("--counts-loss-weight", type=float, action=Explicit,
                    help="weight of the log-count loss (default: median kept total / 10, at least 1)")
     add_training_options(t, BiasTrainParameters)
@@ -67,12 +61,7 @@ def bias_parameters(args) -> BiasTrainParameters:
     The :class:`~dream_keras.tasks.atac.parameters.BiasTrainParameters` of parsed arguments (options not given keep the
     defaults declared there).
     """
-    require_options(args, ("genome", "bigwig", "peaks", "nonpeaks", "fold"), "bias train")
-    return BiasTrainParameters(
-        genome=absolute(args.genome), bigwig=absolute(args.bigwig), peaks=absolute(args.peaks),
-        nonpeaks=absolute(args.nonpeaks), fold=str(args.fold), fold_dir=absolute(args.fold_dir),
-        model_options=dict(args.model_options), counts_loss_weight=args.counts_loss_weight,
-        **given_options(args, BiasTrainParameters))
+    return atac_run_parameters(args, BiasTrainParameters, "bias train")
 
 
 def run_train(args) -> int:

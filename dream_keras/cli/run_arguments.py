@@ -138,6 +138,32 @@ def add_atac_inputs(parser, *flags: str) -> None:
         parser.add_argument(flag, action=Explicit, help=ATAC_INPUTS[flag])
 
 
+#: The ATAC window and filter numbers, one help text each (``{}``: the default of the command's parameters).
+ATAC_NUMBERS = {
+    "--input-length": (int, "input window (bp, default {})"),
+    "--output-length": (int, "profile window (bp, default {})"),
+    "--max-jitter": (int, "peak jitter (bp, default {})"),
+    "--negative-ratio": (float, "nonpeaks per peak each epoch (default {})"),
+    "--outlier-quantile": (float, "outlier filter quantile (default {})"),
+}
+
+
+def add_atac_numbers(parser, parameters: type, *flags: str) -> None:
+    """Add the options ``flags`` (keys of :data:`ATAC_NUMBERS`) to ``parser`` or an argument group.
+
+    Args:
+        parser: the parser or argument group.
+        parameters: the parameters dataclass whose defaults the help shows.
+        *flags: the options, in the order ``--help`` lists them.
+    """
+    from dream_keras.tasks.parameter_defaults import field_default
+
+    for flag in flags:
+        kind, text = ATAC_NUMBERS[flag]
+        parser.add_argument(flag, type=kind, action=Explicit,
+                            help=text.format(field_default(parameters, flag[2:].replace("-", "_"))))
+
+
 def add_training_options(parser: argparse.ArgumentParser, parameters: type, *, label: str = "default") -> None:
     """Add the training options to ``parser``.
 
@@ -340,6 +366,35 @@ def require_options(args: argparse.Namespace, names, command: str) -> None:
 #: parameters the command line sets itself (paths made absolute, model options collected)
 _SET_BY_THE_COMMAND = {"genome", "bigwig", "peaks", "nonpeaks", "bias_model", "fold", "fold_dir", "model_options",
                        "counts_loss_weight"}
+
+
+#: the ATAC input files a run records as absolute paths (those its parameters have), in the order a refusal names them
+_ATAC_FILES = ("genome", "bigwig", "peaks", "nonpeaks", "bias_model")
+
+
+def atac_run_parameters(args: argparse.Namespace, parameters: type, command: str):
+    """The ATAC training parameters of parsed arguments.
+
+    Args:
+        args: the parsed options (``--config`` applied, model options collected).
+        parameters: the parameters dataclass (``BiasTrainParameters``, ``AtacTrainParameters``).
+        command: the command's name in the refusal of a missing option (``bias train``).
+
+    Returns:
+        A ``parameters`` with the input files as absolute paths (:func:`absolute`), the fold as text, the model
+        options and every option given; the options not given keep the defaults declared on ``parameters``.
+
+    Raises:
+        InputError: an input file of ``parameters`` or ``--fold`` is not given.
+    """
+    import dataclasses
+
+    fields = {field.name for field in dataclasses.fields(parameters)}
+    files = [name for name in _ATAC_FILES if name in fields]
+    require_options(args, (*files, "fold"), command)
+    return parameters(**{name: absolute(getattr(args, name)) for name in files}, fold=str(args.fold),
+                      fold_dir=absolute(args.fold_dir), model_options=dict(args.model_options),
+                      counts_loss_weight=args.counts_loss_weight, **given_options(args, parameters))
 
 
 def given_options(args: argparse.Namespace, parameters: type) -> dict:

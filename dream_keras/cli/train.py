@@ -13,15 +13,14 @@ import dataclasses
 from dream_keras.cli.run_arguments import (
     Explicit,
     ExplicitFlag,
-    absolute,
     add_atac_inputs,
+    add_atac_numbers,
     add_model_options,
     add_run_options,
     add_training_options,
+    atac_run_parameters,
     collect_model_options,
-    given_options,
     help_text,
-    require_options,
     resolve_recorded_parameters,
 )
 from dream_keras.tasks.atac.parameters import AtacTrainParameters
@@ -59,16 +58,8 @@ def add_parser(sub) -> None:
 
     atac = p.add_argument_group("ATAC task")
     add_atac_inputs(atac, "--genome", "--bigwig", "--peaks", "--nonpeaks", "--bias-model", "--fold-dir")
-    atac.add_argument("--input-length", type=int, action=Explicit,
-                      help=f"input window (bp, default {_default('input_length')})")
-    atac.add_argument("--output-length", type=int, action=Explicit,
-                      help=f"profile window (bp, default {_default('output_length')})")
-    atac.add_argument("--max-jitter", type=int, action=Explicit,
-                      help=f"peak jitter (bp, default {_default('max_jitter')})")
-    atac.add_argument("--negative-ratio", type=float, action=Explicit,
-                      help=f"nonpeaks per peak each epoch (default {_default('negative_ratio')})")
-    atac.add_argument("--outlier-quantile", type=float, action=Explicit,
-                      help=f"outlier filter quantile (default {_default('outlier_quantile')})")
+    add_atac_numbers(atac, AtacTrainParameters, "--input-length", "--output-length", "--max-jitter",
+                     "--negative-ratio", "--outlier-quantile")
     atac.add_argument("--stream", action=ExplicitFlag,
                       help="read training and validation windows from the FASTA and bigWig batch by batch, in "
                            "parallel, instead of loading them all (bounded memory for large peak sets; same batches)")
@@ -127,15 +118,8 @@ def atac_parameters(args) -> AtacTrainParameters:
     The :class:`~dream_keras.tasks.atac.parameters.AtacTrainParameters` of parsed arguments (options not given keep the
     defaults declared there).
     """
-    require_options(args, ("genome", "bigwig", "peaks", "nonpeaks", "bias_model", "fold"), "the atac task")
-    given = given_options(args, AtacTrainParameters)
-    if "stream" in given:
-        given["stream"] = bool(given["stream"])
-    return AtacTrainParameters(
-        genome=absolute(args.genome), bigwig=absolute(args.bigwig), peaks=absolute(args.peaks),
-        nonpeaks=absolute(args.nonpeaks), bias_model=absolute(args.bias_model), fold=str(args.fold),
-        fold_dir=absolute(args.fold_dir), model_options=dict(args.model_options),
-        counts_loss_weight=args.counts_loss_weight, **given)
+    params = atac_run_parameters(args, AtacTrainParameters, "the atac task")
+    return dataclasses.replace(params, stream=bool(params.stream))
 
 
 def recorded_schema(parameters: dict):
