@@ -5,55 +5,31 @@ from __future__ import annotations
 import argparse
 
 
-def positive_int(text: str) -> int:
-    """A whole number of 1 or more.
+def ranged(name: str, convert, accept, what: str):
+    """An ``argparse`` type that converts its text with ``convert`` and refuses values ``accept`` rejects.
 
     Args:
-        text: the option's value as given.
+        name: the type's name (``argparse`` names it when ``convert`` fails: ``invalid NAME value``).
+        convert: text to number (``int``, ``float``).
+        accept: ``value -> bool``, whether the value lies in the range.
+        what: the range in words, for the refusal (``a positive integer``).
 
     Returns:
-        The number.
-
-    Raises:
-        argparse.ArgumentTypeError: ``text`` is not a positive integer (``argparse`` reports it on the option).
+        ``text -> value``, raising ``argparse.ArgumentTypeError`` (reported on the option) outside the range.
     """
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text} is not a positive integer")
-    return value
+    def check(text: str):
+        value = convert(text)
+        if not accept(value):
+            raise argparse.ArgumentTypeError(f"{text} is not {what}")
+        return value
+
+    check.__name__ = name
+    return check
 
 
-def non_negative_int(text: str) -> int:
-    """A whole number of 0 or more.
-
-    Args:
-        text: the option's value as given.
-
-    Returns:
-        The number.
-
-    Raises:
-        argparse.ArgumentTypeError: ``text`` is negative (``argparse`` reports it on the option).
-    """
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text} is not 0 or a positive integer")
-    return value
-
-
-def fraction(text: str) -> float:
-    """A number in (0, 1].
-
-    Args:
-        text: the option's value as given.
-
-    Returns:
-        The number.
-
-    Raises:
-        argparse.ArgumentTypeError: ``text`` lies outside (0, 1] (``argparse`` reports it on the option).
-    """
-    value = float(text)
-    if not 0.0 < value <= 1.0:
-        raise argparse.ArgumentTypeError(f"{text} is not a number in (0, 1]")
-    return value
+#: 1 or more
+positive_int = ranged("positive_int", int, lambda value: value >= 1, "a positive integer")
+#: 0 or more
+non_negative_int = ranged("non_negative_int", int, lambda value: value >= 0, "0 or a positive integer")
+#: a number in (0, 1]
+fraction = ranged("fraction", float, lambda value: 0.0 < value <= 1.0, "a number in (0, 1]")

@@ -15,15 +15,13 @@ from __future__ import annotations
 import dataclasses
 
 from data_prep.atac.inputs import ChromosomeFold, window_totals
-from data_prep.outputs import RunFolder, open_output
+from data_prep.outputs import RunFolder
 from dream_keras.tasks.atac.fold_runner import (
-    RESUME_NEEDS,
     ProfileCountRun,
     build_profile_count_model,
     files_lines,
-    metrics_lines,
-    run_fold,
-    training_line,
+    fit_lines,
+    fold_run_in_output,
 )
 from dream_keras.tasks.atac.parameters import BiasTrainParameters
 from dream_keras.tasks.atac.profile_count_fit import save_model
@@ -148,15 +146,13 @@ def train_bias(params: BiasTrainParameters, fold: ChromosomeFold, out, *, resume
     compiled in the strategy's scope; on a multi-worker cluster only the chief writes ``out``.
     The dtype policy of ``params.precision`` holds from before the model is built to the end.
     """
-    from dream_keras.training.distribution import make_strategy, training_scope
+    from dream_keras.training.distribution import make_strategy
 
     plan = make_strategy(params.strategy)
     model_run = BiasModelRun(params, fold)
-    # --overwrite builds the run beside the old one and swaps it in once finished
-    with open_output(out, overwrite=overwrite, resume=resume, chief=plan.is_chief, resume_needs=RESUME_NEEDS) \
-            as output, training_scope(plan, params.precision):
-        done = run_fold(model_run, output, progress=progress, plots=plots, plan=plan)
-    fit = done.fit
+    with fold_run_in_output(model_run, out, resume=resume, overwrite=overwrite, progress=progress, plots=plots,
+                            plan=plan) as (output, done):
+        fit = done.fit
     # reported where the files are once the command has finished (an --overwrite swapped them in)
     run, model_path = RunFolder(output.final_path(done.run.root)), output.final_path(model_run.model_path)
     return BiasResult(run, model_path, done.evaluation.summary(), fit.best_epoch, len(fit.history),
@@ -172,8 +168,7 @@ def format_bias_summary(result: BiasResult) -> str:
         f"  data      nonpeaks below the threshold {result.data.get('bias_threshold', float('nan')):.3g} counts, kept "
         f"train/valid {kept.get('train', 0)}/{kept.get('valid', 0)}; test peaks/nonpeaks evaluated; counts loss "
         f"weight {result.counts_loss_weight:.3g}",
-        training_line(result.epochs_trained, result.best_epoch, result.best_val_loss, result.stopped_early),
-        *metrics_lines(result.metrics),
+        *fit_lines(result),
     ]
     if result.count_qc:
         lines.append(f"  bias QC   {result.count_qc['verdict']}: {result.count_qc['message']}")

@@ -10,13 +10,14 @@ run's QC (``evaluation/bias_qc.json``). What differs between the bias model
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import gc
 import time
 
 from data_prep.atac.inputs import ChromosomeFold, check_atac_inputs
 from data_prep.errors import InputError
-from data_prep.outputs import RunFolder, write_json_atomic
+from data_prep.outputs import RunFolder, open_output, write_json_atomic
 from dream_keras.tasks.atac.profile_count_fit import (
     TRAINING_LOG,
     compile_profile_count,
@@ -207,6 +208,49 @@ def run_fold(model_run: ProfileCountRun, output, *, progress: bool | None, plots
 
     write_run_report(run.root)
     return RunOutcome(run, fit, evaluation, float(weight), data, qc, time.time() - started)
+
+
+@contextlib.contextmanager
+def fold_run_in_output(model_run: ProfileCountRun, out, *, resume: bool, overwrite: bool, progress: bool | None,
+                       plots: bool, plan):
+    """Open the run folder ``out`` and run ``model_run`` in it (:func:`run_fold`) under ``plan``.
+
+    The one place the bias model and the main model open their run folder. The body of the ``with`` statement
+    runs with the output still open and in the run's training scope (an ``--overwrite`` swaps the new folder in
+    when it ends).
+
+    Args:
+        model_run: the model's :class:`ProfileCountRun`.
+        out: the run folder.
+        resume: go on with an interrupted run in ``out``.
+        overwrite: replace an earlier run in ``out``.
+        progress: progress bars (``None``: on a terminal).
+        plots: write the evaluation figures.
+        plan: the :class:`~dream_keras.training.distribution.DistributionPlan` (only its chief writes ``out``).
+
+    Yields:
+        ``(output, outcome)``: the opened :class:`data_prep.outputs.OpenedOutput` and the :class:`RunOutcome`.
+    """
+    from dream_keras.training.distribution import training_scope
+
+    # --overwrite builds the run beside the old one and swaps it in once finished
+    with open_output(out, overwrite=overwrite, resume=resume, chief=plan.is_chief, resume_needs=RESUME_NEEDS) \
+            as output, training_scope(plan, model_run.params.precision):
+        yield output, run_fold(model_run, output, progress=progress, plots=plots, plan=plan)
+
+
+def fit_lines(result) -> list[str]:
+    """The summary's ``training`` line and test metrics block of a trained model's result.
+
+    Args:
+        result: a result with ``epochs_trained``, ``best_epoch``, ``best_val_loss``, ``stopped_early`` and
+            ``metrics`` (the bias model's or a main model fold's).
+
+    Returns:
+        The lines, indented as the summaries show them.
+    """
+    return [training_line(result.epochs_trained, result.best_epoch, result.best_val_loss, result.stopped_early),
+            *metrics_lines(result.metrics)]
 
 
 def training_line(epochs_trained: int, best_epoch: int, best_val_loss: float, stopped_early: bool) -> str:

@@ -32,14 +32,12 @@ from data_prep.atac.inputs import ALL_FOLDS, ChromosomeFold, check_atac_inputs, 
 from data_prep.errors import InputError
 from data_prep.outputs import RunFolder, open_output, write_json_atomic, write_text_atomic
 from dream_keras.tasks.atac.fold_runner import (
-    RESUME_NEEDS,
     ProfileCountRun,
     build_profile_count_model,
     files_lines,
-    metrics_lines,
-    run_fold,
+    fit_lines,
+    fold_run_in_output,
     say,
-    training_line,
 )
 from dream_keras.tasks.atac.parameters import ATAC_HEAD, AtacTrainParameters
 from dream_keras.tasks.atac.profile_count_fit import (
@@ -235,13 +233,11 @@ def train_fold(params: AtacTrainParameters, fold: ChromosomeFold, out, *, resume
     ``None`` makes the plan of ``params.strategy`` here, and on a multi-worker cluster only the
     chief writes ``out``.
     """
-    from dream_keras.training.distribution import make_strategy, training_scope
+    from dream_keras.training.distribution import make_strategy
 
     plan = plan or make_strategy(params.strategy)
-    # --overwrite builds the run beside the old one and swaps it in once finished
-    with open_output(out, overwrite=overwrite, resume=resume, chief=plan.is_chief, resume_needs=RESUME_NEEDS) \
-            as output, training_scope(plan, params.precision):
-        done = run_fold(MainModelRun(params, fold), output, progress=progress, plots=plots, plan=plan)
+    with fold_run_in_output(MainModelRun(params, fold), out, resume=resume, overwrite=overwrite, progress=progress,
+                            plots=plots, plan=plan) as (output, done):
         fit = done.fit
         result = MainModelResult(done.run, fold.label, done.evaluation.summary(), fit.best_epoch,
                                  len(fit.history), fit.best_value, fit.stopped_early, done.weight, done.data.report,
@@ -352,8 +348,7 @@ def format_fold_summary(result: MainModelResult) -> str:
         f" (dropped near chromosome ends: {sum(dropped.values()) if dropped else 0}); nonpeaks "
         f"{nonpeaks.get('train', 0)}/{nonpeaks.get('valid', 0)}/{nonpeaks.get('test', 0)}; counts loss weight "
         f"{result.counts_loss_weight:.3g}",
-        training_line(result.epochs_trained, result.best_epoch, result.best_val_loss, result.stopped_early),
-        *metrics_lines(result.metrics),
+        *fit_lines(result),
     ]
     for name, check in result.bias_qc.items():
         lines.append(f"  bias QC   {name}: {check['verdict']}: {check['message']}")
