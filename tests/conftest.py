@@ -122,3 +122,11 @@ def chrombpnet_golden(data_dir):
         return np.load(folder / f"{stem}.npz"), json.loads((folder / f"{stem}.json").read_text())
 
     return load
+
+
+@pytest.fixture(scope="module")
+def saved_bpnet(tmp_path_factory, bpnet):
+    """The test module's own ``bpnet`` fixture saved as a ``.keras`` file, once per module (for its commands)."""
+    path = tmp_path_factory.mktemp("models") / "tiny.keras"
+    bpnet.save(path)
+    return path

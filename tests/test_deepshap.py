@@ -286,13 +286,6 @@ def test_a_layer_without_a_rule_is_refused_by_name():
 
 # --- command line and files ----------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def saved_bpnet(tmp_path_factory, bpnet):
-    path = tmp_path_factory.mktemp("models") / "tiny.keras"
-    bpnet.save(path)
-    return path
-
-
 def test_contribs_command_writes_deepshap_in_the_official_layout(saved_bpnet, data_dir, tmp_path):
     atac = data_dir / "atac_mm10"
     prefix = tmp_path / "tiny"

@@ -232,13 +232,6 @@ def test_overlapping_windows_take_the_nearest_summit():
 
 # --- command line --------------------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def saved_bpnet(tmp_path_factory, bpnet):
-    path = tmp_path_factory.mktemp("models") / "tiny.keras"
-    bpnet.save(path)
-    return path
-
-
 def test_contribs_command_writes_matching_bigwig_and_hdf5(saved_bpnet, data_dir, tmp_path):
     atac = data_dir / "atac_mm10"
     prefix = tmp_path / "out" / "tiny"

@@ -98,8 +98,18 @@ class PairRules:
 
         return Pair(function(*stream("x")), function(*stream("r")))
 
-    def rescale(self, function, pair: Pair) -> Pair:
-        """The rescale rule of an element-wise ``function``."""
+    def one_input_rule(self, function, pair: Pair, reference_gradient) -> Pair:
+        """A DeepLIFT rule of a one-input ``function``: its reference stream gets the gradient of the rule.
+
+        Args:
+            function: the layer or function, applied to each stream.
+            pair: its input.
+            reference_gradient: ``(upstream, sequence_in, sequence_out, r_in, r_out) -> gradient of r_in``, the
+                sequence stream's input and output repeated to line up with the reference rows.
+
+        Returns:
+            The output :class:`Pair`.
+        """
         x_in, x_out = pair.x, function(pair.x)
         repeat = self.repeat
 
@@ -108,19 +118,25 @@ class PairRules:
             r_out = function(r_in)
 
             def gradient(upstream):
-                sequence_in = repeat(x_in)
-                delta = sequence_in - r_in
-                small = tf.abs(delta) < RESCALE_EPSILON
-                with tf.GradientTape() as tape:  # f'(z_x) for the positions that hardly change
-                    tape.watch(sequence_in)
-                    derivative_out = function(sequence_in)
-                derivative = tape.gradient(derivative_out, sequence_in, output_gradients=upstream)
-                slope = _safe_divide(repeat(x_out) - r_out, delta, small)
-                return tf.where(small, derivative, upstream * slope)
+                return reference_gradient(upstream, repeat(x_in), repeat(x_out), r_in, r_out)
 
             return r_out, gradient
 
         return Pair(x_out, apply(pair.r))
+
+    def rescale(self, function, pair: Pair) -> Pair:
+        """The rescale rule of an element-wise ``function``."""
+        def gradient(upstream, sequence_in, sequence_out, r_in, r_out):
+            delta = sequence_in - r_in
+            small = tf.abs(delta) < RESCALE_EPSILON
+            with tf.GradientTape() as tape:  # f'(z_x) for the positions that hardly change
+                tape.watch(sequence_in)
+                derivative_out = function(sequence_in)
+            derivative = tape.gradient(derivative_out, sequence_in, output_gradients=upstream)
+            slope = _safe_divide(sequence_out - r_out, delta, small)
+            return tf.where(small, derivative, upstream * slope)
+
+        return self.one_input_rule(function, pair, gradient)
 
     def shapley_pair(self, function, first: Pair, second: Pair) -> Pair:
         """The Shapley rule of a two-input ``function`` (broadcasting allowed, as in ``a * b``)."""
@@ -183,31 +199,20 @@ class PairRules:
 
     def max_pool(self, pool, pair: Pair) -> Pair:
         """DeepSHAP's max-pool rule for a max-pooling ``pool`` (a layer or function)."""
-        x_in, x_out = pair.x, pool(pair.x)
-        repeat = self.repeat
+        def gradient(upstream, sequence_in, sequence_out, r_in, r_out):
+            middle = tf.maximum(sequence_out, r_out)
+            # Route each part of the window's change to the argmax of its side (the pool's own gradient).
+            with tf.GradientTape(persistent=True) as tape:
+                tape.watch([sequence_in, r_in])
+                pooled_sequence, pooled_reference = pool(sequence_in), pool(r_in)
+            to_sequence_max = tape.gradient(pooled_sequence, sequence_in, output_gradients=upstream * (middle - r_out))
+            to_reference_max = tape.gradient(pooled_reference, r_in,
+                                             output_gradients=upstream * (sequence_out - middle))
+            del tape
+            delta = sequence_in - r_in
+            return _safe_divide(to_sequence_max + to_reference_max, delta, tf.abs(delta) < SHAPLEY_EPSILON)
 
-        @tf.custom_gradient
-        def apply(r_in):
-            r_out = pool(r_in)
-
-            def gradient(upstream):
-                sequence_in, sequence_out = repeat(x_in), repeat(x_out)
-                middle = tf.maximum(sequence_out, r_out)
-                # Route each part of the window's change to the argmax of its side (the pool's own gradient).
-                with tf.GradientTape(persistent=True) as tape:
-                    tape.watch([sequence_in, r_in])
-                    pooled_sequence, pooled_reference = pool(sequence_in), pool(r_in)
-                to_sequence_max = tape.gradient(pooled_sequence, sequence_in,
-                                                output_gradients=upstream * (middle - r_out))
-                to_reference_max = tape.gradient(pooled_reference, r_in,
-                                                 output_gradients=upstream * (sequence_out - middle))
-                del tape
-                delta = sequence_in - r_in
-                return _safe_divide(to_sequence_max + to_reference_max, delta, tf.abs(delta) < SHAPLEY_EPSILON)
-
-            return r_out, gradient
-
-        return Pair(x_out, apply(pair.r))
+        return self.one_input_rule(pool, pair, gradient)
 
     def softmax(self, pair: Pair) -> Pair:
         """DeepSHAP's softmax decomposition over the last axis.
