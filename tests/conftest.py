@@ -15,6 +15,42 @@ import pytest  # noqa: E402
 DATA = pathlib.Path(__file__).parent / "data"
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "xla_choice: the test measures --jit-compile auto's XLA choice for real "
+                                       "(every other in-process run trains without XLA; see xla_off)")
+
+
+def _without_xla(model, batch_size, backbone, *, say=print, **options) -> bool:
+    say("--jit-compile auto: XLA off (the tests' choice: XLA compilations cost more than tiny models train)")
+    return False
+
+
+@pytest.fixture(scope="session", autouse=True)
+def xla_off():
+    """In-process runs of the session train without XLA: ``--jit-compile auto`` answers "off" at once.
+
+    On tiny models XLA's compilation (one per batch shape) costs more than the whole training: timing the
+    choice and compiling cost 6-13 s a run. The choice itself is measured for real by the tests marked
+    ``xla_choice`` (test_performance.py and the decision lines of test_table_tasks.py); runs in a
+    subprocess choose for real too. Yields the real ``choose_jit_compile``.
+    """
+    from dream_keras.training import jit_choice
+
+    real = jit_choice.choose_jit_compile
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(jit_choice, "choose_jit_compile", _without_xla)
+        yield real
+
+
+@pytest.fixture(autouse=True)
+def _measured_xla_choice(request, xla_off, monkeypatch):
+    """The real XLA choice for the tests marked ``xla_choice``."""
+    if request.node.get_closest_marker("xla_choice"):
+        from dream_keras.training import jit_choice
+
+        monkeypatch.setattr(jit_choice, "choose_jit_compile", xla_off)
+
+
 @pytest.fixture(scope="session")
 def data_dir() -> pathlib.Path:
     """tests/data: the small real fixtures (each folder has its licence and provenance)."""

@@ -34,9 +34,12 @@ def work(tmp_path_factory, atac, atac_nonpeaks):
 
 
 def _bias_args(atac, work, out, *, genome=None, bigwig=None, peaks=None, fold_dir=None):
-    """The session's bias run (``bias_run``) repeated into ``out``, on this module's copies of its inputs."""
+    """The session's bias run (``bias_run``) repeated into ``out``, on this module's copies of its inputs.
+
+    Without XLA, as the session's in-process runs train (conftest.xla_off), in a subprocess too.
+    """
     return bias_args(atac, work / "nonpeaks.narrowPeak", out, genome=genome, bigwig=bigwig,
-                     peaks=peaks or work / "peaks.narrowPeak", fold_dir=fold_dir)
+                     peaks=peaks or work / "peaks.narrowPeak", fold_dir=fold_dir) + ["--jit-compile", "off"]
 
 
 def _copy(run, to):

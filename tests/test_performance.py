@@ -16,6 +16,9 @@ from dream_keras.training import jit_choice
 from dream_keras.training.performance import MEASURE, apply_jit_compile, precision, resolve_jit_compile, set_precision
 from dream_keras.training.seeding import seed_everything
 
+# the XLA choice of --jit-compile auto is what these tests measure: the real one (conftest.xla_off)
+pytestmark = pytest.mark.xla_choice
+
 INPUT, OUTPUT = 256, 128
 
 

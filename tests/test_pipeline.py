@@ -105,8 +105,8 @@ def test_the_console_says_each_stage_once_in_plain_lines(pipeline):
     """No retracing notices, C++ log lines, progress-bar control characters or warning source lines."""
     printed = (pipeline.parent / "console.txt").read_text()
     assert noise_in(printed) == []
-    assert [line.split("]")[0] for line in printed.splitlines() if line.startswith("[") and "/6]" in line] == \
-        [f"[{number}/6" for number in range(1, 7)]
+    assert [line.split("]")[0] for line in printed.splitlines() if line.startswith("[") and "/7]" in line] == \
+        [f"[{number}/7" for number in range(1, 8)]
 
 
 def test_pipeline_report_holds_every_stage(pipeline):

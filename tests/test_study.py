@@ -73,7 +73,7 @@ def test_each_sample_takes_its_row_then_the_shared_options_then_what_it_was_star
     assert (params.epochs, params.filters, params.genome, params.fold) == (3, 64, "/g.fa", "0")
     params = sample_parameters(b, shared, {}, bias_model="/study/A/bias/models/bias.keras")
     assert (params.reads, params.reads_format, params.peaks) == (b.path, "bam", "/shared.narrowPeak")
-    assert params.bias_model == "/study/A/bias/models/bias.keras" and params.filters == 512
+    assert params.bias_model == "/study/A/bias/models/bias.keras" and params.filters is None  # the registry default
     with pytest.raises(InputError, match=r"sample 'B' has no peaks: fill its peaks column .* or give --peaks"):
         sample_parameters(b, {"genome": "/g.fa", "fold": "0"}, {})
     with pytest.raises(InputError, match=r"sample 'A' needs --fold"):

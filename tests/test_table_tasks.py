@@ -44,15 +44,18 @@ def yeast_run(tmp_path_factory, data_dir):
 
 
 @pytest.fixture(scope="module")
-def starr_run(tmp_path_factory, data_dir):
+def starr_run(tmp_path_factory, data_dir, xla_off):
     """The DeepSTARR recipe through the command line, its console output in ``console.txt``.
 
-    ``console.txt`` lies beside the run folder, as a redirected run writes it (with its own, empty XLA-choice
-    cache: the timing runs).
+    ``console.txt`` lies beside the run folder, as a redirected run writes it (with the real XLA choice and
+    its own, empty XLA-choice cache: the timing runs).
     """
+    from dream_keras.training import jit_choice
+
     out = tmp_path_factory.mktemp("starr") / "run"
     tensorflow_started()
     with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(jit_choice, "choose_jit_compile", xla_off)
         patch.setenv("DREAM_KERAS_CACHE_DIR", str(tmp_path_factory.mktemp("starr_jit_cache")))
         with console_to_file(out.parent / "console.txt"):
             starr = data_dir / "deepstarr"

@@ -269,7 +269,9 @@ def motifs_stage(ctx: StageContext) -> StageOutput:
     outputs = {name: ctx.folder / name for name in ("motifs.html", "motifs.tsv", "motifs.json", "modisco_results.h5",
                                                      "motif_check.json")}
     outputs["contributions"] = scores
-    summary = {"peaks": int(len(windows.sequences)), "method": params.motif_contribution_method,
+    # the method used ("auto" resolved), as the contributions file records it
+    summary = {"peaks": int(len(windows.sequences)),
+               "method": discovery.summary["attributes"].get("method", params.motif_contribution_method),
                "output": discovery.summary["attributes"].get("output", params.motif_output),
                "seqlets": discovery.summary["seqlets"], "patterns": discovery.summary["patterns"],
                "named": discovery.summary["named"], "motif_check": check}
