@@ -115,7 +115,10 @@ def add_parser(sub) -> None:
     motifs.add_argument("--motif-output", choices=["profile", "counts"], action=Explicit,
                         help=f"the output explained (default {d['motif_output']})")
     motifs.add_argument("--motif-contribution-method", action=Explicit, metavar="METHOD",
-                        help=f"contribution method (default {d['motif_contribution_method']})")
+                        choices=["auto", "deepshap", "integrated_gradients", "gradient_x_input"],
+                        help=f"contribution method: auto (DeepSHAP, the official method, where every layer of the "
+                             f"model has a DeepLIFT rule, else integrated_gradients), deepshap, integrated_gradients "
+                             f"or gradient_x_input (default {d['motif_contribution_method']})")
     motifs.add_argument("--motif-db", action=Explicit, metavar="MEME",
                         help="MEME file the patterns are named against (default: the bundled database, Tn5/DNase "
                              "bias motifs and JASPAR 2024 CORE vertebrates non-redundant)")
