@@ -20,6 +20,21 @@ def pytest_configure(config):
                                        "(every other in-process run trains without XLA; see xla_off)")
 
 
+#: the files that train end to end longest (minutes on 2 cores), started first so that the two workers
+#: (setup.cfg: -n 2 --dist loadfile) end together rather than one waiting on the other's last long file
+LONG_FILES = ("test_docs.py", "test_study.py", "test_jax_backend.py", "test_cli_safety.py", "test_motifs_synthetic.py",
+              "test_distribution.py", "test_pipeline.py", "test_cli_atac.py", "test_quickstart_synthetic.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Long files first; each file's tests keep their order (a stable sort by file only)."""
+    def rank(item) -> int:
+        name = item.path.name
+        return LONG_FILES.index(name) if name in LONG_FILES else len(LONG_FILES)
+
+    items.sort(key=rank)
+
+
 def _without_xla(model, batch_size, backbone, *, say=print, **options) -> bool:
     say("--jit-compile auto: XLA off (the tests' choice: XLA compilations cost more than tiny models train)")
     return False

@@ -6,6 +6,7 @@ in one folder, and that the generated parts cover what they claim to cover.
 """
 
 import importlib.util
+import json
 import pathlib
 import shlex
 import sys
@@ -58,6 +59,14 @@ def test_every_example_runs_in_order(tmp_path, monkeypatch):
     # What the examples promise, checked on what they wrote.
     assert (tmp_path / "runs" / "bpnet" / "evaluation" / "metrics.json").is_file()
     assert (tmp_path / "runs" / "pipeline" / "report" / "report.html").is_file()
+    # the pipeline ran from reads: its reads stage made the bigWig that its training read
+    record = json.loads((tmp_path / "runs" / "pipeline" / "bigwig" / "completed.json").read_text())
+    assert record["outputs"]["bigwig"]["path"] == "bigwig/signal.bw"
+    assert record["summary"]["reads_summary"]["kept"] > 10_000
+    assert record["summary"]["reads_summary"]["data_type"] == "ATAC"
+    run = json.loads((tmp_path / "runs" / "pipeline" / "chrombpnet" / "logs" / "run.json").read_text())
+    bigwig = pathlib.Path(run["parameters"]["bigwig"]).resolve()  # (the examples ran in tmp_path)
+    assert bigwig == (tmp_path / "runs" / "pipeline" / "bigwig" / "signal.bw").resolve()
     assert (tmp_path / "runs" / "predictions" / "nobias.bw").is_file()
     assert (tmp_path / "runs" / "contribs" / "peaks.counts_scores.h5").is_file()
     assert all((tmp_path / "runs" / "motifs" / name).is_file() for name in ("motifs.html", "motifs.tsv"))

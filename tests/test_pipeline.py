@@ -6,7 +6,6 @@ options, two signals and a foreign folder refused.
 
 import json
 import os
-import pathlib
 import subprocess
 import sys
 
@@ -262,22 +261,6 @@ def test_a_record_counts_only_while_its_outputs_are_unchanged(tmp_path):
     assert read_record(root, folder) is not None
     (folder / "completed.json").write_text('{"stage": "stage", "outp')  # cut short
     assert read_record(root, folder) is None
-
-
-READS = pathlib.Path(__file__).parent / "data" / "reads" / "atac_mm10_reads.bam"
-
-
-def test_pipeline_from_reads(atac, tmp_path):
-    out = tmp_path / "from_reads"
-    assert main(["pipeline", "--bam", str(READS), "--data-type", "ATAC", *_inputs(atac), "--out", str(out), *TINY,
-                 "--footprint-regions", "5"]) == 0
-    record = json.loads((out / "bigwig" / "completed.json").read_text())
-    assert record["outputs"]["bigwig"]["path"] == "bigwig/signal.bw"
-    summary = record["summary"]["reads_summary"]
-    assert summary["kept"] > 10_000 and summary["data_type"] == "ATAC"
-    run = json.loads((out / "chrombpnet" / "logs" / "run.json").read_text())
-    assert run["parameters"]["bigwig"] == str(out / "bigwig" / "signal.bw")
-    assert (out / "report" / "report.html").is_file()
 
 
 def test_the_command_module_imports_no_stage_code():

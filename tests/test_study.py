@@ -28,7 +28,8 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 DATA = REPO / "data_prep" / "data" / "atac_mm10"
 TINY = ["--input-length", "512", "--output-length", "256", "--max-jitter", "32", "--nonpeak-ratio", "4",
         "--nonpeak-stride", "256", "--bias-filters", "4", "--bias-n-dil-layers", "1", "--bias-epochs", "1",
-        "--filters", "4", "--n-dil-layers", "1", "--epochs", "1", "--batch-size", "64", "--footprint-motifs", "CTCF"]
+        "--filters", "4", "--n-dil-layers", "1", "--epochs", "1", "--batch-size", "64", "--footprint-motifs", "CTCF",
+        "--footprint-regions", "20", "--motif-peaks", "12"]
 
 
 def _sheet(tmp_path, text: str, name: str = "samples.tsv") -> pathlib.Path:
