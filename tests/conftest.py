@@ -1,8 +1,5 @@
-import contextlib
-import io
 import os
 import pathlib
-import sys
 import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -112,28 +109,19 @@ def atac_nonpeaks(atac, tmp_path_factory) -> pathlib.Path:
     return out
 
 
-@pytest.fixture(scope="session")
-def shared_console() -> dict:
-    """``{run folder name: what its command printed}`` for the session's shared runs.
+def _run_printing_to_file(arguments: list, out: pathlib.Path) -> None:
+    """Run the command with its console in ``OUT.console.txt`` beside ``out`` (as under a redirection)."""
+    from console_capture import console_to_file
 
-    The output is printed to a file, as under a redirection: no terminal.
-    """
-    return {}
-
-
-def _run_printing_to(console: dict, name: str, arguments: list) -> None:
     from dream_keras.cli import main
 
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
+    with console_to_file(out.parent / f"{out.name}.console.txt"):
         status = main(arguments)
-    console[name] = printed.getvalue()
-    sys.stdout.write(console[name])
-    assert status == 0, console[name][-2000:]
+    assert status == 0, (out.parent / f"{out.name}.console.txt").read_text()[-2000:]
 
 
 @pytest.fixture(scope="session")
-def bias_run(atac, atac_nonpeaks, tmp_path_factory, shared_console):
+def bias_run(atac, atac_nonpeaks, tmp_path_factory):
     """One tiny bias run for the session, read-only for the tests (checked at the end of the session).
 
     ``tiny_atac.bias_args``: BPNet 4 filters / 1 layer, 1 epoch.
@@ -141,12 +129,12 @@ def bias_run(atac, atac_nonpeaks, tmp_path_factory, shared_console):
     from tiny_atac import bias_args
 
     out = tmp_path_factory.mktemp("shared_runs") / "bias"
-    _run_printing_to(shared_console, out.name, bias_args(atac, atac_nonpeaks, out))
+    _run_printing_to_file(bias_args(atac, atac_nonpeaks, out), out)
     yield from _shared_folder(out)
 
 
 @pytest.fixture(scope="session")
-def main_run(atac, atac_nonpeaks, bias_run, tmp_path_factory, shared_console):
+def main_run(atac, atac_nonpeaks, bias_run, tmp_path_factory):
     """One tiny bias-factorised main run on ``bias_run`` for the session, read-only for the tests.
 
     ``tiny_atac.main_args``: 2 epochs. Checked at the end of the session.
@@ -154,7 +142,7 @@ def main_run(atac, atac_nonpeaks, bias_run, tmp_path_factory, shared_console):
     from tiny_atac import main_args
 
     out = tmp_path_factory.mktemp("shared_runs") / "main"
-    _run_printing_to(shared_console, out.name, main_args(atac, atac_nonpeaks, bias_run, out))
+    _run_printing_to_file(main_args(atac, atac_nonpeaks, bias_run, out), out)
     yield from _shared_folder(out)
 
 

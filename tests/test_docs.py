@@ -38,13 +38,11 @@ api_coverage = _load("api_coverage", DOCS / "hooks" / "api_coverage.py")
 def test_every_example_runs_in_order(tmp_path, monkeypatch):
     """Every marked example, in order, in one folder, in-process (one TensorFlow start for all of them).
 
-    ``--jit-compile auto`` is answered "off" without timing: on these tiny models XLA's compilations (one per
-    batch shape) cost more than the whole training, and the choice itself is tested in test_performance.py.
+    ``--jit-compile auto`` is answered "off" without timing, as for every in-process run of the tests
+    (``conftest.xla_off``): on these tiny models XLA's compilations cost more than the whole training.
     """
     from dream_keras.cli import main
-    from dream_keras.training import jit_choice
 
-    monkeypatch.setattr(jit_choice, "choose_jit_compile", lambda *args, **kwargs: False)
     monkeypatch.chdir(tmp_path)
     namespace = {}
     for example in docs_examples.documentation_examples(ROOT):

@@ -97,7 +97,7 @@ def test_losses_for_outputs_the_network_lacks_are_refused():
 
 
 @pytest.mark.slow  # trains end to end (kept out of the quick subset)
-def test_train_csv_loss_is_profile_plus_weighted_counts(bias_run, main_run, shared_console):
+def test_train_csv_loss_is_profile_plus_weighted_counts(bias_run, main_run):
     """The session's tiny runs log the loss they optimise.
 
     The runs are trained through the command line, and print one plain line per epoch with each loss in it
@@ -105,7 +105,7 @@ def test_train_csv_loss_is_profile_plus_weighted_counts(bias_run, main_run, shar
     """
     # the console (a file here, as under a redirection): one plain line per epoch, each loss in it once
     for run in (bias_run, main_run):
-        printed = shared_console[run.name]
+        printed = (run.parent / f"{run.name}.console.txt").read_text()
         epoch_lines = [line for line in printed.splitlines() if " - loss: " in line]
         parameters = json.loads((run / "logs" / "run.json").read_text())["parameters"]
         assert len(epoch_lines) == parameters["epochs"] and "\r" not in printed and "\x1b" not in printed

@@ -10,6 +10,7 @@ import dataclasses
 import pathlib
 
 from data_prep.outputs import write_text_atomic
+from data_prep.outputs.containment import delete_file
 from data_prep.reads.convert import TARGET_SHIFT
 from data_prep.reads.shift_estimation import ShiftEstimate
 
@@ -148,4 +149,4 @@ def write_group_files(summary: GroupsSummary) -> None:
     if summary.unseen_barcodes:
         write_text_atomic(unseen, "".join(f"{b}\n" for b in summary.unseen_barcodes))
     elif unseen.exists():
-        unseen.unlink()
+        delete_file(out_dir, unseen)  # an earlier run's list, inside the folder this command owns

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import pathlib
-import shutil
 
 import numpy as np
 
@@ -21,10 +20,12 @@ KINDS = ("peaks", "shuffled", "variants")
 
 
 class ChunkStore:
-    """The chunk files of one run, under ``folder``."""
+    """The chunk files of one run, under ``folder`` (inside the run folder ``root``)."""
 
-    def __init__(self, folder: str | os.PathLike):
+    def __init__(self, folder: str | os.PathLike, root: str | os.PathLike | None = None):
         self.folder = pathlib.Path(folder)
+        #: the run folder the chunks lie in, which bounds their deletion (default: the chunk folder itself)
+        self.root = pathlib.Path(root) if root is not None else self.folder
 
     def path(self, kind: str, index: int) -> pathlib.Path:
         """The file of chunk ``index`` of ``kind`` (``peaks``, ``shuffled`` or ``variants``)."""
@@ -49,8 +50,18 @@ class ChunkStore:
             return {name: stored[name] for name in stored.files}
 
     def remove(self) -> None:
-        """Delete the chunk files (once the outputs are written)."""
-        shutil.rmtree(self.folder, ignore_errors=True)
+        """Delete the chunk files (once the outputs are written), and their folder when nothing else is in it.
+
+        Through :mod:`data_prep.outputs.containment`: each file is checked to lie inside the run folder.
+        """
+        from data_prep.outputs.containment import delete_file, remove_empty_folder
+
+        if not self.folder.is_dir():
+            return
+        for kind in KINDS:
+            for path in sorted(self.folder.glob(f"{kind}.*.npz")):
+                delete_file(self.root, path)
+        remove_empty_folder(self.root, self.folder)
 
 
 def model_key(column: str, model: int) -> str:

@@ -394,7 +394,7 @@ def score_run(run: PreparedRun, folder: str | pathlib.Path, say: Callable[[str],
     record = _start_or_resume(run, folder, say)
     for note in run.notes:
         say(f"note: {note}")
-    store = ChunkStore(folder / CHUNK_FOLDER)
+    store = ChunkStore(folder / CHUNK_FOLDER, root=folder)
     chunks = plan_chunks(_tables(run), params.chunk_size)
     done_before = sum(store.has(c.kind, c.index) for c in chunks)
     if params.resume and done_before:
